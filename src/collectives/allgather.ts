@@ -1,0 +1,29 @@
+/**
+ * Allgather by Bruck's algorithm (Bruck et al. 1997): ceil(log2 n) rounds for any n; in
+ * round k each rank sends the min(2^k, n - 2^k) blocks it has to rank - 2^k and gets as many
+ * from rank + 2^k. Each block travels as its own value (typed arrays as raw frames), so the
+ * total volume equals a ring's while the latency is logarithmic: one algorithm for all sizes.
+ */
+import type { Comm } from "../comm/communicator.js";
+import type { TypedArray } from "../comm/codec.js";
+import { exchange, type Channel } from "./channel.js";
+import { concat } from "./arrays.js";
+
+export async function bruck<T>(ch: Channel, value: T): Promise<T[]> {
+  const { rank, size } = ch;
+  const blocks: T[] = [value]; // blocks[i] belongs to rank (rank + i) % size
+  for (let k = 1; k < size; k *= 2) {
+    const count = Math.min(k, size - k);
+    blocks.push(...(await exchange<T[]>(ch, (rank - k + size) % size, blocks.slice(0, count), (rank + k) % size)));
+  }
+  return Array.from({ length: size }, (_, r) => blocks[(r - rank + size) % size]!);
+}
+
+export function allgather<T>(comm: Comm, value: T): Promise<T[]> {
+  return bruck(comm.channel("allgather"), value);
+}
+
+export async function allgatherv<T extends TypedArray>(comm: Comm, array: T): Promise<T> {
+  const ch = comm.channel("allgatherv");
+  return concat(ch, array, await bruck(ch, array));
+}

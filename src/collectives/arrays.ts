@@ -1,0 +1,51 @@
+/** Typed-array helpers shared by the v-collectives: counts, displacements, concatenation. */
+import { isTypedArray, type TypedArray } from "../comm/codec.js";
+import { ArgumentError, callError } from "../errors.js";
+import type { Channel } from "./channel.js";
+
+/** Check a typed array argument. */
+export function checkArray(ch: Channel, name: string, value: unknown): TypedArray {
+  if (isTypedArray(value)) return value;
+  throw callError(ArgumentError, ch.call, ch.rank, `${name} must be a typed array or Buffer, got ${value === null ? "null" : typeof value}`);
+}
+
+/** Check per-rank counts against a length; returns the displacements (offsets). */
+export function displacements(ch: Channel, counts: readonly number[], total: number): number[] {
+  if (!Array.isArray(counts) || counts.length !== ch.size || !counts.every((c) => Number.isInteger(c) && c >= 0)) {
+    throw callError(ArgumentError, ch.call, ch.rank, `counts must be ${ch.size} non-negative integers (one per rank), got ${JSON.stringify(counts)}`);
+  }
+  const offsets: number[] = [];
+  let sum = 0;
+  for (const c of counts) {
+    offsets.push(sum);
+    sum += c;
+  }
+  if (sum !== total) {
+    throw callError(ArgumentError, ch.call, ch.rank, `counts add up to ${sum} elements but the array has ${total}; make them sum to the array length`);
+  }
+  return offsets;
+}
+
+/** An even split of `length` elements over `parts` ranks (the first ones get one more). */
+export function evenCounts(length: number, parts: number): number[] {
+  const base = Math.floor(length / parts), extra = length % parts;
+  return Array.from({ length: parts }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/** Concatenate blocks into a new array of the same type as `like`. */
+export function concat<T extends TypedArray>(ch: Channel, like: T, blocks: readonly TypedArray[]): T {
+  let length = 0;
+  for (const block of blocks) {
+    if (block.constructor !== like.constructor) {
+      throw callError(ArgumentError, ch.call, ch.rank, `every rank must pass the same typed array type: got ${block.constructor.name} and ${like.constructor.name}`);
+    }
+    length += block.length;
+  }
+  const out = new (like.constructor as new (n: number) => T)(length);
+  let offset = 0;
+  for (const block of blocks) {
+    (out as Uint8Array).set(block as Uint8Array, offset);
+    offset += block.length;
+  }
+  return out;
+}

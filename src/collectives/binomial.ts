@@ -1,0 +1,92 @@
+/**
+ * Rooted collectives on a binomial tree (as in MPICH): bcast, scatter and gather take
+ * ceil(log2 n) rounds. Ranks are renumbered relative to the root (vr = rank - root mod n),
+ * so the subtree under vr is the contiguous range [vr, vr + lowbit(vr)).
+ *
+ * Bcast stays binomial for every size: on this transport a scatter+allgather bcast would
+ * copy each block twice more, which costs more than the extra tree rounds at n <= 8.
+ */
+import type { Comm } from "../comm/communicator.js";
+import { checkRoot } from "../comm/validate.js";
+import { ArgumentError, callError } from "../errors.js";
+import { guard, settle, type Channel, type CollectiveFailure } from "./channel.js";
+
+/** Round up to the next power of two (1 for n <= 1). */
+function ceilPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Receive from the binomial parent; returns the mask one below the parent's bit. */
+async function fromParent<T>(ch: Channel, vr: number, root: number): Promise<{ value: T; mask: number }> {
+  let mask = 1;
+  while (mask < ch.size) {
+    if (vr & mask) {
+      const value = await ch.recv<T>((vr - mask + root) % ch.size);
+      return { value, mask: mask >> 1 };
+    }
+    mask *= 2;
+  }
+  throw new Error("unreachable: only the root has no parent");
+}
+
+export async function bcast<T>(comm: Comm, value: T, root = 0): Promise<T> {
+  const ch = comm.channel("bcast");
+  checkRoot(ch, root);
+  const vr = (ch.rank - root + ch.size) % ch.size;
+  let data = value;
+  let mask = ceilPow2(ch.size) >> 1;
+  if (vr !== 0) ({ value: data, mask } = await fromParent<T>(ch, vr, root));
+  const sends: Promise<void>[] = [];
+  for (; mask > 0; mask >>= 1) {
+    if (vr + mask < ch.size) sends.push(ch.send((vr + mask + root) % ch.size, data));
+  }
+  await Promise.all(sends);
+  return data;
+}
+
+export async function scatter<T>(comm: Comm, values: readonly T[] | undefined, root = 0): Promise<T> {
+  const ch = comm.channel("scatter");
+  const { rank, size } = ch;
+  checkRoot(ch, root);
+  const vr = (rank - root + size) % size;
+  // `block[i]` is the value for relative rank vr + i; the root rotates its array into that order.
+  let block: T[] | CollectiveFailure;
+  let mask = ceilPow2(size) >> 1;
+  if (vr === 0) {
+    block = guard(ch, () => {
+      if (!Array.isArray(values) || values.length !== size) {
+        throw callError(ArgumentError, "scatter", rank, `the root must pass an array of ${size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`);
+      }
+      return Array.from({ length: size }, (_, i) => values[(i + root) % size]!);
+    });
+  } else {
+    ({ value: block, mask } = await fromParent<T[] | CollectiveFailure>(ch, vr, root));
+  }
+  const sends: Promise<void>[] = [];
+  for (; mask > 0; mask >>= 1) {
+    const child = vr + mask;
+    if (child >= size) continue;
+    const part = Array.isArray(block) ? block.slice(mask, mask + Math.min(mask, size - child)) : block;
+    sends.push(ch.send((child + root) % size, part));
+  }
+  await Promise.all(sends);
+  return settle(ch, block)[0]!;
+}
+
+export async function gather<T>(comm: Comm, value: T, root = 0): Promise<T[] | undefined> {
+  const ch = comm.channel("gather");
+  const { rank, size } = ch;
+  checkRoot(ch, root);
+  const vr = (rank - root + size) % size;
+  const block: T[] = [value];
+  for (let mask = 1; mask < size; mask *= 2) {
+    if (vr & mask) {
+      await ch.send((vr - mask + root) % size, block);
+      return undefined;
+    }
+    if (vr + mask < size) block.push(...(await ch.recv<T[]>((vr + mask + root) % size)));
+  }
+  return Array.from({ length: size }, (_, r) => block[(r - root + size) % size]!);
+}

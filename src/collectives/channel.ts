@@ -1,0 +1,60 @@
+/**
+ * What a collective algorithm sees of its communicator: its rank and size, and a private
+ * channel (a fresh tag on the communicator's collective context) to send and receive on.
+ * Also the failure protocol: misuse found on one rank travels as a {@link CollectiveFailure}
+ * in place of data, so that every rank rejects with the reason and none waits forever.
+ */
+import { CollectiveFailure } from "../comm/codec.js";
+import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
+import { combine, type Op } from "./ops.js";
+
+export interface Channel {
+  readonly call: string;
+  readonly rank: number;
+  readonly size: number;
+  send(dest: number, value: unknown): Promise<void>;
+  recv<T = unknown>(source: number): Promise<T>;
+}
+
+export { CollectiveFailure };
+
+/** A failure found on this rank, as a value that can be sent in place of data. */
+export function failure(ch: Channel, error: unknown): CollectiveFailure {
+  return new CollectiveFailure(`rank ${ch.rank} found: ${(error as Error).message}`);
+}
+
+/** Throw if `value` is a failure; otherwise return it. The first failure wins. */
+export function settle<T>(ch: Channel, value: T | CollectiveFailure): T {
+  if (value instanceof CollectiveFailure) {
+    throw callError(CollectiveMismatchError, ch.call, ch.rank, `the collective failed: ${value.reason}`);
+  }
+  return value;
+}
+
+/** Run a local check; on error return a failure value to send on instead of data. */
+export function guard<T>(ch: Channel, check: () => T): T | CollectiveFailure {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof TsmpiError)) throw error;
+    return failure(ch, error);
+  }
+}
+
+/** `combine` for collectives: failures absorb, and an op error becomes a failure. */
+export function fold(ch: Channel, op: Op, acc: unknown, x: unknown, accFirst: boolean): unknown {
+  if (acc instanceof CollectiveFailure) return acc;
+  if (x instanceof CollectiveFailure) return x;
+  return guard(ch, () => combine(op, acc, x, accFirst));
+}
+
+/** Send to several ranks at once. */
+export function sendAll(ch: Channel, sends: Array<[dest: number, value: unknown]>): Promise<void[]> {
+  return Promise.all(sends.map(([dest, value]) => ch.send(dest, value)));
+}
+
+/** Exchange with a partner (or two): send to `dest` and receive from `source` concurrently. */
+export async function exchange<T>(ch: Channel, dest: number, value: unknown, source: number = dest): Promise<T> {
+  const [, received] = await Promise.all([ch.send(dest, value), ch.recv<T>(source)]);
+  return received;
+}

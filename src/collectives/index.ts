@@ -1,0 +1,9 @@
+/** The collective operations, one module per algorithm family. */
+export { barrier } from "./barrier.js";
+export { bcast, scatter, gather } from "./binomial.js";
+export { allgather, allgatherv } from "./allgather.js";
+export { alltoall, alltoallv } from "./alltoall.js";
+export { reduce, allreduce, scan, exscan, reduceScatter, RING_BYTES } from "./reduce.js";
+export { scatterv, gatherv } from "./vector.js";
+export { dup, split, UNDEFINED } from "./communicators.js";
+export type { TypedArray } from "../comm/codec.js";

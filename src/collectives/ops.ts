@@ -1,0 +1,160 @@
+/**
+ * Reduction operators (MPI_Op): the built-ins and user functions.
+ *
+ * Built-ins work on numbers, bigints, booleans (logical ops), nested arrays of them
+ * (element-wise) and every TypedArray kind (element-wise, in place in an accumulator the
+ * collective owns). MINLOC/MAXLOC take `[value, index]` pairs, arrays of pairs, or a typed
+ * array of interleaved pairs (MPI's 2DOUBLE_PRECISION layout).
+ */
+import { OpError } from "../errors.js";
+import { isTypedArray, type TypedArray } from "../comm/codec.js";
+
+type Scalar = number | bigint | boolean;
+
+/** A reduction operator. Use the exported constants or {@link Op.create}. */
+export class Op {
+  private constructor(
+    /** Name used in error messages. */
+    readonly name: string,
+    /** Combine two scalars (built-ins) or two whole values (user ops). */
+    readonly apply: (a: any, b: any) => unknown,
+    /** Whether op(a, b) = op(b, a); non-commutative ops are applied in rank order. */
+    readonly commutative: boolean,
+    /** @internal built-ins only: how it treats its data. */
+    readonly kind: "arith" | "logical" | "bitwise" | "loc" | "user",
+  ) {}
+
+  /**
+   * A user operator (MPI_Op_create). `fn(a, b)` gets the lower rank's value first and returns
+   * a new value. Declare it commutative only if it is: that allows faster algorithms.
+   * @example
+   * ```ts
+   * const concat = Op.create((a: string, b: string) => a + b, false);
+   * const all = await comm.allreduce(String(comm.rank), concat); // "0123"
+   * ```
+   * @param commutative @default false, as in MPI
+   */
+  static create<T>(fn: (a: T, b: T) => T, commutative = false): Op {
+    return new Op(fn.name || "user op", fn, commutative, "user");
+  }
+
+  /** @internal */
+  static builtin(name: string, kind: Op["kind"], apply: (a: any, b: any) => unknown): Op {
+    return new Op(name, apply, true, kind);
+  }
+}
+
+const bool = (x: Scalar): boolean => (typeof x === "bigint" ? x !== 0n : Boolean(x));
+/** Logical results keep the operand type: boolean stays boolean, numbers give 1/0. */
+const logical = (f: (a: boolean, b: boolean) => boolean) => (a: Scalar, b: Scalar) => {
+  const r = f(bool(a), bool(b));
+  return typeof a === "boolean" ? r : typeof a === "bigint" ? BigInt(r) : Number(r);
+};
+const bitwise = (f: (a: bigint, b: bigint) => bigint) => (a: number | bigint, b: number | bigint) =>
+  typeof a === "bigint" ? f(a, b as bigint) : Number(f(BigInt(a), BigInt(b)));
+
+export const SUM = Op.builtin("SUM", "arith", (a, b) => a + b);
+export const PROD = Op.builtin("PROD", "arith", (a, b) => a * b);
+export const MIN = Op.builtin("MIN", "arith", (a, b) => (b < a ? b : a));
+export const MAX = Op.builtin("MAX", "arith", (a, b) => (b > a ? b : a));
+export const LAND = Op.builtin("LAND", "logical", logical((a, b) => a && b));
+export const LOR = Op.builtin("LOR", "logical", logical((a, b) => a || b));
+export const LXOR = Op.builtin("LXOR", "logical", logical((a, b) => a !== b));
+export const BAND = Op.builtin("BAND", "bitwise", bitwise((a, b) => a & b));
+export const BOR = Op.builtin("BOR", "bitwise", bitwise((a, b) => a | b));
+export const BXOR = Op.builtin("BXOR", "bitwise", bitwise((a, b) => a ^ b));
+/** Pairs `[value, index]`: the smallest value, and on ties the smallest index. */
+export const MINLOC = Op.builtin("MINLOC", "loc", (a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
+/** Pairs `[value, index]`: the largest value, and on ties the smallest index. */
+export const MAXLOC = Op.builtin("MAXLOC", "loc", (a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
+
+const FLOAT_ARRAYS = new Set(["Float32Array", "Float64Array"]);
+
+function describe(value: unknown): string {
+  if (isTypedArray(value)) return `${value.constructor.name}(${value.length})`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  return value === null ? "null" : typeof value;
+}
+
+/** Throws OpError if `op` cannot combine `value`; run before any data moves. */
+export function checkOperand(op: Op, value: unknown): void {
+  if (op.kind === "user") return;
+  if (isTypedArray(value)) {
+    if (op.kind === "bitwise" && FLOAT_ARRAYS.has(value.constructor.name)) {
+      throw new OpError(`${op.name} needs integers, got ${describe(value)}; use an integer typed array or SUM/MIN/MAX`);
+    }
+    if (op.kind === "loc" && value.length % 2 !== 0) {
+      throw new OpError(`${op.name} on a typed array needs interleaved [value, index] pairs (even length), got ${describe(value)}`);
+    }
+    return;
+  }
+  if (op.kind === "loc") {
+    const isPair = (p: unknown) => Array.isArray(p) && p.length === 2 && typeof p[0] !== "object";
+    if (isPair(value) || (Array.isArray(value) && value.every(isPair))) return;
+    throw new OpError(`${op.name} needs a [value, index] pair or an array of pairs, got ${describe(value)}`);
+  }
+  if (Array.isArray(value)) return value.forEach((v) => checkOperand(op, v));
+  const t = typeof value;
+  const ok =
+    op.kind === "arith" ? t === "number" || t === "bigint" : op.kind === "logical" ? t === "number" || t === "bigint" || t === "boolean" : t === "bigint" || Number.isInteger(value);
+  if (!ok) {
+    const need = op.kind === "bitwise" ? "integers or bigints" : op.kind === "logical" ? "booleans, numbers or bigints" : "numbers or bigints";
+    throw new OpError(`${op.name} needs ${need} (or arrays/typed arrays of them), got ${describe(value)}; pass a user op from Op.create for other data`);
+  }
+}
+
+/** Copy a typed array so a reduction can accumulate into it without touching the caller's data. */
+export function own<T>(value: T): T {
+  return (isTypedArray(value) ? value.slice() : value) as T;
+}
+
+/** Element-wise `acc[i] = op(acc[i], x[i])` over typed arrays, in place. */
+function combineArrays(op: Op, acc: TypedArray, x: TypedArray, accFirst: boolean): TypedArray {
+  if (acc.length !== x.length || acc.constructor !== x.constructor) {
+    throw new OpError(`${op.name} got arrays of different shapes: ${describe(acc)} and ${describe(x)}; every rank must pass the same type and length`);
+  }
+  const a = acc as any, b = x as any, n = acc.length;
+  switch (op) {
+    case SUM: for (let i = 0; i < n; i++) a[i] += b[i]; return acc;
+    case PROD: for (let i = 0; i < n; i++) a[i] *= b[i]; return acc;
+    case MIN: for (let i = 0; i < n; i++) if (b[i] < a[i]) a[i] = b[i]; return acc;
+    case MAX: for (let i = 0; i < n; i++) if (b[i] > a[i]) a[i] = b[i]; return acc;
+    case BAND: for (let i = 0; i < n; i++) a[i] &= b[i]; return acc;
+    case BOR: for (let i = 0; i < n; i++) a[i] |= b[i]; return acc;
+    case BXOR: for (let i = 0; i < n; i++) a[i] ^= b[i]; return acc;
+  }
+  if (op.kind === "loc") {
+    for (let i = 0; i < n; i += 2) {
+      const [v, k] = op.apply([a[i], a[i + 1]], [b[i], b[i + 1]]) as [number, number];
+      a[i] = v;
+      a[i + 1] = k;
+    }
+    return acc;
+  }
+  for (let i = 0; i < n; i++) a[i] = accFirst ? op.apply(a[i], b[i]) : op.apply(b[i], a[i]);
+  return acc;
+}
+
+/** Element-wise combine of scalars and nested arrays (never in place). */
+function combineValues(op: Op, a: unknown, b: unknown): unknown {
+  if (op.kind === "loc" && Array.isArray(a) && !Array.isArray(a[0])) return op.apply(a, b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) {
+      throw new OpError(`${op.name} got ${describe(a)} and ${describe(b)}; every rank must pass the same shape`);
+    }
+    return a.map((x, i) => combineValues(op, x, b[i]));
+  }
+  if (typeof a !== typeof b && op.kind !== "logical") throw new OpError(`${op.name} cannot combine ${describe(a)} with ${describe(b)}`);
+  return op.apply(a, b);
+}
+
+/**
+ * op(lower, higher) where `acc` is the caller's accumulator (owned: may be updated in place)
+ * and `x` the incoming value; `accFirst` says whether acc holds the lower ranks.
+ */
+export function combine(op: Op, acc: unknown, x: unknown, accFirst: boolean): unknown {
+  if (op.kind === "user") return accFirst ? op.apply(acc, x) : op.apply(x, acc);
+  if (isTypedArray(acc) && isTypedArray(x)) return combineArrays(op, acc, x, accFirst);
+  if (isTypedArray(acc) || isTypedArray(x)) throw new OpError(`${op.name} cannot combine ${describe(acc)} with ${describe(x)}`);
+  return accFirst ? combineValues(op, acc, x) : combineValues(op, x, acc);
+}

@@ -1,0 +1,190 @@
+/**
+ * Reductions: reduce, allreduce, scan, exscan, reduceScatter.
+ *
+ * - reduce: binomial tree toward the root, ceil(log2 n) rounds. A non-commutative op is
+ *   reduced on the tree rooted at 0, whose subtrees are contiguous rank ranges, so operands
+ *   combine in rank order; the result then moves to the root.
+ * - allreduce, small data or any non-commutative op: recursive doubling (MPICH), log2(n)
+ *   exchanges; a non-power-of-two size first folds pairs (2i, 2i+1) for the first n - 2^k ranks.
+ * - allreduce of a typed array of at least RING_BYTES with a commutative op: ring
+ *   reduce-scatter + ring allgather (Patarasuk & Yuan 2009). Each rank sends 2(n-1)/n of the
+ *   data, the bandwidth optimum, against log2(n) whole copies for recursive doubling.
+ * - scan/exscan: recursive doubling on prefixes (log2 n rounds).
+ * - reduceScatter: the ring reduce-scatter for typed arrays and commutative ops, else
+ *   allreduce and keep one's block.
+ *
+ * Misuse (an op that does not fit the data, shapes that differ) becomes a failure value that
+ * flows through the algorithm, so every rank rejects with the same reason and none hangs.
+ */
+import type { Comm } from "../comm/communicator.js";
+import { isTypedArray, type TypedArray } from "../comm/codec.js";
+import { checkRoot } from "../comm/validate.js";
+import { CollectiveFailure, exchange, fold, guard, settle, type Channel } from "./channel.js";
+import { checkOperand, own, SUM, type Op } from "./ops.js";
+import { displacements, evenCounts } from "./arrays.js";
+
+/** Values a reduction accepts. */
+export type Reducible = number | bigint | boolean | TypedArray | readonly unknown[] | unknown;
+
+/** Typed arrays at least this large use the ring allreduce. */
+export const RING_BYTES = 64 * 1024;
+
+/** This rank's operand, owned (copied if a typed array) and checked against the op. */
+function operand(ch: Channel, op: Op, value: unknown): unknown {
+  return guard(ch, () => {
+    checkOperand(op, value);
+    return own(value);
+  });
+}
+
+/** Binomial-tree reduction of `acc` toward relative root 0; resolves at the root only. */
+async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Promise<unknown> {
+  const { rank, size } = ch;
+  const vr = (rank - root + size) % size;
+  for (let mask = 1; mask < size; mask *= 2) {
+    if (vr & mask) {
+      await ch.send((vr - mask + root) % size, acc);
+      return undefined;
+    }
+    if (vr + mask < size) acc = fold(ch, op, acc, await ch.recv((vr + mask + root) % size), true);
+  }
+  return acc;
+}
+
+export async function reduce<T>(comm: Comm, value: T, op: Op = SUM, root = 0): Promise<T | undefined> {
+  const ch = comm.channel("reduce");
+  checkRoot(ch, root);
+  const acc = operand(ch, op, value);
+  if (op.commutative || root === 0) {
+    const result = await treeReduce(ch, op, acc, root);
+    return ch.rank === root ? (settle(ch, result) as T) : undefined;
+  }
+  const result = await treeReduce(ch, op, acc, 0);
+  if (ch.rank === 0) await ch.send(root, result);
+  if (ch.rank !== root) return undefined;
+  return settle(ch, await ch.recv(0)) as T;
+}
+
+/** Recursive doubling with the MPICH fold for non-power-of-two sizes; rank order is kept. */
+async function recursiveDoubling(ch: Channel, op: Op, acc: unknown): Promise<unknown> {
+  const { rank, size } = ch;
+  let pof2 = 1;
+  while (pof2 * 2 <= size) pof2 *= 2;
+  const rem = size - pof2;
+  let newRank: number;
+  if (rank < 2 * rem) {
+    if (rank % 2 === 0) {
+      await ch.send(rank + 1, acc);
+      newRank = -1;
+    } else {
+      acc = fold(ch, op, acc, await ch.recv(rank - 1), false);
+      newRank = rank >> 1;
+    }
+  } else {
+    newRank = rank - rem;
+  }
+  if (newRank >= 0) {
+    for (let mask = 1; mask < pof2; mask *= 2) {
+      const partnerNew = newRank ^ mask;
+      const partner = partnerNew < rem ? partnerNew * 2 + 1 : partnerNew + rem;
+      // Our copy of acc may be updated in place by the fold, so send a snapshot of it.
+      const theirs = await exchange(ch, partner, acc, partner);
+      acc = fold(ch, op, acc, theirs, partner > rank);
+    }
+  }
+  if (rank < 2 * rem) {
+    if (rank % 2 === 1) await ch.send(rank - 1, acc);
+    else acc = await ch.recv(rank + 1);
+  }
+  return acc;
+}
+
+/**
+ * Ring reduce-scatter over blocks given by `counts`: afterwards block `rank` of `acc` holds
+ * the full reduction. Returns false if a shape mismatch was seen (the ring still completes).
+ */
+async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: readonly number[], offsets: readonly number[]): Promise<string | undefined> {
+  const { rank, size } = ch;
+  const right = (rank + 1) % size, left = (rank - 1 + size) % size;
+  const block = (i: number) => acc.subarray(offsets[i]!, offsets[i]! + counts[i]!);
+  let problem: string | undefined;
+  for (let s = 0; s < size - 1; s++) {
+    const sendIdx = (rank - s - 1 + 2 * size) % size, recvIdx = (rank - s - 2 + 2 * size) % size;
+    const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left);
+    const merged = fold(ch, op, block(recvIdx), incoming, true);
+    if (merged instanceof CollectiveFailure) problem ??= merged.reason;
+  }
+  return problem;
+}
+
+/** Ring allgather of the blocks of `acc`, starting from block `rank`. */
+async function ringAllgather(ch: Channel, acc: TypedArray, counts: readonly number[], offsets: readonly number[]): Promise<void> {
+  const { rank, size } = ch;
+  const right = (rank + 1) % size, left = (rank - 1 + size) % size;
+  for (let s = 0; s < size - 1; s++) {
+    const sendIdx = (rank - s + size) % size, recvIdx = (rank - s - 1 + size) % size;
+    const incoming = await exchange<TypedArray>(ch, right, acc.subarray(offsets[sendIdx]!, offsets[sendIdx]! + counts[sendIdx]!), left);
+    if (incoming.length === counts[recvIdx]) (acc as Uint8Array).set(incoming as Uint8Array, offsets[recvIdx]);
+  }
+}
+
+function useRing(op: Op, value: unknown, size: number): value is TypedArray {
+  return op.commutative && isTypedArray(value) && value.byteLength >= RING_BYTES && value.length >= size && size > 1;
+}
+
+export async function allreduce<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
+  const ch = comm.channel("allreduce");
+  const acc = operand(ch, op, value);
+  if (useRing(op, acc, ch.size)) {
+    const counts = evenCounts(acc.length, ch.size);
+    const offsets = displacements(ch, counts, acc.length);
+    const problem = await ringReduceScatter(ch, op, acc, counts, offsets);
+    await ringAllgather(ch, acc, counts, offsets);
+    return settle(ch, problem === undefined ? acc : new CollectiveFailure(problem)) as T;
+  }
+  return settle(ch, await recursiveDoubling(ch, op, acc)) as T;
+}
+
+/** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */
+async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): Promise<unknown> {
+  const { rank, size } = ch;
+  let partial = operand(ch, op, value);
+  let result: unknown = inclusive ? own(partial) : undefined;
+  let seen = inclusive;
+  for (let mask = 1; mask < size; mask *= 2) {
+    const partner = rank ^ mask;
+    if (partner >= size) continue;
+    const theirs = await exchange(ch, partner, partial, partner);
+    if (partner < rank) {
+      partial = fold(ch, op, partial, theirs, false);
+      result = seen ? fold(ch, op, result, own(theirs), false) : own(theirs);
+      seen = true;
+    } else {
+      partial = fold(ch, op, partial, theirs, true);
+    }
+  }
+  if (partial instanceof CollectiveFailure) settle(ch, partial);
+  return seen ? settle(ch, result) : undefined;
+}
+
+export async function scan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
+  return (await prefix(comm.channel("scan"), op, value, true)) as T;
+}
+
+export async function exscan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T | undefined> {
+  return (await prefix(comm.channel("exscan"), op, value, false)) as T | undefined;
+}
+
+export async function reduceScatter<T extends TypedArray | readonly unknown[]>(comm: Comm, value: T, op: Op = SUM, counts?: readonly number[]): Promise<T> {
+  const ch = comm.channel("reduceScatter");
+  const length = (value as { length: number }).length;
+  const blocks = counts ?? evenCounts(length, ch.size);
+  const offsets = displacements(ch, blocks, length);
+  const mine = (whole: T) => whole.slice(offsets[ch.rank]!, offsets[ch.rank]! + blocks[ch.rank]!) as T;
+  const acc = operand(ch, op, value);
+  if (op.commutative && isTypedArray(acc) && ch.size > 1) {
+    const problem = await ringReduceScatter(ch, op, acc, blocks, offsets);
+    return settle(ch, problem === undefined ? mine(acc as T) : new CollectiveFailure(problem));
+  }
+  return mine(settle(ch, await recursiveDoubling(ch, op, acc)) as T);
+}

@@ -1,0 +1,36 @@
+/**
+ * Scatterv and gatherv of typed arrays with per-rank counts. Like MPICH, these are linear
+ * (the root talks to each rank directly): blocks have arbitrary sizes, so a tree would
+ * forward uneven data through intermediate ranks, and every block is sent exactly once.
+ */
+import type { Comm } from "../comm/communicator.js";
+import type { TypedArray } from "../comm/codec.js";
+import { checkRoot } from "../comm/validate.js";
+import { guard, sendAll, settle, type CollectiveFailure } from "./channel.js";
+import { checkArray, concat, displacements } from "./arrays.js";
+
+export async function scatterv<T extends TypedArray>(comm: Comm, array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
+  const ch = comm.channel("scatterv");
+  checkRoot(ch, root);
+  if (ch.rank !== root) return settle(ch, await ch.recv<T | CollectiveFailure>(root));
+  const blocks = guard(ch, () => {
+    const whole = checkArray(ch, "array", array) as T;
+    const offsets = displacements(ch, counts, whole.length);
+    return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
+  });
+  const pick = (r: number) => (Array.isArray(blocks) ? blocks[r]! : blocks);
+  await sendAll(ch, Array.from({ length: ch.size }, (_, r) => r).filter((r) => r !== root).map((r) => [r, pick(r)]));
+  return settle(ch, pick(root)).slice() as T;
+}
+
+export async function gatherv<T extends TypedArray>(comm: Comm, array: T, root = 0): Promise<T | undefined> {
+  const ch = comm.channel("gatherv");
+  checkRoot(ch, root);
+  if (ch.rank !== root) {
+    await ch.send(root, array);
+    return undefined;
+  }
+  checkArray(ch, "array", array);
+  const blocks = await Promise.all(Array.from({ length: ch.size }, (_, r) => (r === root ? array : ch.recv<T>(r))));
+  return concat(ch, array, blocks);
+}

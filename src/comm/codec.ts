@@ -1,0 +1,182 @@
+/**
+ * Encoding of values to ZeroMQ frames and back (see protocol.ts for the frame layout).
+ *
+ * Plain values go through msgpackr (records + structured clone: Map, Set, Date, bigint,
+ * undefined, cycles). Every typed array or Buffer, at the top level or nested, is pulled
+ * out into frames of its own and travels as raw bytes.
+ */
+import { Packr, addExtension } from "msgpackr";
+import { SerializationError } from "../errors.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, type ArrayRef, type DataHeader } from "./protocol.js";
+
+/** Any typed array tsmpi carries as raw bytes. */
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+type ArrayCtor = { new (length: number): TypedArray; new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+const CTORS: readonly ArrayCtor[] = ARRAY_KINDS.map((name) => (name === "Buffer" ? Uint8Array : globalThis[name]) as ArrayCtor);
+
+/** Type code of the msgpack extension that stands for a typed array moved out of band. */
+const ARRAY_EXT = 0x40;
+
+// The encoder and decoder below are synchronous, so one module-level slot carries the
+// out-of-band arrays between msgpackr's extension callbacks and the caller.
+let outArrays: TypedArray[] = [];
+let inFrames: Buffer[] = [];
+let inCursor = 0;
+
+/** Typed array classes in registration order: msgpackr checks the last one first, so Buffer goes last. */
+const EXT_CLASSES: Array<[Function, number]> = ARRAY_KINDS.map((name, kind) => [kind === 0 ? Buffer : (globalThis[name] as Function), kind] as [Function, number]);
+for (const [Class, kind] of [...EXT_CLASSES.slice(1), EXT_CLASSES[0]!]) {
+  addExtension({
+    Class,
+    type: ARRAY_EXT,
+    write(array: TypedArray): ArrayRef {
+      outArrays.push(array);
+      return [kind, array.byteLength];
+    },
+    read(ref: ArrayRef): TypedArray | Buffer {
+      return readArray(ref[0], ref[1]);
+    },
+  });
+}
+
+/**
+ * Stands in for a collective's data when some rank found the call misused: it flows along
+ * the algorithm's messages so every rank fails with the reason instead of waiting forever.
+ */
+export class CollectiveFailure {
+  constructor(readonly reason: string) {}
+}
+addExtension({
+  Class: CollectiveFailure,
+  type: 0x41,
+  write: (failure: CollectiveFailure) => failure.reason,
+  read: (reason: string) => new CollectiveFailure(reason),
+});
+
+const packr = new Packr({
+  structuredClone: true,
+  useRecords: true,
+  mapsAsObjects: false,
+  moreTypes: true,
+  useBigIntExtension: true,
+  int64AsType: "bigint",
+  writeFunction(): never {
+    throw new SerializationError("a function cannot be sent between ranks");
+  },
+});
+
+/** Kind code of a value if it is a typed array or Buffer carried as raw bytes, else -1. */
+export function arrayKind(value: unknown): number {
+  if (!ArrayBuffer.isView(value) || value instanceof DataView) return -1;
+  if (Buffer.isBuffer(value)) return 0;
+  return ARRAY_KINDS.indexOf(value.constructor.name as (typeof ARRAY_KINDS)[number]);
+}
+
+/** Is `value` a typed array (not a DataView, not a Buffer)? */
+export function isTypedArray(value: unknown): value is TypedArray {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/** Raw bytes of an array, copied: ZeroMQ sends large frames zero-copy, so the user's memory must not be in flight. */
+function arrayFrames(array: TypedArray, frames: Buffer[]): void {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  for (let offset = 0; offset < bytes.byteLength; offset += MAX_FRAME_BYTES) {
+    frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + MAX_FRAME_BYTES, bytes.byteLength))));
+  }
+}
+
+/**
+ * Encode one message: header tuple + out-of-band arrays.
+ * @returns the frames and the payload size in bytes (what a receiver's status reports).
+ */
+export function encode(context: string, source: number, tag: number, value: unknown): { frames: Buffer[]; bytes: number } {
+  outArrays = [];
+  let head: Buffer;
+  try {
+    head = packr.pack([0, context, source, tag, value] satisfies DataHeader);
+  } catch (error) {
+    outArrays = [];
+    if (error instanceof SerializationError) throw error;
+    throw new SerializationError(`value cannot be serialized: ${(error as Error).message}`, { cause: error });
+  }
+  // msgpackr reuses its output buffer between calls; the frame must own its bytes.
+  const frames: Buffer[] = [Buffer.from(head)];
+  let bytes = head.byteLength;
+  for (const array of outArrays) {
+    arrayFrames(array, frames);
+    bytes += array.byteLength;
+  }
+  outArrays = [];
+  return { frames, bytes };
+}
+
+/** Rebuild one out-of-band array from the frames at the cursor, viewing them in place when aligned. */
+function readArray(kind: number, byteLength: number): TypedArray | Buffer {
+  const Ctor = CTORS[kind];
+  if (Ctor === undefined) throw new SerializationError(`unknown typed array kind ${kind} in message`);
+  const nFrames = byteLength === 0 ? 0 : Math.ceil(byteLength / MAX_FRAME_BYTES);
+  if (inCursor + nFrames > inFrames.length) throw new SerializationError("message is missing typed array frames");
+  const width = Ctor.BYTES_PER_ELEMENT;
+  if (byteLength % width !== 0) throw new SerializationError(`typed array of ${byteLength} bytes is not a whole number of ${width}-byte elements`);
+  if (nFrames === 1) {
+    const frame = inFrames[inCursor++]!;
+    if (frame.byteLength !== byteLength) throw new SerializationError("typed array frame has the wrong length");
+    if (kind === 0) return frame;
+    if (frame.byteOffset % width === 0) return new Ctor(frame.buffer, frame.byteOffset, byteLength / width);
+    // ZeroMQ hands frames over at any alignment; a misaligned one must be copied.
+    const copy = new Ctor(byteLength / width);
+    new Uint8Array(copy.buffer).set(frame);
+    return copy;
+  }
+  const out = kind === 0 ? Buffer.allocUnsafe(byteLength) : new Ctor(byteLength / width);
+  const target = new Uint8Array(out.buffer, out.byteOffset, byteLength);
+  let offset = 0;
+  for (let i = 0; i < nFrames; i++) {
+    const frame = inFrames[inCursor++]!;
+    target.set(frame, offset);
+    offset += frame.byteLength;
+  }
+  if (offset !== byteLength) throw new SerializationError("typed array frames have the wrong total length");
+  return out;
+}
+
+/** A decoded data message with its payload size. */
+export interface Envelope {
+  context: string;
+  source: number;
+  tag: number;
+  value: unknown;
+  bytes: number;
+}
+
+/** Decode one multipart data message; throws SerializationError on a malformed one. */
+export function decode(frames: Buffer[]): Envelope {
+  inFrames = frames;
+  inCursor = 1;
+  try {
+    const header = packr.unpack(frames[0]!) as DataHeader;
+    if (!Array.isArray(header) || header.length !== 5 || typeof header[1] !== "string") {
+      throw new SerializationError("malformed message header");
+    }
+    const value = header[4];
+    let bytes = 0;
+    if (ArrayBuffer.isView(value)) bytes = value.byteLength;
+    else for (const frame of frames) bytes += frame.byteLength;
+    return { context: header[1], source: header[2], tag: header[3], value, bytes };
+  } finally {
+    inFrames = [];
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The communicator: a group of ranks with private message contexts (MPI_Comm), with the
+ * point-to-point calls here and the collectives delegated to src/collectives.
+ *
+ * Naming rule (one for everything): lowercase mpi4py names; any value works, and typed
+ * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
+ * `i`-prefixed calls return a {@link Request}.
+ */
+import { encode } from "./codec.js";
+import { ANY_SOURCE, ANY_TAG } from "./matching.js";
+import { Request, Status } from "./request.js";
+import type { Runtime } from "./runtime.js";
+import { checkPeer, checkTag, PROC_NULL, type Where } from "./validate.js";
+import { SerializationError, callError } from "../errors.js";
+import * as coll from "../collectives/index.js";
+import type { Channel } from "../collectives/channel.js";
+import type { Op } from "../collectives/ops.js";
+
+/** Value type accepted by reductions. */
+type Reducible = Parameters<typeof coll.reduce>[1];
+
+export class Comm {
+  /** This process's rank in the communicator, 0 ≤ rank < size. */
+  readonly rank: number;
+  /** Number of ranks in the communicator. */
+  readonly size: number;
+  private collectiveSeq = 0;
+  private childSeq = 0;
+
+  /** @internal Use `init()`, `dup()` or `split()` to get a communicator. */
+  constructor(
+    /** @internal */ readonly runtime: Runtime,
+    /** @internal Context id; unique in the job, equal on every member. */ readonly id: string,
+    /** @internal World rank of each member, indexed by rank in this communicator. */ readonly group: readonly number[],
+  ) {
+    this.rank = group.indexOf(runtime.rank);
+    this.size = group.length;
+  }
+
+  private where(call: string): Where {
+    return { call, rank: this.rank, size: this.size };
+  }
+
+  private encodeFor(call: string, context: string, tag: number, value: unknown): Buffer[] {
+    try {
+      return encode(context, this.rank, tag, value).frames;
+    } catch (error) {
+      throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
+    }
+  }
+
+  private startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
+    const where = this.where(call);
+    checkPeer(where, "dest", dest, { procNull: true });
+    checkTag(where, tag);
+    if (dest === PROC_NULL) return Promise.resolve();
+    return this.runtime.send(this.group[dest]!, this.encodeFor(call, this.id, tag, value));
+  }
+
+  private async startRecv<T>(source: number, tag: number, status?: Status): Promise<T> {
+    if (source === PROC_NULL) {
+      if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+      return undefined as T;
+    }
+    const envelope = await this.runtime.receive(this.id, source, tag);
+    if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
+    return envelope.value as T;
+  }
+
+  private checkRecvArgs(call: string, source: number, tag: number): void {
+    const where = this.where(call);
+    checkPeer(where, "source", source, { any: true, procNull: true });
+    checkTag(where, tag, true);
+  }
+
+  /**
+   * Send a value to `dest` (MPI standard-mode send, like mpi4py `comm.send`).
+   * Resolves once the message is queued: it never waits for the receiver to post a receive,
+   * and the value may be modified afterwards. Messages to one rank with one tag arrive in order.
+   *
+   * @example
+   * ```ts
+   * if (comm.rank === 0) await comm.send({ step: 1, data: new Float64Array(8) }, 1, 7);
+   * ```
+   * @param value anything msgpack carries; typed arrays and Buffers travel as raw bytes
+   * @param dest rank in this communicator, or PROC_NULL
+   * @param tag integer in [0, 2^31 - 1] @default 0
+   */
+  async send(value: unknown, dest: number, tag = 0): Promise<void> {
+    return this.startSend("send", value, dest, tag);
+  }
+
+  /**
+   * Receive a value (like mpi4py `comm.recv`). Waits for the oldest message matching
+   * `source` and `tag`; the message may have arrived before or after the call.
+   *
+   * @example
+   * ```ts
+   * const status = new Status();
+   * const msg = await comm.recv<number[]>(ANY_SOURCE, ANY_TAG, status);
+   * console.log(`got ${status.bytes} bytes from ${status.source}`);
+   * ```
+   * @param source rank, ANY_SOURCE or PROC_NULL @default ANY_SOURCE
+   * @param tag tag or ANY_TAG @default ANY_TAG
+   * @param status filled with the actual source, tag and size
+   */
+  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, status?: Status): Promise<T> {
+    this.checkRecvArgs("recv", source, tag);
+    return this.startRecv<T>(source, tag, status);
+  }
+
+  /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
+  isend(value: unknown, dest: number, tag = 0): Request<void> {
+    return new Request(this.startSend("isend", value, dest, tag));
+  }
+
+  /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value and fills `request.status`. */
+  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<T> {
+    this.checkRecvArgs("irecv", source, tag);
+    const status = new Status();
+    const request = new Request<T>(this.startRecv<T>(source, tag, status));
+    void request.wait().then(() => (request.status = status), () => undefined);
+    return request;
+  }
+
+  /** Wait until a matching message has arrived, without receiving it (MPI_Probe). */
+  async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
+    this.checkRecvArgs("probe", source, tag);
+    return toStatus(await this.runtime.probe(this.id, source, tag));
+  }
+
+  /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */
+  async iprobe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status | undefined> {
+    this.checkRecvArgs("iprobe", source, tag);
+    const envelope = await this.runtime.iprobe(this.id, source, tag);
+    return envelope && toStatus(envelope);
+  }
+
+  /**
+   * Send to `dest` and receive from `source` at once (MPI_Sendrecv): never deadlocks in a ring shift.
+   * @example
+   * ```ts
+   * const left = await comm.sendrecv(comm.rank, (comm.rank + 1) % comm.size, 0, (comm.rank - 1 + comm.size) % comm.size);
+   * ```
+   */
+  async sendrecv<T = unknown>(value: unknown, dest: number, sendTag = 0, source: number = ANY_SOURCE, recvTag: number = ANY_TAG, status?: Status): Promise<T> {
+    this.checkRecvArgs("sendrecv", source, recvTag);
+    const [, received] = await Promise.all([this.startSend("sendrecv", value, dest, sendTag), this.startRecv<T>(source, recvTag, status)]);
+    return received;
+  }
+
+  /** @internal A private channel for one collective call: its own tag on the collective context. */
+  channel(call: string): Channel {
+    const tag = this.collectiveSeq++ % 0x7fffffff;
+    const context = `${this.id}!`;
+    return {
+      call,
+      rank: this.rank,
+      size: this.size,
+      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value)),
+      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag)).value as T,
+    };
+  }
+
+  /** @internal Context id for the next communicator created from this one (dup/split). */
+  childId(suffix: string): string {
+    return `${this.id}.${this.childSeq++}${suffix}`;
+  }
+
+  // ---- collectives (documented in src/collectives) ----
+
+  /** Block until every rank has called barrier (MPI_Barrier). */
+  barrier(): Promise<void> {
+    return coll.barrier(this);
+  }
+  /** Broadcast `value` from `root` to every rank (MPI_Bcast). @returns the root's value on every rank. @default root 0 */
+  bcast<T>(value: T, root = 0): Promise<T> {
+    return coll.bcast(this, value, root);
+  }
+  /** Root passes one value per rank; rank i gets `values[i]` (MPI_Scatter). Non-roots pass anything. */
+  scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
+    return coll.scatter(this, values, root);
+  }
+  /** Collect one value per rank at `root`, in rank order; `undefined` elsewhere (MPI_Gather). */
+  gather<T>(value: T, root = 0): Promise<T[] | undefined> {
+    return coll.gather(this, value, root);
+  }
+  /** Every rank gets every rank's value, in rank order (MPI_Allgather). */
+  allgather<T>(value: T): Promise<T[]> {
+    return coll.allgather(this, value);
+  }
+  /** Rank i sends `values[j]` to rank j and gets an array of what every rank sent it (MPI_Alltoall). */
+  alltoall<T>(values: readonly T[]): Promise<T[]> {
+    return coll.alltoall(this, values);
+  }
+  /** Combine every rank's value with `op` at `root`; `undefined` elsewhere (MPI_Reduce). @default op SUM, root 0 */
+  reduce<T extends Reducible>(value: T, op?: Op, root = 0): Promise<T | undefined> {
+    return coll.reduce(this, value, op, root);
+  }
+  /** Combine every rank's value with `op`; every rank gets the result (MPI_Allreduce). @default op SUM */
+  allreduce<T extends Reducible>(value: T, op?: Op): Promise<T> {
+    return coll.allreduce(this, value, op);
+  }
+  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). */
+  scan<T extends Reducible>(value: T, op?: Op): Promise<T> {
+    return coll.scan(this, value, op);
+  }
+  /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
+  exscan<T extends Reducible>(value: T, op?: Op): Promise<T | undefined> {
+    return coll.exscan(this, value, op);
+  }
+  /**
+   * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
+   * length of rank i's block; by default the array is split as evenly as possible.
+   */
+  reduceScatter<T extends coll.TypedArray | readonly unknown[]>(value: T, op?: Op, counts?: readonly number[]): Promise<T> {
+    return coll.reduceScatter(this, value, op, counts);
+  }
+  /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array. */
+  scatterv<T extends coll.TypedArray>(array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
+    return coll.scatterv(this, array, counts, root);
+  }
+  /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv). */
+  gatherv<T extends coll.TypedArray>(array: T, root = 0): Promise<T | undefined> {
+    return coll.gatherv(this, array, root);
+  }
+  /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv). */
+  allgatherv<T extends coll.TypedArray>(array: T): Promise<T> {
+    return coll.allgatherv(this, array);
+  }
+  /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv). */
+  alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[]): Promise<T> {
+    return coll.alltoallv(this, array, counts);
+  }
+  /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
+  dup(): Promise<Comm> {
+    return coll.dup(this);
+  }
+  /**
+   * Split into sub-communicators: ranks with the same `color` form one, ordered by `key`
+   * then by old rank (MPI_Comm_split). A negative color (UNDEFINED) gets `undefined`. Collective.
+   */
+  split(color: number, key = 0): Promise<Comm | undefined> {
+    return coll.split(this, color, key);
+  }
+}
+
+function toStatus(envelope: { source: number; tag: number; bytes: number }): Status {
+  return Object.assign(new Status(), { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
+}

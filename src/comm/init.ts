@@ -1,0 +1,78 @@
+/**
+ * Joining the job: `init()` binds this rank's inbox, says hello to the launcher and waits
+ * for the address table (the launcher is the rendezvous). Without a launcher it returns a
+ * world of size 1, so a tsmpi script also runs under plain `node`.
+ */
+import { hostname } from "node:os";
+import { pack, unpack } from "msgpackr";
+import { Dealer } from "zeromq";
+import { Comm } from "./communicator.js";
+import { ENV, type ControlMessage } from "./protocol.js";
+import { report } from "./report.js";
+import { Runtime } from "./runtime.js";
+import { Transport } from "./transport.js";
+import { InitError } from "../errors.js";
+
+let world: Promise<Comm> | undefined;
+let transport: Transport | undefined;
+
+/**
+ * Join the job and get the world communicator (MPI_Init + MPI_COMM_WORLD). Safe to call
+ * more than once: every call returns the same communicator.
+ *
+ * @example
+ * ```ts
+ * import { init } from "tsmpi";
+ * const comm = await init();
+ * console.log(`hello from rank ${comm.rank} of ${comm.size}`);
+ * ```
+ * @returns the world communicator; size 1 when the script runs without the launcher.
+ */
+export function init(): Promise<Comm> {
+  return (world ??= join());
+}
+
+function envInt(name: string): number {
+  const value = Number(process.env[name]);
+  if (!Number.isInteger(value) || value < 0) throw new InitError(`init: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(process.env[name])}; start the script with the tsmpi launcher`);
+  return value;
+}
+
+async function join(): Promise<Comm> {
+  if (process.env[ENV.rank] === undefined) return new Comm(new Runtime(0, 1, undefined), "w", [0]);
+  const rank = envInt(ENV.rank), size = envInt(ENV.size);
+  const jobDir = process.env[ENV.jobDir], control = process.env[ENV.control];
+  if (!jobDir || !control) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} and ${ENV.control} must be set by the tsmpi launcher`);
+  let runtime: Runtime | undefined;
+  transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => runtime!.deliver(frames));
+  runtime = new Runtime(rank, size, transport);
+  const dealer = new Dealer({ linger: 0 });
+  try {
+    dealer.connect(control);
+    const hello: ControlMessage = { type: "hello", rank, endpoint: transport.endpoint, pid: process.pid, host: hostname() };
+    await dealer.send(pack(hello));
+    const [reply] = await dealer.receive();
+    const table = unpack(reply!) as ControlMessage;
+    if (table.type !== "table" || table.endpoints.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
+    transport.setPeers(table.endpoints);
+  } finally {
+    dealer.close();
+  }
+  return new Comm(runtime, "w", Array.from({ length: size }, (_, i) => i));
+}
+
+/**
+ * Abort the whole job (MPI_Abort): the launcher terminates every rank and exits with `code`.
+ * @param code exit status of the job @default 1
+ */
+export function abort(code = 1): never {
+  const rank = Number(process.env[ENV.rank] ?? 0);
+  report({ type: "abort", rank, code });
+  transport?.close(true);
+  process.exit(code);
+}
+
+/** Wall-clock time in seconds, high resolution (MPI_Wtime). */
+export function wtime(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}

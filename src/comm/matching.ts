@@ -1,0 +1,71 @@
+/**
+ * MPI message matching for one rank: posted receives against arrived ("unexpected")
+ * messages, per communicator context, in order. Messages from one source on one
+ * context arrive in send order (one ZeroMQ pipe per pair), and both queues are scanned
+ * oldest first, so same-(source, tag) messages never overtake each other.
+ */
+import type { Envelope } from "./codec.js";
+
+/** Wildcard source for receives and probes (MPI_ANY_SOURCE). */
+export const ANY_SOURCE = -1;
+/** Wildcard tag for receives and probes (MPI_ANY_TAG). */
+export const ANY_TAG = -1;
+
+interface Waiter {
+  source: number;
+  tag: number;
+  resolve: (envelope: Envelope) => void;
+}
+
+function matches(envelope: Envelope, source: number, tag: number): boolean {
+  return (source === ANY_SOURCE || source === envelope.source) && (tag === ANY_TAG || tag === envelope.tag);
+}
+
+/** Remove and return the first item of `list` accepted by `accept`. */
+function takeFirst<T>(list: T[] | undefined, accept: (item: T) => boolean): T | undefined {
+  if (list === undefined) return undefined;
+  const index = list.findIndex(accept);
+  return index < 0 ? undefined : list.splice(index, 1)[0];
+}
+
+/** Get-or-create for the per-context queues. */
+function queue<T>(map: Map<string, T[]>, context: string): T[] {
+  let list = map.get(context);
+  if (list === undefined) map.set(context, (list = []));
+  return list;
+}
+
+export class Matcher {
+  private readonly unexpected = new Map<string, Envelope[]>();
+  private readonly receives = new Map<string, Waiter[]>();
+  private readonly probes = new Map<string, Waiter[]>();
+
+  /** A message arrived: hand it to the oldest matching receive, or queue it. */
+  deliver(envelope: Envelope): void {
+    const receive = takeFirst(this.receives.get(envelope.context), (w) => matches(envelope, w.source, w.tag));
+    if (receive !== undefined) return receive.resolve(envelope);
+    queue(this.unexpected, envelope.context).push(envelope);
+    const probes = this.probes.get(envelope.context);
+    if (probes === undefined) return;
+    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined; ) probe.resolve(envelope);
+  }
+
+  /** Post a receive; resolves with the oldest matching message, now or when it arrives. */
+  receive(context: string, source: number, tag: number): Promise<Envelope> | Envelope {
+    const ready = takeFirst(this.unexpected.get(context), (e) => matches(e, source, tag));
+    if (ready !== undefined) return ready;
+    return new Promise((resolve) => queue(this.receives, context).push({ source, tag, resolve }));
+  }
+
+  /** The oldest matching arrived message, left in place (MPI_Iprobe). */
+  peek(context: string, source: number, tag: number): Envelope | undefined {
+    return this.unexpected.get(context)?.find((e) => matches(e, source, tag));
+  }
+
+  /** Wait for a matching message without receiving it (MPI_Probe). */
+  probe(context: string, source: number, tag: number): Promise<Envelope> | Envelope {
+    const ready = this.peek(context, source, tag);
+    if (ready !== undefined) return ready;
+    return new Promise((resolve) => queue(this.probes, context).push({ source, tag, resolve }));
+  }
+}

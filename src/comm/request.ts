@@ -1,0 +1,69 @@
+/**
+ * Nonblocking operations: {@link Request} (MPI_Request), {@link Status}, waitAll, waitAny.
+ */
+
+/** What a receive or probe learned about a message (MPI_Status). */
+export class Status {
+  /** Rank of the sender within the communicator. */
+  source = -1;
+  /** Tag the message was sent with. */
+  tag = -1;
+  /** Payload size in bytes: a typed array's `byteLength`, otherwise the encoded size. */
+  bytes = 0;
+}
+
+/** Result of {@link Request.test}: like an iterator result. */
+export type TestResult<T> = { done: true; value: T } | { done: false };
+
+/**
+ * A nonblocking operation in progress, returned by `isend`/`irecv`.
+ * Progress happens in the background; `wait()` resolves when the operation is complete.
+ *
+ * @example
+ * ```ts
+ * const req = comm.irecv(0, 7);
+ * await doOtherWork();
+ * const value = await req.wait();
+ * console.log(req.status?.bytes);
+ * ```
+ */
+export class Request<T = unknown> {
+  private outcome: TestResult<T> = { done: false };
+  private readonly promise: Promise<T>;
+  /** Filled in when a receive completes. */
+  status: Status | undefined;
+
+  /** @internal */
+  constructor(promise: Promise<T>) {
+    this.promise = promise.then((value) => {
+      this.outcome = { done: true, value };
+      return value;
+    });
+  }
+
+  /** Wait for completion (MPI_Wait). @returns the received value, or `undefined` for a send. */
+  wait(): Promise<T> {
+    return this.promise;
+  }
+
+  /** Check for completion without waiting (MPI_Test). Never throws; a failure surfaces in `wait()`. */
+  test(): TestResult<T> {
+    return this.outcome;
+  }
+}
+
+/**
+ * Wait for every request (MPI_Waitall).
+ * @returns their values, in the order of `requests`.
+ */
+export function waitAll<T>(requests: readonly Request<T>[]): Promise<T[]> {
+  return Promise.all(requests.map((request) => request.wait()));
+}
+
+/**
+ * Wait for the first request to complete (MPI_Waitany).
+ * @returns its index in `requests` and its value.
+ */
+export function waitAny<T>(requests: readonly Request<T>[]): Promise<{ index: number; value: T }> {
+  return Promise.race(requests.map((request, index) => request.wait().then((value) => ({ index, value }))));
+}

@@ -1,0 +1,60 @@
+/**
+ * Every error tsmpi throws. Each class has a stable `code` that programs can test
+ * instead of parsing messages; messages name the call, the rank, the reason and the fix.
+ */
+
+/** Base class of every tsmpi error. */
+export class TsmpiError extends Error {
+  /** Stable machine-readable code, e.g. `TSMPI_ERR_ARG`. */
+  readonly code: string = "TSMPI_ERR";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A call got an argument it cannot use (bad rank, tag, root, count, op...). */
+export class ArgumentError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_ARG";
+}
+
+/** A value cannot be carried between ranks (a function, a symbol...). */
+export class SerializationError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_SERIALIZE";
+}
+
+/** A reduction operator does not fit the data it was given. */
+export class OpError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_OP";
+}
+
+/** The ranks of a collective disagree (lengths, counts, root) in a way that is detected. */
+export class CollectiveMismatchError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_MISMATCH";
+}
+
+/** A rank could not join the job (launcher unreachable, bad environment). */
+export class InitError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_INIT";
+}
+
+/** The message transport failed (socket error, malformed frame). */
+export class TransportError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_TRANSPORT";
+}
+
+/** Bad command-line usage of the `tsmpi` launcher. */
+export class UsageError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_USAGE";
+}
+
+/** Format `call: message (rank N)` consistently for every validation error. */
+export function callError<E extends TsmpiError>(
+  Ctor: new (message: string, options?: { cause?: unknown }) => E,
+  call: string,
+  rank: number,
+  message: string,
+  cause?: unknown,
+): E {
+  return new Ctor(`${call} on rank ${rank}: ${message}`, cause === undefined ? undefined : { cause });
+}

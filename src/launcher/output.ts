@@ -1,0 +1,54 @@
+/**
+ * Forwarding of a rank's stdout/stderr: whole lines only, so lines of different ranks never
+ * interleave mid-line, optionally tagged like Open MPI (`[1,rank]<stdout>:`). Report lines
+ * (see protocol.ts) are taken out of stderr and handed to the launcher instead.
+ */
+import { StringDecoder } from "node:string_decoder";
+import { REPORT_MARKER, type RankReport } from "../comm/protocol.js";
+
+export class LineForwarder {
+  private readonly decoder = new StringDecoder("utf8");
+  private partial = "";
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly prefix: string,
+    private readonly onReport?: (report: RankReport) => void,
+  ) {}
+
+  /** Take a chunk; emit every complete line in it. */
+  push(chunk: Buffer): void {
+    const text = this.partial + this.decoder.write(chunk);
+    const end = text.lastIndexOf("\n");
+    if (end < 0) {
+      this.partial = text;
+      return;
+    }
+    this.partial = text.slice(end + 1);
+    this.emit(text.slice(0, end + 1));
+  }
+
+  /** The stream ended: emit a last line that had no newline. */
+  end(): void {
+    const rest = this.partial + this.decoder.end();
+    this.partial = "";
+    if (rest.length > 0) this.emit(`${rest}\n`);
+  }
+
+  private emit(lines: string): void {
+    if (this.prefix === "" && (this.onReport === undefined || !lines.includes(REPORT_MARKER))) return this.write(lines);
+    let out = "";
+    for (const line of lines.slice(0, -1).split("\n")) {
+      if (this.onReport !== undefined && line.startsWith(REPORT_MARKER)) {
+        try {
+          this.onReport(JSON.parse(line.slice(REPORT_MARKER.length)) as RankReport);
+          continue;
+        } catch {
+          // not a report after all: forward it like any line
+        }
+      }
+      out += `${this.prefix}${line}\n`;
+    }
+    if (out !== "") this.write(out);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What each rank process runs: install the failure reporters, make the script see its own
+ * path and arguments, then import it. A rank exits when its script is done, dies with a
+ * report on stderr when it throws, and exits at once if the launcher goes away.
+ */
+import { pathToFileURL } from "node:url";
+import { report } from "../comm/report.js";
+import { ENV } from "../comm/protocol.js";
+
+const [entry, script, ...args] = process.argv.slice(2);
+const rank = Number(process.env[ENV.rank]);
+process.argv = [process.argv[0]!, script!, ...args];
+
+function die(origin: "exception" | "rejection", reason: unknown): void {
+  const error = reason instanceof Error ? reason : new Error(`non-Error value thrown: ${String(reason)}`);
+  report({ type: "error", rank, origin, name: error.name, message: error.message, stack: error.stack ?? String(error) });
+  process.exit(1);
+}
+
+process.on("uncaughtException", (error) => die("exception", error));
+process.on("unhandledRejection", (reason) => die("rejection", reason));
+// The IPC channel exists only to notice the launcher's death; it must not keep the rank alive.
+process.channel?.unref();
+process.on("disconnect", () => process.exit(129));
+
+await import(pathToFileURL(entry!).href);
