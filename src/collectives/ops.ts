@@ -7,7 +7,7 @@
  * array of interleaved pairs (MPI's 2DOUBLE_PRECISION layout).
  */
 import { OpError } from "../errors.js";
-import { isTypedArray, type TypedArray } from "../comm/codec.js";
+import { copyArray, isTypedArray, type TypedArray } from "../comm/codec.js";
 
 type Scalar = number | bigint | boolean;
 
@@ -105,7 +105,7 @@ export function checkOperand(op: Op, value: unknown): void {
 
 /** Copy a typed array so a reduction can accumulate into it without touching the caller's data. */
 export function own<T>(value: T): T {
-  return (isTypedArray(value) ? value.slice() : value) as T;
+  return (isTypedArray(value) ? copyArray(value) : value) as T;
 }
 
 /** Element-wise `acc[i] = op(acc[i], x[i])` over typed arrays, in place. */

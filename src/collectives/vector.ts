@@ -4,7 +4,7 @@
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
 import type { Comm } from "../comm/communicator.js";
-import type { TypedArray } from "../comm/codec.js";
+import { copyArray, type TypedArray } from "../comm/codec.js";
 import { checkRoot } from "../comm/validate.js";
 import { guard, sendAll, settle, type CollectiveFailure } from "./channel.js";
 import { checkArray, concat, displacements } from "./arrays.js";
@@ -20,7 +20,7 @@ export async function scatterv<T extends TypedArray>(comm: Comm, array: T | unde
   });
   const pick = (r: number) => (Array.isArray(blocks) ? blocks[r]! : blocks);
   await sendAll(ch, Array.from({ length: ch.size }, (_, r) => r).filter((r) => r !== root).map((r) => [r, pick(r)]));
-  return settle(ch, pick(root)).slice() as T;
+  return copyArray(settle(ch, pick(root)) as T);
 }
 
 export async function gatherv<T extends TypedArray>(comm: Comm, array: T, root = 0): Promise<T | undefined> {

@@ -33,6 +33,7 @@ const ARRAY_EXT = 0x40;
 // The encoder and decoder below are synchronous, so one module-level slot carries the
 // out-of-band arrays between msgpackr's extension callbacks and the caller.
 let outArrays: TypedArray[] = [];
+let frameBytes = MAX_FRAME_BYTES;
 let inFrames: Buffer[] = [];
 let inCursor = 0;
 
@@ -44,10 +45,11 @@ for (const [Class, kind] of [...EXT_CLASSES.slice(1), EXT_CLASSES[0]!]) {
     type: ARRAY_EXT,
     write(array: TypedArray): ArrayRef {
       outArrays.push(array);
-      return [kind, array.byteLength];
+      return [kind, array.byteLength, array.byteLength === 0 ? 0 : Math.ceil(array.byteLength / frameBytes)];
     },
     read(ref: ArrayRef): TypedArray | Buffer {
-      return readArray(ref[0], ref[1]);
+      if (!Array.isArray(ref) || ref.length !== 3) throw new SerializationError("malformed typed array reference");
+      return readArray(ref[0], ref[1], ref[2]);
     },
   });
 }
@@ -90,11 +92,16 @@ export function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
+/** A copy of a typed array of the same type (Buffer#slice would share memory, so Buffers are copied with Buffer.from). */
+export function copyArray<T extends TypedArray>(array: T): T {
+  return (Buffer.isBuffer(array) ? Buffer.from(array) : array.slice()) as T;
+}
+
 /** Raw bytes of an array, copied: ZeroMQ sends large frames zero-copy, so the user's memory must not be in flight. */
 function arrayFrames(array: TypedArray, frames: Buffer[]): void {
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  for (let offset = 0; offset < bytes.byteLength; offset += MAX_FRAME_BYTES) {
-    frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + MAX_FRAME_BYTES, bytes.byteLength))));
+  for (let offset = 0; offset < bytes.byteLength; offset += frameBytes) {
+    frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + frameBytes, bytes.byteLength))));
   }
 }
 
@@ -102,8 +109,9 @@ function arrayFrames(array: TypedArray, frames: Buffer[]): void {
  * Encode one message: header tuple + out-of-band arrays.
  * @returns the frames and the payload size in bytes (what a receiver's status reports).
  */
-export function encode(context: string, source: number, tag: number, value: unknown): { frames: Buffer[]; bytes: number } {
+export function encode(context: string, source: number, tag: number, value: unknown, maxFrameBytes = MAX_FRAME_BYTES): { frames: Buffer[]; bytes: number } {
   outArrays = [];
+  frameBytes = maxFrameBytes;
   let head: Buffer;
   try {
     head = packr.pack([0, context, source, tag, value] satisfies DataHeader);
@@ -124,10 +132,12 @@ export function encode(context: string, source: number, tag: number, value: unkn
 }
 
 /** Rebuild one out-of-band array from the frames at the cursor, viewing them in place when aligned. */
-function readArray(kind: number, byteLength: number): TypedArray | Buffer {
+function readArray(kind: number, byteLength: number, nFrames: number): TypedArray | Buffer {
   const Ctor = CTORS[kind];
   if (Ctor === undefined) throw new SerializationError(`unknown typed array kind ${kind} in message`);
-  const nFrames = byteLength === 0 ? 0 : Math.ceil(byteLength / MAX_FRAME_BYTES);
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0 || !Number.isSafeInteger(nFrames) || nFrames < 0 || (nFrames === 0) !== (byteLength === 0)) {
+    throw new SerializationError("malformed typed array reference");
+  }
   if (inCursor + nFrames > inFrames.length) throw new SerializationError("message is missing typed array frames");
   const width = Ctor.BYTES_PER_ELEMENT;
   if (byteLength % width !== 0) throw new SerializationError(`typed array of ${byteLength} bytes is not a whole number of ${width}-byte elements`);
@@ -168,14 +178,18 @@ export function decode(frames: Buffer[]): Envelope {
   inCursor = 1;
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
-    if (!Array.isArray(header) || header.length !== 5 || typeof header[1] !== "string") {
+    if (!Array.isArray(header) || header.length !== 5 || header[0] !== 0 || typeof header[1] !== "string" || !Number.isInteger(header[2]) || !Number.isInteger(header[3])) {
       throw new SerializationError("malformed message header");
     }
+    if (inCursor !== frames.length) throw new SerializationError(`message has ${frames.length - inCursor} unexpected extra frames`);
     const value = header[4];
     let bytes = 0;
     if (ArrayBuffer.isView(value)) bytes = value.byteLength;
     else for (const frame of frames) bytes += frame.byteLength;
     return { context: header[1], source: header[2], tag: header[3], value, bytes };
+  } catch (error) {
+    if (error instanceof SerializationError) throw error;
+    throw new SerializationError(`malformed message: ${(error as Error).message}`, { cause: error });
   } finally {
     inFrames = [];
   }

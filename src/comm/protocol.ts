@@ -25,8 +25,8 @@ export const enum MessageKind {
  */
 export type DataHeader = [kind: MessageKind.Data, context: string, source: number, tag: number, value: unknown];
 
-/** What a typed-array placeholder carries: which constructor, and how many bytes follow. */
-export type ArrayRef = [kind: ArrayKind, byteLength: number];
+/** What a typed-array placeholder carries: which constructor, how many bytes, in how many frames. */
+export type ArrayRef = [kind: ArrayKind, byteLength: number, frames: number];
 
 /** Typed-array kinds carried as raw bytes, in wire order. Never reorder: it is the wire code. */
 export const ARRAY_KINDS = [

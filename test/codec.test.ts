@@ -1,0 +1,54 @@
+// The codec on its own (no transport): frame layout, every type, and malformed input.
+import { describe, expect, it } from "vitest";
+import { pack } from "msgpackr";
+import { decode, encode } from "../src/comm/codec.js";
+import { MAX_FRAME_BYTES } from "../src/comm/protocol.js";
+import { SerializationError } from "../src/errors.js";
+
+describe("codec", () => {
+  it("puts a top-level typed array in its own raw frame", () => {
+    const array = new Float64Array([1, 2, 3]);
+    const { frames, bytes } = encode("w", 1, 2, array);
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toEqual(Buffer.from(array.buffer));
+    expect(bytes).toBe(frames[0]!.byteLength + 24);
+    const back = decode(frames);
+    expect(back).toEqual({ context: "w", source: 1, tag: 2, value: array, bytes: 24 });
+  });
+
+  it("copies the sender's bytes so later writes do not change the frame", () => {
+    const array = new Int32Array([7, 8]);
+    const { frames } = encode("w", 0, 0, array);
+    array[0] = 99;
+    expect(decode(frames).value).toEqual(new Int32Array([7, 8]));
+  });
+
+  it("decodes a frame at an odd offset by copying it into an aligned array", () => {
+    const { frames } = encode("w", 0, 0, new Float64Array([Math.E, Math.PI]));
+    const shifted = Buffer.alloc(17);
+    frames[1]!.copy(shifted, 1);
+    const value = decode([frames[0]!, shifted.subarray(1)]).value as Float64Array;
+    expect(value).toEqual(new Float64Array([Math.E, Math.PI]));
+  });
+
+  it("splits arrays larger than the frame limit and reassembles them", () => {
+    expect(MAX_FRAME_BYTES).toBe(2 ** 30);
+    const a = Float64Array.from({ length: 1000 }, (_, i) => i / 3);
+    const b = BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i) - 5n);
+    const { frames } = encode("w", 0, 0, { a, list: [b, Buffer.from("xyz")] }, 256);
+    expect(frames).toHaveLength(1 + 32 + 1 + 1);
+    expect(decode(frames).value).toEqual({ a, list: [b, Buffer.from("xyz")] });
+  });
+
+  it.each([
+    ["an empty message", [Buffer.alloc(0)]],
+    ["garbage msgpack", [Buffer.from([0xc1, 0xff, 0x00])]],
+    ["a header that is not a tuple", [pack({ hello: 1 })]],
+    ["a missing typed-array frame", encode("w", 0, 0, new Float64Array(4)).frames.slice(0, 1)],
+    ["a typed-array frame of the wrong length", [encode("w", 0, 0, new Float64Array(4)).frames[0]!, Buffer.alloc(5)]],
+    ["an extra frame", [...encode("w", 0, 0, 1).frames, Buffer.alloc(3)]],
+    ["an unknown message kind", [pack([9, "w", 0, 0, 1])]],
+  ])("rejects %s with a SerializationError", (_name, frames) => {
+    expect(() => decode(frames as Buffer[])).toThrow(SerializationError);
+  });
+});

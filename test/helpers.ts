@@ -1,0 +1,75 @@
+/** Start real tsmpi jobs (real processes, real ZeroMQ sockets) and inspect what they leave behind. */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { execa, execaSync, type ResultPromise } from "execa";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+export const BIN = join(ROOT, "bin/tsmpi.js");
+export const fixture = (name: string) => join(ROOT, "test/fixtures", name);
+
+export interface JobResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** Unique marker passed as the script's last argument; every rank's command line contains it. */
+  marker: string;
+  /** TMPDIR of the job: the job directory is created in it and must be gone afterwards. */
+  tmp: string;
+}
+
+export interface JobOptions {
+  input?: string;
+  env?: Record<string, string>;
+  /** Kill the launcher after this many ms if it has not finished: a hang fails the test. */
+  timeout?: number;
+  launcherArgs?: string[];
+}
+
+/** Start `tsmpi [launcherArgs] -n np script args... marker` without waiting. */
+export function startJob(np: number, script: string, args: string[] = [], options: JobOptions = {}): { proc: ResultPromise; marker: string; tmp: string } {
+  const marker = `--tsmpi-test-marker=${randomUUID()}`;
+  const tmp = mkdtempSync(join(tmpdir(), "tsmpi-test-"));
+  const proc = execa("node", [BIN, ...(options.launcherArgs ?? []), "-n", String(np), script, ...args, marker], {
+    reject: false,
+    input: options.input,
+    env: { TMPDIR: tmp, ...options.env },
+    timeout: options.timeout ?? 60_000,
+    killSignal: "SIGKILL",
+  });
+  return { proc, marker, tmp };
+}
+
+/** Run a job to completion. */
+export async function runJob(np: number, script: string, args: string[] = [], options: JobOptions = {}): Promise<JobResult> {
+  const { proc, marker, tmp } = startJob(np, script, args, options);
+  const result = await proc;
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), marker, tmp };
+}
+
+/** Processes still running whose command line contains the job's marker. */
+export function survivors(marker: string): string[] {
+  const ps = execaSync("ps", ["-eo", "pid,args"], { reject: false });
+  return String(ps.stdout)
+    .split("\n")
+    .filter((line) => line.includes(marker) && !line.includes("ps -eo"));
+}
+
+/** Assert-friendly: the job left no process and no file behind; cleans the TMPDIR. */
+export async function leftovers(job: Pick<JobResult, "marker" | "tmp">): Promise<{ processes: string[]; files: string[] }> {
+  // A killed process group can take a moment to be reaped by the kernel.
+  let processes = survivors(job.marker);
+  for (let i = 0; i < 20 && processes.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    processes = survivors(job.marker);
+  }
+  const files = readdirSync(job.tmp);
+  rmSync(job.tmp, { recursive: true, force: true });
+  return { processes, files };
+}
+
+/** Lines of `text` that start with `prefix`, sorted. */
+export function linesStarting(text: string, prefix: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith(prefix)).sort();
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { BIN, fixture, leftovers, linesStarting, runJob, startJob, survivors } from "./helpers.js";
+
+const cli = (args: string[]) => execa("node", [BIN, ...args], { reject: false, timeout: 30_000 });
+
+describe("command line", () => {
+  it.each([
+    [["-n", "0", fixture("env.ts")], /-n\/--np must be a positive integer, got "0"/],
+    [["-n", "abc", fixture("env.ts")], /-n\/--np must be a positive integer, got "abc"/],
+    [["-n", "-2", fixture("env.ts")], /-n\/--np must be a positive integer|Unknown/],
+    [["-n", "2"], /no script given/],
+    [["-n", "2", "missing-script.ts"], /script not found: missing-script.ts/],
+    [["--frobnicate", fixture("env.ts")], /Unknown argument: frobnicate/],
+    [["--timeout", "soon", fixture("env.ts")], /--timeout must be a positive number of seconds/],
+  ])("rejects %j with a one-line error, a hint to --help and status 1", async (args, message) => {
+    const result = await cli(args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe("");
+    const lines = String(result.stderr).trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(lines[0]).toMatch(/see 'tsmpi --help'/);
+  });
+
+  it("reports a script that does not compile with its file, line and column, and status 1", async () => {
+    const result = await cli([fixture("syntax-error.ts")]);
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr).trim()).toMatch(/^tsmpi: cannot compile .*syntax-error\.ts: .*syntax-error\.ts:1:18: Unexpected ";"$/);
+  });
+
+  it("prints help with every option and exits 0", async () => {
+    const result = await cli(["--help"]);
+    expect(result.exitCode).toBe(0);
+    for (const option of ["--np", "--tag-output", "--timeout", "--help", "--version"]) expect(result.stdout).toContain(option);
+  });
+
+  it("prints the package version", async () => {
+    const result = await cli(["--version"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^tsmpi \d+\.\d+\.\d+$/);
+  });
+});
+
+describe("running a job", () => {
+  it.each([1, 2, 3, 4])("gives each of %i ranks its rank, size, environment and arguments", async (np) => {
+    const job = await runJob(np, fixture("env.ts"), ["--alpha", "x y"], { env: { FROM_PARENT: "inherited" } });
+    expect(job.exitCode).toBe(0);
+    const seen = job.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(seen.map((s) => s.rank).sort()).toEqual([...Array(np).keys()]);
+    for (const s of seen) {
+      expect(s.size).toBe(np);
+      expect(s.TSMPI_RANK).toBe(String(s.rank));
+      expect(s.TSMPI_LOCAL_RANK).toBe(String(s.rank));
+      expect(s.TSMPI_SIZE).toBe(String(np));
+      expect(s.TSMPI_JOB_ID).toMatch(/^tsmpi-/);
+      expect(s.FROM_PARENT).toBe("inherited");
+      expect(s.args).toEqual(["--alpha", "x y", job.marker]);
+      expect(s.url).toBe(`file://${fixture("env.ts")}`);
+    }
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("runs a script with plain node as a world of size 1", async () => {
+    const mjs = await execa("node", ["--input-type=module", "-e", "import { init } from 'tsmpi'; const c = await init(); console.log(c.rank, c.size); await c.send(5, 0); console.log(await c.recv(0));"], { reject: false });
+    expect(mjs.stdout).toBe("0 1\n5");
+  });
+
+  it("forwards stdin to rank 0 only", async () => {
+    const job = await runJob(3, fixture("stdin.ts"), [], { input: "alpha\nbeta\n" });
+    expect(job.exitCode).toBe(0);
+    expect(job.stdout).toContain("rank 0 read: alpha|beta");
+    expect(job.stdout).toMatch(/^rank 1 read: $/m);
+    expect(job.stdout).toMatch(/^rank 2 read: $/m);
+  });
+
+  it("forwards whole lines only, and --tag-output prefixes each with its rank and stream", async () => {
+    const job = await runJob(4, fixture("lines.ts"), [], { launcherArgs: ["--tag-output"] });
+    expect(job.exitCode).toBe(0);
+    const lines = job.stdout.trim().split("\n");
+    expect(lines).toHaveLength(800);
+    for (const line of lines) {
+      const match = /^\[1,(\d)\]<stdout>:(\d+):(\d+)$/.exec(line);
+      expect(match, line.slice(0, 60)).not.toBeNull();
+      expect(match![2]).toBe(match![1]!.repeat(3000));
+    }
+    expect(linesStarting(job.stderr, "[1,")).toEqual([0, 1, 2, 3].map((r) => `[1,${r}]<stderr>:err ${r} no newline at end`));
+  });
+
+  it("writes untagged lines without a prefix", async () => {
+    const job = await runJob(2, fixture("lines.ts"));
+    expect(job.stdout.trim().split("\n").every((line) => /^(0{3000}|1{3000}):\d+$/.test(line))).toBe(true);
+  });
+});
+
+describe("failures abort the whole job", () => {
+  const cases: Array<[mode: string, status: number, message: RegExp]> = [
+    ["throw", 1, /rank %R% failed with an uncaught exception:\nError: boom from rank %R%\n\s+at .*fail\.ts:\d+:\d+/],
+    ["reject", 1, /rank %R% failed with an unhandled promise rejection:\nRangeError: rejected on rank %R%/],
+    ["abort", 7, /rank %R% called abort\(7\)/],
+    ["exit", 3, /rank %R% exited with status 3/],
+    ["signal", 128 + 9, /rank %R% was killed by signal SIGKILL/],
+  ];
+  for (const [mode, status, message] of cases) {
+    for (const np of [1, 2, 3, 4]) {
+      it(`a rank that does '${mode}' at -n ${np} ends every rank, in turn for each rank`, async () => {
+        for (let rank = 0; rank < np; rank++) {
+          const job = await runJob(np, fixture("fail.ts"), [mode, String(rank)], { timeout: 20_000 });
+          expect(job.exitCode, job.stderr).toBe(status);
+          expect(job.stderr).toMatch(new RegExp(message.source.replaceAll("%R%", String(rank))));
+          if (np > 1) expect(job.stderr).toContain(`terminating ${np - 1} other rank`);
+          expect(job.stdout).not.toContain("finished");
+          expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+        }
+      });
+    }
+  }
+
+  it("a rank that exits without init() while others wait in init() aborts the job", async () => {
+    const job = await runJob(2, fixture("noinit.ts"), [], { timeout: 20_000 });
+    expect(job.exitCode).toBe(1);
+    expect(job.stderr).toContain("rank 1 exited without calling init() while rank 0 waits for it in init()");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("--timeout aborts a job that runs too long and says so", async () => {
+    const started = Date.now();
+    const job = await runJob(3, fixture("sleep.ts"), [], { launcherArgs: ["--timeout", "1.5"] });
+    expect(job.exitCode).toBe(124);
+    expect(job.stderr).toContain("job exceeded --timeout 1.5 s; terminating 3 other ranks");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s to the launcher ends every rank", async (signal, status) => {
+    const { proc, marker, tmp } = startJob(4, fixture("sleep.ts"));
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/sleeping/g) ?? []).length < 4) await new Promise((r) => setTimeout(r, 50));
+    expect(survivors(marker).length).toBeGreaterThanOrEqual(4);
+    proc.kill(signal);
+    const result = await proc;
+    expect(result.exitCode).toBe(status);
+    expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 other ranks`);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
+  it("ranks exit on their own when the launcher is killed with SIGKILL", async () => {
+    const { proc, marker, tmp } = startJob(3, fixture("sleep.ts"));
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/sleeping/g) ?? []).length < 3) await new Promise((r) => setTimeout(r, 50));
+    proc.kill("SIGKILL");
+    await proc;
+    const { processes } = await leftovers({ marker, tmp });
+    expect(processes).toEqual([]);
+  });
+});
