@@ -5,7 +5,7 @@
  * undefined, cycles). Every typed array or Buffer, at the top level or nested, is pulled
  * out into frames of its own and travels as raw bytes.
  */
-import { Packr, addExtension } from "msgpackr";
+import { Packr, addExtension } from "msgpackr/pack";
 import { SerializationError } from "../errors.js";
 import { ARRAY_KINDS, MAX_FRAME_BYTES, type ArrayRef, type DataHeader } from "./protocol.js";
 

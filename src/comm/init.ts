@@ -4,7 +4,7 @@
  * world of size 1, so a tsmpi script also runs under plain `node`.
  */
 import { hostname } from "node:os";
-import { pack, unpack } from "msgpackr";
+import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "./communicator.js";
 import { ENV, type ControlMessage } from "./protocol.js";

@@ -4,6 +4,8 @@ import { UsageError } from "../errors.js";
 import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";
 
+export { flushAndExit } from "./flush.js";
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;

@@ -61,23 +61,23 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const timer = options.timeout === undefined ? undefined : setTimeout(() => abortJob(TIMEOUT_STATUS, `job exceeded --timeout ${options.timeout} s`), options.timeout * 1000);
 
   try {
-    const entry = await prepareScript(options.script, jobDir);
-    rendezvous = await Rendezvous.open(`ipc://${jobDir}/control`);
+    // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
+    // script; they get the bundle's path over IPC once the rendezvous socket is bound.
+    const control = new Rendezvous(`ipc://${jobDir}/control`);
+    rendezvous = control;
     const exitedWithoutInit: number[] = [];
     const checkInit = () => {
-      if (rendezvous!.arrived.size > 0 && exitedWithoutInit.length > 0 && rendezvous!.arrived.size + exitedWithoutInit.length <= options.np) {
-        abortJob(1, `rank ${exitedWithoutInit[0]} exited without calling init() while rank ${[...rendezvous!.arrived][0]} waits for it in init()`);
+      if (control.arrived.size > 0 && exitedWithoutInit.length > 0 && control.arrived.size + exitedWithoutInit.length <= options.np) {
+        abortJob(1, `rank ${exitedWithoutInit[0]} exited without calling init() while rank ${[...control.arrived][0]} waits for it in init()`);
       }
     };
-    void rendezvous.run(options.np, checkInit).catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
     for (let rank = 0; rank < options.np; rank++) {
-      if (status !== undefined) break;
-      ranks.push(startRank(rank, entry, jobDir, options, (r, code, signal) => {
+      ranks.push(startRank(rank, jobDir, options, (r, code, signal) => {
         r.done = true;
         if (status === undefined) {
           const failure = describeExit(r, code, signal);
           if (failure !== undefined) abortJob(failure.status, failure.message);
-          else if (!rendezvous!.arrived.has(r.rank) && rendezvous!.arrived.size < options.np) {
+          else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
             exitedWithoutInit.push(r.rank);
             checkInit();
           }
@@ -85,7 +85,16 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         checkDone();
       }));
     }
-    checkDone();
+    const entry = Promise.all([prepareScript(options.script, jobDir), control.bind()]);
+    entry.catch(() => undefined);
+    try {
+      const [path] = await entry;
+      void control.run(options.np, checkInit).catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
+      for (const r of ranks) if (!r.done) r.child.send({ entry: path });
+    } catch (error) {
+      say((error as Error).message);
+      abortJob(1, "");
+    }
     await finished;
     return status ?? 0;
   } catch (error) {
@@ -101,8 +110,8 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   }
 }
 
-function startRank(rank: number, entry: string, jobDir: string, options: LaunchOptions, onExit: (r: Rank, code: number | null, signal: NodeJS.Signals | null) => void): Rank {
-  const child = spawn(process.execPath, ["--enable-source-maps", RANK_MAIN, entry, options.script, ...options.args], {
+function startRank(rank: number, jobDir: string, options: LaunchOptions, onExit: (r: Rank, code: number | null, signal: NodeJS.Signals | null) => void): Rank {
+  const child = spawn(process.execPath, ["--enable-source-maps", RANK_MAIN, options.script, ...options.args], {
     stdio: [rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
     detached: true, // own process group, so the whole tree of a rank can be killed
     env: {

@@ -6,21 +6,27 @@
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
 import { ENV } from "../comm/protocol.js";
+import { flushAndExit } from "./flush.js";
 
-const [entry, script, ...args] = process.argv.slice(2);
+const [script, ...args] = process.argv.slice(2);
 const rank = Number(process.env[ENV.rank]);
 process.argv = [process.argv[0]!, script!, ...args];
 
 function die(origin: "exception" | "rejection", reason: unknown): void {
   const error = reason instanceof Error ? reason : new Error(`non-Error value thrown: ${String(reason)}`);
   report({ type: "error", rank, origin, name: error.name, message: error.message, stack: error.stack ?? String(error) });
-  process.exit(1);
+  void flushAndExit(1);
 }
 
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
-// The IPC channel exists only to notice the launcher's death; it must not keep the rank alive.
-process.channel?.unref();
 process.on("disconnect", () => process.exit(129));
 
-await import(pathToFileURL(entry!).href);
+// Load the runtime while the launcher bundles the script, then run the bundle it names.
+const [entry] = await Promise.all([
+  new Promise<string>((resolve) => process.once("message", (message: { entry: string }) => resolve(message.entry))),
+  import("../index.js"),
+]);
+// From here the IPC channel exists only to notice the launcher's death: it must not keep the rank alive.
+process.channel?.unref();
+await import(pathToFileURL(entry).href);

@@ -8,7 +8,7 @@
 import { dirname, join } from "node:path";
 import { isBuiltin } from "node:module";
 import { pathToFileURL } from "node:url";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { UsageError } from "../errors.js";
 
 const externalPackages: Plugin = {
@@ -28,6 +28,7 @@ const externalPackages: Plugin = {
 export async function prepareScript(script: string, jobDir: string): Promise<string> {
   if (/\.(js|mjs|cjs)$/.test(script)) return script;
   const outfile = join(jobDir, "script.mjs");
+  const { build } = await import("esbuild"); // loaded here, after the ranks are spawned
   try {
     await build({
       entryPoints: [script],

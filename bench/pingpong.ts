@@ -1,0 +1,33 @@
+// osu_latency-style ping-pong between ranks 0 and 1: warm-up, then many round trips; reports
+// the half round trip. Prints one JSON line per (kind, size) on rank 0.
+//   tsmpi -n 2 bench/pingpong.ts [sizes...]
+import { init, wtime } from "tsmpi";
+import { DEFAULT_SIZES, iterations, objectPayload } from "./sizes.js";
+
+const comm = await init();
+const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const peer = 1 - comm.rank;
+
+for (const kind of ["Float64Array", "object"] as const) {
+  for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
+    if (kind === "object" && size > 4 << 20) continue;
+    const payload = kind === "object" ? objectPayload(size) : new Float64Array(Math.max(1, size / 8));
+    const iters = iterations(size);
+    let elapsed = 0;
+    for (const [round, count] of [[0, Math.max(2, iters >> 3)], [1, iters]] as const) {
+      await comm.barrier();
+      const t0 = wtime();
+      for (let i = 0; i < count; i++) {
+        if (comm.rank === 0) {
+          await comm.send(payload, peer, 1);
+          await comm.recv(peer, 1);
+        } else if (comm.rank === 1) {
+          await comm.send(await comm.recv(peer, 1), peer, 1);
+        }
+      }
+      if (round === 1) elapsed = wtime() - t0;
+    }
+    const half = elapsed / iters / 2;
+    if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 }));
+  }
+}
