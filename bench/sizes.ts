@@ -10,3 +10,11 @@ export function iterations(size: number): number {
 export function objectPayload(size: number): number[] {
   return Array.from({ length: Math.max(1, size / 8) }, (_, i) => i + 0.5);
 }
+
+/** Collective sizes (bytes per rank), 8 B to 8 MiB. */
+export const COLLECTIVE_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 8 << 20];
+
+/** Fewer calls for large data and for more (oversubscribed) ranks. */
+export function collectiveIterations(size: number, n: number): number {
+  return Math.max(3, Math.min(500, Math.round(2e7 / ((size + 20_000) * n))));
+}

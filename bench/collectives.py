@@ -1,0 +1,54 @@
+# mpi4py twin of bench/collectives.ts: the same operations, sizes and iteration counts, with
+# the uppercase buffer API (NumPy) and the lowercase object API (pickled NumPy arrays).
+#   mpirun -n 4 python3 bench/collectives.py [sizes...]
+import json, os, sys
+import numpy as np
+from mpi4py import MPI
+
+COLLECTIVE_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 8 << 20]
+iterations = lambda size, n: max(3, min(500, round(2e7 / ((size + 20_000) * n))))
+comm = MPI.COMM_WORLD
+n = comm.size
+sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or COLLECTIVE_SIZES
+ops = os.environ.get("TSMPI_BENCH_OPS", "barrier,bcast,allreduce,allgather,alltoall").split(",")
+
+def make_call(api, op, size):
+    elems = max(1, size // 8)
+    data = np.full(elems, float(comm.rank))
+    out = np.empty(elems)
+    block = max(1, elems // n)
+    send = np.zeros(block * n)
+    recv_all = np.empty(elems * n)
+    recv_blocks = np.empty(block * n)
+    blocks = [np.zeros(block) for _ in range(n)]
+    if api == "buffer":
+        return {
+            "barrier": lambda: comm.Barrier(),
+            "bcast": lambda: comm.Bcast(data, 0),
+            "allreduce": lambda: comm.Allreduce(data, out),
+            "allgather": lambda: comm.Allgather(data, recv_all),
+            "alltoall": lambda: comm.Alltoall(send, recv_blocks),
+        }[op]
+    return {
+        "barrier": lambda: comm.barrier(),
+        "bcast": lambda: comm.bcast(data, 0),
+        "allreduce": lambda: comm.allreduce(data),
+        "allgather": lambda: comm.allgather(data),
+        "alltoall": lambda: comm.alltoall(blocks),
+    }[op]
+
+for api in ("buffer", "object"):
+    for op in ops:
+        for size in ([0] if op == "barrier" else sizes):
+            call = make_call(api, op, size)
+            iters = iterations(size, n)
+            for _ in range(max(2, iters >> 3)):
+                call()
+            comm.Barrier()
+            t0 = MPI.Wtime()
+            for _ in range(iters):
+                call()
+            mean = (MPI.Wtime() - t0) / iters
+            worst = comm.allreduce(mean, op=MPI.MAX)
+            if comm.rank == 0:
+                print(json.dumps({"impl": "mpi4py", "api": api, "op": op, "n": n, "size": size, "usec": worst * 1e6}), flush=True)

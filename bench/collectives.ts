@@ -1,0 +1,41 @@
+// osu-style collective latency: for each operation and size, warm up, time `iters` calls
+// back to back, and report the slowest rank's mean (as osu's max latency). Sizes are the
+// bytes of the Float64Array each rank contributes (alltoall: its whole send buffer, n blocks).
+//   tsmpi -n 4 bench/collectives.ts [sizes...]
+import { init, MAX, wtime } from "tsmpi";
+import { COLLECTIVE_SIZES, collectiveIterations } from "./sizes.js";
+
+const comm = await init();
+const { size: n } = comm;
+const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const ops = (process.env.TSMPI_BENCH_OPS ?? "barrier,bcast,allreduce,allgather,alltoall").split(",");
+
+async function time(op: string, bytes: number): Promise<number> {
+  const elems = Math.max(1, Math.floor(bytes / 8));
+  const data = new Float64Array(elems).fill(comm.rank);
+  const blocks = Array.from({ length: n }, () => new Float64Array(Math.max(1, Math.floor(elems / n))));
+  const call = (): Promise<unknown> => {
+    switch (op) {
+      case "barrier": return comm.barrier();
+      case "bcast": return comm.bcast(data, 0);
+      case "allreduce": return comm.allreduce(data);
+      case "allgather": return comm.allgather(data);
+      case "alltoall": return comm.alltoall(blocks);
+    }
+    throw new Error(op);
+  };
+  const iters = collectiveIterations(bytes, n);
+  for (let i = 0; i < Math.max(2, iters >> 3); i++) await call();
+  await comm.barrier();
+  const t0 = wtime();
+  for (let i = 0; i < iters; i++) await call();
+  const mean = (wtime() - t0) / iters;
+  return (await comm.allreduce(mean, MAX)) as number;
+}
+
+for (const op of ops) {
+  for (const bytes of op === "barrier" ? [0] : sizes.length ? sizes : COLLECTIVE_SIZES) {
+    const usec = (await time(op, bytes)) * 1e6;
+    if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", api: "tsmpi", op, n, size: bytes, usec }));
+  }
+}

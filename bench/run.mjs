@@ -1,0 +1,160 @@
+// `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
+//   node bench/run.mjs [--only p2p,startup,collectives,examples] [--repeat N] [--quick]
+// Prints Markdown tables with ratios and writes them to bench/results/latest.md.
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const only = new Set((flag("--only", "p2p,startup,collectives,examples")).split(","));
+const repeat = Number(flag("--repeat", "3"));
+const quick = args.includes("--quick");
+const PY = "/usr/bin/python3";
+const out = [];
+const say = (line = "") => {
+  out.push(line);
+  console.log(line);
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x, digits = 1) => (x === undefined ? "n/a" : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+const ratio = (a, b) => (a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}×`);
+
+function haveMpi4py() {
+  const mpirun = spawnSync("mpirun", ["--version"], { encoding: "utf8" });
+  const py = spawnSync(PY, ["-c", "import mpi4py, numpy"], { encoding: "utf8" });
+  return mpirun.status === 0 && py.status === 0;
+}
+const MPI = haveMpi4py();
+function mpirunArgs(n) {
+  const a = ["-n", String(n)];
+  if (process.getuid?.() === 0) a.push("--allow-run-as-root");
+  if (n > cpus().length) a.push("--oversubscribe");
+  return a;
+}
+
+/** Run a command and parse its JSON lines. */
+function jsonLines(cmd, argv, env = {}) {
+  const text = execFileSync(cmd, argv, { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
+  return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+}
+const tsmpi = (n, script, extra = [], env) => jsonLines("node", [join(ROOT, "bin/tsmpi.js"), "-n", String(n), script, ...extra], env);
+const mpi = (n, script, extra = [], env) => jsonLines("mpirun", [...mpirunArgs(n), PY, script, ...extra], env);
+
+/** Median over `repeat` interleaved runs of each producer, keyed by `key(row)`. */
+function medians(producers, key) {
+  const samples = new Map();
+  for (let r = 0; r < repeat; r++) {
+    for (const produce of producers) {
+      for (const row of produce()) {
+        const k = key(row);
+        if (!samples.has(k)) samples.set(k, { row, values: [] });
+        samples.get(k).values.push(row.usec);
+      }
+    }
+  }
+  const result = new Map();
+  for (const [k, { row, values }] of samples) result.set(k, { ...row, usec: median(values) });
+  return result;
+}
+
+say(`# tsmpi benchmarks`);
+say();
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).trim() : "not installed"}.`);
+say(`Each number is the median of ${repeat} interleaved runs (\`node bench/run.mjs --repeat ${repeat}\`).`);
+
+if (only.has("p2p")) {
+  const sizes = quick ? ["8", "4096", "4194304"] : [];
+  const rows = medians(
+    [
+      () => jsonLines("node", [join(ROOT, "bench/floor-unix.mjs"), ...sizes]),
+      () => tsmpi(2, "bench/pingpong.ts", sizes),
+      ...(MPI ? [() => mpi(2, "bench/pingpong.py", sizes)] : []),
+    ],
+    (r) => `${r.impl}/${r.kind}/${r.size}`,
+  );
+  const get = (impl, kind, size) => rows.get(`${impl}/${kind}/${size}`)?.usec;
+  const allSizes = [...new Set([...rows.values()].map((r) => r.size))].sort((a, b) => a - b);
+  say();
+  say(`## Point-to-point ping-pong (2 ranks, half round trip)`);
+  say();
+  say(`Floor: two plain Node processes echoing over a Unix socket. tsmpi sends a Float64Array (raw frame) and a plain JS array of doubles ("object"). mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`);
+  say();
+  say(`| bytes | floor µs | tsmpi Float64Array µs | ratio to floor | tsmpi object µs | mpi4py Send µs | mpi4py send(ndarray) µs | mpi4py send(list) µs |`);
+  say(`|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  for (const s of allSizes) {
+    const floor = get("node-unix", "bytes", s), f64 = get("tsmpi", "Float64Array", s);
+    say(`| ${s} | ${fmt(floor)} | ${fmt(f64)} | ${ratio(f64, floor)} | ${fmt(get("tsmpi", "object", s))} | ${fmt(get("mpi4py", "buffer", s), 2)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`);
+  }
+  say();
+  say(`| bytes | floor GB/s | tsmpi Float64Array GB/s | ratio to floor | mpi4py Send GB/s | mpi4py send(ndarray) GB/s |`);
+  say(`|---:|---:|---:|---:|---:|---:|`);
+  const gbps = (s, us) => (us === undefined ? undefined : s / us / 1e3);
+  for (const s of allSizes.filter((s) => s >= 65536)) {
+    const floor = gbps(s, get("node-unix", "bytes", s)), f64 = gbps(s, get("tsmpi", "Float64Array", s));
+    say(`| ${s} | ${fmt(floor, 2)} | ${fmt(f64, 2)} | ${ratio(f64, floor)} | ${fmt(gbps(s, get("mpi4py", "buffer", s)), 2)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`);
+  }
+}
+
+if (only.has("startup")) {
+  const runs = quick ? 3 : 10;
+  const wall = (cmd, argv) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const t = [], m = [];
+  for (let i = 0; i < runs; i++) {
+    t.push(wall("node", [join(ROOT, "bin/tsmpi.js"), "-n", "8", "examples/hello.ts"]));
+    if (MPI) m.push(wall("mpirun", [...mpirunArgs(8), PY, "bench/hello.py"]));
+  }
+  say();
+  say(`## Start-up: hello world on 8 ranks (wall time, median of ${runs})`);
+  say();
+  say(`| command | ms | ratio |`);
+  say(`|---|---:|---:|`);
+  say(`| \`tsmpi -n 8 examples/hello.ts\` | ${fmt(median(t), 0)} | ${MPI ? ratio(median(t), median(m)) : "n/a"} |`);
+  if (MPI) say(`| \`mpirun -n 8 python3 bench/hello.py\` | ${fmt(median(m), 0)} | 1.00× |`);
+}
+
+if (only.has("collectives")) {
+  const sizes = quick ? ["8", "1048576", "8388608"] : [];
+  say();
+  say(`## Collectives (osu-style latency: mean per call, slowest rank; µs)`);
+  say();
+  say(`Sizes are the bytes of the Float64Array each rank contributes (alltoall: its whole send buffer). mpi4py "buffer" is the uppercase API on NumPy arrays, "object" the lowercase API on the same arrays. n = 4 and 8 are oversubscribed on this machine.`);
+  for (const n of quick ? [2, 8] : [2, 4, 8]) {
+    const rows = medians(
+      [() => tsmpi(n, "bench/collectives.ts", sizes), ...(MPI ? [() => mpi(n, "bench/collectives.py", sizes)] : [])],
+      (r) => `${r.impl}/${r.api}/${r.op}/${r.size}`,
+    );
+    say();
+    say(`### n = ${n}`);
+    say();
+    say(`| op | bytes | tsmpi | mpi4py buffer | ratio | mpi4py object | ratio |`);
+    say(`|---|---:|---:|---:|---:|---:|---:|`);
+    for (const r of [...rows.values()].filter((r) => r.impl === "tsmpi")) {
+      const b = rows.get(`mpi4py/buffer/${r.op}/${r.size}`)?.usec, o = rows.get(`mpi4py/object/${r.op}/${r.size}`)?.usec;
+      say(`| ${r.op} | ${r.size} | ${fmt(r.usec)} | ${fmt(b, 2)} | ${ratio(r.usec, b)} | ${fmt(o)} | ${ratio(r.usec, o)} |`);
+    }
+  }
+}
+
+if (only.has("examples")) {
+  try {
+    const { benchExamples } = await import("./examples.mjs");
+    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a) => tsmpi(n, s, a), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
+  } catch (error) {
+    if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
+  }
+}
+
+mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+writeFileSync(join(ROOT, "bench/results/latest.md"), `${out.join("\n")}\n`);
