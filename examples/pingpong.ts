@@ -10,7 +10,7 @@ const comm = await init();
 if (comm.size < 2) throw new Error("ping-pong needs at least 2 ranks: run with -n 2");
 const bytes = Number(process.argv[2] ?? 1 << 20), iterations = Number(process.argv[3] ?? 100);
 const ball = Float64Array.from({ length: Math.max(1, bytes / 8) }, (_, i) => i);
-let back = ball;
+let back: Float64Array = ball;
 const t0 = wtime();
 for (let i = 0; i < iterations; i++) {
   if (comm.rank === 0) {
