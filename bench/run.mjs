@@ -150,7 +150,7 @@ if (only.has("collectives")) {
 if (only.has("examples")) {
   try {
     const { benchExamples } = await import("./examples.mjs");
-    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a) => tsmpi(n, s, a), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
+    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
   }

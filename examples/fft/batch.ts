@@ -38,10 +38,11 @@ function magnitude(spectra: Float64Array): number {
   return total;
 }
 
-await comm.barrier();
-const t0 = wtime();
+let t0 = 0;
 let mine: Float64Array;
 if (spmd) {
+  await comm.barrier();
+  t0 = wtime();
   mine = new Float64Array(rows[rank]! * L);
   for (let r = 0; r < rows[rank]!; r++) fillSignal(mine.subarray(r * L, (r + 1) * L), first + r);
 } else {
@@ -51,6 +52,7 @@ if (spmd) {
     for (let r = 0; r < S; r++) fillSignal(batch.subarray(r * L, (r + 1) * L), r);
   }
   await comm.barrier(); // time the scatter, not the making of the data
+  t0 = wtime();
   mine = await comm.scatterv(batch, rows.map((r) => r * L), 0);
 }
 const t1 = wtime();

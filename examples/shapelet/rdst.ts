@@ -118,6 +118,36 @@ export function drawShapelets(X: Float64Array, y: Int32Array, T: number, options
   return sh;
 }
 
+type Kernel = (windows: Float64Array, positions: number, values: Float64Array, offset: number, lambda: number, out: Float64Array, o: number) => void;
+const kernels = new Map<number, Kernel>();
+
+/**
+ * The distance-profile kernel for one shapelet length, unrolled over that length: V8 then
+ * keeps the shapelet's values in registers and the loop body is straight-line code (this is
+ * where a JIT beats a generic loop). The sum runs left to right, as the generic loop would,
+ * so results are bit-identical to it.
+ */
+function kernelFor(l: number): Kernel {
+  if (!Number.isInteger(l) || l < 1 || l > 64) throw new RangeError(`shapelet length must be an integer in [1, 64], got ${l}`);
+  let kernel = kernels.get(l);
+  if (kernel === undefined) {
+    const j = Array.from({ length: l }, (_, i) => i);
+    kernel = new Function(
+      "w", "positions", "s", "off", "lambda", "out", "o",
+      `${j.map((i) => `const s${i} = s[off + ${i}];`).join("\n")}
+      let min = Infinity, argmin = 0, count = 0;
+      for (let p = 0, b = 0; p < positions; p++, b += ${l}) {
+        const acc = ${j.map((i) => `Math.abs(w[b + ${i}] - s${i})`).join(" + ")};
+        if (acc < min) { min = acc; argmin = p; }
+        if (acc <= lambda) count++;
+      }
+      out[o] = min; out[o + 1] = argmin; out[o + 2] = count;`,
+    ) as Kernel;
+    kernels.set(l, kernel);
+  }
+  return kernel;
+}
+
 /**
  * Transform n series (n × T, row-major) into n × 3K features: for shapelet k, columns
  * 3k, 3k + 1, 3k + 2 hold min distance, argmin position, and the occurrence count.
@@ -139,23 +169,8 @@ export function transform(X: Float64Array, T: number, sh: Shapelets): Float64Arr
     for (const [key, members] of groups) {
       const l = Math.floor(key / 65536), d = key % 65536;
       const positions = layoutWindows(x, l, d, raw, norm);
-      for (const k of members) {
-        const windows = normalized[k] ? norm : raw, off = k * L, lambda = thresholds[k]!;
-        let min = Infinity, argmin = 0, occurrences = 0;
-        for (let p = 0; p < positions; p++) {
-          let acc = 0;
-          const base = p * l;
-          for (let j = 0; j < l; j++) acc += Math.abs(windows[base + j]! - values[off + j]!);
-          if (acc < min) {
-            min = acc;
-            argmin = p;
-          }
-          if (acc <= lambda) occurrences++;
-        }
-        out[row + 3 * k] = min;
-        out[row + 3 * k + 1] = argmin;
-        out[row + 3 * k + 2] = occurrences;
-      }
+      const kernel = kernelFor(l);
+      for (const k of members) kernel(normalized[k] ? norm : raw, positions, values, k * L, thresholds[k]!, out, row + 3 * k);
     }
   }
   return out;

@@ -1,0 +1,80 @@
+// Example workloads for `npm run bench` (or `npm run bench:examples`): the FFT batch and the
+// shapelet transform at 1, 2 and 4 ranks, with speed-up and parallel efficiency, next to their
+// Python twins (mpi4py + NumPy rfft; a numba parallel=True kernel with 2 threads).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const fmt = (x) => (x === undefined ? "n/a" : x.toFixed(3));
+
+export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
+  const lines = [];
+  const say = (l = "") => lines.push(l);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const best = (runs, key) => runs.reduce((a, b) => (b[key] < a[key] ? b : a));
+  const ranks = [1, 2, 4];
+
+  // FFT batch
+  const [S, L] = quick ? [300, 51200] : [3000, 51200];
+  say();
+  say(`## Example: FFT batch (${S} signals × ${L} samples), seconds`);
+  say();
+  say(`\`tsmpi -n N examples/fft/batch.ts --signals ${S} --length ${L}\` against \`mpirun -n N python3 bench/fft_batch.py ${S} ${L}\` (Scatterv/rfft/Gatherv). Best of ${repeat}. "spmd": each rank makes its own rows, nothing is scattered or gathered.`);
+  say();
+  say(`| ranks | variant | scatter | compute | gather | total | compute speed-up | compute efficiency |`);
+  say(`|---:|---|---:|---:|---:|---:|---:|---:|`);
+  const env = { TSMPI_EXAMPLE_JSON: "1" };
+  const fftRun = (n, extra) => best(Array.from({ length: repeat }, () => tsmpi(n, "examples/fft/batch.ts", ["--signals", String(S), "--length", String(L), ...extra], env).find((r) => r.example === "fft-batch")), "total");
+  let base;
+  for (const n of ranks) {
+    for (const [variant, extra] of [["scatter/gather", []], ["spmd", ["--spmd"]]]) {
+      const r = fftRun(n, extra);
+      if (n === 1 && variant === "spmd") base = r.compute;
+      const b = base ?? r.compute;
+      say(`| ${n} | tsmpi ${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | ${(b / r.compute).toFixed(2)}× | ${((100 * b) / r.compute / n).toFixed(0)}% |`);
+    }
+    if (mpi) {
+      const r = best(Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L)])[0]), "total");
+      say(`| ${n} | mpi4py + NumPy rfft | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | | |`);
+    }
+  }
+
+  // Shapelet transform
+  const [N, T, K] = quick ? [300, 150, 2000] : [1500, 150, 10000];
+  say();
+  say(`## Example: random dilated shapelet transform (N = ${N}, T = ${T}, K = ${K}), seconds`);
+  say();
+  say(`\`tsmpi -n N examples/shapelet/transform.ts --series ${N} --shapelets ${K}\`; the numba twin (\`bench/shapelet_numba.py\`, \`@njit(parallel=True)\` over samples, JIT compile excluded) runs on the same data and shapelets and must give the same features. Median of ${repeat}.`);
+  say();
+  say(`| ranks / threads | implementation | transform | speed-up | efficiency |`);
+  say(`|---:|---|---:|---:|---:|`);
+  const dump = mkdtempSync(join(tmpdir(), "tsmpi-rdst-"));
+  try {
+    let one;
+    for (const n of ranks) {
+      const runs = Array.from({ length: repeat }, (_, i) =>
+        tsmpi(n, "examples/shapelet/transform.ts", ["--series", String(N), "--shapelets", String(K), ...(n === 1 && i === 0 ? ["--dump", dump] : [])], env).find((r) => r.example === "shapelet").transform,
+      );
+      const t = median(runs);
+      one ??= t;
+      say(`| ${n} | tsmpi | ${fmt(t)} | ${(one / t).toFixed(2)}× | ${((100 * one) / t / n).toFixed(0)}% |`);
+    }
+    for (const threads of [1, 2]) {
+      try {
+        const runs = Array.from({ length: repeat }, () => {
+          const text = execFileSync("/usr/bin/python3", [join(ROOT, "bench/shapelet_numba.py"), dump], { encoding: "utf8", env: { ...process.env, NUMBA_NUM_THREADS: String(threads) } });
+          return JSON.parse(text.trim().split("\n").pop());
+        });
+        const r = runs[0];
+        say(`| ${threads} | numba parallel=True (max |Δ| vs tsmpi ${r.max_abs_diff_vs_tsmpi}) | ${fmt(median(runs.map((x) => x.seconds)))} | | |`);
+      } catch (error) {
+        say(`| ${threads} | numba | not available (${String(error.message).split("\n")[0]}) | | |`);
+      }
+    }
+  } finally {
+    rmSync(dump, { recursive: true, force: true });
+  }
+  return lines;
+}
