@@ -5,7 +5,7 @@ import json, sys
 import numpy as np
 from mpi4py import MPI
 
-DEFAULT_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
+DEFAULT_SIZES = [1, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
 iterations = lambda size: max(5, min(2000, round(1e8 / (size + 50_000))))
 comm = MPI.COMM_WORLD
 rank = comm.rank
@@ -14,7 +14,7 @@ sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or DEFAULT_SIZES
 
 def run(kind, size):
     n = max(1, size // 8)
-    buf = np.zeros(n)
+    buf = np.zeros(n) if size >= 8 else np.zeros(size, dtype=np.uint8)
     obj = [i + 0.5 for i in range(n)]
     iters = iterations(size)
     for rnd, count in ((0, max(2, iters >> 3)), (1, iters)):

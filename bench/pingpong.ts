@@ -11,7 +11,8 @@ const peer = 1 - comm.rank;
 for (const kind of ["Float64Array", "object"] as const) {
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
     if (kind === "object" && size > 4 << 20) continue;
-    const payload = kind === "object" ? objectPayload(size) : new Float64Array(Math.max(1, size / 8));
+    // below 8 bytes the raw payload is a Uint8Array of exactly `size` bytes
+    const payload = kind === "object" ? objectPayload(size) : size >= 8 ? new Float64Array(size / 8) : new Uint8Array(size);
     const iters = iterations(size);
     let elapsed = 0;
     for (const [round, count] of [[0, Math.max(2, iters >> 3)], [1, iters]] as const) {

@@ -1,5 +1,5 @@
 /** Message sizes and iteration counts shared by the tsmpi benchmarks (and mirrored in the .py/.mjs twins). */
-export const DEFAULT_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+export const DEFAULT_SIZES = [1, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
 
 /** Enough round trips for a stable mean, fewer for large messages. */
 export function iterations(size: number): number {
