@@ -6,6 +6,7 @@
 import { Comm } from "../comm/communicator.js";
 import { ArgumentError, callError } from "../errors.js";
 import { bruck } from "./allgather.js";
+import { guard, settle } from "./channel.js";
 
 /** Color for ranks that want no sub-communicator from split (MPI_UNDEFINED). */
 export const UNDEFINED = -1;
@@ -16,10 +17,14 @@ export async function dup(comm: Comm): Promise<Comm> {
 
 export async function split(comm: Comm, color: number, key = 0): Promise<Comm | undefined> {
   const ch = comm.channel("split");
-  if (!Number.isInteger(color) || !Number.isFinite(key)) {
-    throw callError(ArgumentError, "split", comm.rank, `color must be an integer (or UNDEFINED) and key a number, got color ${color}, key ${key}`);
-  }
-  const all = await bruck(ch, [color, key] as const);
+  const mine = guard(ch, () => {
+    if (!Number.isInteger(color) || !Number.isFinite(key)) {
+      throw callError(ArgumentError, "split", comm.rank, `color must be an integer (or UNDEFINED) and key a number, got color ${color}, key ${key}`);
+    }
+    return [color, key] as const;
+  });
+  // every rank learns every choice (or a failure), so a bad color fails everywhere at once
+  const all = (await bruck(ch, mine)).map((choice) => settle(ch, choice));
   const id = comm.childId(`:${color}`);
   if (color < 0) return undefined;
   const members = all
