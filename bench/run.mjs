@@ -66,7 +66,7 @@ function medians(producers, key) {
 
 say(`# tsmpi benchmarks`);
 say();
-say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).trim() : "not installed"}.`);
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0].split(',')[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).replace(/\0/g, "").trim() : "not installed"}.`);
 say(`Each number is the median of ${repeat} interleaved runs (\`node bench/run.mjs --repeat ${repeat}\`).`);
 
 if (only.has("p2p")) {
