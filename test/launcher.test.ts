@@ -61,6 +61,18 @@ describe("running a job", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("bundles local TypeScript imports and keeps import.meta of the script", async () => {
+    const job = await runJob(2, fixture("imports.ts"));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.trim().split("\n").sort()).toEqual([0, 1].map((r) => `rank ${r}/2 imported a local .ts module (imports.ts)`));
+  });
+
+  it("runs a JavaScript script as it is", async () => {
+    const job = await runJob(3, fixture("plain.mjs"));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.trim().split("\n").sort()).toEqual([0, 1, 2].map((r) => `rank ${r}: sum 6`));
+  });
+
   it("runs a script with plain node as a world of size 1", async () => {
     const mjs = await execa("node", ["--input-type=module", "-e", "import { init } from 'tsmpi'; const c = await init(); console.log(c.rank, c.size); await c.send(5, 0); console.log(await c.recv(0));"], { reject: false });
     expect(mjs.stdout).toBe("0 1\n5");
