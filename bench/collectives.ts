@@ -7,7 +7,10 @@ import { COLLECTIVE_SIZES, collectiveIterations } from "./sizes.js";
 
 const comm = await init();
 const { size: n } = comm;
-const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const sizes = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const ops = (process.env.TSMPI_BENCH_OPS ?? "barrier,bcast,allreduce,allgather,alltoall").split(",");
 
 async function time(op: string, bytes: number): Promise<number> {
@@ -16,11 +19,16 @@ async function time(op: string, bytes: number): Promise<number> {
   const blocks = Array.from({ length: n }, () => new Float64Array(Math.max(1, Math.floor(elems / n))));
   const call = (): Promise<unknown> => {
     switch (op) {
-      case "barrier": return comm.barrier();
-      case "bcast": return comm.bcast(data, 0);
-      case "allreduce": return comm.allreduce(data);
-      case "allgather": return comm.allgather(data);
-      case "alltoall": return comm.alltoall(blocks);
+      case "barrier":
+        return comm.barrier();
+      case "bcast":
+        return comm.bcast(data, 0);
+      case "allreduce":
+        return comm.allreduce(data);
+      case "allgather":
+        return comm.allgather(data);
+      case "alltoall":
+        return comm.alltoall(blocks);
     }
     throw new Error(op);
   };

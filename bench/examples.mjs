@@ -21,22 +21,38 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
   say();
   say(`## Example: FFT batch (${S} signals × ${L} samples), seconds`);
   say();
-  say(`\`tsmpi -n N examples/fft/batch.ts --signals ${S} --length ${L}\` against \`mpirun -n N python3 bench/fft_batch.py ${S} ${L}\` (Scatterv/rfft/Gatherv). Best of ${repeat}. "spmd": each rank makes its own rows, nothing is scattered or gathered.`);
+  say(
+    `\`tsmpi -n N examples/fft/batch.ts --signals ${S} --length ${L}\` against \`mpirun -n N python3 bench/fft_batch.py ${S} ${L}\` (Scatterv/rfft/Gatherv). Best of ${repeat}. "spmd": each rank makes its own rows, nothing is scattered or gathered.`,
+  );
   say();
   say(`| ranks | variant | scatter | compute | gather | total | compute speed-up | compute efficiency |`);
   say(`|---:|---|---:|---:|---:|---:|---:|---:|`);
   const env = { TSMPI_EXAMPLE_JSON: "1" };
-  const fftRun = (n, extra) => best(Array.from({ length: repeat }, () => tsmpi(n, "examples/fft/batch.ts", ["--signals", String(S), "--length", String(L), ...extra], env).find((r) => r.example === "fft-batch")), "total");
+  const fftRun = (n, extra) =>
+    best(
+      Array.from({ length: repeat }, () =>
+        tsmpi(n, "examples/fft/batch.ts", ["--signals", String(S), "--length", String(L), ...extra], env).find((r) => r.example === "fft-batch"),
+      ),
+      "total",
+    );
   let base;
   for (const n of ranks) {
-    for (const [variant, extra] of [["scatter/gather", []], ["spmd", ["--spmd"]]]) {
+    for (const [variant, extra] of [
+      ["scatter/gather", []],
+      ["spmd", ["--spmd"]],
+    ]) {
       const r = fftRun(n, extra);
       if (n === 1 && variant === "spmd") base = r.compute;
       const b = base ?? r.compute;
-      say(`| ${n} | tsmpi ${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | ${(b / r.compute).toFixed(2)}× | ${((100 * b) / r.compute / n).toFixed(0)}% |`);
+      say(
+        `| ${n} | tsmpi ${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | ${(b / r.compute).toFixed(2)}× | ${((100 * b) / r.compute / n).toFixed(0)}% |`,
+      );
     }
     if (mpi) {
-      const r = best(Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L)])[0]), "total");
+      const r = best(
+        Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L)])[0]),
+        "total",
+      );
       say(`| ${n} | mpi4py + NumPy rfft | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | | |`);
     }
   }
@@ -46,7 +62,9 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
   say();
   say(`## Example: random dilated shapelet transform (N = ${N}, T = ${T}, K = ${K}), seconds`);
   say();
-  say(`\`tsmpi -n N examples/shapelet/transform.ts --series ${N} --shapelets ${K}\`; the numba twin (\`bench/shapelet_numba.py\`, \`@njit(parallel=True)\` over samples, JIT compile excluded) runs on the same data and shapelets and must give the same features. Median of ${repeat}.`);
+  say(
+    `\`tsmpi -n N examples/shapelet/transform.ts --series ${N} --shapelets ${K}\`; the numba twin (\`bench/shapelet_numba.py\`, \`@njit(parallel=True)\` over samples, JIT compile excluded) runs on the same data and shapelets and must give the same features. Median of ${repeat}.`,
+  );
   say();
   say(`| ranks / threads | implementation | transform | speed-up | efficiency |`);
   say(`|---:|---|---:|---:|---:|`);
@@ -54,8 +72,15 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
   try {
     let one;
     for (const n of ranks) {
-      const runs = Array.from({ length: repeat }, (_, i) =>
-        tsmpi(n, "examples/shapelet/transform.ts", ["--series", String(N), "--shapelets", String(K), ...(n === 1 && i === 0 ? ["--dump", dump] : [])], env).find((r) => r.example === "shapelet").transform,
+      const runs = Array.from(
+        { length: repeat },
+        (_, i) =>
+          tsmpi(
+            n,
+            "examples/shapelet/transform.ts",
+            ["--series", String(N), "--shapelets", String(K), ...(n === 1 && i === 0 ? ["--dump", dump] : [])],
+            env,
+          ).find((r) => r.example === "shapelet").transform,
       );
       const t = median(runs);
       one ??= t;
@@ -64,7 +89,10 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
     for (const threads of [1, 2]) {
       try {
         const runs = Array.from({ length: repeat }, () => {
-          const text = execFileSync("/usr/bin/python3", [join(ROOT, "bench/shapelet_numba.py"), dump], { encoding: "utf8", env: { ...process.env, NUMBA_NUM_THREADS: String(threads) } });
+          const text = execFileSync("/usr/bin/python3", [join(ROOT, "bench/shapelet_numba.py"), dump], {
+            encoding: "utf8",
+            env: { ...process.env, NUMBA_NUM_THREADS: String(threads) },
+          });
           return JSON.parse(text.trim().split("\n").pop());
         });
         const r = runs[0];

@@ -12,7 +12,10 @@ const iterations = (size) => Math.max(5, Math.min(2000, Math.round(1e8 / (size +
 
 /** Read length-prefixed messages; call `onMessage(chunks)` for each complete one. */
 function framer(socket, onMessage) {
-  let need = -1, got = 0, chunks = [], header = Buffer.alloc(0);
+  let need = -1,
+    got = 0,
+    chunks = [],
+    header = Buffer.alloc(0);
   socket.on("data", (data) => {
     while (data.length > 0) {
       if (need < 0) {
@@ -51,7 +54,10 @@ if (process.argv[2] === "--echo") {
     socket.uncork();
   });
 } else {
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+  const sizes = process.argv
+    .slice(2)
+    .filter((a) => /^\d+$/.test(a))
+    .map(Number);
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-floor-"));
   const path = join(dir, "sock");
   const server = net.createServer();
@@ -64,7 +70,10 @@ if (process.argv[2] === "--echo") {
     const payload = Buffer.alloc(size);
     const iters = iterations(size);
     let elapsed = 0;
-    for (const [round, count] of [[0, Math.max(2, iters >> 3)], [1, iters]]) {
+    for (const [round, count] of [
+      [0, Math.max(2, iters >> 3)],
+      [1, iters],
+    ]) {
       const t0 = performance.now();
       for (let i = 0; i < count; i++) {
         const reply = new Promise((resolve) => (resolveReply = resolve));

@@ -5,7 +5,10 @@ import { init, wtime } from "tsmpi";
 import { DEFAULT_SIZES, iterations, objectPayload } from "./sizes.js";
 
 const comm = await init();
-const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const sizes = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const peer = 1 - comm.rank;
 
 for (const kind of ["Float64Array", "object"] as const) {
@@ -15,7 +18,10 @@ for (const kind of ["Float64Array", "object"] as const) {
     const payload = kind === "object" ? objectPayload(size) : size >= 8 ? new Float64Array(size / 8) : new Uint8Array(size);
     const iters = iterations(size);
     let elapsed = 0;
-    for (const [round, count] of [[0, Math.max(2, iters >> 3)], [1, iters]] as const) {
+    for (const [round, count] of [
+      [0, Math.max(2, iters >> 3)],
+      [1, iters],
+    ] as const) {
       await comm.barrier();
       const t0 = wtime();
       for (let i = 0; i < count; i++) {

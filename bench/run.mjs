@@ -12,7 +12,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set((flag("--only", "p2p,startup,collectives,examples")).split(","));
+const only = new Set(flag("--only", "p2p,startup,collectives,examples").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
@@ -41,8 +41,17 @@ function mpirunArgs(n) {
 
 /** Run a command and parse its JSON lines. */
 function jsonLines(cmd, argv, env = {}) {
-  const text = execFileSync(cmd, argv, { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
-  return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const text = execFileSync(cmd, argv, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
 }
 const tsmpi = (n, script, extra = [], env) => jsonLines("node", [join(ROOT, "bin/tsmpi.js"), "-n", String(n), script, ...extra], env);
 const mpi = (n, script, extra = [], env) => jsonLines("mpirun", [...mpirunArgs(n), PY, script, ...extra], env);
@@ -66,7 +75,9 @@ function medians(producers, key) {
 
 say(`# tsmpi benchmarks`);
 say();
-say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0].split(',')[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).replace(/\0/g, "").trim() : "not installed"}.`);
+say(
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0].split(',')[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).replace(/\0/g, "").trim() : "not installed"}.`,
+);
 say(`Each number is the median of ${repeat} interleaved runs (\`node bench/run.mjs --repeat ${repeat}\`).`);
 
 if (only.has("p2p")) {
@@ -84,21 +95,29 @@ if (only.has("p2p")) {
   say();
   say(`## Point-to-point ping-pong (2 ranks, half round trip)`);
   say();
-  say(`Floor: two plain Node processes echoing over a Unix socket. tsmpi sends a Float64Array (raw frame) and a plain JS array of doubles ("object"). mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`);
+  say(
+    `Floor: two plain Node processes echoing over a Unix socket. tsmpi sends a Float64Array (raw frame) and a plain JS array of doubles ("object"). mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`,
+  );
   say();
   say(`| bytes | floor µs | tsmpi Float64Array µs | ratio to floor | tsmpi object µs | mpi4py Send µs | mpi4py send(ndarray) µs | mpi4py send(list) µs |`);
   say(`|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of allSizes) {
-    const floor = get("node-unix", "bytes", s), f64 = get("tsmpi", "Float64Array", s);
-    say(`| ${s} | ${fmt(floor)} | ${fmt(f64)} | ${ratio(f64, floor)} | ${fmt(get("tsmpi", "object", s))} | ${fmt(get("mpi4py", "buffer", s), 2)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`);
+    const floor = get("node-unix", "bytes", s),
+      f64 = get("tsmpi", "Float64Array", s);
+    say(
+      `| ${s} | ${fmt(floor)} | ${fmt(f64)} | ${ratio(f64, floor)} | ${fmt(get("tsmpi", "object", s))} | ${fmt(get("mpi4py", "buffer", s), 2)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
+    );
   }
   say();
   say(`| bytes | floor GB/s | tsmpi Float64Array GB/s | ratio to floor | mpi4py Send GB/s | mpi4py send(ndarray) GB/s |`);
   say(`|---:|---:|---:|---:|---:|---:|`);
   const gbps = (s, us) => (us === undefined ? undefined : s / us / 1e3);
   for (const s of allSizes.filter((s) => s >= 65536)) {
-    const floor = gbps(s, get("node-unix", "bytes", s)), f64 = gbps(s, get("tsmpi", "Float64Array", s));
-    say(`| ${s} | ${fmt(floor, 2)} | ${fmt(f64, 2)} | ${ratio(f64, floor)} | ${fmt(gbps(s, get("mpi4py", "buffer", s)), 2)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`);
+    const floor = gbps(s, get("node-unix", "bytes", s)),
+      f64 = gbps(s, get("tsmpi", "Float64Array", s));
+    say(
+      `| ${s} | ${fmt(floor, 2)} | ${fmt(f64, 2)} | ${ratio(f64, floor)} | ${fmt(gbps(s, get("mpi4py", "buffer", s)), 2)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`,
+    );
   }
 }
 
@@ -110,7 +129,8 @@ if (only.has("startup")) {
     if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
-  const t = [], m = [];
+  const t = [],
+    m = [];
   for (let i = 0; i < runs; i++) {
     t.push(wall("node", [join(ROOT, "bin/tsmpi.js"), "-n", "8", "examples/hello.ts"]));
     if (MPI) m.push(wall("mpirun", [...mpirunArgs(8), PY, "bench/hello.py"]));
@@ -129,7 +149,9 @@ if (only.has("collectives")) {
   say();
   say(`## Collectives (osu-style latency: mean per call, slowest rank; µs)`);
   say();
-  say(`Sizes are the bytes of the Float64Array each rank contributes (alltoall: its whole send buffer). mpi4py "buffer" is the uppercase API on NumPy arrays, "object" the lowercase API on the same arrays. n = 4 and 8 are oversubscribed on this machine.`);
+  say(
+    `Sizes are the bytes of the Float64Array each rank contributes (alltoall: its whole send buffer). mpi4py "buffer" is the uppercase API on NumPy arrays, "object" the lowercase API on the same arrays. n = 4 and 8 are oversubscribed on this machine.`,
+  );
   for (const n of quick ? [2, 8] : [2, 4, 8]) {
     const rows = medians(
       [() => tsmpi(n, "bench/collectives.ts", sizes), ...(MPI ? [() => mpi(n, "bench/collectives.py", sizes)] : [])],
@@ -141,7 +163,8 @@ if (only.has("collectives")) {
     say(`| op | bytes | tsmpi | mpi4py buffer | ratio | mpi4py object | ratio |`);
     say(`|---|---:|---:|---:|---:|---:|---:|`);
     for (const r of [...rows.values()].filter((r) => r.impl === "tsmpi")) {
-      const b = rows.get(`mpi4py/buffer/${r.op}/${r.size}`)?.usec, o = rows.get(`mpi4py/object/${r.op}/${r.size}`)?.usec;
+      const b = rows.get(`mpi4py/buffer/${r.op}/${r.size}`)?.usec,
+        o = rows.get(`mpi4py/object/${r.op}/${r.size}`)?.usec;
       say(`| ${r.op} | ${r.size} | ${fmt(r.usec)} | ${fmt(b, 2)} | ${ratio(r.usec, b)} | ${fmt(o)} | ${ratio(r.usec, o)} |`);
     }
   }

@@ -19,7 +19,11 @@ if (rank === 0) {
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = entry(i, j);
   x = Float64Array.from({ length: n }, (_, j) => (j % 7) - 3);
 }
-const myRows = await comm.scatterv(A, rows.map((r) => r * n), 0);
+const myRows = await comm.scatterv(
+  A,
+  rows.map((r) => r * n),
+  0,
+);
 const xs = await comm.bcast(x, 0);
 const mine = new Float64Array(rows[rank]!);
 for (let i = 0; i < mine.length; i++) {

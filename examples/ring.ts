@@ -8,7 +8,8 @@ import { init } from "tsmpi";
 
 const comm = await init();
 const { rank, size } = comm;
-const next = (rank + 1) % size, prev = (rank - 1 + size) % size;
+const next = (rank + 1) % size,
+  prev = (rank - 1 + size) % size;
 if (rank === 0) {
   await comm.send({ hops: 1, sum: 0 }, next);
   const token = await comm.recv<{ hops: number; sum: number }>(prev);

@@ -84,7 +84,8 @@ describe("examples", () => {
 describe("mixed-radix FFT", () => {
   it.each([2, 4, 6, 10, 12, 18, 30, 50, 64, 96, 150, 160, 250, 360, 1000, 1200])("rfft of length %i matches the naive DFT", (n) => {
     const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) + ((i * 13) % 5) - 2);
-    const got = new RealFFT(n).forward(x), want = naiveRealDFT(x);
+    const got = new RealFFT(n).forward(x),
+      want = naiveRealDFT(x);
     const scale = Math.max(...want.map(Math.abs));
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-11 * scale * Math.log2(n + 1));
   });
@@ -95,7 +96,8 @@ describe("mixed-radix FFT", () => {
   });
 
   it("handles the reference length 51 200 (checked on a pure tone)", () => {
-    const n = 51_200, f = 1234;
+    const n = 51_200,
+      f = 1234;
     const x = Float64Array.from({ length: n }, (_, t) => Math.cos((2 * Math.PI * f * t) / n));
     const out = new RealFFT(n).forward(x);
     for (let k = 0; k <= n / 2; k++) {

@@ -71,5 +71,8 @@ export async function leftovers(job: Pick<JobResult, "marker" | "tmp">): Promise
 
 /** Lines of `text` that start with `prefix`, sorted. */
 export function linesStarting(text: string, prefix: string): string[] {
-  return text.split("\n").filter((line) => line.startsWith(prefix)).sort();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(prefix))
+    .sort();
 }

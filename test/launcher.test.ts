@@ -46,7 +46,10 @@ describe("running a job", () => {
   it.each([1, 2, 3, 4])("gives each of %i ranks its rank, size, environment and arguments", async (np) => {
     const job = await runJob(np, fixture("env.ts"), ["--alpha", "x y"], { env: { FROM_PARENT: "inherited" } });
     expect(job.exitCode).toBe(0);
-    const seen = job.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const seen = job.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(seen.map((s) => s.rank).sort()).toEqual([...Array(np).keys()]);
     for (const s of seen) {
       expect(s.size).toBe(np);
@@ -67,6 +70,13 @@ describe("running a job", () => {
     expect(job.stdout.trim().split("\n").sort()).toEqual([0, 1].map((r) => `rank ${r}/2 imported a local .ts module (imports.ts)`));
   });
 
+  it("runs 64 ranks on this 2-core machine: barrier, allreduce, clean exit", async () => {
+    const job = await runJob(64, fixture("many.ts"), [], { timeout: 120_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.trim()).toBe(`size 64 sum ${(64 * 63) / 2}`);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("runs a JavaScript script as it is", async () => {
     const job = await runJob(3, fixture("plain.mjs"));
     expect(job.exitCode, job.stderr).toBe(0);
@@ -74,7 +84,15 @@ describe("running a job", () => {
   });
 
   it("runs a script with plain node as a world of size 1", async () => {
-    const mjs = await execa("node", ["--input-type=module", "-e", "import { init } from 'tsmpi'; const c = await init(); console.log(c.rank, c.size); await c.send(5, 0); console.log(await c.recv(0));"], { reject: false });
+    const mjs = await execa(
+      "node",
+      [
+        "--input-type=module",
+        "-e",
+        "import { init } from 'tsmpi'; const c = await init(); console.log(c.rank, c.size); await c.send(5, 0); console.log(await c.recv(0));",
+      ],
+      { reject: false },
+    );
     expect(mjs.stdout).toBe("0 1\n5");
   });
 
@@ -101,7 +119,12 @@ describe("running a job", () => {
 
   it("writes untagged lines without a prefix", async () => {
     const job = await runJob(2, fixture("lines.ts"));
-    expect(job.stdout.trim().split("\n").every((line) => /^(0{3000}|1{3000}):\d+$/.test(line))).toBe(true);
+    expect(
+      job.stdout
+        .trim()
+        .split("\n")
+        .every((line) => /^(0{3000}|1{3000}):\d+$/.test(line)),
+    ).toBe(true);
   });
 });
 

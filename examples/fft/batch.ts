@@ -21,8 +21,10 @@ const option = (name: string, fallback: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const S = option("--signals", 3000), L = option("--length", 51_200);
-const spmd = args.includes("--spmd"), check = args.includes("--check");
+const S = option("--signals", 3000),
+  L = option("--length", 51_200);
+const spmd = args.includes("--spmd"),
+  check = args.includes("--check");
 
 const comm = await init();
 const { rank, size } = comm;
@@ -38,7 +40,7 @@ function magnitude(spectra: Float64Array): number {
   return total;
 }
 
-let t0 = 0;
+let t0: number;
 let mine: Float64Array;
 if (spmd) {
   await comm.barrier();
@@ -53,7 +55,11 @@ if (spmd) {
   }
   await comm.barrier(); // time the scatter, not the making of the data
   t0 = wtime();
-  mine = await comm.scatterv(batch, rows.map((r) => r * L), 0);
+  mine = await comm.scatterv(
+    batch,
+    rows.map((r) => r * L),
+    0,
+  );
 }
 const t1 = wtime();
 const spectra = new Float64Array(rows[rank]! * width);
@@ -69,16 +75,20 @@ const timings = await comm.gather({ compute: t2 - t1 }, 0);
 if (rank === 0) {
   const compute = Math.max(...timings!.map((t) => t.compute));
   console.log(`fft batch: ${S} signals × ${L} samples on ${size} ranks (${spmd ? "spmd: each rank makes its rows" : "scatter/gather"})`);
-  console.log(`${spmd ? "make" : "scatter"} ${(t1 - t0).toFixed(3)} s  compute ${compute.toFixed(3)} s  gather ${(t3 - t2b).toFixed(3)} s  total ${(t3 - t0).toFixed(3)} s`);
+  console.log(
+    `${spmd ? "make" : "scatter"} ${(t1 - t0).toFixed(3)} s  compute ${compute.toFixed(3)} s  gather ${(t3 - t2b).toFixed(3)} s  total ${(t3 - t0).toFixed(3)} s`,
+  );
   console.log(`checksum ${checksum!.toExponential(4)}`);
   if (check && all) {
     let err = 0;
-    const signal = new Float64Array(L), serial = new Float64Array(width);
+    const signal = new Float64Array(L),
+      serial = new Float64Array(width);
     for (let r = 0; r < S; r++) {
       fft.forward(fillSignal(signal, r), serial);
       for (let k = 0; k < width; k++) err = Math.max(err, Math.abs(serial[k]! - all[r * width + k]!));
     }
     console.log(`max |parallel - serial| = ${err}`);
   }
-  if (process.env.TSMPI_EXAMPLE_JSON) console.log(JSON.stringify({ example: "fft-batch", spmd, S, L, n: size, scatter: t1 - t0, compute, gather: t3 - t2b, total: t3 - t0 }));
+  if (process.env.TSMPI_EXAMPLE_JSON)
+    console.log(JSON.stringify({ example: "fft-batch", spmd, S, L, n: size, scatter: t1 - t0, compute, gather: t3 - t2b, total: t3 - t0 }));
 }

@@ -12,10 +12,13 @@ import { rng, splitRows } from "./signals.js";
 
 const comm = await init();
 const { rank, size } = comm;
-const R = Number(process.argv[2] ?? 240), C = Number(process.argv[3] ?? 200);
-const rowCounts = splitRows(R, size), colCounts = splitRows(C, size);
+const R = Number(process.argv[2] ?? 240),
+  C = Number(process.argv[3] ?? 200);
+const rowCounts = splitRows(R, size),
+  colCounts = splitRows(C, size);
 const offset = (counts: number[], i: number) => counts.slice(0, i).reduce((a, b) => a + b, 0);
-const r0 = offset(rowCounts, rank), myRows = rowCounts[rank]!;
+const r0 = offset(rowCounts, rank),
+  myRows = rowCounts[rank]!;
 
 /** Element (i, j) of the input grid, interleaved complex. */
 const value = (i: number, j: number): [number, number] => {
@@ -25,7 +28,8 @@ const value = (i: number, j: number): [number, number] => {
 
 /** FFT each row of a rows × cols interleaved-complex block, in place. */
 function rowFFTs(block: Float64Array, rows: number, cols: number): void {
-  const fft = new ComplexFFT(cols), out = new Float64Array(2 * cols);
+  const fft = new ComplexFFT(cols),
+    out = new Float64Array(2 * cols);
   for (let i = 0; i < rows; i++) {
     const row = block.subarray(2 * i * cols, 2 * (i + 1) * cols);
     fft.forward(row, out);
@@ -40,7 +44,9 @@ rowFFTs(slab, myRows, C);
 
 // 2. transpose: send rank d my rows restricted to its columns, transposed (cols_d × myRows)
 const blocks = Array.from({ length: size }, (_, d) => {
-  const c0 = offset(colCounts, d), cols = colCounts[d]!, out = new Float64Array(2 * cols * myRows);
+  const c0 = offset(colCounts, d),
+    cols = colCounts[d]!,
+    out = new Float64Array(2 * cols * myRows);
   for (let j = 0; j < cols; j++) {
     for (let i = 0; i < myRows; i++) {
       out[2 * (j * myRows + i)] = slab[2 * (i * C + c0 + j)]!;
@@ -51,13 +57,17 @@ const blocks = Array.from({ length: size }, (_, d) => {
 });
 const received = await comm.alltoall(blocks);
 // assemble my columns as rows of length R: received[s] is (myCols × rows of s)
-const myCols = colCounts[rank]!, cols = new Float64Array(2 * myCols * R);
+const myCols = colCounts[rank]!,
+  cols = new Float64Array(2 * myCols * R);
 for (let s = 0; s < size; s++) {
-  const rs = rowCounts[s]!, base = offset(rowCounts, s), b = received[s]!;
-  for (let j = 0; j < myCols; j++) for (let i = 0; i < rs; i++) {
-    cols[2 * (j * R + base + i)] = b[2 * (j * rs + i)]!;
-    cols[2 * (j * R + base + i) + 1] = b[2 * (j * rs + i) + 1]!;
-  }
+  const rs = rowCounts[s]!,
+    base = offset(rowCounts, s),
+    b = received[s]!;
+  for (let j = 0; j < myCols; j++)
+    for (let i = 0; i < rs; i++) {
+      cols[2 * (j * R + base + i)] = b[2 * (j * rs + i)]!;
+      cols[2 * (j * R + base + i) + 1] = b[2 * (j * rs + i) + 1]!;
+    }
 }
 
 // 3. column FFTs
@@ -70,23 +80,33 @@ if (rank === 0) {
   for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) [grid[2 * (i * C + j)], grid[2 * (i * C + j) + 1]] = value(i, j);
   rowFFTs(grid, R, C);
   const t = new Float64Array(2 * R * C); // transpose to C × R, FFT rows (= columns)
-  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) {
-    t[2 * (j * R + i)] = grid[2 * (i * C + j)]!;
-    t[2 * (j * R + i) + 1] = grid[2 * (i * C + j) + 1]!;
-  }
+  for (let i = 0; i < R; i++)
+    for (let j = 0; j < C; j++) {
+      t[2 * (j * R + i)] = grid[2 * (i * C + j)]!;
+      t[2 * (j * R + i) + 1] = grid[2 * (i * C + j) + 1]!;
+    }
   rowFFTs(t, C, R);
   let err = 0;
   for (let k = 0; k < t.length; k++) err = Math.max(err, Math.abs(t[k]! - gathered![k]!));
   // and a few bins against the definition X[u, v] = Σ x[i, j] e^{-2πi (u i / R + v j / C)}
   let direct = 0;
-  for (const [u, v] of [[0, 0], [1, 2], [R - 1, C >> 1]] as const) {
-    let re = 0, im = 0;
-    for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) {
-      const [xr, xi] = value(i, j), a = -2 * Math.PI * (((u * i) % R) / R + ((v * j) % C) / C);
-      re += xr * Math.cos(a) - xi * Math.sin(a);
-      im += xr * Math.sin(a) + xi * Math.cos(a);
-    }
+  for (const [u, v] of [
+    [0, 0],
+    [1, 2],
+    [R - 1, C >> 1],
+  ] as const) {
+    let re = 0,
+      im = 0;
+    for (let i = 0; i < R; i++)
+      for (let j = 0; j < C; j++) {
+        const [xr, xi] = value(i, j),
+          a = -2 * Math.PI * (((u * i) % R) / R + ((v * j) % C) / C);
+        re += xr * Math.cos(a) - xi * Math.sin(a);
+        im += xr * Math.sin(a) + xi * Math.cos(a);
+      }
     direct = Math.max(direct, Math.abs(re - gathered![2 * (v * R + u)]!), Math.abs(im - gathered![2 * (v * R + u) + 1]!));
   }
-  console.log(`2-D FFT ${R} × ${C} on ${size} ranks: max |parallel - serial| = ${err.toExponential(1)}, max |parallel - direct DFT| = ${direct.toExponential(1)}`);
+  console.log(
+    `2-D FFT ${R} × ${C} on ${size} ranks: max |parallel - serial| = ${err.toExponential(1)}, max |parallel - direct DFT| = ${direct.toExponential(1)}`,
+  );
 }

@@ -34,7 +34,8 @@ export class ComplexFFT {
   private readonly work: Float64Array;
 
   constructor(readonly n: number) {
-    let remaining = n, s = 1;
+    let remaining = n,
+      s = 1;
     for (const p of factorize(n)) {
       const m = remaining / p;
       const tw = new Float64Array(m * (p - 1) * 2);
@@ -63,10 +64,17 @@ export class ComplexFFT {
     let y: Float64Array = this.passes.length % 2 === 1 ? output : this.work;
     for (const pass of this.passes) {
       switch (pass.p) {
-        case 4: radix4(pass, x, y); break;
-        case 2: radix2(pass, x, y); break;
-        case 3: radix3(pass, x, y); break;
-        default: radix5(pass, x, y);
+        case 4:
+          radix4(pass, x, y);
+          break;
+        case 2:
+          radix2(pass, x, y);
+          break;
+        case 3:
+          radix3(pass, x, y);
+          break;
+        default:
+          radix5(pass, x, y);
       }
       x = y;
       y = y === output ? this.work : output;
@@ -76,14 +84,21 @@ export class ComplexFFT {
 
 function radix2({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   for (let j = 0; j < m; j++) {
-    const wr = tw[2 * j]!, wi = tw[2 * j + 1]!;
+    const wr = tw[2 * j]!,
+      wi = tw[2 * j + 1]!;
     for (let q = 0; q < s; q++) {
-      const a = 2 * (q + s * j), b = 2 * (q + s * (j + m));
-      const ar = x[a]!, ai = x[a + 1]!, br = x[b]!, bi = x[b + 1]!;
-      const o0 = 2 * (q + s * 2 * j), o1 = o0 + 2 * s;
+      const a = 2 * (q + s * j),
+        b = 2 * (q + s * (j + m));
+      const ar = x[a]!,
+        ai = x[a + 1]!,
+        br = x[b]!,
+        bi = x[b + 1]!;
+      const o0 = 2 * (q + s * 2 * j),
+        o1 = o0 + 2 * s;
       y[o0] = ar + br;
       y[o0 + 1] = ai + bi;
-      const dr = ar - br, di = ai - bi;
+      const dr = ar - br,
+        di = ai - bi;
       y[o1] = dr * wr - di * wi;
       y[o1 + 1] = dr * wi + di * wr;
     }
@@ -94,22 +109,41 @@ function radix4({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   const sm2 = 2 * s * m;
   for (let j = 0; j < m; j++) {
     const t = 6 * j;
-    const w1r = tw[t]!, w1i = tw[t + 1]!, w2r = tw[t + 2]!, w2i = tw[t + 3]!, w3r = tw[t + 4]!, w3i = tw[t + 5]!;
+    const w1r = tw[t]!,
+      w1i = tw[t + 1]!,
+      w2r = tw[t + 2]!,
+      w2i = tw[t + 3]!,
+      w3r = tw[t + 4]!,
+      w3i = tw[t + 5]!;
     for (let q = 0; q < s; q++) {
       const a = 2 * (q + s * j);
-      const a0r = x[a]!, a0i = x[a + 1]!;
-      const a1r = x[a + sm2]!, a1i = x[a + sm2 + 1]!;
-      const a2r = x[a + 2 * sm2]!, a2i = x[a + 2 * sm2 + 1]!;
-      const a3r = x[a + 3 * sm2]!, a3i = x[a + 3 * sm2 + 1]!;
-      const s02r = a0r + a2r, s02i = a0i + a2i, d02r = a0r - a2r, d02i = a0i - a2i;
-      const s13r = a1r + a3r, s13i = a1i + a3i, d13r = a1r - a3r, d13i = a1i - a3i;
-      const o = 2 * (q + s * 4 * j), st = 2 * s;
+      const a0r = x[a]!,
+        a0i = x[a + 1]!;
+      const a1r = x[a + sm2]!,
+        a1i = x[a + sm2 + 1]!;
+      const a2r = x[a + 2 * sm2]!,
+        a2i = x[a + 2 * sm2 + 1]!;
+      const a3r = x[a + 3 * sm2]!,
+        a3i = x[a + 3 * sm2 + 1]!;
+      const s02r = a0r + a2r,
+        s02i = a0i + a2i,
+        d02r = a0r - a2r,
+        d02i = a0i - a2i;
+      const s13r = a1r + a3r,
+        s13i = a1i + a3i,
+        d13r = a1r - a3r,
+        d13i = a1i - a3i;
+      const o = 2 * (q + s * 4 * j),
+        st = 2 * s;
       y[o] = s02r + s13r;
       y[o + 1] = s02i + s13i;
       // b1 = d02 - i d13, b2 = s02 - s13, b3 = d02 + i d13, each times its twiddle
-      const b1r = d02r + d13i, b1i = d02i - d13r;
-      const b2r = s02r - s13r, b2i = s02i - s13i;
-      const b3r = d02r - d13i, b3i = d02i + d13r;
+      const b1r = d02r + d13i,
+        b1i = d02i - d13r;
+      const b2r = s02r - s13r,
+        b2i = s02i - s13i;
+      const b3r = d02r - d13i,
+        b3i = d02i + d13r;
       y[o + st] = b1r * w1r - b1i * w1i;
       y[o + st + 1] = b1r * w1i + b1i * w1r;
       y[o + 2 * st] = b2r * w2r - b2i * w2i;
@@ -120,20 +154,36 @@ function radix4({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   }
 }
 
-const C3 = -0.5, S3 = -Math.sqrt(3) / 2; // cos, sin of -2π/3
+const C3 = -0.5,
+  S3 = -Math.sqrt(3) / 2; // cos, sin of -2π/3
 
 function radix3({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   const sm2 = 2 * s * m;
   for (let j = 0; j < m; j++) {
-    const w1r = tw[4 * j]!, w1i = tw[4 * j + 1]!, w2r = tw[4 * j + 2]!, w2i = tw[4 * j + 3]!;
+    const w1r = tw[4 * j]!,
+      w1i = tw[4 * j + 1]!,
+      w2r = tw[4 * j + 2]!,
+      w2i = tw[4 * j + 3]!;
     for (let q = 0; q < s; q++) {
       const a = 2 * (q + s * j);
-      const a0r = x[a]!, a0i = x[a + 1]!, a1r = x[a + sm2]!, a1i = x[a + sm2 + 1]!, a2r = x[a + 2 * sm2]!, a2i = x[a + 2 * sm2 + 1]!;
-      const sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i;
-      const mr = a0r + C3 * sr, mi = a0i + C3 * si;
-      const b1r = mr - S3 * di, b1i = mi + S3 * dr;
-      const b2r = mr + S3 * di, b2i = mi - S3 * dr;
-      const o = 2 * (q + s * 3 * j), st = 2 * s;
+      const a0r = x[a]!,
+        a0i = x[a + 1]!,
+        a1r = x[a + sm2]!,
+        a1i = x[a + sm2 + 1]!,
+        a2r = x[a + 2 * sm2]!,
+        a2i = x[a + 2 * sm2 + 1]!;
+      const sr = a1r + a2r,
+        si = a1i + a2i,
+        dr = a1r - a2r,
+        di = a1i - a2i;
+      const mr = a0r + C3 * sr,
+        mi = a0i + C3 * si;
+      const b1r = mr - S3 * di,
+        b1i = mi + S3 * dr;
+      const b2r = mr + S3 * di,
+        b2i = mi - S3 * dr;
+      const o = 2 * (q + s * 3 * j),
+        st = 2 * s;
       y[o] = a0r + sr;
       y[o + 1] = a0i + si;
       y[o + st] = b1r * w1r - b1i * w1i;
@@ -144,32 +194,62 @@ function radix3({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   }
 }
 
-const C51 = Math.cos((2 * Math.PI) / 5), C52 = Math.cos((4 * Math.PI) / 5);
-const S51 = -Math.sin((2 * Math.PI) / 5), S52 = -Math.sin((4 * Math.PI) / 5);
+const C51 = Math.cos((2 * Math.PI) / 5),
+  C52 = Math.cos((4 * Math.PI) / 5);
+const S51 = -Math.sin((2 * Math.PI) / 5),
+  S52 = -Math.sin((4 * Math.PI) / 5);
 
 function radix5({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   const sm2 = 2 * s * m;
   for (let j = 0; j < m; j++) {
     const t = 8 * j;
-    const w1r = tw[t]!, w1i = tw[t + 1]!, w2r = tw[t + 2]!, w2i = tw[t + 3]!;
-    const w3r = tw[t + 4]!, w3i = tw[t + 5]!, w4r = tw[t + 6]!, w4i = tw[t + 7]!;
+    const w1r = tw[t]!,
+      w1i = tw[t + 1]!,
+      w2r = tw[t + 2]!,
+      w2i = tw[t + 3]!;
+    const w3r = tw[t + 4]!,
+      w3i = tw[t + 5]!,
+      w4r = tw[t + 6]!,
+      w4i = tw[t + 7]!;
     for (let q = 0; q < s; q++) {
       const a = 2 * (q + s * j);
-      const a0r = x[a]!, a0i = x[a + 1]!;
-      const a1r = x[a + sm2]!, a1i = x[a + sm2 + 1]!;
-      const a2r = x[a + 2 * sm2]!, a2i = x[a + 2 * sm2 + 1]!;
-      const a3r = x[a + 3 * sm2]!, a3i = x[a + 3 * sm2 + 1]!;
-      const a4r = x[a + 4 * sm2]!, a4i = x[a + 4 * sm2 + 1]!;
-      const s14r = a1r + a4r, s14i = a1i + a4i, d14r = a1r - a4r, d14i = a1i - a4i;
-      const s23r = a2r + a3r, s23i = a2i + a3i, d23r = a2r - a3r, d23i = a2i - a3i;
-      const m1r = a0r + C51 * s14r + C52 * s23r, m1i = a0i + C51 * s14i + C52 * s23i;
-      const m2r = a0r + C52 * s14r + C51 * s23r, m2i = a0i + C52 * s14i + C51 * s23i;
+      const a0r = x[a]!,
+        a0i = x[a + 1]!;
+      const a1r = x[a + sm2]!,
+        a1i = x[a + sm2 + 1]!;
+      const a2r = x[a + 2 * sm2]!,
+        a2i = x[a + 2 * sm2 + 1]!;
+      const a3r = x[a + 3 * sm2]!,
+        a3i = x[a + 3 * sm2 + 1]!;
+      const a4r = x[a + 4 * sm2]!,
+        a4i = x[a + 4 * sm2 + 1]!;
+      const s14r = a1r + a4r,
+        s14i = a1i + a4i,
+        d14r = a1r - a4r,
+        d14i = a1i - a4i;
+      const s23r = a2r + a3r,
+        s23i = a2i + a3i,
+        d23r = a2r - a3r,
+        d23i = a2i - a3i;
+      const m1r = a0r + C51 * s14r + C52 * s23r,
+        m1i = a0i + C51 * s14i + C52 * s23i;
+      const m2r = a0r + C52 * s14r + C51 * s23r,
+        m2i = a0i + C52 * s14i + C51 * s23i;
       // i·(S51 d14 + S52 d23) and i·(S52 d14 - S51 d23)
-      const n1r = -(S51 * d14i + S52 * d23i), n1i = S51 * d14r + S52 * d23r;
-      const n2r = -(S52 * d14i - S51 * d23i), n2i = S52 * d14r - S51 * d23r;
-      const b1r = m1r + n1r, b1i = m1i + n1i, b4r = m1r - n1r, b4i = m1i - n1i;
-      const b2r = m2r + n2r, b2i = m2i + n2i, b3r = m2r - n2r, b3i = m2i - n2i;
-      const o = 2 * (q + s * 5 * j), st = 2 * s;
+      const n1r = -(S51 * d14i + S52 * d23i),
+        n1i = S51 * d14r + S52 * d23r;
+      const n2r = -(S52 * d14i - S51 * d23i),
+        n2i = S52 * d14r - S51 * d23r;
+      const b1r = m1r + n1r,
+        b1i = m1i + n1i,
+        b4r = m1r - n1r,
+        b4i = m1i - n1i;
+      const b2r = m2r + n2r,
+        b2i = m2i + n2i,
+        b3r = m2r - n2r,
+        b3i = m2i - n2i;
+      const o = 2 * (q + s * 5 * j),
+        st = 2 * s;
       y[o] = a0r + s14r + s23r;
       y[o + 1] = a0i + s14i + s23i;
       y[o + st] = b1r * w1r - b1i * w1i;
@@ -211,7 +291,9 @@ export class RealFFT {
 
   /** Transform one signal of n samples; writes 2 (n/2 + 1) values into `out` (allocated if omitted). */
   forward(signal: Float64Array, out: Float64Array = new Float64Array(this.n + 2)): Float64Array {
-    const m = this.n / 2, z = this.z, tw = this.tw;
+    const m = this.n / 2,
+      z = this.z,
+      tw = this.tw;
     // The even/odd samples already sit as interleaved [re, im] pairs: transform n/2 complex points.
     this.half.forward(signal, z);
     out[0] = z[0]! + z[1]!;
@@ -219,12 +301,19 @@ export class RealFFT {
     out[2 * m] = z[0]! - z[1]!;
     out[2 * m + 1] = 0;
     for (let k = 1; k < m; k++) {
-      const zr = z[2 * k]!, zi = z[2 * k + 1]!, cr = z[2 * (m - k)]!, ci = -z[2 * (m - k) + 1]!;
-      const er = 0.5 * (zr + cr), ei = 0.5 * (zi + ci); // even part: (Z[k] + conj Z[m-k]) / 2
-      const dr = 0.5 * (zr - cr), di = 0.5 * (zi - ci); // (Z[k] - conj Z[m-k]) / 2
-      const wr = tw[2 * k]!, wi = tw[2 * k + 1]!;
+      const zr = z[2 * k]!,
+        zi = z[2 * k + 1]!,
+        cr = z[2 * (m - k)]!,
+        ci = -z[2 * (m - k) + 1]!;
+      const er = 0.5 * (zr + cr),
+        ei = 0.5 * (zi + ci); // even part: (Z[k] + conj Z[m-k]) / 2
+      const dr = 0.5 * (zr - cr),
+        di = 0.5 * (zi - ci); // (Z[k] - conj Z[m-k]) / 2
+      const wr = tw[2 * k]!,
+        wi = tw[2 * k + 1]!;
       // odd part: -i · w · d
-      const pr = dr * wr - di * wi, pi = dr * wi + di * wr;
+      const pr = dr * wr - di * wi,
+        pi = dr * wi + di * wr;
       out[2 * k] = er + pi;
       out[2 * k + 1] = ei - pr;
     }
@@ -234,9 +323,11 @@ export class RealFFT {
 
 /** The O(n²) DFT of a real signal: the reference the tests compare against. */
 export function naiveRealDFT(signal: Float64Array): Float64Array {
-  const n = signal.length, out = new Float64Array(2 * (Math.floor(n / 2) + 1));
+  const n = signal.length,
+    out = new Float64Array(2 * (Math.floor(n / 2) + 1));
   for (let k = 0; k <= n / 2; k++) {
-    let re = 0, im = 0;
+    let re = 0,
+      im = 0;
     for (let t = 0; t < n; t++) {
       const angle = (-2 * Math.PI * ((k * t) % n)) / n;
       re += signal[t]! * Math.cos(angle);

@@ -14,8 +14,10 @@ export function rng(seed: number): () => number {
 
 /** Row `row` of the batch: two tones whose frequencies depend on the row, plus noise. */
 export function fillSignal(out: Float64Array, row: number): Float64Array {
-  const n = out.length, random = rng(row + 1);
-  const f1 = 1 + (row % 97), f2 = 200 + ((row * 7) % 1000);
+  const n = out.length,
+    random = rng(row + 1);
+  const f1 = 1 + (row % 97),
+    f2 = 200 + ((row * 7) % 1000);
   for (let t = 0; t < n; t++) out[t] = Math.sin((2 * Math.PI * f1 * t) / n) + 0.5 * Math.cos((2 * Math.PI * f2 * t) / n) + 0.1 * (random() - 0.5);
   return out;
 }

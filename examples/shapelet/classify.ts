@@ -17,7 +17,10 @@ const option = (name: string, fallback: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const N = option("--series", 600), T = option("--length", 150), K = option("--shapelets", 2000), classes = option("--classes", 3);
+const N = option("--series", 600),
+  T = option("--length", 150),
+  K = option("--shapelets", 2000),
+  classes = option("--classes", 3);
 
 const comm = await init();
 const { rank, size } = comm;
@@ -31,12 +34,25 @@ if (rank === 0) {
   drawn = drawShapelets(data.X.subarray(0, nTrain * T), data.y.subarray(0, nTrain), T, { count: K, lengths: [7, 9, 11], seed: 3 });
 }
 const shapelets = (await comm.bcast(drawn, 0))!;
-const features = await comm.gatherv(transform(await comm.scatterv(data?.X, rows.map((r) => r * T), 0), T, shapelets), 0);
+const features = await comm.gatherv(
+  transform(
+    await comm.scatterv(
+      data?.X,
+      rows.map((r) => r * T),
+      0,
+    ),
+    T,
+    shapelets,
+  ),
+  0,
+);
 
 if (rank === 0) {
-  const F = 3 * K, y = data!.y;
+  const F = 3 * K,
+    y = data!.y;
   // standardise each feature with training statistics
-  const mean = new Float64Array(F), std = new Float64Array(F);
+  const mean = new Float64Array(F),
+    std = new Float64Array(F);
   for (let i = 0; i < nTrain; i++) for (let f = 0; f < F; f++) mean[f]! += features![i * F + f]! / nTrain;
   for (let i = 0; i < nTrain; i++) for (let f = 0; f < F; f++) std[f]! += (features![i * F + f]! - mean[f]!) ** 2 / nTrain;
   for (let f = 0; f < F; f++) std[f] = Math.sqrt(std[f]!) || 1;
@@ -65,12 +81,14 @@ if (rank === 0) {
   }
   const weights = Array.from({ length: classes }, (_, c) => {
     const b = Float64Array.from({ length: nTrain }, (_, i) => (y[i] === c ? 1 : -1));
-    for (let i = 0; i < nTrain; i++) { // L z = b
+    for (let i = 0; i < nTrain; i++) {
+      // L z = b
       let s = b[i]!;
       for (let k = 0; k < i; k++) s -= A[i * nTrain + k]! * b[k]!;
       b[i] = s / A[i * nTrain + i]!;
     }
-    for (let i = nTrain - 1; i >= 0; i--) { // Lᵀ w = z
+    for (let i = nTrain - 1; i >= 0; i--) {
+      // Lᵀ w = z
       let s = b[i]!;
       for (let k = i + 1; k < nTrain; k++) s -= A[k * nTrain + i]! * b[k]!;
       b[i] = s / A[i * nTrain + i]!;
@@ -79,7 +97,8 @@ if (rank === 0) {
   });
   let correct = 0;
   for (let t = nTrain; t < N; t++) {
-    let best = -1, bestScore = -Infinity;
+    let best = -1,
+      bestScore = -Infinity;
     const kernel = new Float64Array(nTrain);
     for (let i = 0; i < nTrain; i++) {
       let dot = 0;

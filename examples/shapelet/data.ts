@@ -20,10 +20,13 @@ const SHAPES: Array<(u: number) => number> = [
 ];
 
 export function makeDataset(n: number, T: number, classes = 3, seed = 7): Dataset {
-  const random = rng(seed), X = new Float64Array(n * T), y = new Int32Array(n);
+  const random = rng(seed),
+    X = new Float64Array(n * T),
+    y = new Int32Array(n);
   const width = Math.max(8, Math.floor(T / 6));
   for (let i = 0; i < n; i++) {
-    const c = i % classes, row = X.subarray(i * T, (i + 1) * T);
+    const c = i % classes,
+      row = X.subarray(i * T, (i + 1) * T);
     y[i] = c;
     let level = 0;
     for (let t = 0; t < T; t++) row[t] = level += 0.3 * (random() - 0.5);

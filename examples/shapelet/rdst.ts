@@ -31,13 +31,15 @@ export interface DrawOptions {
 
 /** Mean and standard deviation of x[p + j·d], j < l. */
 function windowStats(x: Float64Array, p: number, l: number, d: number): [number, number] {
-  let sum = 0, sq = 0;
+  let sum = 0,
+    sq = 0;
   for (let j = 0; j < l; j++) {
     const v = x[p + j * d]!;
     sum += v;
     sq += v * v;
   }
-  const mean = sum / l, variance = Math.max(0, sq / l - mean * mean);
+  const mean = sum / l,
+    variance = Math.max(0, sq / l - mean * mean);
   return [mean, Math.sqrt(variance)];
 }
 
@@ -77,7 +79,9 @@ function profile(windows: Float64Array, positions: number, s: Float64Array, offs
  * @param y class of each series
  */
 export function drawShapelets(X: Float64Array, y: Int32Array, T: number, options: DrawOptions): Shapelets {
-  const n = y.length, K = options.count, random = rng(options.seed ?? 42);
+  const n = y.length,
+    K = options.count,
+    random = rng(options.seed ?? 42);
   const maxLength = Math.max(...options.lengths);
   const sh: Shapelets = {
     count: K,
@@ -90,7 +94,9 @@ export function drawShapelets(X: Float64Array, y: Int32Array, T: number, options
   };
   const byClass = new Map<number, number[]>();
   y.forEach((c, i) => byClass.set(c, [...(byClass.get(c) ?? []), i]));
-  const raw = new Float64Array(T * maxLength), norm = new Float64Array(T * maxLength), dist = new Float64Array(T);
+  const raw = new Float64Array(T * maxLength),
+    norm = new Float64Array(T * maxLength),
+    dist = new Float64Array(T);
   for (let k = 0; k < K; k++) {
     const l = options.lengths[Math.floor(random() * options.lengths.length)]!;
     const maxU = Math.log2((T - 1) / (l - 1));
@@ -109,7 +115,8 @@ export function drawShapelets(X: Float64Array, y: Int32Array, T: number, options
     profile(normalized ? norm : raw, positions, sh.values, k * maxLength, l, dist);
     const sorted = dist.slice(0, positions).sort();
     const q = ((5 + 5 * random()) / 100) * (positions - 1);
-    const lo = Math.floor(q), hi = Math.min(positions - 1, lo + 1);
+    const lo = Math.floor(q),
+      hi = Math.min(positions - 1, lo + 1);
     sh.thresholds[k] = sorted[lo]! + (q - lo) * (sorted[hi]! - sorted[lo]!);
     sh.lengths[k] = l;
     sh.dilations[k] = d;
@@ -133,7 +140,13 @@ function kernelFor(l: number): Kernel {
   if (kernel === undefined) {
     const j = Array.from({ length: l }, (_, i) => i);
     kernel = new Function(
-      "w", "positions", "s", "off", "lambda", "out", "o",
+      "w",
+      "positions",
+      "s",
+      "off",
+      "lambda",
+      "out",
+      "o",
       `${j.map((i) => `const s${i} = s[off + ${i}];`).join("\n")}
       let min = Infinity, argmin = 0, count = 0;
       for (let p = 0, b = 0; p < positions; p++, b += ${l}) {
@@ -153,7 +166,9 @@ function kernelFor(l: number): Kernel {
  * 3k, 3k + 1, 3k + 2 hold min distance, argmin position, and the occurrence count.
  */
 export function transform(X: Float64Array, T: number, sh: Shapelets): Float64Array {
-  const n = X.length / T, K = sh.count, L = sh.maxLength;
+  const n = X.length / T,
+    K = sh.count,
+    L = sh.maxLength;
   const out = new Float64Array(n * 3 * K);
   const groups = new Map<number, number[]>();
   for (let k = 0; k < K; k++) {
@@ -162,12 +177,17 @@ export function transform(X: Float64Array, T: number, sh: Shapelets): Float64Arr
     if (g === undefined) groups.set(key, (g = []));
     g.push(k);
   }
-  const raw = new Float64Array(T * L), norm = new Float64Array(T * L);
-  const values = sh.values, thresholds = sh.thresholds, normalized = sh.normalized;
+  const raw = new Float64Array(T * L),
+    norm = new Float64Array(T * L);
+  const values = sh.values,
+    thresholds = sh.thresholds,
+    normalized = sh.normalized;
   for (let i = 0; i < n; i++) {
-    const x = X.subarray(i * T, (i + 1) * T), row = i * 3 * K;
+    const x = X.subarray(i * T, (i + 1) * T),
+      row = i * 3 * K;
     for (const [key, members] of groups) {
-      const l = Math.floor(key / 65536), d = key % 65536;
+      const l = Math.floor(key / 65536),
+        d = key % 65536;
       const positions = layoutWindows(x, l, d, raw, norm);
       const kernel = kernelFor(l);
       for (const k of members) kernel(normalized[k] ? norm : raw, positions, values, k * L, thresholds[k]!, out, row + 3 * k);

@@ -20,8 +20,10 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1]! : fallback;
 };
-const N = Number(option("--series", "1500")), T = Number(option("--length", "150"));
-const K = Number(option("--shapelets", "10000")), lengths = option("--lengths", "11").split(",").map(Number);
+const N = Number(option("--series", "1500")),
+  T = Number(option("--length", "150"));
+const K = Number(option("--shapelets", "10000")),
+  lengths = option("--lengths", "11").split(",").map(Number);
 const dump = option("--dump", "");
 
 const comm = await init();
@@ -36,7 +38,11 @@ if (rank === 0) {
 }
 const t1 = wtime();
 const shapelets = await comm.bcast(drawn, 0);
-const mine = await comm.scatterv(data?.X, rows.map((r) => r * T), 0);
+const mine = await comm.scatterv(
+  data?.X,
+  rows.map((r) => r * T),
+  0,
+);
 const t2 = wtime();
 const features = transform(mine, T, shapelets!);
 const t3 = wtime();
@@ -49,7 +55,9 @@ const computeTimes = await comm.gather(t3 - t2, 0);
 if (rank === 0) {
   const compute = Math.max(...computeTimes!);
   console.log(`rdst: ${N} series × ${T}, ${K} shapelets (lengths ${lengths.join(",")}) on ${size} ranks → ${N} × ${3 * K} features`);
-  console.log(`draw ${(t1 - t0).toFixed(2)} s  bcast+scatter ${(t2 - t1).toFixed(2)} s  transform ${compute.toFixed(2)} s  gather ${(t4 - t3b).toFixed(2)} s  total ${(t4 - t0).toFixed(2)} s`);
+  console.log(
+    `draw ${(t1 - t0).toFixed(2)} s  bcast+scatter ${(t2 - t1).toFixed(2)} s  transform ${compute.toFixed(2)} s  gather ${(t4 - t3b).toFixed(2)} s  total ${(t4 - t0).toFixed(2)} s`,
+  );
   if (args.includes("--check")) {
     const serial = transform(data!.X, T, shapelets!);
     const same = serial.length === all!.length && serial.every((v, i) => Object.is(v, all![i]));

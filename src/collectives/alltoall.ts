@@ -16,7 +16,8 @@ async function pairwise<T>(ch: Channel, blockFor: ((dest: number) => T) | Collec
   const out: Array<T | CollectiveFailure> = new Array(size);
   out[rank] = block(rank);
   for (let s = 1; s < size; s++) {
-    const dest = (rank + s) % size, source = (rank - s + size) % size;
+    const dest = (rank + s) % size,
+      source = (rank - s + size) % size;
     out[source] = await exchange<T | CollectiveFailure>(ch, dest, block(dest), source);
   }
   return out.map((value) => settle(ch, value));
@@ -28,7 +29,12 @@ export async function alltoall<T>(comm: Comm, values: readonly T[]): Promise<T[]
     ch,
     guard(ch, () => {
       if (!Array.isArray(values) || values.length !== ch.size) {
-        throw callError(ArgumentError, "alltoall", ch.rank, `values must be an array of ${ch.size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`);
+        throw callError(
+          ArgumentError,
+          "alltoall",
+          ch.rank,
+          `values must be an array of ${ch.size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`,
+        );
       }
       return (dest: number) => values[dest]!;
     }),

@@ -28,7 +28,8 @@ export function displacements(ch: Channel, counts: readonly number[], total: num
 
 /** An even split of `length` elements over `parts` ranks (the first ones get one more). */
 export function evenCounts(length: number, parts: number): number[] {
-  const base = Math.floor(length / parts), extra = length % parts;
+  const base = Math.floor(length / parts),
+    extra = length % parts;
   return Array.from({ length: parts }, (_, i) => base + (i < extra ? 1 : 0));
 }
 
@@ -37,7 +38,12 @@ export function concat<T extends TypedArray>(ch: Channel, like: T, blocks: reado
   let length = 0;
   for (const block of blocks) {
     if (block.constructor !== like.constructor) {
-      throw callError(ArgumentError, ch.call, ch.rank, `every rank must pass the same typed array type: got ${block.constructor.name} and ${like.constructor.name}`);
+      throw callError(
+        ArgumentError,
+        ch.call,
+        ch.rank,
+        `every rank must pass the same typed array type: got ${block.constructor.name} and ${like.constructor.name}`,
+      );
     }
     length += block.length;
   }

@@ -57,7 +57,12 @@ export async function scatter<T>(comm: Comm, values: readonly T[] | undefined, r
   if (vr === 0) {
     block = guard(ch, () => {
       if (!Array.isArray(values) || values.length !== size) {
-        throw callError(ArgumentError, "scatter", rank, `the root must pass an array of ${size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`);
+        throw callError(
+          ArgumentError,
+          "scatter",
+          rank,
+          `the root must pass an array of ${size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`,
+        );
       }
       return Array.from({ length: size }, (_, i) => values[(i + root) % size]!);
     });

@@ -17,6 +17,7 @@ export class Op {
     /** Name used in error messages. */
     readonly name: string,
     /** Combine two scalars (built-ins) or two whole values (user ops). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- operands are numbers, bigints, booleans or user values, checked by checkOperand
     readonly apply: (a: any, b: any) => unknown,
     /** Whether op(a, b) = op(b, a); non-commutative ops are applied in rank order. */
     readonly commutative: boolean,
@@ -39,6 +40,7 @@ export class Op {
   }
 
   /** @internal */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see `apply`
   static builtin(name: string, kind: Op["kind"], apply: (a: any, b: any) => unknown): Op {
     return new Op(name, apply, true, kind);
   }
@@ -57,12 +59,36 @@ export const SUM = Op.builtin("SUM", "arith", (a, b) => a + b);
 export const PROD = Op.builtin("PROD", "arith", (a, b) => a * b);
 export const MIN = Op.builtin("MIN", "arith", (a, b) => (b < a ? b : a));
 export const MAX = Op.builtin("MAX", "arith", (a, b) => (b > a ? b : a));
-export const LAND = Op.builtin("LAND", "logical", logical((a, b) => a && b));
-export const LOR = Op.builtin("LOR", "logical", logical((a, b) => a || b));
-export const LXOR = Op.builtin("LXOR", "logical", logical((a, b) => a !== b));
-export const BAND = Op.builtin("BAND", "bitwise", bitwise((a, b) => a & b));
-export const BOR = Op.builtin("BOR", "bitwise", bitwise((a, b) => a | b));
-export const BXOR = Op.builtin("BXOR", "bitwise", bitwise((a, b) => a ^ b));
+export const LAND = Op.builtin(
+  "LAND",
+  "logical",
+  logical((a, b) => a && b),
+);
+export const LOR = Op.builtin(
+  "LOR",
+  "logical",
+  logical((a, b) => a || b),
+);
+export const LXOR = Op.builtin(
+  "LXOR",
+  "logical",
+  logical((a, b) => a !== b),
+);
+export const BAND = Op.builtin(
+  "BAND",
+  "bitwise",
+  bitwise((a, b) => a & b),
+);
+export const BOR = Op.builtin(
+  "BOR",
+  "bitwise",
+  bitwise((a, b) => a | b),
+);
+export const BXOR = Op.builtin(
+  "BXOR",
+  "bitwise",
+  bitwise((a, b) => a ^ b),
+);
 /** Pairs `[value, index]`: the smallest value, and on ties the smallest index. */
 export const MINLOC = Op.builtin("MINLOC", "loc", (a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
 /** Pairs `[value, index]`: the largest value, and on ties the smallest index. */
@@ -96,7 +122,11 @@ export function checkOperand(op: Op, value: unknown): void {
   if (Array.isArray(value)) return value.forEach((v) => checkOperand(op, v));
   const t = typeof value;
   const ok =
-    op.kind === "arith" ? t === "number" || t === "bigint" : op.kind === "logical" ? t === "number" || t === "bigint" || t === "boolean" : t === "bigint" || Number.isInteger(value);
+    op.kind === "arith"
+      ? t === "number" || t === "bigint"
+      : op.kind === "logical"
+        ? t === "number" || t === "bigint" || t === "boolean"
+        : t === "bigint" || Number.isInteger(value);
   if (!ok) {
     const need = op.kind === "bitwise" ? "integers or bigints" : op.kind === "logical" ? "booleans, numbers or bigints" : "numbers or bigints";
     throw new OpError(`${op.name} needs ${need} (or arrays/typed arrays of them), got ${describe(value)}; pass a user op from Op.create for other data`);
@@ -113,15 +143,34 @@ function combineArrays(op: Op, acc: TypedArray, x: TypedArray, accFirst: boolean
   if (acc.length !== x.length || acc.constructor !== x.constructor) {
     throw new OpError(`${op.name} got arrays of different shapes: ${describe(acc)} and ${describe(x)}; every rank must pass the same type and length`);
   }
-  const a = acc as any, b = x as any, n = acc.length;
+  // One loop body serves number and bigint arrays alike; checkOperand and the shape check above make the mix safe.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- element type is number or bigint
+  type Elements = { [i: number]: any };
+  const a = acc as unknown as Elements,
+    b = x as unknown as Elements,
+    n = acc.length;
   switch (op) {
-    case SUM: for (let i = 0; i < n; i++) a[i] += b[i]; return acc;
-    case PROD: for (let i = 0; i < n; i++) a[i] *= b[i]; return acc;
-    case MIN: for (let i = 0; i < n; i++) if (b[i] < a[i]) a[i] = b[i]; return acc;
-    case MAX: for (let i = 0; i < n; i++) if (b[i] > a[i]) a[i] = b[i]; return acc;
-    case BAND: for (let i = 0; i < n; i++) a[i] &= b[i]; return acc;
-    case BOR: for (let i = 0; i < n; i++) a[i] |= b[i]; return acc;
-    case BXOR: for (let i = 0; i < n; i++) a[i] ^= b[i]; return acc;
+    case SUM:
+      for (let i = 0; i < n; i++) a[i] += b[i];
+      return acc;
+    case PROD:
+      for (let i = 0; i < n; i++) a[i] *= b[i];
+      return acc;
+    case MIN:
+      for (let i = 0; i < n; i++) if (b[i] < a[i]) a[i] = b[i];
+      return acc;
+    case MAX:
+      for (let i = 0; i < n; i++) if (b[i] > a[i]) a[i] = b[i];
+      return acc;
+    case BAND:
+      for (let i = 0; i < n; i++) a[i] &= b[i];
+      return acc;
+    case BOR:
+      for (let i = 0; i < n; i++) a[i] |= b[i];
+      return acc;
+    case BXOR:
+      for (let i = 0; i < n; i++) a[i] ^= b[i];
+      return acc;
   }
   if (op.kind === "loc") {
     for (let i = 0; i < n; i += 2) {

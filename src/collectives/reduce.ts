@@ -105,11 +105,13 @@ async function recursiveDoubling(ch: Channel, op: Op, acc: unknown): Promise<unk
  */
 async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: readonly number[], offsets: readonly number[]): Promise<string | undefined> {
   const { rank, size } = ch;
-  const right = (rank + 1) % size, left = (rank - 1 + size) % size;
+  const right = (rank + 1) % size,
+    left = (rank - 1 + size) % size;
   const block = (i: number) => acc.subarray(offsets[i]!, offsets[i]! + counts[i]!);
   let problem: string | undefined;
   for (let s = 0; s < size - 1; s++) {
-    const sendIdx = (rank - s - 1 + 2 * size) % size, recvIdx = (rank - s - 2 + 2 * size) % size;
+    const sendIdx = (rank - s - 1 + 2 * size) % size,
+      recvIdx = (rank - s - 2 + 2 * size) % size;
     const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left);
     const merged = fold(ch, op, block(recvIdx), incoming, true);
     if (merged instanceof CollectiveFailure) problem ??= merged.reason;
@@ -120,9 +122,11 @@ async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: r
 /** Ring allgather of the blocks of `acc`, starting from block `rank`. */
 async function ringAllgather(ch: Channel, acc: TypedArray, counts: readonly number[], offsets: readonly number[]): Promise<void> {
   const { rank, size } = ch;
-  const right = (rank + 1) % size, left = (rank - 1 + size) % size;
+  const right = (rank + 1) % size,
+    left = (rank - 1 + size) % size;
   for (let s = 0; s < size - 1; s++) {
-    const sendIdx = (rank - s + size) % size, recvIdx = (rank - s - 1 + size) % size;
+    const sendIdx = (rank - s + size) % size,
+      recvIdx = (rank - s - 1 + size) % size;
     const incoming = await exchange<TypedArray>(ch, right, acc.subarray(offsets[sendIdx]!, offsets[sendIdx]! + counts[sendIdx]!), left);
     if (incoming.length === counts[recvIdx]) (acc as Uint8Array).set(incoming as Uint8Array, offsets[recvIdx]);
   }

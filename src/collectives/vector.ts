@@ -19,7 +19,12 @@ export async function scatterv<T extends TypedArray>(comm: Comm, array: T | unde
     return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
   });
   const pick = (r: number) => (Array.isArray(blocks) ? blocks[r]! : blocks);
-  await sendAll(ch, Array.from({ length: ch.size }, (_, r) => r).filter((r) => r !== root).map((r) => [r, pick(r)]));
+  await sendAll(
+    ch,
+    Array.from({ length: ch.size }, (_, r) => r)
+      .filter((r) => r !== root)
+      .map((r) => [r, pick(r)]),
+  );
   return copyArray(settle(ch, pick(root)) as T);
 }
 

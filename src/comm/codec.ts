@@ -38,7 +38,8 @@ let inFrames: Buffer[] = [];
 let inCursor = 0;
 
 /** Typed array classes in registration order: msgpackr checks the last one first, so Buffer goes last. */
-const EXT_CLASSES: Array<[Function, number]> = ARRAY_KINDS.map((name, kind) => [kind === 0 ? Buffer : (globalThis[name] as Function), kind] as [Function, number]);
+type ArrayClass = abstract new (...args: never[]) => unknown;
+const EXT_CLASSES: Array<[ArrayClass, number]> = ARRAY_KINDS.map((name, kind) => [kind === 0 ? Buffer : (globalThis[name] as ArrayClass), kind]);
 for (const [Class, kind] of [...EXT_CLASSES.slice(1), EXT_CLASSES[0]!]) {
   addExtension({
     Class,
@@ -178,7 +179,14 @@ export function decode(frames: Buffer[]): Envelope {
   inCursor = 1;
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
-    if (!Array.isArray(header) || header.length !== 5 || header[0] !== 0 || typeof header[1] !== "string" || !Number.isInteger(header[2]) || !Number.isInteger(header[3])) {
+    if (
+      !Array.isArray(header) ||
+      header.length !== 5 ||
+      header[0] !== 0 ||
+      typeof header[1] !== "string" ||
+      !Number.isInteger(header[2]) ||
+      !Number.isInteger(header[3])
+    ) {
       throw new SerializationError("malformed message header");
     }
     if (inCursor !== frames.length) throw new SerializationError(`message has ${frames.length - inCursor} unexpected extra frames`);

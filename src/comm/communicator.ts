@@ -119,7 +119,10 @@ export class Comm {
     this.checkRecvArgs("irecv", source, tag);
     const status = new Status();
     const request = new Request<T>(this.startRecv<T>(source, tag, status));
-    void request.wait().then(() => (request.status = status), () => undefined);
+    void request.wait().then(
+      () => (request.status = status),
+      () => undefined,
+    );
     return request;
   }
 

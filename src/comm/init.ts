@@ -34,18 +34,24 @@ export function init(): Promise<Comm> {
 
 function envInt(name: string): number {
   const value = Number(process.env[name]);
-  if (!Number.isInteger(value) || value < 0) throw new InitError(`init: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(process.env[name])}; start the script with the tsmpi launcher`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new InitError(
+      `init: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(process.env[name])}; start the script with the tsmpi launcher`,
+    );
   return value;
 }
 
 async function join(): Promise<Comm> {
   if (process.env[ENV.rank] === undefined) return new Comm(new Runtime(0, 1, undefined), "w", [0]);
-  const rank = envInt(ENV.rank), size = envInt(ENV.size);
-  const jobDir = process.env[ENV.jobDir], control = process.env[ENV.control];
+  const rank = envInt(ENV.rank),
+    size = envInt(ENV.size);
+  const jobDir = process.env[ENV.jobDir],
+    control = process.env[ENV.control];
   if (!jobDir || !control) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} and ${ENV.control} must be set by the tsmpi launcher`);
-  let runtime: Runtime | undefined;
-  transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => runtime!.deliver(frames));
-  runtime = new Runtime(rank, size, transport);
+  // The transport delivers into the runtime, which needs the transport: tie the knot through a holder.
+  const holder: { runtime?: Runtime } = {};
+  transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => holder.runtime!.deliver(frames));
+  const runtime = (holder.runtime = new Runtime(rank, size, transport));
   const dealer = new Dealer({ linger: 0 });
   try {
     dealer.connect(control);
@@ -58,7 +64,11 @@ async function join(): Promise<Comm> {
   } finally {
     dealer.close();
   }
-  return new Comm(runtime, "w", Array.from({ length: size }, (_, i) => i));
+  return new Comm(
+    runtime,
+    "w",
+    Array.from({ length: size }, (_, i) => i),
+  );
 }
 
 /**

@@ -47,7 +47,7 @@ export class Matcher {
     queue(this.unexpected, envelope.context).push(envelope);
     const probes = this.probes.get(envelope.context);
     if (probes === undefined) return;
-    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined; ) probe.resolve(envelope);
+    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined;) probe.resolve(envelope);
   }
 
   /** Post a receive; resolves with the oldest matching message, now or when it arrives. */

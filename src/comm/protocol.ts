@@ -49,9 +49,7 @@ export type ArrayKind = number;
 export const MAX_FRAME_BYTES = 1 << 30;
 
 /** Launcher <-> rank control messages. */
-export type ControlMessage =
-  | { type: "hello"; rank: number; endpoint: string; pid: number; host: string }
-  | { type: "table"; endpoints: string[] };
+export type ControlMessage = { type: "hello"; rank: number; endpoint: string; pid: number; host: string } | { type: "table"; endpoints: string[] };
 
 /** What a rank tells the launcher just before it dies on purpose or by accident. */
 export type RankReport =

@@ -8,7 +8,7 @@ import { REPORT_MARKER, type RankReport } from "./protocol.js";
 export function report(message: RankReport): void {
   const line = Buffer.from(`${REPORT_MARKER}${JSON.stringify(message)}\n`);
   // stderr may be a non-blocking pipe that is momentarily full: retry EAGAIN for up to ~1 s.
-  for (let offset = 0, tries = 0; offset < line.length && tries < 1000; ) {
+  for (let offset = 0, tries = 0; offset < line.length && tries < 1000;) {
     try {
       offset += writeSync(2, line, offset);
     } catch (error) {

@@ -29,7 +29,12 @@ export function checkPeer(where: Where, name: string, value: unknown, wildcards:
       (wildcards.procNull === true && value === PROC_NULL));
   if (ok) return value as number;
   const extra = [wildcards.any ? "ANY_SOURCE" : "", wildcards.procNull ? "PROC_NULL" : ""].filter(Boolean).join(" or ");
-  throw callError(ArgumentError, where.call, where.rank, `${name} must be an integer rank in [0, ${where.size})${extra ? ` or ${extra}` : ""}, got ${show(value)}`);
+  throw callError(
+    ArgumentError,
+    where.call,
+    where.rank,
+    `${name} must be an integer rank in [0, ${where.size})${extra ? ` or ${extra}` : ""}, got ${show(value)}`,
+  );
 }
 
 /** A tag: an integer in [0, TAG_UB], or ANY_TAG where allowed. */

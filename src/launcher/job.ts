@@ -66,7 +66,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => abortJob(128 + constants.signals[signal], `received ${signal}`);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const timer = options.timeout === undefined ? undefined : setTimeout(() => abortJob(TIMEOUT_STATUS, `job exceeded --timeout ${options.timeout} s`), options.timeout * 1000);
+  const timer =
+    options.timeout === undefined
+      ? undefined
+      : setTimeout(() => abortJob(TIMEOUT_STATUS, `job exceeded --timeout ${options.timeout} s`), options.timeout * 1000);
 
   try {
     // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
@@ -80,18 +83,20 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       }
     };
     for (let rank = 0; rank < options.np; rank++) {
-      ranks.push(startRank(rank, jobDir, options, (r, code, signal) => {
-        r.done = true;
-        if (status === undefined) {
-          const failure = describeExit(r, code, signal);
-          if (failure !== undefined) abortJob(failure.status, failure.message);
-          else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
-            exitedWithoutInit.push(r.rank);
-            checkInit();
+      ranks.push(
+        startRank(rank, jobDir, options, (r, code, signal) => {
+          r.done = true;
+          if (status === undefined) {
+            const failure = describeExit(r, code, signal);
+            if (failure !== undefined) abortJob(failure.status, failure.message);
+            else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
+              exitedWithoutInit.push(r.rank);
+              checkInit();
+            }
           }
-        }
-        checkDone();
-      }));
+          checkDone();
+        }),
+      );
     }
     const entry = Promise.all([prepareScript(options.script, jobDir), control.bind()]);
     entry.catch(() => undefined);

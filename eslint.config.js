@@ -1,0 +1,24 @@
+// Lint rules: typescript-eslint's recommended set on sources, tests, examples and benchmarks.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "scratch/**", "bench/results/**", "test/fixtures/syntax-error.ts"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        Buffer: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        setImmediate: "readonly",
+        performance: "readonly",
+        URL: "readonly",
+        SharedArrayBuffer: "readonly",
+        Atomics: "readonly",
+      },
+    },
+  },
+);
