@@ -167,6 +167,34 @@ describe("failures abort the whole job", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("--timeout reports what each rank was waiting in, so a deadlock shows at a glance", async () => {
+    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--timeout", "1"] });
+    expect(job.exitCode).toBe(124);
+    expect(job.stderr).toContain("tsmpi: job exceeded --timeout 1 s; what each rank was doing:");
+    expect(job.stderr).toMatch(
+      /rank 0: waiting in recv\(source rank 1, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message \(\d+ bytes\) queued/,
+    );
+    expect(job.stderr).toMatch(/rank 1: waiting in recv\(source rank 2, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);
+    expect(job.stderr).toMatch(/rank 2: waiting in barrier \(waiting for rank 1\) on the world communicator \(collective traffic\)/);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("SIGQUIT to the launcher prints the hang report and the job goes on", async () => {
+    const { proc, marker, tmp } = startJob(2, fixture("sleep.ts"));
+    let out = "",
+      err = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    proc.stderr!.on("data", (chunk: Buffer) => (err += chunk));
+    while ((out.match(/sleeping/g) ?? []).length < 2) await new Promise((r) => setTimeout(r, 50));
+    proc.kill("SIGQUIT");
+    while (!err.includes("rank 1: waiting")) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toMatch(/SIGQUIT: what each rank is doing\n.*rank 0: waiting in recv\(source ANY_SOURCE, tag ANY_TAG\)/);
+    expect(survivors(marker).length).toBeGreaterThanOrEqual(2);
+    proc.kill("SIGTERM");
+    expect((await proc).exitCode).toBe(143);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],

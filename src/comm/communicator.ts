@@ -57,12 +57,12 @@ export class Comm {
     return this.runtime.send(this.group[dest]!, this.encodeFor(call, this.id, tag, value));
   }
 
-  private async startRecv<T>(source: number, tag: number, status?: Status): Promise<T> {
+  private async startRecv<T>(source: number, tag: number, status?: Status, call = "recv"): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return undefined as T;
     }
-    const envelope = await this.runtime.receive(this.id, source, tag);
+    const envelope = await this.runtime.receive(this.id, source, tag, call);
     if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
     return envelope.value as T;
   }
@@ -118,7 +118,7 @@ export class Comm {
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<T> {
     this.checkRecvArgs("irecv", source, tag);
     const status = new Status();
-    const request = new Request<T>(this.startRecv<T>(source, tag, status));
+    const request = new Request<T>(this.startRecv<T>(source, tag, status, "irecv"));
     void request.wait().then(
       () => (request.status = status),
       () => undefined,
@@ -148,7 +148,7 @@ export class Comm {
    */
   async sendrecv<T = unknown>(value: unknown, dest: number, sendTag = 0, source: number = ANY_SOURCE, recvTag: number = ANY_TAG, status?: Status): Promise<T> {
     this.checkRecvArgs("sendrecv", source, recvTag);
-    const [, received] = await Promise.all([this.startSend("sendrecv", value, dest, sendTag), this.startRecv<T>(source, recvTag, status)]);
+    const [, received] = await Promise.all([this.startSend("sendrecv", value, dest, sendTag), this.startRecv<T>(source, recvTag, status, "sendrecv")]);
     return received;
   }
 
@@ -161,7 +161,7 @@ export class Comm {
       rank: this.rank,
       size: this.size,
       send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value)),
-      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag)).value as T,
+      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag, call)).value as T,
     };
   }
 

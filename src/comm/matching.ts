@@ -62,6 +62,17 @@ export class Matcher {
     return this.unexpected.get(context)?.find((e) => matches(e, source, tag));
   }
 
+  /** How many arrived messages wait unmatched, and their bytes (for hang reports). */
+  unexpectedSummary(): { count: number; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    for (const list of this.unexpected.values()) {
+      count += list.length;
+      for (const envelope of list) bytes += envelope.bytes;
+    }
+    return { count, bytes };
+  }
+
   /** Wait for a matching message without receiving it (MPI_Probe). */
   probe(context: string, source: number, tag: number): Promise<Envelope> | Envelope {
     const ready = this.peek(context, source, tag);

@@ -54,7 +54,21 @@ export type ControlMessage = { type: "hello"; rank: number; endpoint: string; pi
 /** What a rank tells the launcher just before it dies on purpose or by accident. */
 export type RankReport =
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
-  | { type: "abort"; rank: number; code: number };
+  | { type: "abort"; rank: number; code: number }
+  | { type: "state"; rank: number; waiting: WaitState[]; unexpected: number; unexpectedBytes: number; initialized: boolean };
+
+/** One operation a rank is blocked in, for hang reports. */
+export interface WaitState {
+  call: string;
+  /** communicator context id ("w" is the world; a trailing "!" marks collective traffic) */
+  context: string;
+  source: number;
+  tag: number;
+  seconds: number;
+}
+
+/** Global hook through which the rank bootstrap asks the runtime for its state (set by init). */
+export const STATE_HOOK = Symbol.for("tsmpi.state");
 
 /** Prefix of a report line on stderr; a control character so no user output starts with it by accident. */
 export const REPORT_MARKER = "\u001etsmpi-report ";

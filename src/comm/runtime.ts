@@ -4,10 +4,20 @@
  */
 import { decode, type Envelope } from "./codec.js";
 import { Matcher } from "./matching.js";
+import type { WaitState } from "./protocol.js";
 import type { Transport } from "./transport.js";
+
+interface Wait {
+  call: string;
+  context: string;
+  source: number;
+  tag: number;
+  since: number;
+}
 
 export class Runtime {
   readonly matcher = new Matcher();
+  private readonly waits = new Set<Wait>();
 
   constructor(
     readonly rank: number,
@@ -37,13 +47,13 @@ export class Runtime {
   }
 
   /** Receive the oldest matching message, reading the inbox only while waiting. */
-  async receive(context: string, source: number, tag: number): Promise<Envelope> {
-    return this.waitFor(this.matcher.receive(context, source, tag));
+  async receive(context: string, source: number, tag: number, call = "recv"): Promise<Envelope> {
+    return this.waitFor(this.matcher.receive(context, source, tag), { call, context, source, tag, since: performance.now() });
   }
 
   /** Wait until a matching message has arrived, without receiving it. */
   async probe(context: string, source: number, tag: number): Promise<Envelope> {
-    return this.waitFor(this.matcher.probe(context, source, tag));
+    return this.waitFor(this.matcher.probe(context, source, tag), { call: "probe", context, source, tag, since: performance.now() });
   }
 
   /** A matching message if one has arrived, after delivering whatever is waiting in the inbox. */
@@ -54,13 +64,21 @@ export class Runtime {
     return this.matcher.peek(context, source, tag);
   }
 
-  private async waitFor(pending: Promise<Envelope> | Envelope): Promise<Envelope> {
-    if (!(pending instanceof Promise) || this.transport === undefined) return pending;
-    this.transport.acquire();
+  private async waitFor(pending: Promise<Envelope> | Envelope, wait: Wait): Promise<Envelope> {
+    if (!(pending instanceof Promise)) return pending;
+    this.waits.add(wait);
+    this.transport?.acquire();
     try {
       return await pending;
     } finally {
-      this.transport.release();
+      this.transport?.release();
+      this.waits.delete(wait);
     }
+  }
+
+  /** What this rank is blocked in, oldest first (for hang reports). */
+  describeWaits(): WaitState[] {
+    const now = performance.now();
+    return [...this.waits].map(({ since, ...rest }) => ({ ...rest, seconds: (now - since) / 1000 }));
   }
 }

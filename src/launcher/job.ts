@@ -15,6 +15,7 @@ import type { LaunchOptions } from "./options.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
 import { prepareScript } from "./transpile.js";
+import { collectStates, describeStates, type Reporting } from "./hang.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
 
@@ -29,10 +30,7 @@ const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESH
 const KILL_GRACE_MS = 300;
 export const TIMEOUT_STATUS = 124;
 
-interface Rank {
-  rank: number;
-  child: ChildProcess;
-  done: boolean;
+interface Rank extends Reporting {
   report?: RankReport;
 }
 
@@ -64,12 +62,24 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   };
 
   const onSignal = (signal: NodeJS.Signals) => abortJob(128 + constants.signals[signal], `received ${signal}`);
+  /** Print what every rank is blocked in (on --timeout, and on SIGQUIT without stopping the job). */
+  const reportStates = async (headline: string) => {
+    await collectStates(ranks);
+    say(headline);
+    for (const line of describeStates(ranks)) say(`  ${line}`);
+  };
+  const onQuit = () => void reportStates("SIGQUIT: what each rank is doing");
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGQUIT", onQuit);
   const timer =
     options.timeout === undefined
       ? undefined
-      : setTimeout(() => abortJob(TIMEOUT_STATUS, `job exceeded --timeout ${options.timeout} s`), options.timeout * 1000);
+      : setTimeout(async () => {
+          const why = `job exceeded --timeout ${options.timeout} s`;
+          await reportStates(`${why}; what each rank was doing:`);
+          abortJob(TIMEOUT_STATUS, why);
+        }, options.timeout * 1000);
 
   try {
     // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
@@ -118,6 +128,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (timer) clearTimeout(timer);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGQUIT", onQuit);
     rendezvous?.close();
     rmSync(jobDir, { recursive: true, force: true });
   }
@@ -141,7 +152,13 @@ function startRank(rank: number, jobDir: string, options: LaunchOptions, onExit:
   const r: Rank = { rank, child, done: false };
   const tag = (stream: string) => (options.tagOutput ? `[1,${rank}]<${stream}>:` : "");
   const out = new LineForwarder(writeOut, tag("stdout"));
-  const err = new LineForwarder(writeErr, tag("stderr"), (report) => (r.report ??= report));
+  const err = new LineForwarder(writeErr, tag("stderr"), (report) => {
+    if (report.type !== "state") r.report ??= report;
+    else if (r.onState) {
+      r.state = report;
+      r.onState();
+    }
+  });
   child.stdout!.on("data", (chunk: Buffer) => out.push(chunk)).on("end", () => out.end());
   child.stderr!.on("data", (chunk: Buffer) => err.push(chunk)).on("end", () => err.end());
   if (rank === 0) {

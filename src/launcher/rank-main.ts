@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
-import { ENV } from "../comm/protocol.js";
+import { ENV, STATE_HOOK } from "../comm/protocol.js";
 import { flushAndExit } from "./flush.js";
 
 const [script, ...args] = process.argv.slice(2);
@@ -21,6 +21,12 @@ function die(origin: "exception" | "rejection", reason: unknown): void {
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
 process.on("disconnect", () => process.exit(129));
+// Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
+process.on("SIGUSR2", () => {
+  const hook = (globalThis as Record<symbol, unknown>)[STATE_HOOK];
+  if (typeof hook === "function") hook();
+  else report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, initialized: false });
+});
 
 // Load the runtime while the launcher bundles the script, then run the bundle it names.
 const [entry] = await Promise.all([
