@@ -1,0 +1,84 @@
+// Reliability: no loss or reordering under load, a rank killed mid-collective, hostile frames.
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decode, encode } from "../src/comm/codec.js";
+import { SerializationError } from "../src/errors.js";
+import { fixture, leftovers, runJob, startJob } from "./helpers.js";
+
+describe("reliability", () => {
+  it("delivers 40 000 messages of 1 B to 1 MiB among 8 ranks intact and in per-(source, tag) order", async () => {
+    const job = await runJob(8, fixture("stress.ts"), ["5000", String(1 << 20)], { timeout: 170_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/^stress: 8 ranks, 40000 of 40000 messages received in order and intact, \d+ payload bytes$/m);
+  });
+
+  it("ends the whole job within 2 s when a random rank is killed with SIGKILL mid-collective", async () => {
+    const { proc, marker, tmp } = startJob(4, fixture("spin.ts"));
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 4) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200)); // let the allreduces run
+    const victim = Math.floor(Math.random() * 4);
+    const pid = Number(new RegExp(`rank ${victim} pid (\\d+)`).exec(out)![1]);
+    const killedAt = Date.now();
+    process.kill(pid, "SIGKILL");
+    const result = await proc;
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    expect(result.exitCode).toBe(128 + 9);
+    expect(String(result.stderr)).toContain(`rank ${victim} was killed by signal SIGKILL; terminating 3 other ranks`);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
+  it("rejects arbitrary frames with a SerializationError and never anything else (fuzzed)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 4 }), (frames) => {
+        try {
+          decode(frames.map((f) => Buffer.from(f)));
+        } catch (error) {
+          if (!(error instanceof SerializationError)) throw error;
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("rejects mutated valid messages with a SerializationError or decodes them (fuzzed)", () => {
+    const valid = encode("w", 1, 2, { a: [1, "x", 3n], f: new Float64Array([1, 2]), m: new Map([[1, 2]]) }).frames;
+    fc.assert(
+      fc.property(fc.nat(valid[0]!.length - 1), fc.integer({ min: 0, max: 255 }), fc.boolean(), (at, byte, truncate) => {
+        const head = Buffer.from(valid[0]!);
+        head[at] = byte;
+        const frames = [truncate ? head.subarray(0, at) : head, ...valid.slice(1)];
+        try {
+          decode(frames);
+        } catch (error) {
+          if (!(error instanceof SerializationError)) throw error;
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("round-trips arbitrary values (fuzzed)", () => {
+    fc.assert(
+      // keys exclude "__proto__": msgpackr renames that key (to "__proto_") to block prototype pollution
+      fc.property(
+        fc.anything({
+          key: fc.string().filter((k) => k !== "__proto__"),
+          withMap: true,
+          withSet: true,
+          withDate: true,
+          withBigInt: true,
+          withTypedArray: true,
+          withNullPrototype: false,
+          withBoxedValues: false,
+          withSparseArray: false,
+        }),
+        (value) => {
+          expect(decode(encode("w", 0, 0, value).frames).value).toEqual(value);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
