@@ -55,35 +55,45 @@ const logical = (f: (a: boolean, b: boolean) => boolean) => (a: Scalar, b: Scala
 const bitwise = (f: (a: bigint, b: bigint) => bigint) => (a: number | bigint, b: number | bigint) =>
   typeof a === "bigint" ? f(a, b as bigint) : Number(f(BigInt(a), BigInt(b)));
 
+/** Sum (MPI_SUM). */
 export const SUM = Op.builtin("SUM", "arith", (a, b) => a + b);
+/** Product (MPI_PROD). */
 export const PROD = Op.builtin("PROD", "arith", (a, b) => a * b);
+/** Minimum (MPI_MIN). */
 export const MIN = Op.builtin("MIN", "arith", (a, b) => (b < a ? b : a));
+/** Maximum (MPI_MAX). */
 export const MAX = Op.builtin("MAX", "arith", (a, b) => (b > a ? b : a));
+/** Logical and (MPI_LAND): booleans stay booleans, numbers give 1/0. */
 export const LAND = Op.builtin(
   "LAND",
   "logical",
   logical((a, b) => a && b),
 );
+/** Logical or (MPI_LOR). */
 export const LOR = Op.builtin(
   "LOR",
   "logical",
   logical((a, b) => a || b),
 );
+/** Logical exclusive or (MPI_LXOR). */
 export const LXOR = Op.builtin(
   "LXOR",
   "logical",
   logical((a, b) => a !== b),
 );
+/** Bitwise and (MPI_BAND): integers, bigints and integer typed arrays only. */
 export const BAND = Op.builtin(
   "BAND",
   "bitwise",
   bitwise((a, b) => a & b),
 );
+/** Bitwise or (MPI_BOR). */
 export const BOR = Op.builtin(
   "BOR",
   "bitwise",
   bitwise((a, b) => a | b),
 );
+/** Bitwise exclusive or (MPI_BXOR). */
 export const BXOR = Op.builtin(
   "BXOR",
   "bitwise",

@@ -170,37 +170,103 @@ export class Comm {
     return `${this.id}.${this.childSeq++}${suffix}`;
   }
 
-  // ---- collectives (documented in src/collectives) ----
+  // ---- collectives (algorithms in src/collectives) ----
+  // Every collective must be called by every rank of the communicator, in the same order.
+  // Each returns a promise; several may be started before any is awaited (like MPI's
+  // nonblocking collectives) and they complete in call order. Misuse found on any rank
+  // (wrong counts, a bad root, an op that does not fit) rejects on every rank.
 
-  /** Block until every rank has called barrier (MPI_Barrier). */
+  /**
+   * Resolve once every rank has called barrier (MPI_Barrier). Dissemination, ⌈log₂ n⌉ rounds.
+   * @example
+   * ```ts
+   * await comm.barrier(); // every rank has finished the previous phase
+   * ```
+   */
   barrier(): Promise<void> {
     return coll.barrier(this);
   }
-  /** Broadcast `value` from `root` to every rank (MPI_Bcast). @returns the root's value on every rank. @default root 0 */
+  /**
+   * Broadcast `value` from `root` to every rank (MPI_Bcast); other ranks' `value` is ignored.
+   * Binomial tree. Typed arrays travel as raw bytes.
+   * @example
+   * ```ts
+   * const config = await comm.bcast(comm.rank === 0 ? { steps: 100 } : undefined, 0);
+   * ```
+   * @param root @default 0
+   * @returns the root's value, on every rank
+   */
   bcast<T>(value: T, root = 0): Promise<T> {
     return coll.bcast(this, value, root);
   }
-  /** Root passes one value per rank; rank i gets `values[i]` (MPI_Scatter). Non-roots pass anything. */
+  /**
+   * Scatter (MPI_Scatter): the root passes one value per rank and rank i gets `values[i]`;
+   * other ranks' `values` is ignored. Binomial tree.
+   * @example
+   * ```ts
+   * const mine = await comm.scatter(comm.rank === 0 ? ["a", "b", "c", "d"] : undefined, 0);
+   * ```
+   * @param root @default 0
+   */
   scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
     return coll.scatter(this, values, root);
   }
-  /** Collect one value per rank at `root`, in rank order; `undefined` elsewhere (MPI_Gather). */
+  /**
+   * Gather (MPI_Gather): one value per rank, collected at `root` in rank order. Binomial tree.
+   * @example
+   * ```ts
+   * const all = await comm.gather(comm.rank * 10, 0); // [0, 10, 20, 30] at rank 0
+   * ```
+   * @param root @default 0
+   * @returns the array at the root, `undefined` elsewhere
+   */
   gather<T>(value: T, root = 0): Promise<T[] | undefined> {
     return coll.gather(this, value, root);
   }
-  /** Every rank gets every rank's value, in rank order (MPI_Allgather). */
+  /**
+   * Allgather (MPI_Allgather): every rank gets every rank's value, in rank order. Bruck's algorithm.
+   * @example
+   * ```ts
+   * const ranks = await comm.allgather(comm.rank); // [0, 1, 2, 3] everywhere
+   * ```
+   */
   allgather<T>(value: T): Promise<T[]> {
     return coll.allgather(this, value);
   }
-  /** Rank i sends `values[j]` to rank j and gets an array of what every rank sent it (MPI_Alltoall). */
+  /**
+   * Alltoall (MPI_Alltoall): rank i sends `values[j]` to rank j; the result holds what each
+   * rank sent to this one, in rank order. Pairwise exchange.
+   * @example
+   * ```ts
+   * const got = await comm.alltoall(Array.from({ length: comm.size }, (_, j) => `${comm.rank}->${j}`));
+   * ```
+   */
   alltoall<T>(values: readonly T[]): Promise<T[]> {
     return coll.alltoall(this, values);
   }
-  /** Combine every rank's value with `op` at `root`; `undefined` elsewhere (MPI_Reduce). @default op SUM, root 0 */
+  /**
+   * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Works element-wise on
+   * arrays and typed arrays; a non-commutative op is applied in rank order.
+   * @example
+   * ```ts
+   * const total = await comm.reduce(localSum, SUM, 0); // number at rank 0, undefined elsewhere
+   * ```
+   * @param op @default SUM
+   * @param root @default 0
+   */
   reduce<T extends Reducible>(value: T, op?: Op, root = 0): Promise<T | undefined> {
     return coll.reduce(this, value, op, root);
   }
-  /** Combine every rank's value with `op`; every rank gets the result (MPI_Allreduce). @default op SUM */
+  /**
+   * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
+   * Recursive doubling; ring reduce-scatter + allgather for typed arrays ≥ 64 KiB.
+   * @example
+   * ```ts
+   * const sums = await comm.allreduce(new Float64Array([a, b])); // element-wise SUM everywhere
+   * const [worst, where] = await comm.allreduce([error, comm.rank], MAXLOC);
+   * ```
+   * @param op @default SUM
+   */
   allreduce<T extends Reducible>(value: T, op?: Op): Promise<T> {
     return coll.allreduce(this, value, op);
   }
