@@ -13,6 +13,7 @@ describe("command line", () => {
     [["-n", "2", "missing-script.ts"], /script not found: missing-script.ts/],
     [["--frobnicate", fixture("env.ts")], /Unknown argument: frobnicate/],
     [["--timeout", "soon", fixture("env.ts")], /--timeout must be a positive number of seconds/],
+    [["--deadlock-report", "0", fixture("env.ts")], /--deadlock-report must be a positive number of seconds, got "0"/],
   ])("rejects %j with a one-line error, a hint to --help and status 1", async (args, message) => {
     const result = await cli(args);
     expect(result.exitCode).toBe(1);
@@ -32,7 +33,7 @@ describe("command line", () => {
   it("prints help with every option and exits 0", async () => {
     const result = await cli(["--help"]);
     expect(result.exitCode).toBe(0);
-    for (const option of ["--np", "--tag-output", "--timeout", "--help", "--version"]) expect(result.stdout).toContain(option);
+    for (const option of ["--np", "--tag-output", "--timeout", "--deadlock-report", "--help", "--version"]) expect(result.stdout).toContain(option);
   });
 
   it("prints the package version", async () => {
@@ -177,6 +178,22 @@ describe("failures abort the whole job", () => {
     expect(job.stderr).toMatch(/rank 1: waiting in recv\(source rank 2, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);
     expect(job.stderr).toMatch(/rank 2: waiting in barrier \(waiting for rank 1\) on the world communicator \(collective traffic\)/);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("--deadlock-report reports a job whose ranks are all blocked with no message moving, and lets it go on", async () => {
+    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--deadlock-report", "0.5", "--timeout", "3"] });
+    expect(job.exitCode).toBe(124);
+    expect(job.stderr).toMatch(
+      /possible deadlock: every rank has been blocked for 0.5 s with no message moving; what each rank waits in:\n.*rank 0: waiting in recv\(source rank 1, tag 7\)/,
+    );
+    expect(job.stderr.indexOf("possible deadlock")).toBeLessThan(job.stderr.indexOf("job exceeded --timeout 3 s"));
+    expect(job.stderr.match(/possible deadlock/g)).toHaveLength(1);
+  });
+
+  it("--deadlock-report stays quiet while messages keep moving", async () => {
+    const job = await runJob(4, fixture("stress.ts"), ["3000", "65536"], { launcherArgs: ["--deadlock-report", "0.2"] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stderr).not.toContain("possible deadlock");
   });
 
   it("SIGQUIT to the launcher prints the hang report and the job goes on", async () => {

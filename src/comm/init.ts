@@ -55,7 +55,15 @@ async function join(): Promise<Comm> {
   // The rank bootstrap calls this when the launcher asks for a hang report (SIGUSR2).
   (globalThis as Record<symbol, unknown>)[STATE_HOOK] = () => {
     const { count, bytes } = runtime.matcher.unexpectedSummary();
-    report({ type: "state", rank, waiting: runtime.describeWaits(), unexpected: count, unexpectedBytes: bytes, initialized: true });
+    report({
+      type: "state",
+      rank,
+      waiting: runtime.describeWaits(),
+      unexpected: count,
+      unexpectedBytes: bytes,
+      delivered: runtime.delivered,
+      initialized: true,
+    });
   };
   const dealer = new Dealer({ linger: 0 });
   try {

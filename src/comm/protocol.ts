@@ -55,7 +55,8 @@ export type ControlMessage = { type: "hello"; rank: number; endpoint: string; pi
 export type RankReport =
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
   | { type: "abort"; rank: number; code: number }
-  | { type: "state"; rank: number; waiting: WaitState[]; unexpected: number; unexpectedBytes: number; initialized: boolean };
+  | { type: "exiting"; rank: number; code: number }
+  | { type: "state"; rank: number; waiting: WaitState[]; unexpected: number; unexpectedBytes: number; delivered: number; initialized: boolean };
 
 /** One operation a rank is blocked in, for hang reports. */
 export interface WaitState {

@@ -17,6 +17,8 @@ interface Wait {
 
 export class Runtime {
   readonly matcher = new Matcher();
+  /** Messages delivered so far (hang detection: "no message moving"). */
+  delivered = 0;
   private readonly waits = new Set<Wait>();
 
   constructor(
@@ -34,6 +36,7 @@ export class Runtime {
       process.stderr.write(`tsmpi: rank ${this.rank} dropped a malformed message: ${(error as Error).message}\n`);
       return;
     }
+    this.delivered++;
     this.matcher.deliver(envelope);
   };
 

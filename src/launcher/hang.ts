@@ -12,13 +12,18 @@ export interface Reporting {
   rank: number;
   child: ChildProcess;
   done: boolean;
+  /** Said hello to the rendezvous: its SIGUSR2 handler is installed (before that, SIGUSR2 would kill it). */
+  joined?: boolean;
+  /** The rank said it is exiting with this code (its handlers are going away). */
+  exiting?: number;
   state?: StateReport;
   onState?: () => void;
 }
 
 /** Signal the live ranks and wait (at most `limitMs`) for each one's state report. */
 export async function collectStates(ranks: Reporting[], limitMs = 500): Promise<void> {
-  const live = ranks.filter((r) => !r.done);
+  const live = ranks.filter((r) => !r.done && r.joined && r.exiting === undefined);
+  for (const r of ranks) if (!r.joined) r.state = undefined;
   await Promise.race([
     Promise.all(
       live.map(
@@ -56,6 +61,7 @@ export function describeStates(ranks: Reporting[]): string[] {
   return ranks.map((r) => {
     if (r.done) return `rank ${r.rank}: exited`;
     const s = r.state;
+    if (!r.joined) return `rank ${r.rank}: has not called init()`;
     if (s === undefined) return `rank ${r.rank}: did not answer (busy in a long computation or stuck outside tsmpi)`;
     if (!s.initialized) return `rank ${r.rank}: has not called init()`;
     const queued =
@@ -65,4 +71,31 @@ export function describeStates(ranks: Reporting[]): string[] {
     if (s.waiting.length === 0) return `rank ${r.rank}: not blocked in tsmpi; ${queued}`;
     return `rank ${r.rank}: waiting in ${s.waiting.map(describeWait).join("; and in ")}; ${queued}`;
   });
+}
+
+/**
+ * Deadlock detection for --deadlock-report: sample the ranks every `seconds / 2`; when every
+ * live rank has been blocked in tsmpi for at least `seconds` and no rank has received a
+ * message between two samples, report once (the job goes on; --timeout decides its end).
+ */
+export function watchForDeadlock(ranks: Reporting[], seconds: number, report: () => Promise<void>): () => void {
+  let previous = "";
+  let reported = false;
+  const timer = setInterval(
+    async () => {
+      if (reported) return;
+      await collectStates(ranks);
+      const live = ranks.filter((r) => !r.done);
+      const blocked = live.length > 0 && live.every((r) => r.state?.initialized && r.state.waiting.some((w) => w.seconds >= seconds));
+      const moved = live.map((r) => r.state?.delivered ?? -1).join(",");
+      if (blocked && moved === previous) {
+        reported = true;
+        await report();
+      }
+      previous = moved;
+    },
+    (seconds * 1000) / 2,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }

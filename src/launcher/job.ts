@@ -15,7 +15,7 @@ import type { LaunchOptions } from "./options.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
 import { prepareScript } from "./transpile.js";
-import { collectStates, describeStates, type Reporting } from "./hang.js";
+import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
 
@@ -69,6 +69,12 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     for (const line of describeStates(ranks)) say(`  ${line}`);
   };
   const onQuit = () => void reportStates("SIGQUIT: what each rank is doing");
+  const stopWatch =
+    options.deadlockReport === undefined
+      ? () => undefined
+      : watchForDeadlock(ranks, options.deadlockReport, () =>
+          reportStates(`possible deadlock: every rank has been blocked for ${options.deadlockReport} s with no message moving; what each rank waits in:`),
+        );
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGQUIT", onQuit);
@@ -112,7 +118,12 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     entry.catch(() => undefined);
     try {
       const [path] = await entry;
-      void control.run(options.np, checkInit).catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
+      void control
+        .run(options.np, (rank) => {
+          ranks[rank]!.joined = true;
+          checkInit();
+        })
+        .catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
       for (const r of ranks) if (!r.done) r.child.send({ entry: path });
     } catch (error) {
       say((error as Error).message);
@@ -129,6 +140,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGQUIT", onQuit);
+    stopWatch();
     rendezvous?.close();
     rmSync(jobDir, { recursive: true, force: true });
   }
@@ -153,7 +165,8 @@ function startRank(rank: number, jobDir: string, options: LaunchOptions, onExit:
   const tag = (stream: string) => (options.tagOutput ? `[1,${rank}]<${stream}>:` : "");
   const out = new LineForwarder(writeOut, tag("stdout"));
   const err = new LineForwarder(writeErr, tag("stderr"), (report) => {
-    if (report.type !== "state") r.report ??= report;
+    if (report.type === "exiting") r.exiting = report.code;
+    else if (report.type !== "state") r.report ??= report;
     else if (r.onState) {
       r.state = report;
       r.onState();
@@ -192,6 +205,9 @@ function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | nul
     const how = report.origin === "rejection" ? "an unhandled promise rejection" : "an uncaught exception";
     return { status: code || 1, message: `rank ${r.rank} failed with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed` };
   }
+  // A hang-report SIGUSR2 can race with a rank's own exit; the exit code it announced stands.
+  if (signal === "SIGUSR2" && r.exiting !== undefined)
+    return r.exiting === 0 ? undefined : { status: r.exiting, message: `rank ${r.rank} exited with status ${r.exiting}` };
   if (signal !== null) return { status: 128 + constants.signals[signal], message: `rank ${r.rank} was killed by signal ${signal}` };
   if (code !== 0 && code !== null) return { status: code, message: `rank ${r.rank} exited with status ${code}` };
   return undefined;

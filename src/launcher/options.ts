@@ -14,6 +14,8 @@ export interface LaunchOptions {
   tagOutput: boolean;
   /** Abort the job after this many seconds. */
   timeout: number | undefined;
+  /** Report (without aborting) when every rank has been blocked this long with no message moving. */
+  deadlockReport: number | undefined;
   /** Absolute path of the user's script. */
   script: string;
   /** Arguments for the script. */
@@ -33,6 +35,7 @@ function parser(argv: string[]) {
     .option("np", { alias: "n", type: "string", description: "Number of ranks to start on this host", default: "1", defaultDescription: "1" })
     .option("tag-output", { type: "boolean", default: false, description: "Prefix each output line with [1,rank]<stdout>: or <stderr>:" })
     .option("timeout", { type: "string", description: "Abort the job if it runs longer than SECONDS (exit status 124)" })
+    .option("deadlock-report", { type: "string", description: "Print what each rank waits in when all have been blocked for SECONDS with no message moving" })
     .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
     .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
     .example("tsmpi -n 4 examples/hello.ts", "Four ranks print a greeting")
@@ -57,16 +60,19 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   if (!/^\s*\d+\s*$/.test(args.np) || !Number.isSafeInteger(np) || np < 1) {
     throw new UsageError(`-n/--np must be a positive integer, got ${JSON.stringify(args.np)}`);
   }
-  let timeout: number | undefined;
-  if (args.timeout !== undefined) {
-    timeout = Number(args.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${JSON.stringify(args.timeout)}`);
-  }
+  const seconds = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const timeout = seconds("timeout", args.timeout);
+  const deadlockReport = seconds("deadlock-report", args["deadlock-report"]);
   const [script, ...rest] = args._.map(String);
   if (script === undefined) throw new UsageError("no script given: tsmpi needs the program to run, e.g. tsmpi -n 4 hello.ts");
   if (script.startsWith("-")) throw new UsageError(`unknown option ${script}`);
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
-  return { kind: "run", options: { np, tagOutput: args["tag-output"], timeout, script: path, args: rest } };
+  return { kind: "run", options: { np, tagOutput: args["tag-output"], timeout, deadlockReport, script: path, args: rest } };
 }

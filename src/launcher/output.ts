@@ -39,9 +39,12 @@ export class LineForwarder {
     if (this.prefix === "" && (this.onReport === undefined || !lines.includes(REPORT_MARKER))) return this.write(lines);
     let out = "";
     for (const line of lines.slice(0, -1).split("\n")) {
-      if (this.onReport !== undefined && line.startsWith(REPORT_MARKER)) {
+      // A report may follow user output that had no newline: the user's part is a line of its own.
+      const at = this.onReport === undefined ? -1 : line.indexOf(REPORT_MARKER);
+      if (at >= 0) {
         try {
-          this.onReport(JSON.parse(line.slice(REPORT_MARKER.length)) as RankReport);
+          this.onReport!(JSON.parse(line.slice(at + REPORT_MARKER.length)) as RankReport);
+          if (at > 0) out += `${this.prefix}${line.slice(0, at)}\n`;
           continue;
         } catch {
           // not a report after all: forward it like any line

@@ -21,11 +21,13 @@ function die(origin: "exception" | "rejection", reason: unknown): void {
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
 process.on("disconnect", () => process.exit(129));
+// Past this point Node resets signal handlers: tell the launcher to stop sending SIGUSR2.
+process.on("exit", (code) => report({ type: "exiting", rank, code }));
 // Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
 process.on("SIGUSR2", () => {
   const hook = (globalThis as Record<symbol, unknown>)[STATE_HOOK];
   if (typeof hook === "function") hook();
-  else report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, initialized: false });
+  else report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, delivered: 0, initialized: false });
 });
 
 // Load the runtime while the launcher bundles the script, then run the bundle it names.
