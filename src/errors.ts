@@ -33,6 +33,18 @@ export class CollectiveMismatchError extends TsmpiError {
   override readonly code = "TSMPI_ERR_MISMATCH";
 }
 
+/** A peer this operation depends on has died (its receive, send or collective cannot complete). */
+export class RankFailedError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_RANK_FAILED";
+  constructor(
+    message: string,
+    /** World rank of the rank that failed. */
+    readonly failedRank: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A rank could not join the job (launcher unreachable, bad environment). */
 export class InitError extends TsmpiError {
   override readonly code = "TSMPI_ERR_INIT";

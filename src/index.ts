@@ -10,4 +10,14 @@ export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/reque
 export type { TypedArray } from "./comm/codec.js";
 export { Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
 export { UNDEFINED } from "./collectives/communicators.js";
-export { TsmpiError, ArgumentError, SerializationError, OpError, CollectiveMismatchError, InitError, TransportError, UsageError } from "./errors.js";
+export {
+  TsmpiError,
+  ArgumentError,
+  SerializationError,
+  OpError,
+  CollectiveMismatchError,
+  RankFailedError,
+  InitError,
+  TransportError,
+  UsageError,
+} from "./errors.js";

@@ -33,7 +33,8 @@ describe("command line", () => {
   it("prints help with every option and exits 0", async () => {
     const result = await cli(["--help"]);
     expect(result.exitCode).toBe(0);
-    for (const option of ["--np", "--tag-output", "--timeout", "--deadlock-report", "--help", "--version"]) expect(result.stdout).toContain(option);
+    for (const option of ["--np", "--tag-output", "--timeout", "--deadlock-report", "--keep-going", "--help", "--version"])
+      expect(result.stdout).toContain(option);
   });
 
   it("prints the package version", async () => {

@@ -29,6 +29,28 @@ describe("reliability", () => {
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 
+  it("rejects a receive, a collective and a send that depend on a dead rank with RankFailedError, then aborts the job", async () => {
+    const job = await runJob(3, fixture("peer-dies.ts"), [], { timeout: 20_000 });
+    expect(job.exitCode).toBe(3);
+    expect(job.stderr).toContain("tsmpi: rank 1 exited with status 3; terminating 2 other ranks");
+    expect(job.stdout).toContain(
+      "rank 0: RankFailedError (failedRank 1, code TSMPI_ERR_RANK_FAILED): recv on rank 0: rank 1 has failed (exited with status 3); the operation cannot complete",
+    );
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("with --keep-going, the other ranks catch RankFailedError and finish; the job keeps the failed rank's status", async () => {
+    const job = await runJob(3, fixture("peer-dies.ts"), [], { timeout: 20_000, launcherArgs: ["--keep-going"] });
+    expect(job.exitCode).toBe(3);
+    expect(job.stderr).toContain("tsmpi: rank 1 exited with status 3; --keep-going: the other ranks go on");
+    for (const rank of [0, 2]) {
+      expect(job.stdout).toMatch(new RegExp(`^rank ${rank}: RankFailedError .*: barrier on rank ${rank}: rank 1 has failed`, "m"));
+      expect(job.stdout).toMatch(new RegExp(`^rank ${rank}: RankFailedError .*: send on rank ${rank}: rank 1 has failed`, "m"));
+      expect(job.stdout).toMatch(new RegExp(`^rank ${rank} done$`, "m"));
+    }
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("rejects arbitrary frames with a SerializationError and never anything else (fuzzed)", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 4 }), (frames) => {

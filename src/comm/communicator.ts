@@ -9,7 +9,7 @@
 import { encode } from "./codec.js";
 import { ANY_SOURCE, ANY_TAG } from "./matching.js";
 import { Request, Status } from "./request.js";
-import type { Runtime } from "./runtime.js";
+import type { Peers, Runtime } from "./runtime.js";
 import { checkPeer, checkTag, PROC_NULL, type Where } from "./validate.js";
 import { SerializationError, callError } from "../errors.js";
 import * as coll from "../collectives/index.js";
@@ -37,6 +37,11 @@ export class Comm {
     this.size = group.length;
   }
 
+  /** Whom a receive from `source` depends on, in world ranks (for RankFailedError). */
+  private peers(source: number): Peers {
+    return { source: source === ANY_SOURCE ? -1 : this.group[source]!, group: this.group, collective: false };
+  }
+
   private where(call: string): Where {
     return { call, rank: this.rank, size: this.size };
   }
@@ -54,7 +59,7 @@ export class Comm {
     checkPeer(where, "dest", dest, { procNull: true });
     checkTag(where, tag);
     if (dest === PROC_NULL) return Promise.resolve();
-    return this.runtime.send(this.group[dest]!, this.encodeFor(call, this.id, tag, value));
+    return this.runtime.send(this.group[dest]!, this.encodeFor(call, this.id, tag, value), call);
   }
 
   private async startRecv<T>(source: number, tag: number, status?: Status, call = "recv"): Promise<T> {
@@ -62,7 +67,7 @@ export class Comm {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return undefined as T;
     }
-    const envelope = await this.runtime.receive(this.id, source, tag, call);
+    const envelope = await this.runtime.receive(this.id, source, tag, call, this.peers(source));
     if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
     return envelope.value as T;
   }
@@ -129,7 +134,7 @@ export class Comm {
   /** Wait until a matching message has arrived, without receiving it (MPI_Probe). */
   async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
     this.checkRecvArgs("probe", source, tag);
-    return toStatus(await this.runtime.probe(this.id, source, tag));
+    return toStatus(await this.runtime.probe(this.id, source, tag, this.peers(source)));
   }
 
   /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */
@@ -160,8 +165,9 @@ export class Comm {
       call,
       rank: this.rank,
       size: this.size,
-      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value)),
-      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag, call)).value as T,
+      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value), call),
+      recv: async <T>(source: number) =>
+        (await this.runtime.receive(context, source, tag, call, { source: this.group[source]!, group: this.group, collective: true })).value as T,
     };
   }
 

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "./communicator.js";
-import { ENV, STATE_HOOK, type ControlMessage } from "./protocol.js";
+import { ENV, FAILED_HOOK, STATE_HOOK, type ControlMessage } from "./protocol.js";
 import { report } from "./report.js";
 import { Runtime } from "./runtime.js";
 import { Transport } from "./transport.js";
@@ -52,6 +52,8 @@ async function join(): Promise<Comm> {
   const holder: { runtime?: Runtime } = {};
   transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => holder.runtime!.deliver(frames));
   const runtime = (holder.runtime = new Runtime(rank, size, transport));
+  // The rank bootstrap calls this when the launcher says a peer died.
+  (globalThis as Record<symbol, unknown>)[FAILED_HOOK] = (failed: number, reason: string) => runtime.markFailed(failed, reason);
   // The rank bootstrap calls this when the launcher asks for a hang report (SIGUSR2).
   (globalThis as Record<symbol, unknown>)[STATE_HOOK] = () => {
     const { count, bytes } = runtime.matcher.unexpectedSummary();

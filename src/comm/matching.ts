@@ -15,6 +15,9 @@ interface Waiter {
   source: number;
   tag: number;
   resolve: (envelope: Envelope) => void;
+  reject: (error: Error) => void;
+  /** Lets the runtime cancel this waiter (a peer died). */
+  token: object | undefined;
 }
 
 function matches(envelope: Envelope, source: number, tag: number): boolean {
@@ -51,10 +54,20 @@ export class Matcher {
   }
 
   /** Post a receive; resolves with the oldest matching message, now or when it arrives. */
-  receive(context: string, source: number, tag: number): Promise<Envelope> | Envelope {
+  receive(context: string, source: number, tag: number, token?: object): Promise<Envelope> | Envelope {
     const ready = takeFirst(this.unexpected.get(context), (e) => matches(e, source, tag));
     if (ready !== undefined) return ready;
-    return new Promise((resolve) => queue(this.receives, context).push({ source, tag, resolve }));
+    return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token }));
+  }
+
+  /** Withdraw the receive or probe posted with `token` and reject it. */
+  cancel(token: object, error: Error): void {
+    for (const map of [this.receives, this.probes]) {
+      for (const list of map.values()) {
+        const waiter = takeFirst(list, (w) => w.token === token);
+        if (waiter !== undefined) return waiter.reject(error);
+      }
+    }
   }
 
   /** The oldest matching arrived message, left in place (MPI_Iprobe). */
@@ -74,9 +87,9 @@ export class Matcher {
   }
 
   /** Wait for a matching message without receiving it (MPI_Probe). */
-  probe(context: string, source: number, tag: number): Promise<Envelope> | Envelope {
+  probe(context: string, source: number, tag: number, token?: object): Promise<Envelope> | Envelope {
     const ready = this.peek(context, source, tag);
     if (ready !== undefined) return ready;
-    return new Promise((resolve) => queue(this.probes, context).push({ source, tag, resolve }));
+    return new Promise((resolve, reject) => queue(this.probes, context).push({ source, tag, resolve, reject, token }));
   }
 }

@@ -68,6 +68,16 @@ export interface WaitState {
   seconds: number;
 }
 
+/** Launcher -> rank notice over the IPC channel: a peer died. */
+export interface RankFailedNotice {
+  type: "rank-failed";
+  rank: number;
+  reason: string;
+}
+
+/** Global hook through which the rank bootstrap passes a RankFailedNotice to the runtime (set by init). */
+export const FAILED_HOOK = Symbol.for("tsmpi.rank-failed");
+
 /** Global hook through which the rank bootstrap asks the runtime for its state (set by init). */
 export const STATE_HOOK = Symbol.for("tsmpi.state");
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ENV, type RankReport } from "../comm/protocol.js";
+import { ENV, type RankFailedNotice, type RankReport } from "../comm/protocol.js";
 import type { LaunchOptions } from "./options.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
@@ -29,6 +29,8 @@ const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESH
 /** After SIGTERM, ranks still alive this long later get SIGKILL (the issue asks for < 1 s). */
 const KILL_GRACE_MS = 300;
 export const TIMEOUT_STATUS = 124;
+/** Between telling the ranks that one died and terminating them: time to see a RankFailedError. */
+const NOTICE_MS = 200;
 
 interface Rank extends Reporting {
   report?: RankReport;
@@ -48,15 +50,28 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
   /** End the job with `code`, terminating every rank still running. */
-  const abortJob = (code: number, why: string) => {
+  /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure). */
+  const abortJob = (code: number, why: string, delayMs = 0) => {
     if (status !== undefined) return;
     status = code;
     const alive = ranks.filter((r) => !r.done);
     if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
-    for (const r of alive) signalGroup(r.child, "SIGTERM");
-    if (alive.length > 0) setTimeout(() => alive.forEach((r) => r.done || signalGroup(r.child, "SIGKILL")), KILL_GRACE_MS).unref();
+    const terminate = () => {
+      for (const r of alive) if (!r.done) signalGroup(r.child, "SIGTERM");
+      setTimeout(() => alive.forEach((r) => r.done || signalGroup(r.child, "SIGKILL")), KILL_GRACE_MS).unref();
+    };
+    if (alive.length > 0) {
+      if (delayMs > 0) setTimeout(terminate, delayMs).unref();
+      else terminate();
+    }
     checkDone();
   };
+  /** Tell the live ranks that `rank` died: their operations that depend on it reject with RankFailedError. */
+  const notifyFailure = (rank: number, reason: string) => {
+    const notice: RankFailedNotice = { type: "rank-failed", rank, reason };
+    for (const r of ranks) if (!r.done && r.child.connected) r.child.send(notice, () => undefined);
+  };
+  let firstFailure: { status: number } | undefined;
   const checkDone = () => {
     if (ranks.every((r) => r.done) && ranks.length === options.np) finish();
   };
@@ -104,8 +119,13 @@ export async function runJob(options: LaunchOptions): Promise<number> {
           r.done = true;
           if (status === undefined) {
             const failure = describeExit(r, code, signal);
-            if (failure !== undefined) abortJob(failure.status, failure.message);
-            else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
+            if (failure !== undefined) {
+              notifyFailure(r.rank, failure.reason);
+              if (options.keepGoing) {
+                firstFailure ??= failure;
+                say(`${failure.message}; --keep-going: the other ranks go on`);
+              } else abortJob(failure.status, failure.message, NOTICE_MS);
+            } else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
               exitedWithoutInit.push(r.rank);
               checkInit();
             }
@@ -130,7 +150,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       abortJob(1, "");
     }
     await finished;
-    return status ?? 0;
+    return status ?? firstFailure?.status ?? 0;
   } catch (error) {
     abortJob(1, (error as Error).message);
     if (ranks.length > 0) await finished;
@@ -198,17 +218,21 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Why a rank's exit fails the job, or undefined if it succeeded. */
-function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | null): { status: number; message: string } | undefined {
+function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | null): { status: number; message: string; reason: string } | undefined {
+  const fail = (status: number, reason: string, message = `rank ${r.rank} ${reason}`) => ({ status, reason, message });
   const report = r.report;
-  if (report?.type === "abort") return { status: report.code === 0 ? 1 : report.code, message: `rank ${r.rank} called abort(${report.code})` };
+  if (report?.type === "abort") return fail(report.code === 0 ? 1 : report.code, `called abort(${report.code})`);
   if (report?.type === "error") {
     const how = report.origin === "rejection" ? "an unhandled promise rejection" : "an uncaught exception";
-    return { status: code || 1, message: `rank ${r.rank} failed with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed` };
+    return fail(
+      code || 1,
+      `failed with ${how}: ${report.name}: ${report.message}`,
+      `rank ${r.rank} failed with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed`,
+    );
   }
   // A hang-report SIGUSR2 can race with a rank's own exit; the exit code it announced stands.
-  if (signal === "SIGUSR2" && r.exiting !== undefined)
-    return r.exiting === 0 ? undefined : { status: r.exiting, message: `rank ${r.rank} exited with status ${r.exiting}` };
-  if (signal !== null) return { status: 128 + constants.signals[signal], message: `rank ${r.rank} was killed by signal ${signal}` };
-  if (code !== 0 && code !== null) return { status: code, message: `rank ${r.rank} exited with status ${code}` };
+  if (signal === "SIGUSR2" && r.exiting !== undefined) return r.exiting === 0 ? undefined : fail(r.exiting, `exited with status ${r.exiting}`);
+  if (signal !== null) return fail(128 + constants.signals[signal], `was killed by signal ${signal}`);
+  if (code !== 0 && code !== null) return fail(code, `exited with status ${code}`);
   return undefined;
 }

@@ -16,6 +16,8 @@ export interface LaunchOptions {
   timeout: number | undefined;
   /** Report (without aborting) when every rank has been blocked this long with no message moving. */
   deadlockReport: number | undefined;
+  /** When a rank fails, let the others run on instead of terminating them. */
+  keepGoing: boolean;
   /** Absolute path of the user's script. */
   script: string;
   /** Arguments for the script. */
@@ -36,6 +38,11 @@ function parser(argv: string[]) {
     .option("tag-output", { type: "boolean", default: false, description: "Prefix each output line with [1,rank]<stdout>: or <stderr>:" })
     .option("timeout", { type: "string", description: "Abort the job if it runs longer than SECONDS (exit status 124)" })
     .option("deadlock-report", { type: "string", description: "Print what each rank waits in when all have been blocked for SECONDS with no message moving" })
+    .option("keep-going", {
+      type: "boolean",
+      default: false,
+      description: "When a rank fails, let the others run on (what depends on it rejects with RankFailedError); the job still exits with its status",
+    })
     .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
     .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
     .example("tsmpi -n 4 examples/hello.ts", "Four ranks print a greeting")
@@ -74,5 +81,5 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
-  return { kind: "run", options: { np, tagOutput: args["tag-output"], timeout, deadlockReport, script: path, args: rest } };
+  return { kind: "run", options: { np, tagOutput: args["tag-output"], timeout, deadlockReport, keepGoing: args["keep-going"], script: path, args: rest } };
 }

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
-import { ENV, STATE_HOOK } from "../comm/protocol.js";
+import { ENV, FAILED_HOOK, STATE_HOOK, type RankFailedNotice } from "../comm/protocol.js";
 import { flushAndExit } from "./flush.js";
 
 const [script, ...args] = process.argv.slice(2);
@@ -35,6 +35,11 @@ const [entry] = await Promise.all([
   new Promise<string>((resolve) => process.once("message", (message: { entry: string }) => resolve(message.entry))),
   import("../index.js"),
 ]);
-// From here the IPC channel exists only to notice the launcher's death: it must not keep the rank alive.
+// From here the IPC channel carries only notices of dead peers and the launcher's own death:
+// it must not keep the rank alive.
+process.on("message", (message: RankFailedNotice) => {
+  const hook = (globalThis as Record<symbol, unknown>)[FAILED_HOOK];
+  if (message?.type === "rank-failed" && typeof hook === "function") hook(message.rank, message.reason);
+});
 process.channel?.unref();
 await import(pathToFileURL(entry).href);
