@@ -81,6 +81,14 @@ describe("reliability", () => {
     );
   });
 
+  /** msgpack has no negative-zero integer: a plain -0 arrives as 0 (documented; typed arrays keep it). */
+  const hasNegativeZero = (v: unknown): boolean =>
+    Object.is(v, -0) ||
+    (v instanceof Map && [...v].some(([k, x]) => hasNegativeZero(k) || hasNegativeZero(x))) ||
+    (v instanceof Set && [...v].some(hasNegativeZero)) ||
+    (Array.isArray(v) && v.some(hasNegativeZero)) ||
+    (typeof v === "object" && v !== null && !ArrayBuffer.isView(v) && !(v instanceof Map) && !(v instanceof Set) && Object.values(v).some(hasNegativeZero));
+
   it("round-trips arbitrary values (fuzzed)", () => {
     fc.assert(
       // keys exclude "__proto__": msgpackr renames that key (to "__proto_") to block prototype pollution
@@ -97,10 +105,11 @@ describe("reliability", () => {
           withSparseArray: false,
         }),
         (value) => {
+          fc.pre(!hasNegativeZero(value));
           expect(decode(encode("w", 0, 0, value).frames).value).toEqual(value);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: Number(process.env.TSMPI_FUZZ_RUNS ?? 2000) },
     );
   });
 });
