@@ -82,6 +82,12 @@ export class ComplexFFT {
   }
 }
 
+/** y[at] + i·y[at + 1] = (br + i·bi)(wr + i·wi): one output of a butterfly, times its twiddle. */
+function twiddle(y: Float64Array, at: number, br: number, bi: number, wr: number, wi: number): void {
+  y[at] = br * wr - bi * wi;
+  y[at + 1] = br * wi + bi * wr;
+}
+
 function radix2({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
   for (let j = 0; j < m; j++) {
     const wr = tw[2 * j]!,
@@ -99,8 +105,7 @@ function radix2({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
       y[o0 + 1] = ai + bi;
       const dr = ar - br,
         di = ai - bi;
-      y[o1] = dr * wr - di * wi;
-      y[o1 + 1] = dr * wi + di * wr;
+      twiddle(y, o1, dr, di, wr, wi);
     }
   }
 }
@@ -144,12 +149,9 @@ function radix4({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
         b2i = s02i - s13i;
       const b3r = d02r - d13i,
         b3i = d02i + d13r;
-      y[o + st] = b1r * w1r - b1i * w1i;
-      y[o + st + 1] = b1r * w1i + b1i * w1r;
-      y[o + 2 * st] = b2r * w2r - b2i * w2i;
-      y[o + 2 * st + 1] = b2r * w2i + b2i * w2r;
-      y[o + 3 * st] = b3r * w3r - b3i * w3i;
-      y[o + 3 * st + 1] = b3r * w3i + b3i * w3r;
+      twiddle(y, o + st, b1r, b1i, w1r, w1i);
+      twiddle(y, o + 2 * st, b2r, b2i, w2r, w2i);
+      twiddle(y, o + 3 * st, b3r, b3i, w3r, w3i);
     }
   }
 }
@@ -186,10 +188,8 @@ function radix3({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
         st = 2 * s;
       y[o] = a0r + sr;
       y[o + 1] = a0i + si;
-      y[o + st] = b1r * w1r - b1i * w1i;
-      y[o + st + 1] = b1r * w1i + b1i * w1r;
-      y[o + 2 * st] = b2r * w2r - b2i * w2i;
-      y[o + 2 * st + 1] = b2r * w2i + b2i * w2r;
+      twiddle(y, o + st, b1r, b1i, w1r, w1i);
+      twiddle(y, o + 2 * st, b2r, b2i, w2r, w2i);
     }
   }
 }
@@ -252,14 +252,10 @@ function radix5({ m, s, tw }: Pass, x: Float64Array, y: Float64Array): void {
         st = 2 * s;
       y[o] = a0r + s14r + s23r;
       y[o + 1] = a0i + s14i + s23i;
-      y[o + st] = b1r * w1r - b1i * w1i;
-      y[o + st + 1] = b1r * w1i + b1i * w1r;
-      y[o + 2 * st] = b2r * w2r - b2i * w2i;
-      y[o + 2 * st + 1] = b2r * w2i + b2i * w2r;
-      y[o + 3 * st] = b3r * w3r - b3i * w3i;
-      y[o + 3 * st + 1] = b3r * w3i + b3i * w3r;
-      y[o + 4 * st] = b4r * w4r - b4i * w4i;
-      y[o + 4 * st + 1] = b4r * w4i + b4i * w4r;
+      twiddle(y, o + st, b1r, b1i, w1r, w1i);
+      twiddle(y, o + 2 * st, b2r, b2i, w2r, w2i);
+      twiddle(y, o + 3 * st, b3r, b3i, w3r, w3i);
+      twiddle(y, o + 4 * st, b4r, b4i, w4r, w4i);
     }
   }
 }
