@@ -38,8 +38,8 @@ export class Comm {
   }
 
   /** Whom a receive from `source` depends on, in world ranks (for RankFailedError). */
-  private peers(source: number): Peers {
-    return { source: source === ANY_SOURCE ? -1 : this.group[source]!, group: this.group, collective: false };
+  private peers(source: number, collective = false): Peers {
+    return { source: source === ANY_SOURCE ? -1 : this.group[source]!, group: this.group, collective };
   }
 
   private where(call: string): Where {
@@ -166,8 +166,7 @@ export class Comm {
       rank: this.rank,
       size: this.size,
       send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value), call),
-      recv: async <T>(source: number) =>
-        (await this.runtime.receive(context, source, tag, call, { source: this.group[source]!, group: this.group, collective: true })).value as T,
+      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag, call, this.peers(source, true))).value as T,
     };
   }
 

@@ -23,7 +23,6 @@ export interface Reporting {
 /** Signal the live ranks and wait (at most `limitMs`) for each one's state report. */
 export async function collectStates(ranks: Reporting[], limitMs = 500): Promise<void> {
   const live = ranks.filter((r) => !r.done && r.joined && r.exiting === undefined);
-  for (const r of ranks) if (!r.joined) r.state = undefined;
   await Promise.race([
     Promise.all(
       live.map(

@@ -44,12 +44,13 @@ const writeErr = (text: string) => process.stderr.write(text);
 export async function runJob(options: LaunchOptions): Promise<number> {
   const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // mode 0700: only this user can open it
   const ranks: Rank[] = [];
-  let rendezvous: Rendezvous | undefined;
+  // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
+  // script; they get the bundle's path over IPC once this rendezvous socket is bound.
+  const control = new Rendezvous(`ipc://${jobDir}/control`);
   let status: number | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
-  /** End the job with `code`, terminating every rank still running. */
   /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure). */
   const abortJob = (code: number, why: string, delayMs = 0) => {
     if (status !== undefined) return;
@@ -103,10 +104,6 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         }, options.timeout * 1000);
 
   try {
-    // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
-    // script; they get the bundle's path over IPC once the rendezvous socket is bound.
-    const control = new Rendezvous(`ipc://${jobDir}/control`);
-    rendezvous = control;
     const exitedWithoutInit: number[] = [];
     const checkInit = () => {
       if (control.arrived.size > 0 && exitedWithoutInit.length > 0 && control.arrived.size + exitedWithoutInit.length <= options.np) {
@@ -125,7 +122,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
                 firstFailure ??= failure;
                 say(`${failure.message}; --keep-going: the other ranks go on`);
               } else abortJob(failure.status, failure.message, NOTICE_MS);
-            } else if (!control.arrived.has(r.rank) && control.arrived.size < options.np) {
+            } else if (!r.joined && control.arrived.size < options.np) {
               exitedWithoutInit.push(r.rank);
               checkInit();
             }
@@ -161,7 +158,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGQUIT", onQuit);
     stopWatch();
-    rendezvous?.close();
+    control.close();
     rmSync(jobDir, { recursive: true, force: true });
   }
 }
