@@ -53,7 +53,7 @@ async function join(): Promise<Comm> {
   transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => holder.runtime!.deliver(frames));
   const runtime = (holder.runtime = new Runtime(rank, size, transport));
   // The rank bootstrap calls this when the launcher says a peer died.
-  (globalThis as Record<symbol, unknown>)[FAILED_HOOK] = (failed: number, reason: string) => runtime.markFailed(failed, reason);
+  (globalThis as Record<symbol, unknown>)[FAILED_HOOK] = (failed: number, reason: string) => void runtime.markFailed(failed, reason);
   // The rank bootstrap calls this when the launcher asks for a hang report (SIGUSR2).
   (globalThis as Record<symbol, unknown>)[STATE_HOOK] = () => {
     const { count, bytes } = runtime.matcher.unexpectedSummary();

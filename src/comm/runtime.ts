@@ -88,7 +88,7 @@ export class Runtime {
     if (!(pending instanceof Promise)) return pending;
     this.waits.set(wait, peers);
     // A peer that died before this call dooms it as surely as one that dies during it.
-    for (const [rank, reason] of this.failed) if (this.doomedBy(peers, rank, false)) this.matcher.cancel(wait, this.failure(wait.call, rank, reason));
+    for (const [rank, reason] of this.failed) if (this.doomedBy(peers, rank, false)) this.cancel(wait, rank, reason);
     this.transport?.acquire();
     try {
       return await pending;
@@ -105,19 +105,27 @@ export class Runtime {
   }
 
   /**
-   * The launcher says world rank `rank` died: receives from it, collectives on communicators
+   * The launcher says world rank `rank` died. Once the inbox is drained, receives from it, collectives on communicators
    * that contain it, and pending ANY_SOURCE receives on such communicators reject with a
    * RankFailedError; so do later sends to it and later receives that depend on it.
    */
-  markFailed(rank: number, reason: string): void {
+  async markFailed(rank: number, reason: string): Promise<void> {
+    // Whatever the dead rank sent before dying is matched first: it may complete a receive or
+    // a collective step that would otherwise be failed for nothing.
+    await this.transport?.drain();
     this.failed.set(rank, reason);
-    for (const [wait, peers] of this.waits) if (this.doomedBy(peers, rank, true)) this.matcher.cancel(wait, this.failure(wait.call, rank, reason));
+    for (const [wait, peers] of this.waits) if (this.doomedBy(peers, rank, true)) this.cancel(wait, rank, reason);
   }
 
   private doomedBy(peers: Peers, rank: number, pending: boolean): boolean {
     if (peers.source === rank) return true;
     if (!peers.group.includes(rank)) return false;
     return peers.collective || (pending && peers.source === -1);
+  }
+
+  /** Reject a pending wait because `rank` died. */
+  private cancel(wait: Wait, rank: number, reason: string): void {
+    this.matcher.cancel(wait, this.failure(wait.call, rank, reason));
   }
 
   private failure(call: string, rank: number, reason: string): RankFailedError {

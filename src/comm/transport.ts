@@ -85,6 +85,11 @@ export class Transport {
     }
   }
 
+  /** Deliver everything already waiting in the inbox. */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 10_000 && this.inbox.readable && !this.closed; i++) await this.poll();
+  }
+
   private async read(): Promise<void> {
     this.reading = true;
     try {
