@@ -7,6 +7,7 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 await Promise.all([
   // The library every rank imports (zeromq stays external: it loads a native addon).
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", external: ["zeromq"] }),
-  // The launcher.
+  // The launcher, and the node agent it starts on remote hosts.
   build({ ...common, entryPoints: ["src/launcher/cli.ts"], outfile: "dist/launcher/cli.js", external: ["zeromq", "esbuild"] }),
+  build({ ...common, entryPoints: ["src/launcher/agent.ts"], outfile: "dist/launcher/agent.js", external: ["zeromq", "esbuild"] }),
 ]);

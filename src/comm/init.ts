@@ -7,7 +7,8 @@ import { hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "./communicator.js";
-import { ENV, FAILED_HOOK, STATE_HOOK, type ControlMessage } from "./protocol.js";
+import { ENV, FAILED_HOOK, KEYS_HOOK, STATE_HOOK, type ControlMessage, type JobKeys } from "./protocol.js";
+import { secureClient } from "./security.js";
 import { report } from "./report.js";
 import { Runtime } from "./runtime.js";
 import { Transport } from "./transport.js";
@@ -50,7 +51,18 @@ async function join(): Promise<Comm> {
   if (!jobDir || !control) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} and ${ENV.control} must be set by the tsmpi launcher`);
   // The transport delivers into the runtime, which needs the transport: tie the knot through a holder.
   const holder: { runtime?: Runtime } = {};
-  transport = await Transport.bind(`ipc://${jobDir}/rank-${rank}`, (frames) => holder.runtime!.deliver(frames));
+  // The rank bootstrap got the job keys from the launcher over IPC (absent with --insecure).
+  const keys = (globalThis as Record<symbol, unknown>)[KEYS_HOOK] as JobKeys | undefined;
+  const address = process.env[ENV.address];
+  transport = await Transport.bind(
+    {
+      local: `ipc://${jobDir}/rank-${rank}`,
+      node: Number(process.env[ENV.node] ?? 0),
+      net: address ? { address, keys } : undefined,
+      netOnly: process.env[ENV.transport] === "tcp",
+    },
+    (frames) => holder.runtime!.deliver(frames),
+  );
   const runtime = (holder.runtime = new Runtime(rank, size, transport));
   // The rank bootstrap calls this when the launcher says a peer died.
   (globalThis as Record<symbol, unknown>)[FAILED_HOOK] = (failed: number, reason: string) => void runtime.markFailed(failed, reason);
@@ -69,13 +81,14 @@ async function join(): Promise<Comm> {
   };
   const dealer = new Dealer({ linger: 0 });
   try {
+    if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);
     dealer.connect(control);
-    const hello: ControlMessage = { type: "hello", rank, endpoint: transport.endpoint, pid: process.pid, host: hostname() };
+    const hello: ControlMessage = { type: "hello", rank, address: transport.address, pid: process.pid, host: hostname() };
     await dealer.send(pack(hello));
     const [reply] = await dealer.receive();
     const table = unpack(reply!) as ControlMessage;
-    if (table.type !== "table" || table.endpoints.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
-    transport.setPeers(table.endpoints);
+    if (table.type !== "table" || table.peers.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
+    transport.setPeers(table.peers);
   } finally {
     dealer.close();
   }

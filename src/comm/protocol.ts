@@ -48,8 +48,41 @@ export type ArrayKind = number;
 /** Largest single ZeroMQ frame we emit; larger arrays are split (receivers reassemble). */
 export const MAX_FRAME_BYTES = 1 << 30;
 
+/**
+ * Where a rank's inboxes are: `local` (ipc, for ranks on the same node) and, in jobs that
+ * span hosts or use `--transport tcp`, `net` (tcp). `node` is the index of the rank's host
+ * in the job's host list: peers on the same node use `local`, others `net`.
+ */
+export interface PeerAddress {
+  node: number;
+  local: string;
+  net?: string;
+}
+
 /** Launcher <-> rank control messages. */
-export type ControlMessage = { type: "hello"; rank: number; endpoint: string; pid: number; host: string } | { type: "table"; endpoints: string[] };
+export type ControlMessage = { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string } | { type: "table"; peers: PeerAddress[] };
+
+/**
+ * The job's CURVE key pair (z85): every member of the job holds it, nobody else does.
+ * Each tcp inbox is a CURVE server with it, and its ZAP handler admits only clients that
+ * present the job's public key. Travels over the launcher's IPC channel and inside ssh, never
+ * in the environment or on a command line.
+ */
+export interface JobKeys {
+  publicKey: string;
+  secretKey: string;
+}
+
+/** Launcher (or node agent) -> rank, over the IPC channel, once the script is bundled. */
+export interface StartMessage {
+  type: "start";
+  /** Path of the bundled script. */
+  entry: string;
+  /** Address of the launcher's rendezvous socket. */
+  control: string;
+  /** Present unless the job runs with `--insecure` or uses no tcp at all. */
+  keys?: JobKeys;
+}
 
 /** What a rank tells the launcher just before it dies on purpose or by accident. */
 export type RankReport =
@@ -78,6 +111,9 @@ export interface RankFailedNotice {
 /** Global hook through which the rank bootstrap passes a RankFailedNotice to the runtime (set by init). */
 export const FAILED_HOOK = Symbol.for("tsmpi.rank-failed");
 
+/** Global hook through which the rank bootstrap hands the job keys to init(). */
+export const KEYS_HOOK = Symbol.for("tsmpi.keys");
+
 /** Global hook through which the rank bootstrap asks the runtime for its state (set by init). */
 export const STATE_HOOK = Symbol.for("tsmpi.state");
 
@@ -91,5 +127,48 @@ export const ENV = {
   localRank: "TSMPI_LOCAL_RANK",
   jobId: "TSMPI_JOB_ID",
   jobDir: "TSMPI_JOB_DIR",
+  /** Set by the rank bootstrap from the start message. */
   control: "TSMPI_CONTROL",
+  /** Index of this rank's host in the job's host list. */
+  node: "TSMPI_NODE",
+  /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */
+  address: "TSMPI_ADDRESS",
+  /** "tcp" when every peer, even on the same host, is reached over tcp (--transport tcp). */
+  transport: "TSMPI_TRANSPORT",
 } as const;
+
+/**
+ * Launcher <-> node agent (one agent per remote host, started by ssh or srun), one JSON
+ * object per line over the agent's stdin/stdout. Byte payloads are base64.
+ */
+export type ToAgent =
+  | {
+      type: "launch";
+      /** World ranks to start on this node, with their local ranks. */
+      ranks: Array<{ rank: number; localRank: number }>;
+      size: number;
+      node: number;
+      jobId: string;
+      script: string;
+      args: string[];
+      cwd: string;
+      /** Variables named with -x, set in every rank on top of the node's own environment. */
+      env: Record<string, string>;
+      /** How to pick this node's address: an interface name, a CIDR, or the route to the launcher. */
+      network: { iface?: string; cidr?: string; towards: string };
+      transport: "auto" | "tcp";
+      /** The job's keys, unless --insecure. */
+      keys?: JobKeys;
+    }
+  /** What the ranks run: a JavaScript file at the same path on every host, or the bundle's code. */
+  | { type: "entry"; path?: string; code?: string; control: string }
+  /** Signal a rank (`group`: its whole process group). */
+  | { type: "signal"; rank: number; signal: NodeJS.Signals; group: boolean }
+  | { type: "notice"; notice: RankFailedNotice }
+  | { type: "stdin"; data?: string };
+
+export type FromAgent =
+  | { type: "ready"; address: string; host: string }
+  | { type: "output"; rank: number; fd: 1 | 2; data: string }
+  | { type: "exit"; rank: number; code: number | null; signal: NodeJS.Signals | null }
+  | { type: "failed"; message: string };

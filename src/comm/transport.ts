@@ -1,54 +1,115 @@
 /**
- * ZeroMQ transport of one rank: a PULL socket that every peer's PUSH connects to.
- * One PUSH per peer keeps each pair's messages in order; a send queue per peer honours
- * zeromq.js's one-pending-send-per-socket rule. High-water marks are 0 (unbounded) so
- * no message is ever dropped and a send never waits for the receiver to post a receive.
+ * ZeroMQ transport of one rank: PULL inboxes that every peer's PUSH connects to: `local`
+ * (ipc, in the job's private directory) for peers on the same node, and in jobs that span
+ * hosts `net` (tcp, CURVE-encrypted and ZAP-authenticated unless --insecure) for the others.
+ * One PUSH per peer keeps each pair's messages in order (a pair always uses the same path);
+ * a send queue per peer honours zeromq.js's one-pending-send-per-socket rule. High-water
+ * marks are 0 (unbounded) so no message is ever dropped and a send never waits for the
+ * receiver to post a receive.
  *
- * A pending `receive()` keeps Node's event loop alive, so the inbox is read only while
- * someone waits for a message ("demand"); otherwise messages wait inside ZeroMQ and a
- * finished rank can exit.
+ * A pending `receive()` keeps Node's event loop alive, so the inboxes (and the ZAP handler)
+ * are read only while someone waits for a message ("demand"); otherwise messages wait inside
+ * ZeroMQ and a finished rank can exit.
  */
-import { Pull, Push } from "zeromq";
+import { Pull, Push, Router } from "zeromq";
 import { TransportError } from "../errors.js";
+import type { JobKeys, PeerAddress } from "./protocol.js";
+import { Gatekeeper, secureClient, secureServer } from "./security.js";
 
 /** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
 const IDLE_RECEIVE_MS = 50;
 
+export interface TransportConfig {
+  /** ipc address of the local inbox. */
+  local: string;
+  /** Index of this rank's node. */
+  node: number;
+  /** Bind a tcp inbox on this IP address (jobs that span hosts or use --transport tcp). */
+  net?: { address: string; keys?: JobKeys };
+  /** Reach every peer over tcp, even on the same node. */
+  netOnly?: boolean;
+}
+
+/** Something the transport reads while there is demand: an inbox or the ZAP handler. */
+interface Source {
+  readonly readable: boolean;
+  /** Handle one item (or time out); false once the source is closed. */
+  step(): Promise<boolean>;
+  running: boolean;
+}
+
 export class Transport {
-  private readonly inbox: Pull;
   private readonly outboxes: Array<Push | undefined> = [];
   private readonly tails: Array<Promise<void>> = [];
-  private endpoints: string[] = [];
+  private readonly sources: Source[] = [];
+  private peers: PeerAddress[] = [];
   private demand = 0;
-  private reading = false;
   private closed = false;
 
   private constructor(
-    inbox: Pull,
-    readonly endpoint: string,
+    private readonly config: TransportConfig,
+    private readonly inboxes: Pull[],
+    private readonly gate: Gatekeeper | undefined,
+    /** Where peers reach this rank. */
+    readonly address: PeerAddress,
     private readonly onMessage: (frames: Buffer[]) => void,
   ) {
-    this.inbox = inbox;
+    for (const inbox of inboxes)
+      this.sources.push({
+        running: false,
+        step: () => this.receiveFrom(inbox),
+        get readable() {
+          return inbox.readable;
+        },
+      });
+    if (gate)
+      this.sources.push({
+        running: false,
+        step: () => gate.serveOne(),
+        get readable() {
+          return gate.readable;
+        },
+      });
   }
 
-  /** Bind this rank's inbox at `address` (a `tcp://host:*` port is resolved). */
-  static async bind(address: string, onMessage: (frames: Buffer[]) => void): Promise<Transport> {
-    const inbox = new Pull({ receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0 });
-    await inbox.bind(address);
-    return new Transport(inbox, inbox.lastEndpoint ?? address, onMessage);
+  /** Bind this rank's inboxes. */
+  static async bind(config: TransportConfig, onMessage: (frames: Buffer[]) => void): Promise<Transport> {
+    const options = { receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0 };
+    const local = new Pull(options);
+    await local.bind(config.local);
+    const inboxes = [local];
+    const address: PeerAddress = { node: config.node, local: config.local };
+    let gate: Gatekeeper | undefined;
+    if (config.net) {
+      const net = new Pull(options);
+      if (config.net.keys) {
+        gate = new Gatekeeper(config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
+        await gate.ready();
+        secureServer(net, config.net.keys);
+      }
+      const host = config.net.address.includes(":") ? `[${config.net.address}]` : config.net.address;
+      await net.bind(`tcp://${host}:*`);
+      address.net = net.lastEndpoint!;
+      inboxes.push(net);
+    }
+    return new Transport(config, inboxes, gate, address, onMessage);
   }
 
-  /** Learn every rank's inbox address; peers are connected on first send. */
-  setPeers(endpoints: string[]): void {
-    this.endpoints = endpoints;
+  /** Learn every rank's address; peers are connected on first send. */
+  setPeers(peers: PeerAddress[]): void {
+    this.peers = peers;
   }
 
   private outbox(dest: number): Push {
     let socket = this.outboxes[dest];
     if (socket === undefined) {
-      const endpoint = this.endpoints[dest];
-      if (endpoint === undefined) throw new TransportError(`no address known for rank ${dest}`);
+      const peer = this.peers[dest];
+      if (peer === undefined) throw new TransportError(`no address known for rank ${dest}`);
+      const sameNode = peer.node === this.config.node && !this.config.netOnly;
+      const endpoint = sameNode ? peer.local : peer.net;
+      if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
       socket = new Push({ sendHighWaterMark: 0, linger: -1 });
+      if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
       socket.connect(endpoint);
       this.outboxes[dest] = socket;
     }
@@ -64,17 +125,21 @@ export class Transport {
     return sent;
   }
 
-  /** Someone waits for a message: keep reading the inbox until `release()`. */
+  /** Someone waits for a message: keep reading the inboxes until `release()`. */
   acquire(): void {
     this.demand++;
-    if (!this.reading) void this.read();
+    for (const source of this.sources) if (!source.running) void this.run(source);
   }
 
   release(): void {
     this.demand--;
   }
 
-  /** Deliver whatever is already waiting in the inbox (progress for iprobe/test). */
+  private get reading(): boolean {
+    return this.sources.some((source) => source.running);
+  }
+
+  /** Deliver whatever is already waiting in the inboxes (progress for iprobe/test). */
   async poll(): Promise<void> {
     if (this.reading) return new Promise((resolve) => setImmediate(resolve));
     this.acquire();
@@ -85,28 +150,33 @@ export class Transport {
     }
   }
 
-  /** Deliver everything already waiting in the inbox. */
+  /** Deliver everything already waiting in the inboxes. */
   async drain(): Promise<void> {
-    for (let i = 0; i < 10_000 && this.inbox.readable && !this.closed; i++) await this.poll();
+    for (let i = 0; i < 10_000 && this.inboxes.some((inbox) => inbox.readable) && !this.closed; i++) await this.poll();
   }
 
-  private async read(): Promise<void> {
-    this.reading = true;
+  private async run(source: Source): Promise<void> {
+    source.running = true;
     try {
-      while (!this.closed && (this.demand > 0 || this.inbox.readable)) {
-        let frames: Buffer[];
-        try {
-          frames = await this.inbox.receive();
-        } catch (error) {
-          if ((error as { code?: string }).code === "EAGAIN") continue;
-          if (this.closed) break;
-          throw new TransportError(`receive failed: ${(error as Error).message}`, { cause: error });
-        }
-        this.onMessage(frames);
+      while (!this.closed && (this.demand > 0 || source.readable)) {
+        if (!(await source.step())) break;
       }
     } finally {
-      this.reading = false;
+      source.running = false;
     }
+  }
+
+  private async receiveFrom(inbox: Pull): Promise<boolean> {
+    let frames: Buffer[];
+    try {
+      frames = await inbox.receive();
+    } catch (error) {
+      if ((error as { code?: string }).code === "EAGAIN") return true;
+      if (this.closed) return false;
+      throw new TransportError(`receive failed: ${(error as Error).message}`, { cause: error });
+    }
+    this.onMessage(frames);
+    return true;
   }
 
   /** Close every socket; queued outgoing messages are still delivered unless `discard`. */
@@ -117,6 +187,7 @@ export class Transport {
       if (discard) socket.linger = 0;
       socket.close();
     }
-    this.inbox.close();
+    for (const inbox of this.inboxes) inbox.close();
+    this.gate?.close();
   }
 }

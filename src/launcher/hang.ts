@@ -3,14 +3,14 @@
  * state report on stderr) and describe it, so a deadlock is visible at a glance on --timeout
  * or when the launcher gets SIGQUIT.
  */
-import type { ChildProcess } from "node:child_process";
 import type { RankReport, WaitState } from "../comm/protocol.js";
 
 type StateReport = Extract<RankReport, { type: "state" }>;
 
 export interface Reporting {
   rank: number;
-  child: ChildProcess;
+  /** Send `signal` to the rank process (`group`: and to its whole process group), wherever it runs. */
+  kill(signal: NodeJS.Signals, group: boolean): void;
   done: boolean;
   /** Said hello to the rendezvous: its SIGUSR2 handler is installed (before that, SIGUSR2 would kill it). */
   joined?: boolean;
@@ -30,11 +30,7 @@ export async function collectStates(ranks: Reporting[], limitMs = 500): Promise<
           new Promise<void>((resolve) => {
             r.state = undefined;
             r.onState = resolve;
-            try {
-              r.child.kill("SIGUSR2");
-            } catch {
-              resolve();
-            }
+            r.kill("SIGUSR2", false);
           }),
       ),
     ),

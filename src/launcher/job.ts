@@ -1,65 +1,111 @@
 /**
- * One job: make the private job directory, bundle the script, start N ranks, be their
- * rendezvous, forward their output, and end them all together: on the first failure, on
- * --timeout, or on SIGINT/SIGTERM. Nothing is left behind: each rank is a process group
- * that is killed as a whole, and the job directory is removed.
+ * One job: plan where ranks run, make the private job directory, bundle the script, start
+ * the ranks (on this host directly, on other hosts through a node agent started by ssh or
+ * srun), be their rendezvous, forward their output, and end them all together: on the first
+ * failure, on --timeout, or on SIGINT/SIGTERM. Nothing is left behind: each rank is a process
+ * group that is killed as a whole, agents do the same on their hosts, and job directories
+ * are removed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { constants } from "node:os";
-import { fileURLToPath } from "node:url";
-import { ENV, type RankFailedNotice, type RankReport } from "../comm/protocol.js";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { constants, hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { FromAgent, JobKeys, RankFailedNotice, RankReport, StartMessage } from "../comm/protocol.js";
+import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
+import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
+import { describeHosts, mapRanks, slurmHosts, type HostSlots } from "./hosts.js";
+import { isThisHost, pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
+import { KILL_GRACE_MS, signalRank, spawnRank, tellRank } from "./spawn.js";
 import { prepareScript } from "./transpile.js";
-import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
 
-const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
-
-/**
- * glibc tuning for ranks, unless the user set these: large message buffers (ZeroMQ's and
- * ours) are reused from the heap instead of being fresh mmap()s, whose first-touch page
- * faults halved large-message bandwidth (4 MiB ping-pong: 1.4 -> 2.6 GB/s). Freed memory
- * stays with the process, as with MPI libraries' registration caches.
- */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33) };
-/** After SIGTERM, ranks still alive this long later get SIGKILL (the issue asks for < 1 s). */
-const KILL_GRACE_MS = 300;
 export const TIMEOUT_STATUS = 124;
 /** Between telling the ranks that one died and terminating them: time to see a RankFailedError. */
 const NOTICE_MS = 200;
+/** Exit status when a host is lost or cannot start its ranks (as ssh's own failure status). */
+const HOST_FAILED_STATUS = 255;
+
+interface Host extends HostSlots {
+  /** How its ranks are started. */
+  via: "local" | "ssh" | "srun";
+  /** World ranks placed on it, in order (their local ranks are their positions). */
+  ranks: number[];
+  link?: AgentLink;
+}
 
 interface Rank extends Reporting {
   report?: RankReport;
+  host: Host;
+  out: LineForwarder;
+  err: LineForwarder;
+  /** Local ranks: the process. */
+  child?: ChildProcess;
 }
 
 const say = (line: string) => process.stderr.write(`tsmpi: ${line}\n`);
 const writeOut = (text: string) => process.stdout.write(text);
 const writeErr = (text: string) => process.stderr.write(text);
 
+/** Hosts that get at least one rank, and the host of each rank. */
+async function planHosts(options: LaunchOptions): Promise<Host[]> {
+  let listed = options.hosts;
+  let via: "ssh" | "srun" = "ssh";
+  if (listed === undefined) {
+    listed = slurmHosts(process.env);
+    via = "srun";
+  }
+  if (listed === undefined) {
+    const np = options.np ?? 1;
+    return [{ name: hostname(), slots: np, via: "local", ranks: Array.from({ length: np }, (_, i) => i) }];
+  }
+  const np = options.np ?? listed.reduce((sum, h) => sum + h.slots, 0);
+  const { placement, oversubscribed } = mapRanks(listed, np, options.mapBy, options.oversubscribe);
+  if (oversubscribed) say(`warning: ${np} ranks on ${describeHosts(listed)} oversubscribe its slots; ranks will share cores`);
+  const hosts = await Promise.all(
+    listed.map(async (h): Promise<Host> => ({ ...h, via: via === "srun" ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),
+  );
+  placement.forEach((k, rank) => hosts[k]!.ranks.push(rank));
+  return hosts.filter((h) => h.ranks.length > 0);
+}
+
 /** Run the job; resolves with the launcher's exit status. */
 export async function runJob(options: LaunchOptions): Promise<number> {
+  const hosts = await planHosts(options);
+  const np = hosts.reduce((sum, h) => sum + h.ranks.length, 0);
+  const remote = hosts.some((h) => h.via !== "local");
+  const needNet = remote || options.transport === "tcp";
+  let picked: Picked | undefined;
+  let keys: JobKeys | undefined;
+  if (needNet) {
+    picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
+    if (!options.insecure) keys = (await import("zeromq")).curveKeyPair();
+    if (remote && !options.quiet) say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
+  }
+
   const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // mode 0700: only this user can open it
-  const ranks: Rank[] = [];
+  const jobId = basename(jobDir);
+  const ranks: Rank[] = new Array(np);
   // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
   // script; they get the bundle's path over IPC once this rendezvous socket is bound.
-  const control = new Rendezvous(`ipc://${jobDir}/control`);
+  const control = new Rendezvous(needNet ? `tcp://${picked!.address}:*` : `ipc://${jobDir}/control`, keys);
   let status: number | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const live = () => ranks.filter((r) => !r.done);
 
   /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure). */
   const abortJob = (code: number, why: string, delayMs = 0) => {
     if (status !== undefined) return;
     status = code;
-    const alive = ranks.filter((r) => !r.done);
+    const alive = live();
     if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
     const terminate = () => {
-      for (const r of alive) if (!r.done) signalGroup(r.child, "SIGTERM");
-      setTimeout(() => alive.forEach((r) => r.done || signalGroup(r.child, "SIGKILL")), KILL_GRACE_MS).unref();
+      for (const r of alive) if (!r.done) r.kill("SIGTERM", true);
+      setTimeout(() => alive.forEach((r) => r.done || r.kill("SIGKILL", true)), KILL_GRACE_MS).unref();
+      // A host whose agent does not report its ranks' ends in time is cut off (its agent then kills them).
+      setTimeout(() => hosts.forEach((h) => h.link?.disconnect()), 4 * KILL_GRACE_MS).unref();
     };
     if (alive.length > 0) {
       if (delayMs > 0) setTimeout(terminate, delayMs).unref();
@@ -70,11 +116,52 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   /** Tell the live ranks that `rank` died: their operations that depend on it reject with RankFailedError. */
   const notifyFailure = (rank: number, reason: string) => {
     const notice: RankFailedNotice = { type: "rank-failed", rank, reason };
-    for (const r of ranks) if (!r.done && r.child.connected) r.child.send(notice, () => undefined);
+    for (const h of hosts) {
+      if (h.link) h.link.send({ type: "notice", notice });
+      else for (const k of h.ranks) if (ranks[k]?.child) tellRank(ranks[k].child, notice);
+    }
   };
   let firstFailure: { status: number } | undefined;
   const checkDone = () => {
-    if (ranks.every((r) => r.done) && ranks.length === options.np) finish();
+    if (ranks.every((r) => r.done) && ranks.filter(Boolean).length === np) finish();
+  };
+  const exitedWithoutInit: number[] = [];
+  const checkInit = () => {
+    if (control.arrived.size > 0 && exitedWithoutInit.length > 0 && control.arrived.size + exitedWithoutInit.length <= np) {
+      abortJob(1, `rank ${exitedWithoutInit[0]} exited without calling init() while rank ${[...control.arrived][0]} waits for it in init()`);
+    }
+  };
+  const onRankExit = (r: Rank, code: number | null, signal: NodeJS.Signals | null) => {
+    if (r.done) return;
+    r.done = true;
+    r.out.end();
+    r.err.end();
+    if (status === undefined) {
+      const failure = describeExit(r, code, signal);
+      if (failure !== undefined) {
+        notifyFailure(r.rank, failure.reason);
+        if (options.keepGoing) {
+          firstFailure ??= failure;
+          say(`${failure.message}; --keep-going: the other ranks go on`);
+        } else abortJob(failure.status, failure.message, NOTICE_MS);
+      } else if (!r.joined && control.arrived.size < np) {
+        exitedWithoutInit.push(r.rank);
+        checkInit();
+      }
+    }
+    checkDone();
+  };
+  /** A host failed as a whole (could not start, or its connection died): its ranks are lost. */
+  const onHostLost = (host: Host, why: string) => {
+    const lost = host.ranks.map((k) => ranks[k]!).filter((r) => !r.done);
+    if (lost.length === 0) return;
+    for (const r of lost) {
+      r.done = true;
+      notifyFailure(r.rank, why);
+    }
+    if (status === undefined)
+      abortJob(HOST_FAILED_STATUS, `host ${host.name} (rank${lost.length === 1 ? "" : "s"} ${lost.map((r) => r.rank).join(", ")}): ${why}`);
+    checkDone();
   };
 
   const onSignal = (signal: NodeJS.Signals) => abortJob(128 + constants.signals[signal], `received ${signal}`);
@@ -85,63 +172,47 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     for (const line of describeStates(ranks)) say(`  ${line}`);
   };
   const onQuit = () => void reportStates("SIGQUIT: what each rank is doing");
-  const stopWatch =
-    options.deadlockReport === undefined
-      ? () => undefined
-      : watchForDeadlock(ranks, options.deadlockReport, () =>
-          reportStates(`possible deadlock: every rank has been blocked for ${options.deadlockReport} s with no message moving; what each rank waits in:`),
-        );
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGQUIT", onQuit);
-  const timer =
-    options.timeout === undefined
-      ? undefined
-      : setTimeout(async () => {
-          const why = `job exceeded --timeout ${options.timeout} s`;
-          await reportStates(`${why}; what each rank was doing:`);
-          abortJob(TIMEOUT_STATUS, why);
-        }, options.timeout * 1000);
+  let stopWatch = () => undefined as void;
+  let timer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
 
   try {
-    const exitedWithoutInit: number[] = [];
-    const checkInit = () => {
-      if (control.arrived.size > 0 && exitedWithoutInit.length > 0 && control.arrived.size + exitedWithoutInit.length <= options.np) {
-        abortJob(1, `rank ${exitedWithoutInit[0]} exited without calling init() while rank ${[...control.arrived][0]} waits for it in init()`);
-      }
-    };
-    for (let rank = 0; rank < options.np; rank++) {
-      ranks.push(
-        startRank(rank, jobDir, options, (r, code, signal) => {
-          r.done = true;
-          if (status === undefined) {
-            const failure = describeExit(r, code, signal);
-            if (failure !== undefined) {
-              notifyFailure(r.rank, failure.reason);
-              if (options.keepGoing) {
-                firstFailure ??= failure;
-                say(`${failure.message}; --keep-going: the other ranks go on`);
-              } else abortJob(failure.status, failure.message, NOTICE_MS);
-            } else if (!r.joined && control.arrived.size < options.np) {
-              exitedWithoutInit.push(r.rank);
-              checkInit();
-            }
-          }
-          checkDone();
-        }),
-      );
+    hosts.forEach((host, node) => {
+      if (host.via === "local") startLocalHost(host, node);
+      else startRemoteHost(host, node);
+    });
+    stopWatch =
+      options.deadlockReport === undefined
+        ? () => undefined
+        : watchForDeadlock(ranks, options.deadlockReport, () =>
+            reportStates(`possible deadlock: every rank has been blocked for ${options.deadlockReport} s with no message moving; what each rank waits in:`),
+          );
+    if (options.timeout !== undefined) {
+      timer = setTimeout(async () => {
+        const why = `job exceeded --timeout ${options.timeout} s`;
+        await reportStates(`${why}; what each rank was doing:`);
+        abortJob(TIMEOUT_STATUS, why);
+      }, options.timeout * 1000);
     }
     const entry = Promise.all([prepareScript(options.script, jobDir), control.bind()]);
     entry.catch(() => undefined);
     try {
-      const [path] = await entry;
+      const [path, address] = await entry;
       void control
-        .run(options.np, (rank) => {
+        .run(np, (rank) => {
           ranks[rank]!.joined = true;
           checkInit();
         })
         .catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
-      for (const r of ranks) if (!r.done) r.child.send({ entry: path });
+      const start: StartMessage = { type: "start", entry: path, control: address, keys };
+      const bundled = path.startsWith(jobDir) ? readFileSync(path, "utf8") : undefined;
+      for (const h of hosts) {
+        if (h.link) h.link.send(bundled === undefined ? { type: "entry", path, control: address } : { type: "entry", code: bundled, control: address });
+        else for (const k of h.ranks) if (!ranks[k]!.done) tellRank(ranks[k]!.child!, start);
+      }
     } catch (error) {
       say((error as Error).message);
       abortJob(1, "");
@@ -150,10 +221,11 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     return status ?? firstFailure?.status ?? 0;
   } catch (error) {
     abortJob(1, (error as Error).message);
-    if (ranks.length > 0) await finished;
+    if (ranks.some(Boolean)) await finished;
     return status ?? 1;
   } finally {
     if (timer) clearTimeout(timer);
+    timers.forEach(clearTimeout);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGQUIT", onQuit);
@@ -161,75 +233,130 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     control.close();
     rmSync(jobDir, { recursive: true, force: true });
   }
-}
 
-function startRank(rank: number, jobDir: string, options: LaunchOptions, onExit: (r: Rank, code: number | null, signal: NodeJS.Signals | null) => void): Rank {
-  const child = spawn(process.execPath, ["--enable-source-maps", RANK_MAIN, options.script, ...options.args], {
-    stdio: [rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
-    detached: true, // own process group, so the whole tree of a rank can be killed
-    env: {
-      ...MALLOC_ENV,
-      ...process.env,
-      [ENV.rank]: String(rank),
-      [ENV.size]: String(options.np),
-      [ENV.localRank]: String(rank),
-      [ENV.jobId]: basename(jobDir),
-      [ENV.jobDir]: jobDir,
-      [ENV.control]: `ipc://${jobDir}/control`,
-    },
-  });
-  const r: Rank = { rank, child, done: false };
-  const tag = (stream: string) => (options.tagOutput ? `[1,${rank}]<${stream}>:` : "");
-  const out = new LineForwarder(writeOut, tag("stdout"));
-  const err = new LineForwarder(writeErr, tag("stderr"), (report) => {
-    if (report.type === "exiting") r.exiting = report.code;
-    else if (report.type !== "state") r.report ??= report;
-    else if (r.onState) {
-      r.state = report;
-      r.onState();
-    }
-  });
-  child.stdout!.on("data", (chunk: Buffer) => out.push(chunk)).on("end", () => out.end());
-  child.stderr!.on("data", (chunk: Buffer) => err.push(chunk)).on("end", () => err.end());
-  if (rank === 0) {
-    child.stdin!.on("error", () => undefined);
-    process.stdin.pipe(child.stdin!);
+  function makeRank(rank: number, host: Host, kill: Rank["kill"]): Rank {
+    const tag = (stream: string) => (options.tagOutput ? `[1,${rank}]<${stream}>:` : "");
+    const r: Rank = {
+      rank,
+      host,
+      done: false,
+      kill,
+      out: new LineForwarder(writeOut, tag("stdout")),
+      err: new LineForwarder(writeErr, tag("stderr"), (report) => {
+        if (report.type === "exiting") r.exiting = report.code;
+        else if (report.type !== "state") r.report ??= report;
+        else if (r.onState) {
+          r.state = report;
+          r.onState();
+        }
+      }),
+    };
+    return (ranks[rank] = r);
   }
-  child.on("error", (error) => {
-    say(`rank ${rank} could not start: ${error.message}`);
-  });
-  child.on("close", (code, signal) => {
-    if (rank === 0) process.stdin.unpipe(child.stdin!);
-    onExit(r, code, signal);
-  });
-  return r;
-}
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
+  function startLocalHost(host: Host, node: number): void {
+    host.ranks.forEach((rank, localRank) => {
+      const child = spawnRank({
+        rank,
+        localRank,
+        size: np,
+        node,
+        jobId,
+        jobDir,
+        script: options.script,
+        args: options.args,
+        env: { ...process.env, ...options.exportEnv },
+        address: picked?.address,
+        transport: options.transport,
+      });
+      const r = makeRank(rank, host, (signal, group) => signalRank(child, signal, group));
+      r.child = child;
+      child.stdout!.on("data", (chunk: Buffer) => r.out.push(chunk));
+      child.stderr!.on("data", (chunk: Buffer) => r.err.push(chunk));
+      if (rank === 0) {
+        child.stdin!.on("error", () => undefined);
+        process.stdin.pipe(child.stdin!);
+      }
+      child.on("error", (error) => say(`rank ${rank} could not start: ${error.message}`));
+      child.on("close", (code, signal) => {
+        if (rank === 0) process.stdin.unpipe(child.stdin!);
+        onRankExit(r, code, signal);
+      });
+    });
+  }
+
+  function startRemoteHost(host: Host, node: number): void {
+    const argv = agentArgv(host.name, {
+      agent: host.via === "srun" ? "srun" : options.launchAgent,
+      node: options.remoteNode ?? process.execPath,
+      agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
+      cwd: process.cwd(),
+    });
+    const onMessage = (message: FromAgent) => {
+      switch (message.type) {
+        case "ready":
+          if (!options.quiet) say(`ranks on ${host.name} (${message.host}) use ${message.address} for tcp`);
+          break;
+        case "output": {
+          const r = ranks[message.rank];
+          if (r && r.host === host) (message.fd === 1 ? r.out : r.err).push(Buffer.from(message.data, "base64"));
+          break;
+        }
+        case "exit": {
+          const r = ranks[message.rank];
+          if (r && r.host === host) onRankExit(r, message.code, message.signal);
+          break;
+        }
+        case "failed":
+          onHostLost(host, message.message);
+          break;
+      }
+    };
+    const link = (host.link = new AgentLink(host.name, argv, onMessage, (why) => onHostLost(host, `lost its connection (${why})`)));
+    for (const rank of host.ranks) makeRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
+    link.send({
+      type: "launch",
+      ranks: host.ranks.map((rank, localRank) => ({ rank, localRank })),
+      size: np,
+      node,
+      jobId,
+      script: options.script,
+      args: options.args,
+      cwd: process.cwd(),
+      env: options.exportEnv,
+      network: { iface: options.iface, cidr: options.cidr, towards: picked!.address },
+      transport: options.transport,
+      keys,
+    });
+    if (host.ranks.includes(0)) {
+      process.stdin.on("data", (data: Buffer) => link.send({ type: "stdin", data: data.toString("base64") }));
+      process.stdin.on("end", () => link.send({ type: "stdin" }));
+    }
+    const limit = setTimeout(() => {
+      if (!link.ready) onHostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
+    }, options.launchTimeout * 1000);
+    limit.unref();
+    timers.push(limit);
   }
 }
 
 /** Why a rank's exit fails the job, or undefined if it succeeded. */
 function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | null): { status: number; message: string; reason: string } | undefined {
   const fail = (status: number, reason: string, message = `rank ${r.rank} ${reason}`) => ({ status, reason, message });
+  const where = r.host.via === "local" ? "" : ` on ${r.host.name}`;
   const report = r.report;
-  if (report?.type === "abort") return fail(report.code === 0 ? 1 : report.code, `called abort(${report.code})`);
+  if (report?.type === "abort") return fail(report.code === 0 ? 1 : report.code, `called abort(${report.code})${where}`);
   if (report?.type === "error") {
     const how = report.origin === "rejection" ? "an unhandled promise rejection" : "an uncaught exception";
     return fail(
       code || 1,
-      `failed with ${how}: ${report.name}: ${report.message}`,
-      `rank ${r.rank} failed with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed`,
+      `failed${where} with ${how}: ${report.name}: ${report.message}`,
+      `rank ${r.rank} failed${where} with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed`,
     );
   }
   // A hang-report SIGUSR2 can race with a rank's own exit; the exit code it announced stands.
   if (signal === "SIGUSR2" && r.exiting !== undefined) return r.exiting === 0 ? undefined : fail(r.exiting, `exited with status ${r.exiting}`);
-  if (signal !== null) return fail(128 + constants.signals[signal], `was killed by signal ${signal}`);
-  if (code !== 0 && code !== null) return fail(code, `exited with status ${code}`);
+  if (signal !== null) return fail(128 + constants.signals[signal], `was killed by signal ${signal}${where}`);
+  if (code !== 0 && code !== null) return fail(code, `exited with status ${code}${where}`);
   return undefined;
 }

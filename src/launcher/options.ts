@@ -6,10 +6,35 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import yargs from "yargs";
 import { UsageError } from "../errors.js";
+import { DEFAULT_LAUNCH_AGENT } from "./agent-link.js";
+import { merge, parseHostList, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
 
 export interface LaunchOptions {
-  /** Number of ranks. */
-  np: number;
+  /** Number of ranks; undefined = one per slot of the hosts (or 1 without hosts). */
+  np: number | undefined;
+  /** Hosts and slots from --host/--hostfile; undefined = this host only (or the Slurm allocation). */
+  hosts: HostSlots[] | undefined;
+  mapBy: MapBy;
+  /** false with --no-oversubscribe: more ranks than slots is an error. */
+  oversubscribe: boolean;
+  /** Command that starts the node agent on a remote host (ssh and its options). */
+  launchAgent: string;
+  /** How long a remote host may take to start its agent. */
+  launchTimeout: number;
+  /** Node and tsmpi paths on remote hosts (default: the same as here). */
+  remoteNode: string | undefined;
+  prefix: string | undefined;
+  /** -x NAME[=VALUE]: variables to set in remote ranks. */
+  exportEnv: Record<string, string>;
+  /** Network for tcp: an interface name or a CIDR; default: the route between the hosts. */
+  iface: string | undefined;
+  cidr: string | undefined;
+  /** "tcp": every pair of ranks talks over tcp, even on one host. */
+  transport: "auto" | "tcp";
+  /** No CURVE encryption/authentication on tcp. */
+  insecure: boolean;
+  /** Do not print which network addresses a multi-host job uses. */
+  quiet: boolean;
   /** Prefix every output line with `[1,rank]<stdout>:` / `<stderr>:`. */
   tagOutput: boolean;
   /** Abort the job after this many seconds. */
@@ -34,7 +59,34 @@ function parser(argv: string[]) {
     .version(false)
     .scriptName("tsmpi")
     .usage("Usage: tsmpi [options] <script.ts|.mts|.js|.mjs> [script args...]\n\nRun an SPMD TypeScript or JavaScript program as N ranked processes.")
-    .option("np", { alias: "n", type: "string", description: "Number of ranks to start on this host", default: "1", defaultDescription: "1" })
+    .option("np", { alias: "n", type: "string", description: "Number of ranks (default: one per slot of --host/--hostfile/Slurm, else 1)" })
+    .option("host", { alias: "H", type: "string", description: "Hosts to run on: a,b:4,c:2 (:N = slots, default 1)" })
+    .option("hostfile", { alias: "machinefile", type: "string", description: "File of hosts: 'host slots=N' (Open MPI) or 'host:N' (MPICH) lines" })
+    .option("map-by", {
+      type: "string",
+      choices: ["slot", "node"],
+      default: "slot",
+      description: "Fill each host's slots in turn (slot) or go round-robin over hosts (node)",
+    })
+    .option("oversubscribe", { type: "boolean", default: true, description: "Allow more ranks than slots (with a warning); --no-oversubscribe refuses" })
+    .option("launch-agent", {
+      type: "string",
+      description: `Command that starts tsmpi on a remote host (env TSMPI_LAUNCH_AGENT; default "${DEFAULT_LAUNCH_AGENT}")`,
+    })
+    .option("launch-timeout", { type: "string", default: "30", description: "Seconds a remote host may take to start its ranks" })
+    .option("x", { type: "string", description: "Export NAME (or set NAME=VALUE) in every rank, on every host; repeatable" })
+    .option("iface", { type: "string", description: "Network interface for traffic between hosts, e.g. eth1" })
+    .option("bind", { type: "string", description: "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16" })
+    .option("transport", {
+      type: "string",
+      choices: ["auto", "tcp"],
+      default: "auto",
+      description: "auto: ipc on a host, tcp between hosts; tcp: tcp everywhere",
+    })
+    .option("insecure", { type: "boolean", default: false, description: "No encryption or authentication on tcp (trusted networks only)" })
+    .option("quiet", { alias: "q", type: "boolean", default: false, description: "Do not print the addresses a multi-host job uses" })
+    .option("remote-node", { type: "string", description: "Path of node on remote hosts (default: the same as here)" })
+    .option("prefix", { type: "string", description: "tsmpi install directory on remote hosts (default: the same as here)" })
     .option("tag-output", { type: "boolean", default: false, description: "Prefix each output line with [1,rank]<stdout>: or <stderr>:" })
     .option("timeout", { type: "string", description: "Abort the job if it runs longer than SECONDS (exit status 124)" })
     .option("deadlock-report", { type: "string", description: "Print what each rank waits in when all have been blocked for SECONDS with no message moving" })
@@ -63,9 +115,9 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   const args = await p.parseAsync();
   if (args.help) return { kind: "help", text: await p.getHelp() };
   if (args.version) return { kind: "version" };
-  const np = Number(args.np);
-  if (!/^\s*\d+\s*$/.test(args.np) || !Number.isSafeInteger(np) || np < 1) {
-    throw new UsageError(`-n/--np must be a positive integer, got ${JSON.stringify(args.np)}`);
+  const np = args.np === undefined ? undefined : Number(last(args.np));
+  if (np !== undefined && (!/^\s*\d+\s*$/.test(last(args.np)!) || !Number.isSafeInteger(np) || np < 1)) {
+    throw new UsageError(`-n/--np must be a positive integer, got ${JSON.stringify(last(args.np))}`);
   }
   const seconds = (name: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
@@ -81,5 +133,59 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
-  return { kind: "run", options: { np, tagOutput: args["tag-output"], timeout, deadlockReport, keepGoing: args["keep-going"], script: path, args: rest } };
+  const hostLists = all(args.host).map(parseHostList);
+  const hostfile = last(args.hostfile);
+  if (hostfile !== undefined) hostLists.push(readHostfile(hostfile));
+  const hosts = hostLists.length > 0 ? merge(hostLists.flat()) : undefined;
+  const launchTimeout = seconds("launch-timeout", last(args["launch-timeout"]))!;
+  if (args.iface !== undefined && args.bind !== undefined) throw new UsageError("give --iface or --bind, not both");
+  return {
+    kind: "run",
+    options: {
+      np,
+      hosts,
+      mapBy: last(args["map-by"]) as MapBy,
+      oversubscribe: args.oversubscribe,
+      launchAgent: last(args["launch-agent"]) ?? process.env.TSMPI_LAUNCH_AGENT ?? DEFAULT_LAUNCH_AGENT,
+      launchTimeout,
+      remoteNode: last(args["remote-node"]),
+      prefix: last(args.prefix),
+      exportEnv: exports(all(args.x)),
+      iface: last(args.iface),
+      cidr: last(args.bind),
+      transport: last(args.transport) as "auto" | "tcp",
+      insecure: args.insecure,
+      quiet: args.quiet,
+      tagOutput: args["tag-output"],
+      timeout,
+      deadlockReport,
+      keepGoing: args["keep-going"],
+      script: path,
+      args: rest,
+    },
+  };
+}
+
+/** A repeatable option's values (yargs gives a string once, an array when repeated). */
+function all(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** A single-valued option given several times: the last one wins, as with mpirun. */
+function last(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** -x NAME=VALUE sets; -x NAME exports this launcher's value of NAME. */
+function exports(items: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of items) {
+    const at = item.indexOf("=");
+    const name = at < 0 ? item : item.slice(0, at);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`-x ${item}: ${JSON.stringify(name)} is not a variable name`);
+    const value = at < 0 ? process.env[name] : item.slice(at + 1);
+    if (value === undefined) throw new UsageError(`-x ${name}: ${name} is not set here; write -x ${name}=VALUE`);
+    env[name] = value;
+  }
+  return env;
 }

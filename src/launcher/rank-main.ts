@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
-import { ENV, FAILED_HOOK, STATE_HOOK, type RankFailedNotice } from "../comm/protocol.js";
+import { ENV, FAILED_HOOK, KEYS_HOOK, STATE_HOOK, type RankFailedNotice, type StartMessage } from "../comm/protocol.js";
 import { flushAndExit } from "./flush.js";
 
 const [script, ...args] = process.argv.slice(2);
@@ -31,10 +31,12 @@ process.on("SIGUSR2", () => {
 });
 
 // Load the runtime while the launcher bundles the script, then run the bundle it names.
-const [entry] = await Promise.all([
-  new Promise<string>((resolve) => process.once("message", (message: { entry: string }) => resolve(message.entry))),
+const [start] = await Promise.all([
+  new Promise<StartMessage>((resolve) => process.once("message", (message: StartMessage) => resolve(message))),
   import("../index.js"),
 ]);
+process.env[ENV.control] = start.control;
+(globalThis as Record<symbol, unknown>)[KEYS_HOOK] = start.keys;
 // From here the IPC channel carries only notices of dead peers and the launcher's own death:
 // it must not keep the rank alive.
 process.on("message", (message: RankFailedNotice) => {
@@ -42,4 +44,4 @@ process.on("message", (message: RankFailedNotice) => {
   if (message?.type === "rank-failed" && typeof hook === "function") hook(message.rank, message.reason);
 });
 process.channel?.unref();
-await import(pathToFileURL(entry).href);
+await import(pathToFileURL(start.entry).href);

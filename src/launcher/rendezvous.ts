@@ -5,36 +5,50 @@
  */
 import { pack, unpack } from "msgpackr/pack";
 import type { Router } from "zeromq";
-import type { ControlMessage } from "../comm/protocol.js";
+import type { ControlMessage, JobKeys, PeerAddress } from "../comm/protocol.js";
+import { Gatekeeper, secureServer } from "../comm/security.js";
 
 export class Rendezvous {
   private socket: Router | undefined;
   private closed = false;
+  private gate: Gatekeeper | undefined;
   /** Ranks that have said hello, in arrival order. */
   readonly arrived = new Set<number>();
 
-  constructor(readonly address: string) {}
+  /** `address` is ipc://... for one-host jobs, tcp://IP:* (made secure with `keys`) otherwise. */
+  constructor(
+    private address: string,
+    private readonly keys?: JobKeys,
+  ) {}
 
-  /** Bind the control socket; resolves once ranks can connect. */
-  async bind(): Promise<void> {
+  /** Bind the control socket; resolves with its address once ranks can connect. */
+  async bind(): Promise<string> {
     const { Router } = await import("zeromq");
     this.socket = new Router({ linger: 0 });
+    if (this.keys) {
+      this.gate = new Gatekeeper(this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
+      await this.gate.ready();
+      void this.gate.serve();
+      secureServer(this.socket, this.keys);
+    }
     await this.socket.bind(this.address);
-    if (this.closed) this.socket.close();
+    this.address = this.socket.lastEndpoint ?? this.address;
+    if (this.closed) this.close();
+    return this.address;
   }
 
   /** Collect `np` hellos, then send the table; `onHello` sees each rank as it arrives. */
   async run(np: number, onHello: (rank: number) => void): Promise<void> {
     const socket = this.socket!;
     const identities: Buffer[] = new Array(np);
-    const endpoints: string[] = new Array(np);
+    const peers: PeerAddress[] = new Array(np);
     try {
       while (this.arrived.size < np) {
         const [identity, body] = await socket.receive();
         const hello = unpack(body!) as ControlMessage;
         if (hello.type !== "hello" || !(hello.rank >= 0 && hello.rank < np) || this.arrived.has(hello.rank)) continue;
         identities[hello.rank] = identity!;
-        endpoints[hello.rank] = hello.endpoint;
+        peers[hello.rank] = hello.address;
         this.arrived.add(hello.rank);
         onHello(hello.rank);
       }
@@ -42,12 +56,13 @@ export class Rendezvous {
       if (socket.closed) return; // the job ended before every rank arrived
       throw error;
     }
-    const table = pack({ type: "table", endpoints } satisfies ControlMessage);
+    const table = pack({ type: "table", peers } satisfies ControlMessage);
     for (const identity of identities) await socket.send([identity, table]);
   }
 
   close(): void {
     this.closed = true;
     this.socket?.close();
+    this.gate?.close();
   }
 }

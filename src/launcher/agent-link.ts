@@ -1,0 +1,110 @@
+/**
+ * The launcher's side of one remote host: it starts the node agent there with ssh (or the
+ * `--launch-agent` command, or srun inside a Slurm allocation) and speaks the line protocol
+ * of {@link ToAgent}/{@link FromAgent} over the agent's stdin/stdout. What the agent command
+ * itself prints on stderr (ssh's own errors, a missing node) is kept for the error message.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import type { FromAgent, ToAgent } from "../comm/protocol.js";
+
+/** Default remote-start command: never prompts (a prompt would hang the job), bounded connect. */
+export const DEFAULT_LAUNCH_AGENT = "ssh -o BatchMode=yes -o ConnectTimeout=10";
+
+/** Where the node agent is in this tsmpi install (the same path is used on remote hosts). */
+export const AGENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), "agent.js");
+
+export interface RemoteCommand {
+  /** ssh-style agent command (split on spaces), or "srun" for Slurm. */
+  agent: string;
+  /** Node executable on the remote host. */
+  node: string;
+  /** The agent script on the remote host. */
+  agentMain: string;
+  cwd: string;
+}
+
+/** POSIX shell quoting for the command line that ssh hands to the remote shell. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The argv that starts the agent on `host`. */
+export function agentArgv(host: string, command: RemoteCommand): string[] {
+  if (command.agent === "srun") {
+    // One single-task step per node; --overlap lets it share the allocation's CPUs with other steps.
+    return [
+      "srun",
+      "--nodes=1",
+      "--ntasks=1",
+      `--nodelist=${host}`,
+      "--overlap",
+      "--quiet",
+      "--unbuffered",
+      `--chdir=${command.cwd}`,
+      command.node,
+      command.agentMain,
+    ];
+  }
+  const remote = `cd ${shellQuote(command.cwd)} && exec ${shellQuote(command.node)} ${shellQuote(command.agentMain)}`;
+  return [...command.agent.split(/\s+/).filter((w) => w !== ""), host, remote];
+}
+
+export class AgentLink {
+  private readonly child: ChildProcess;
+  private readonly stderrTail: string[] = [];
+  /** The agent said it is ready (its address is known). */
+  ready = false;
+  exited = false;
+
+  constructor(
+    readonly host: string,
+    argv: string[],
+    onMessage: (message: FromAgent) => void,
+    onExit: (why: string, clean: boolean) => void,
+  ) {
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    this.child.stdin!.on("error", () => undefined);
+    createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
+      let message: FromAgent;
+      try {
+        message = JSON.parse(line) as FromAgent;
+      } catch {
+        this.keep(line); // not ours: a login banner or a remote shell message
+        return;
+      }
+      if (message.type === "ready") this.ready = true;
+      onMessage(message);
+    });
+    createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on("line", (line) => this.keep(line));
+    this.child.on("error", (error) => this.keep(`${argv[0]}: ${error.message}`));
+    this.child.on("close", (code, signal) => {
+      this.exited = true;
+      const status = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+      const said = this.stderrTail.length > 0 ? `: ${this.stderrTail.join(" | ")}` : "";
+      onExit(`${argv[0]} to ${host} ${status}${said}`, code === 0);
+    });
+  }
+
+  private keep(line: string): void {
+    if (line.trim() === "") return;
+    this.stderrTail.push(line.trim());
+    if (this.stderrTail.length > 5) this.stderrTail.shift();
+  }
+
+  send(message: ToAgent): void {
+    if (!this.exited && this.child.stdin!.writable) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+  }
+
+  /** Drop the connection: the agent then terminates its ranks on its own. */
+  disconnect(): void {
+    if (this.exited || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+}

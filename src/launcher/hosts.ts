@@ -1,0 +1,164 @@
+/**
+ * Placement: which hosts a job runs on, how many slots each has, and which rank goes where.
+ * Hosts come from `--host a,b:4`, from a hostfile (Open MPI `host slots=N` or MPICH `host:N`
+ * lines, `#` comments), or from a Slurm allocation; ranks fill hosts slot by slot
+ * (`--map-by slot`, the default) or round-robin (`--map-by node`), as with mpirun.
+ */
+import { readFileSync } from "node:fs";
+import { UsageError } from "../errors.js";
+
+export interface HostSlots {
+  name: string;
+  slots: number;
+}
+
+export type MapBy = "slot" | "node";
+
+/** Parse `a,b:4,c:2` (`:N` = slots, default 1). */
+export function parseHostList(text: string): HostSlots[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+    .map((item) => {
+      const match = /^([^\s:]+|\[[^\]]+\])(?::(\d+))?$/.exec(item);
+      if (!match) throw new UsageError(`--host: cannot read ${JSON.stringify(item)}; write host or host:slots, e.g. --host node1:4,node2:4`);
+      return { name: match[1]!.replace(/^\[|\]$/g, ""), slots: slotCount(match[2], `--host ${item}`) };
+    });
+}
+
+function slotCount(text: string | undefined, where: string): number {
+  if (text === undefined) return 1;
+  const slots = Number(text);
+  if (!Number.isSafeInteger(slots) || slots < 1) throw new UsageError(`${where}: slots must be a positive integer, got ${JSON.stringify(text)}`);
+  return slots;
+}
+
+/** Parse a hostfile in the Open MPI form (`host slots=N`) or the MPICH form (`host:N`). */
+export function parseHostfile(text: string, file: string): HostSlots[] {
+  const hosts: HostSlots[] = [];
+  for (const [index, raw] of text.split("\n").entries()) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") continue;
+    const where = `${file}:${index + 1}`;
+    const openMpi = /^(\S+)((?:\s+\w+=\S+)*)$/.exec(line);
+    const mpich = /^([^\s:]+):(\d+)$/.exec(line);
+    if (mpich) {
+      hosts.push({ name: mpich[1]!, slots: slotCount(mpich[2], where) });
+    } else if (openMpi) {
+      const settings = new Map(
+        openMpi[2]!
+          .trim()
+          .split(/\s+/)
+          .filter((s) => s !== "")
+          .map((s) => s.split("=") as [string, string]),
+      );
+      const slots = settings.get("slots") ?? settings.get("max_slots");
+      hosts.push({ name: openMpi[1]!, slots: slotCount(slots, where) });
+    } else {
+      throw new UsageError(`hostfile ${where}: cannot read ${JSON.stringify(raw.trim())}; write "host slots=N" or "host:N"`);
+    }
+  }
+  if (hosts.length === 0) throw new UsageError(`hostfile ${file} lists no host`);
+  return merge(hosts);
+}
+
+export function readHostfile(file: string): HostSlots[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read hostfile ${file}: ${(error as Error).message}`);
+  }
+  return parseHostfile(text, file);
+}
+
+/** A host named twice gets the sum of its slots, in the position it first appeared. */
+export function merge(hosts: HostSlots[]): HostSlots[] {
+  const byName = new Map<string, HostSlots>();
+  for (const host of hosts) {
+    const seen = byName.get(host.name);
+    if (seen) seen.slots += host.slots;
+    else byName.set(host.name, { ...host });
+  }
+  return [...byName.values()];
+}
+
+/** Expand a Slurm hostlist such as `node[01-03,07],gpu5` into host names. */
+export function expandNodeList(list: string): string[] {
+  const names: string[] = [];
+  // Split on commas that are not inside brackets.
+  for (const part of list.match(/[^,[]+(?:\[[^\]]*\][^,[]*)*/g) ?? []) {
+    const match = /^([^[]*)\[([^\]]*)\](.*)$/.exec(part);
+    if (!match) {
+      names.push(part);
+      continue;
+    }
+    const [, prefix, ranges, suffix] = match;
+    for (const range of ranges!.split(",")) {
+      const [from, to = from] = range.split("-") as [string, string?];
+      const width = from.length;
+      const tails = suffix === "" ? [""] : expandNodeList(suffix!);
+      for (let i = Number(from); i <= Number(to); i++) for (const tail of tails) names.push(`${prefix}${String(i).padStart(width, "0")}${tail}`);
+    }
+  }
+  return names;
+}
+
+/** Expand Slurm's `SLURM_TASKS_PER_NODE` (`2(x3),1`) into one count per node. */
+export function expandTasksPerNode(text: string): number[] {
+  const counts: number[] = [];
+  for (const item of text.split(",")) {
+    const match = /^(\d+)(?:\(x(\d+)\))?$/.exec(item.trim());
+    if (!match) throw new UsageError(`cannot read SLURM_TASKS_PER_NODE=${JSON.stringify(text)}`);
+    for (let i = 0; i < Number(match[2] ?? 1); i++) counts.push(Number(match[1]));
+  }
+  return counts;
+}
+
+/** Hosts and slots of the Slurm allocation this process runs in, or undefined outside one. */
+export function slurmHosts(env: NodeJS.ProcessEnv): HostSlots[] | undefined {
+  const list = env.SLURM_JOB_NODELIST ?? env.SLURM_NODELIST;
+  if (!env.SLURM_JOB_ID || !list) return undefined;
+  const names = expandNodeList(list);
+  const tasks = env.SLURM_TASKS_PER_NODE ? expandTasksPerNode(env.SLURM_TASKS_PER_NODE) : names.map(() => 1);
+  if (tasks.length !== names.length)
+    throw new UsageError(`Slurm gave ${names.length} nodes (${list}) but ${tasks.length} task counts (${env.SLURM_TASKS_PER_NODE})`);
+  return names.map((name, i) => ({ name, slots: tasks[i]! }));
+}
+
+/**
+ * Assign `np` ranks to hosts: the host index of each rank. Beyond the total slot count,
+ * ranks keep being placed in the same order (oversubscription), unless `oversubscribe` is
+ * false, which is an error.
+ */
+export function mapRanks(hosts: HostSlots[], np: number, mapBy: MapBy, oversubscribe: boolean): { placement: number[]; oversubscribed: boolean } {
+  const total = hosts.reduce((sum, host) => sum + host.slots, 0);
+  if (np > total && !oversubscribe) {
+    throw new UsageError(
+      `-n ${np} is more than the ${total} slot${total === 1 ? "" : "s"} of ${describeHosts(hosts)} and --no-oversubscribe is set; lower -n or give more slots`,
+    );
+  }
+  const placement: number[] = [];
+  const used = hosts.map(() => 0);
+  const full = () => used.every((u, k) => u >= hosts[k]!.slots);
+  if (mapBy === "node") {
+    // Round-robin over the hosts with a free slot; once all are full, over all hosts.
+    for (let k = 0; placement.length < np; k = (k + 1) % hosts.length) {
+      if (used[k]! < hosts[k]!.slots || full()) {
+        placement.push(k);
+        used[k]!++;
+      }
+    }
+  } else {
+    // Fill each host's slots in order; once all are full, go round again the same way.
+    while (placement.length < np) {
+      for (const [k, host] of hosts.entries()) for (let s = 0; s < host.slots && placement.length < np; s++) placement.push(k);
+    }
+  }
+  return { placement, oversubscribed: np > total };
+}
+
+export function describeHosts(hosts: HostSlots[]): string {
+  return hosts.map((h) => `${h.name}:${h.slots}`).join(",");
+}

@@ -1,0 +1,141 @@
+/**
+ * Real hosts for multi-host tests and benchmarks: Linux network namespaces joined by veth
+ * pairs to a bridge (in a namespace of its own), each running Debian's openssh-server with
+ * a host key and a client key made here. Needs root, iproute2 and openssh-server.
+ * `teardown()` removes namespaces, daemons and keys, and is safe to call twice.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface VirtualHost {
+  /** Namespace name. */
+  ns: string;
+  /** Its address on the shared network. */
+  ip: string;
+  /** Interface name inside the namespace. */
+  iface: string;
+}
+
+export interface Cluster {
+  hosts: VirtualHost[];
+  /** The --launch-agent value that logs in with the test key. */
+  launchAgent: string;
+  /** argv prefix that runs a command on host `i` (`ip netns exec ...`). */
+  on(i: number): string[];
+  teardown(): void;
+}
+
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+
+/** Can this machine make namespaces and run sshd? (root, ip, sshd) */
+export function canMakeHosts(): boolean {
+  try {
+    return process.getuid?.() === 0 && existsSync("/usr/sbin/sshd") && run("ip", ["netns", "list"]) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Make `count` hosts on 10.<a>.<b>.0/24 (a, b from `subnet`), each with sshd listening. */
+export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): Cluster {
+  const tag = `tsmpi${process.pid % 100000}`;
+  const dir = mkdtempSync(join(tmpdir(), "tsmpi-hosts-"));
+  const sw = `${tag}-sw`;
+  const hosts: VirtualHost[] = [];
+  const pids: number[] = [];
+  const teardown = () => {
+    for (const pid of pids.splice(0)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    for (const ns of [...hosts.map((h) => h.ns), sw]) {
+      try {
+        run("ip", ["netns", "del", ns]);
+      } catch {
+        // never made
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    run("ip", ["netns", "add", sw]);
+    run("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
+    run("ip", ["-n", sw, "link", "set", "br0", "up"]);
+    run("ip", ["-n", sw, "link", "set", "lo", "up"]);
+    mkdirSync("/run/sshd", { recursive: true });
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "hostkey")]);
+    writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "key.pub")));
+    for (let i = 1; i <= count; i++) {
+      const ns = `${tag}-h${i}`;
+      const ip = `10.${subnet}.0.${i}`;
+      hosts.push({ ns, ip, iface: "eth0" });
+      run("ip", ["netns", "add", ns]);
+      run("ip", ["link", "add", `${tag}v${i}`, "netns", ns, "type", "veth", "peer", "name", `p${i}`, "netns", sw]);
+      run("ip", ["-n", ns, "link", "set", `${tag}v${i}`, "name", "eth0"]);
+      run("ip", ["-n", ns, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+      run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
+      run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      run("ip", ["-n", sw, "link", "set", `p${i}`, "master", "br0"]);
+      run("ip", ["-n", sw, "link", "set", `p${i}`, "up"]);
+      const config = join(dir, `sshd-h${i}.conf`);
+      writeFileSync(
+        config,
+        [
+          `ListenAddress ${ip}`,
+          "Port 22",
+          `HostKey ${join(dir, "hostkey")}`,
+          `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+          "PermitRootLogin prohibit-password",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "UsePAM no",
+          "StrictModes no",
+          `PidFile ${join(dir, `sshd-h${i}.pid`)}`,
+          "MaxStartups 100",
+          "MaxSessions 100",
+          "",
+        ].join("\n"),
+      );
+      const sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", config, "-E", join(dir, `sshd-h${i}.log`)], { stdio: "ignore" });
+      pids.push(sshd.pid!);
+    }
+  } catch (error) {
+    teardown();
+    throw error;
+  }
+  const launchAgent = [
+    "ssh",
+    `-i ${join(dir, "key")}`,
+    "-o StrictHostKeyChecking=no",
+    "-o UserKnownHostsFile=/dev/null",
+    "-o LogLevel=ERROR",
+    "-o BatchMode=yes",
+    "-o ConnectTimeout=5",
+  ].join(" ");
+  return { hosts, launchAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], teardown };
+}
+
+/** Wait until every host's sshd accepts a login (or throw after `limitMs`). */
+export async function waitForSsh(cluster: Cluster, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (const [i, host] of cluster.hosts.entries()) {
+    for (;;) {
+      try {
+        run(cluster.on(0)[0]!, [...cluster.on(0).slice(1), ...cluster.launchAgent.split(" "), host.ip, "true"]);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw new Error(`sshd on host ${i + 1} (${host.ip}) did not accept a login: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, {
+            cause: error,
+          });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+}
