@@ -25,13 +25,16 @@ export interface JobOptions {
   /** Kill the launcher after this many ms if it has not finished: a hang fails the test. */
   timeout?: number;
   launcherArgs?: string[];
+  /** Command prefix for the launcher, e.g. `ip netns exec host1` to run it on a test host. */
+  wrap?: string[];
 }
 
 /** Start `tsmpi [launcherArgs] -n np script args... marker` without waiting. */
 export function startJob(np: number, script: string, args: string[] = [], options: JobOptions = {}): { proc: ResultPromise; marker: string; tmp: string } {
   const marker = `--tsmpi-test-marker=${randomUUID()}`;
   const tmp = mkdtempSync(join(tmpdir(), "tsmpi-test-"));
-  const proc = execa("node", [BIN, ...(options.launcherArgs ?? []), "-n", String(np), script, ...args, marker], {
+  const [command, ...prefix] = [...(options.wrap ?? []), "node"];
+  const proc = execa(command!, [...prefix, BIN, ...(options.launcherArgs ?? []), "-n", String(np), script, ...args, marker], {
     reject: false,
     input: options.input,
     env: { TMPDIR: tmp, ...options.env },

@@ -42,7 +42,7 @@ function allDone(): boolean {
 
 async function start(message: Launch): Promise<void> {
   launch = message;
-  jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // mode 0700
+  jobDir = mkdtempSync(join(message.env.TMPDIR ?? tmpdir(), "tsmpi-")); // mode 0700; -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   send({ type: "ready", address, host: hostname() });
   for (const { rank, localRank } of message.ranks) {

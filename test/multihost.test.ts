@@ -1,0 +1,197 @@
+/**
+ * Jobs across real hosts: three Linux network namespaces on one bridge, each with its own
+ * sshd; the launcher runs on host 1 and starts ranks on hosts 2 and 3 over ssh. Needs root
+ * (as in CI): without it these tests fail rather than skip.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execaSync } from "execa";
+import { fixture, leftovers, runJob, startJob, type JobOptions } from "./helpers.js";
+import { makeCluster, waitForSsh, type Cluster } from "./netns.js";
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = makeCluster(3);
+  await waitForSsh(cluster);
+}, 30_000);
+
+afterAll(() => cluster?.teardown());
+
+const ips = () => cluster.hosts.map((h) => h.ip);
+/** Options that run the launcher on host 1 and let it log in to the others with the test key. */
+const onCluster = (launcherArgs: string[], options: JobOptions = {}): JobOptions => ({
+  timeout: 60_000,
+  ...options,
+  wrap: cluster.on(0),
+  launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", ...launcherArgs],
+});
+/** Node agents still running anywhere (all namespaces share the process table). */
+const agents = () =>
+  String(execaSync("ps", ["-eo", "pid,args"]).stdout)
+    .split("\n")
+    .filter((line) => line.includes("launcher/agent.js") && !line.includes("ps -eo"));
+
+describe("a job across three hosts (network namespaces, ssh)", () => {
+  it("passes the point-to-point suite at -n 6, two ranks per host", async () => {
+    const job = await runJob(
+      6,
+      fixture("p2p.ts"),
+      [],
+      onCluster([
+        "--host",
+        ips()
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(14);
+    expect(job.stdout.match(/^rank \d+ done$/gm)).toHaveLength(6);
+    // It says which address each host's ranks use.
+    for (const ip of ips()) expect(job.stderr).toContain(`use ${ip}`);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
+  it("passes the collectives suite at -n 5 mapped round-robin over the hosts", async () => {
+    const job = await runJob(5, fixture("collectives.ts"), [], onCluster(["--host", ips().join(","), "--map-by", "node"]));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toContain("ok misuse fails on every rank");
+    expect(job.stdout).not.toMatch(/^not ok/m);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("places ranks from a hostfile, forwards -x variables and tags remote output", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-hostfile-"));
+    const hostfile = join(dir, "hosts");
+    const [a, b, c] = ips();
+    writeFileSync(hostfile, `# Open MPI and MPICH forms\n${a} slots=1\n${b}:2   # two slots\n${c} slots=1 max_slots=4\n`);
+    const job = await runJob(
+      4,
+      fixture("env.ts"),
+      [],
+      onCluster(["--hostfile", hostfile, "-x", "EXPORTED=across hosts", "--tag-output", "-q"], { env: { TSMPI_TEST: "1" } }),
+    );
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stderr).toBe("");
+    const lines = job.stdout.trim().split("\n");
+    expect(lines).toHaveLength(4);
+    const seen = lines.map((line) => {
+      const match = /^\[1,(\d+)\]<stdout>:(.*)$/.exec(line);
+      expect(match, line).not.toBeNull();
+      const s = JSON.parse(match![2]!) as Record<string, string | number>;
+      expect(s.rank).toBe(Number(match![1]));
+      return s;
+    });
+    const byRank = seen.sort((x, y) => Number(x.rank) - Number(y.rank));
+    expect(byRank.map((s) => [s.TSMPI_NODE, s.TSMPI_LOCAL_RANK])).toEqual([
+      ["0", "0"],
+      ["1", "0"],
+      ["1", "1"],
+      ["2", "0"],
+    ]);
+    for (const s of byRank) {
+      expect(s.EXPORTED).toBe("across hosts");
+      expect(s.TSMPI_SIZE).toBe("4");
+    }
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    rmSync(dir, { recursive: true });
+  });
+
+  it("reports a rank that throws on a remote host like a local one and ends every host", async () => {
+    const job = await runJob(
+      4,
+      fixture("fail.ts"),
+      ["throw", "3"],
+      onCluster([
+        "--host",
+        ips()
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    expect(job.exitCode).toBe(1);
+    expect(job.stderr).toContain(`rank 3 failed on ${ips()[1]} with an uncaught exception:\nError: boom from rank 3`);
+    expect(job.stderr).toContain("tsmpi: job aborted because rank 3 failed; terminating 3 other ranks");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
+  it("ends every rank on every host within 2 s when a remote rank is killed with SIGKILL", async () => {
+    const { proc, marker, tmp } = startJob(
+      6,
+      fixture("spin.ts"),
+      [],
+      onCluster([
+        "--host",
+        ips()
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    const victim = 4 + Math.floor(Math.random() * 2); // on host 3
+    const pid = Number(new RegExp(`rank ${victim} pid (\\d+)`).exec(out)![1]);
+    const killedAt = Date.now();
+    process.kill(pid, "SIGKILL");
+    const result = await proc;
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    expect(result.exitCode).toBe(128 + 9);
+    expect(String(result.stderr)).toContain(`rank ${victim} was killed by signal SIGKILL on ${ips()[2]}; terminating 5 other ranks`);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
+  it("ends every host's ranks when the launcher gets Ctrl-C", async () => {
+    const { proc, marker, tmp } = startJob(
+      6,
+      fixture("spin.ts"),
+      [],
+      onCluster([
+        "--host",
+        ips()
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    // `ip netns exec` execs node: the launcher is the process execa started.
+    process.kill(proc.pid!, "SIGINT");
+    const result = await proc;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.stderr)).toContain("received SIGINT; terminating 6 other ranks");
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
+  it("fails fast with a clear error when a host is unreachable, and leaves nothing running", async () => {
+    const [a] = ips();
+    const dead = a!.replace(/\.1$/, ".99");
+    const startedAt = Date.now();
+    const job = await runJob(3, fixture("spin.ts"), [], onCluster(["--host", `${a}:2,${dead}:1`]));
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect(job.exitCode).toBe(255);
+    expect(job.stderr).toMatch(
+      new RegExp(
+        `tsmpi: host ${dead.replace(/\./g, "\\.")} \\(rank 2\\): lost its connection \\(ssh to ${dead.replace(/\./g, "\\.")} exited with status 255: .*(No route to host|timed out)`,
+      ),
+    );
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
+  it("says so when node is missing on a remote host", async () => {
+    const job = await runJob(2, fixture("spin.ts"), [], onCluster(["--host", ips().slice(1).join(","), "--remote-node", "/opt/no-such-node/bin/node"]));
+    expect(job.exitCode).toBe(255);
+    expect(job.stderr).toMatch(/exited with status 127: .*\/opt\/no-such-node\/bin\/node: (No such file or directory|not found)/);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+});
