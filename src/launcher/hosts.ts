@@ -40,7 +40,7 @@ export function parseHostfile(text: string, file: string): HostSlots[] {
   for (const [index, raw] of text.split("\n").entries()) {
     const line = raw.replace(/#.*/, "").trim();
     if (line === "") continue;
-    const where = `${file}:${index + 1}`;
+    const where = `hostfile ${file}:${index + 1}`;
     const openMpi = /^(\S+)((?:\s+\w+=\S+)*)$/.exec(line);
     const mpich = /^([^\s:]+):(\d+)$/.exec(line);
     if (mpich) {
@@ -56,7 +56,7 @@ export function parseHostfile(text: string, file: string): HostSlots[] {
       const slots = settings.get("slots") ?? settings.get("max_slots");
       hosts.push({ name: openMpi[1]!, slots: slotCount(slots, where) });
     } else {
-      throw new UsageError(`hostfile ${where}: cannot read ${JSON.stringify(raw.trim())}; write "host slots=N" or "host:N"`);
+      throw new UsageError(`${where}: cannot read ${JSON.stringify(raw.trim())}; write "host slots=N" or "host:N"`);
     }
   }
   if (hosts.length === 0) throw new UsageError(`hostfile ${file} lists no host`);

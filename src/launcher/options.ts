@@ -105,7 +105,7 @@ function parser(argv: string[]) {
     .wrap(100)
     .parserConfiguration({ "halt-at-non-option": true, "unknown-options-as-args": false })
     .fail((message, error) => {
-      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? "invalid arguments");
+      throw error instanceof UsageError ? error : new UsageError((message ?? error?.message ?? "invalid arguments").replace(/\s*\n\s*/g, " "));
     });
 }
 

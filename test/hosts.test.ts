@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { expandNodeList, expandTasksPerNode, mapRanks, parseHostfile, parseHostList, slurmHosts } from "../src/launcher/hosts.js";
+import { inCidr } from "../src/launcher/network.js";
+import { BIN, fixture, leftovers, runJob } from "./helpers.js";
+
+describe("host lists and hostfiles", () => {
+  it("reads --host with and without slots", () => {
+    expect(parseHostList("a,b:4, c:2")).toEqual([
+      { name: "a", slots: 1 },
+      { name: "b", slots: 4 },
+      { name: "c", slots: 2 },
+    ]);
+    expect(() => parseHostList("a:0")).toThrow(/--host a:0: slots must be a positive integer/);
+    expect(() => parseHostList("a:b:c")).toThrow(/--host: cannot read "a:b:c"/);
+  });
+
+  it("reads Open MPI and MPICH hostfiles with comments, summing repeated hosts", () => {
+    const text = "# cluster\nn1 slots=4\nn2:2  # MPICH form\n\n n3   # one slot\nn1 slots=2 max_slots=8\n";
+    expect(parseHostfile(text, "hosts")).toEqual([
+      { name: "n1", slots: 6 },
+      { name: "n2", slots: 2 },
+      { name: "n3", slots: 1 },
+    ]);
+    expect(() => parseHostfile("n1 slots=x\n", "hosts")).toThrow(/hostfile hosts:1: slots must be a positive integer, got "x"/);
+    expect(() => parseHostfile("n1 n2 n3\n", "hosts")).toThrow(/hostfile hosts:1: cannot read "n1 n2 n3"/);
+    expect(() => parseHostfile("# nothing\n", "hosts")).toThrow(/lists no host/);
+  });
+
+  it("maps ranks by slot and by node, oversubscribing in the same order", () => {
+    const hosts = [
+      { name: "a", slots: 2 },
+      { name: "b", slots: 1 },
+      { name: "c", slots: 2 },
+    ];
+    expect(mapRanks(hosts, 5, "slot", true)).toEqual({ placement: [0, 0, 1, 2, 2], oversubscribed: false });
+    expect(mapRanks(hosts, 5, "node", true)).toEqual({ placement: [0, 1, 2, 0, 2], oversubscribed: false });
+    expect(mapRanks(hosts, 7, "slot", true)).toEqual({ placement: [0, 0, 1, 2, 2, 0, 0], oversubscribed: true });
+    expect(mapRanks(hosts, 7, "node", true)).toEqual({ placement: [0, 1, 2, 0, 2, 0, 1], oversubscribed: true });
+    expect(() => mapRanks(hosts, 6, "slot", false)).toThrow(/-n 6 is more than the 5 slots of a:2,b:1,c:2 and --no-oversubscribe is set/);
+  });
+
+  it("expands Slurm node lists and task counts", () => {
+    expect(expandNodeList("node[01-03,07],gpu5,r[1-2]-ib")).toEqual(["node01", "node02", "node03", "node07", "gpu5", "r1-ib", "r2-ib"]);
+    expect(expandTasksPerNode("2(x3),1")).toEqual([2, 2, 2, 1]);
+    expect(slurmHosts({ SLURM_JOB_ID: "7", SLURM_JOB_NODELIST: "n[1-2]", SLURM_TASKS_PER_NODE: "4,2" })).toEqual([
+      { name: "n1", slots: 4 },
+      { name: "n2", slots: 2 },
+    ]);
+    expect(slurmHosts({})).toBeUndefined();
+  });
+
+  it("matches addresses against a CIDR", () => {
+    expect(inCidr("10.1.2.3", "10.1.0.0/16")).toBe(true);
+    expect(inCidr("10.2.2.3", "10.1.0.0/16")).toBe(false);
+    expect(inCidr("192.168.1.7", "0.0.0.0/0")).toBe(true);
+    expect(() => inCidr("10.1.2.3", "ten/8")).toThrow(/--bind: "ten\/8" is not an IPv4 CIDR/);
+  });
+});
+
+describe("placement options on one host", () => {
+  it("runs localhost ranks locally and warns when -n oversubscribes the slots", async () => {
+    const job = await runJob(3, fixture("env.ts"), [], { launcherArgs: ["--host", "localhost:2"] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stderr).toBe("tsmpi: warning: 3 ranks on localhost:2 oversubscribe its slots; ranks will share cores");
+    expect(job.stdout.trim().split("\n")).toHaveLength(3);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it.each([
+    [["--host", "localhost:2", "--no-oversubscribe", "-n", "3"], /-n 3 is more than the 2 slots of localhost:2 and --no-oversubscribe is set/],
+    [["--host", "a:zero"], /--host: cannot read "a:zero"/],
+    [["--hostfile", "/nonexistent/hosts"], /cannot read hostfile \/nonexistent\/hosts/],
+    [["-x", "1BAD"], /-x 1BAD: "1BAD" is not a variable name/],
+    [["-x", "TSMPI_SURELY_UNSET_VAR"], /-x TSMPI_SURELY_UNSET_VAR: TSMPI_SURELY_UNSET_VAR is not set here; write -x TSMPI_SURELY_UNSET_VAR=VALUE/],
+    [["--iface", "nope0", "--transport", "tcp"], /--iface nope0: no such interface/],
+    [["--iface", "lo", "--bind", "10.0.0.0/8"], /give --iface or --bind, not both/],
+    [["--map-by", "core"], /Invalid values:.*map-by/],
+  ])("rejects %j with a one-line error", async (args, message) => {
+    const result = await execa("node", [BIN, ...args, fixture("env.ts")], { reject: false, timeout: 30_000 });
+    expect(result.exitCode).toBe(1);
+    const lines = String(result.stderr).trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+});
