@@ -29,6 +29,14 @@ describe("reliability", () => {
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 
+  it("ends a finished rank whose last message has no receiver left, instead of hanging at exit", async () => {
+    const job = await runJob(2, fixture("unreceived.ts"), [], { timeout: 20_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toContain("rank 1 sent");
+    expect(job.stderr).toContain("tsmpi: rank 1 finished with messages queued for ranks that had all exited; they were dropped");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("rejects a receive, a collective and a send that depend on a dead rank with RankFailedError, then aborts the job", async () => {
     const job = await runJob(3, fixture("peer-dies.ts"), [], { timeout: 20_000 });
     expect(job.exitCode).toBe(3);

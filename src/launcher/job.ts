@@ -24,6 +24,11 @@ import { prepareScript } from "./transpile.js";
 export const TIMEOUT_STATUS = 124;
 /** Between telling the ranks that one died and terminating them: time to see a RankFailedError. */
 const NOTICE_MS = 200;
+/**
+ * A rank that has finished its script but still holds messages for ranks that have all
+ * exited (nobody can ever receive them) is ended this long after the last of them.
+ */
+const UNDELIVERABLE_MS = 1000;
 /** Exit status when a host is lost or cannot start its ranks (as ssh's own failure status). */
 const HOST_FAILED_STATUS = 255;
 
@@ -37,6 +42,8 @@ interface Host extends HostSlots {
 
 interface Rank extends Reporting {
   report?: RankReport;
+  /** Ended by the launcher while exiting with messages nobody could receive. */
+  undeliverable?: boolean;
   host: Host;
   out: LineForwarder;
   err: LineForwarder;
@@ -148,8 +155,22 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         exitedWithoutInit.push(r.rank);
         checkInit();
       }
+      checkUndeliverable();
     }
     checkDone();
+  };
+  /** Every rank still alive has finished its script: what they wait to send has no receiver left. */
+  const checkUndeliverable = () => {
+    if (status === undefined && live().every((r) => r.exiting !== undefined)) setTimeout(endUndeliverable, UNDELIVERABLE_MS).unref();
+  };
+  const endUndeliverable = () => {
+    const stuck = live();
+    if (stuck.length === 0 || !stuck.every((r) => r.exiting !== undefined)) return;
+    for (const r of stuck) {
+      say(`rank ${r.rank} finished with messages queued for ranks that had all exited; they were dropped`);
+      r.undeliverable = true;
+      r.kill("SIGKILL", true);
+    }
   };
   /** A host failed as a whole (could not start, or its connection died): its ranks are lost. */
   const onHostLost = (host: Host, why: string) => {
@@ -243,8 +264,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       kill,
       out: new LineForwarder(writeOut, tag("stdout")),
       err: new LineForwarder(writeErr, tag("stderr"), (report) => {
-        if (report.type === "exiting") r.exiting = report.code;
-        else if (report.type !== "state") r.report ??= report;
+        if (report.type === "exiting") {
+          r.exiting = report.code;
+          checkUndeliverable();
+        } else if (report.type !== "state") r.report ??= report;
         else if (r.onState) {
           r.state = report;
           r.onState();
@@ -354,8 +377,10 @@ function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | nul
       `rank ${r.rank} failed${where} with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed`,
     );
   }
-  // A hang-report SIGUSR2 can race with a rank's own exit; the exit code it announced stands.
-  if (signal === "SIGUSR2" && r.exiting !== undefined) return r.exiting === 0 ? undefined : fail(r.exiting, `exited with status ${r.exiting}`);
+  // A hang-report SIGUSR2 can race with a rank's own exit, and a rank ended for undeliverable
+  // messages had already finished: the exit code it announced stands.
+  if ((signal === "SIGUSR2" || r.undeliverable) && r.exiting !== undefined)
+    return r.exiting === 0 ? undefined : fail(r.exiting, `exited with status ${r.exiting}`);
   if (signal !== null) return fail(128 + constants.signals[signal], `was killed by signal ${signal}${where}`);
   if (code !== 0 && code !== null) return fail(code, `exited with status ${code}${where}`);
   return undefined;

@@ -1,0 +1,98 @@
+/**
+ * Transport security: every tcp socket of a job is a CURVE server whose ZAP handler admits
+ * only holders of the job's key pair. Outsiders can connect to a rank's port, but nothing they
+ * send reaches tsmpi. With --insecure the same forged message does get through (the control).
+ */
+import { connect } from "node:net";
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { execaSync } from "execa";
+import { Pull, Push, Router, curveKeyPair } from "zeromq";
+import { encode } from "../src/comm/codec.js";
+import { Gatekeeper, secureClient, secureServer, z85Decode } from "../src/comm/security.js";
+import { fixture, leftovers, startJob } from "./helpers.js";
+
+/** tcp ports on which the given processes listen, as host:port. */
+function listening(pids: number[]): string[] {
+  const out = String(execaSync("ss", ["-Hltnp"]).stdout);
+  return out
+    .split("\n")
+    .filter((line) => pids.some((pid) => line.includes(`pid=${pid},`)))
+    .map((line) => line.trim().split(/\s+/)[3]!);
+}
+
+/** Everything an outsider can try without the job's keys, against one tcp endpoint. */
+async function attack(endpoint: string): Promise<void> {
+  const forged = encode("w", 1, 7, "evil").frames.map((frame) => Buffer.from(frame));
+  // 1. Plain ZeroMQ, no security mechanism.
+  const plain = new Push({ linger: 0 });
+  plain.connect(`tcp://${endpoint}`);
+  // 2. CURVE with a key pair and a server key of its own (it cannot know the job's).
+  const guess = new Push({ linger: 0 });
+  const mine = curveKeyPair();
+  secureClient(guess, mine);
+  guess.connect(`tcp://${endpoint}`);
+  await Promise.all([plain.send(forged), guess.send(forged)]);
+  // 3. Garbage bytes on a raw tcp connection.
+  const [host, port] = [endpoint.slice(0, endpoint.lastIndexOf(":")), Number(endpoint.slice(endpoint.lastIndexOf(":") + 1))];
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, host, () => socket.end(randomBytes(4096), () => resolve()));
+    socket.on("error", () => resolve());
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  plain.close();
+  guess.close();
+}
+
+describe("authenticated tcp transport", () => {
+  it.each([
+    ["by default, no outsider's message is delivered and the ranks go on", [], '"legit" from rank 1 tag 5'],
+    ["with --insecure, a forged message is delivered (the reason it is not the default)", ["--insecure"], '"evil" from rank 1 tag 7'],
+  ])("%s", async (_name, extra, expected) => {
+    const { proc, marker, tmp } = startJob(2, fixture("guarded.ts"), [], { launcherArgs: ["--transport", "tcp", ...extra], timeout: 30_000 });
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 2) await new Promise((r) => setTimeout(r, 20));
+    const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+    const endpoints = listening([...pids, proc.pid!]);
+    expect(endpoints.length).toBeGreaterThanOrEqual(3); // two inboxes and the launcher's rendezvous
+    for (const endpoint of endpoints) await attack(endpoint);
+    proc.stdin!.write("go\n");
+    const result = await proc;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain(`first message: ${expected}`);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
+  it("admits a client with the job's keys and refuses one with the right server key but its own key pair", async () => {
+    const job = curveKeyPair();
+    const gate = new Gatekeeper(job, new Router({ linger: 0, receiveTimeout: 50 }));
+    await gate.ready();
+    const serving = gate.serve();
+    const inbox = new Pull({ linger: 0, receiveTimeout: 1500 });
+    secureServer(inbox, job);
+    await inbox.bind("tcp://127.0.0.1:*");
+    const stranger = new Push({ linger: 0 });
+    const own = curveKeyPair();
+    stranger.curveServerKey = job.publicKey; // suppose the public key leaked
+    stranger.curvePublicKey = own.publicKey;
+    stranger.curveSecretKey = own.secretKey;
+    stranger.connect(inbox.lastEndpoint!);
+    await stranger.send("from a stranger");
+    await expect(inbox.receive()).rejects.toMatchObject({ code: "EAGAIN" });
+    expect(gate.refused).toBeGreaterThanOrEqual(1);
+    const member = new Push({ linger: 0 });
+    secureClient(member, job);
+    member.connect(inbox.lastEndpoint!);
+    await member.send("from a member");
+    expect(String((await inbox.receive())[0])).toBe("from a member");
+    for (const socket of [stranger, member, inbox]) socket.close();
+    gate.close();
+    await serving;
+  });
+
+  it("decodes Z85 as ZeroMQ's reference vector says", () => {
+    expect(z85Decode("HelloWorld")).toEqual(Buffer.from([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b]));
+    expect(() => z85Decode("abc")).toThrow(/multiple of 5/);
+  });
+});
