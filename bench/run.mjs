@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,startup,collectives,examples] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,startup,collectives,examples,multihost] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
@@ -12,7 +12,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,startup,collectives,examples").split(","));
+const only = new Set(flag("--only", "p2p,startup,collectives,examples,multihost").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
@@ -84,7 +84,7 @@ if (only.has("p2p")) {
   const sizes = quick ? ["8", "4096", "4194304"] : [];
   const rows = medians(
     [
-      () => jsonLines("node", [join(ROOT, "bench/floor-unix.mjs"), ...sizes]),
+      () => jsonLines("node", [join(ROOT, "bench/floor.mjs"), ...sizes]),
       () => tsmpi(2, "bench/pingpong.ts", sizes),
       ...(MPI ? [() => mpi(2, "bench/pingpong.py", sizes)] : []),
     ],
@@ -177,6 +177,11 @@ if (only.has("examples")) {
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
   }
+}
+
+if (only.has("multihost")) {
+  const { benchMultihost } = await import("./multihost.mjs");
+  for (const line of await benchMultihost({ quick, repeat, median, fmt, ratio })) say(line);
 }
 
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });

@@ -188,10 +188,38 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
+  it("uses the network that --bind or --iface names on every host, with the launch agent from TSMPI_LAUNCH_AGENT", async () => {
+    const [a, b] = ips();
+    const subnet = a!.replace(/\.1$/, ".0/24");
+    for (const choice of [
+      ["--bind", subnet],
+      ["--iface", "eth0"],
+    ]) {
+      const options = onCluster(["--host", `${a},${b}`, ...choice], { env: { TSMPI_LAUNCH_AGENT: cluster.launchAgent } });
+      options.launcherArgs = options.launcherArgs!.slice(2); // no --launch-agent: the variable says it
+      const job = await runJob(2, fixture("p2p.ts"), [], options);
+      expect(job.exitCode, job.stderr).toBe(0);
+      expect(job.stderr).toContain(`use ${a} (eth0) for tcp`);
+      expect(job.stderr).toContain(`use ${b} for tcp`);
+      expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    }
+  });
+
+  it("says so when tsmpi is missing on a remote host", async () => {
+    const job = await runJob(2, fixture("spin.ts"), [], onCluster(["--host", ips().slice(1).join(","), "--prefix", "/opt/no-tsmpi-here"]));
+    expect(job.exitCode).toBe(255);
+    expect(job.stderr).toMatch(
+      /exited with status 127: tsmpi: no tsmpi at \/opt\/no-tsmpi-here\/dist\/launcher\/agent\.js on .*; install tsmpi at the same path or give --prefix/,
+    );
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("says so when node is missing on a remote host", async () => {
     const job = await runJob(2, fixture("spin.ts"), [], onCluster(["--host", ips().slice(1).join(","), "--remote-node", "/opt/no-such-node/bin/node"]));
     expect(job.exitCode).toBe(255);
-    expect(job.stderr).toMatch(/exited with status 127: .*\/opt\/no-such-node\/bin\/node: (No such file or directory|not found)/);
+    expect(job.stderr).toMatch(
+      /exited with status 127: tsmpi: no node at \/opt\/no-such-node\/bin\/node on .*; install Node.js at the same path or give --remote-node/,
+    );
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 });

@@ -48,7 +48,15 @@ export function agentArgv(host: string, command: RemoteCommand): string[] {
       command.agentMain,
     ];
   }
-  const remote = `cd ${shellQuote(command.cwd)} && exec ${shellQuote(command.node)} ${shellQuote(command.agentMain)}`;
+  const [cwd, node, agent] = [command.cwd, command.node, command.agentMain].map(shellQuote);
+  // Check what the remote host must have, so that a missing piece gets a message that says what to do.
+  const missing = (what: string, fix: string) => `{ echo "tsmpi: ${what} on $(hostname); ${fix}" >&2; exit 127; }`;
+  const remote = [
+    `cd ${cwd} 2>/dev/null || ${missing(`no directory ${command.cwd}`, "ranks start in the launcher's working directory, which must exist on every host")}`,
+    `command -v ${node} >/dev/null || ${missing(`no node at ${command.node}`, "install Node.js at the same path or give --remote-node")}`,
+    `test -f ${agent} || ${missing(`no tsmpi at ${command.agentMain}`, "install tsmpi at the same path or give --prefix")}`,
+    `exec ${node} ${agent}`,
+  ].join("; ");
   return [...command.agent.split(/\s+/).filter((w) => w !== ""), host, remote];
 }
 

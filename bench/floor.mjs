@@ -1,6 +1,8 @@
-// The floor: two plain Node processes echoing length-prefixed messages over a Unix socket, with
-// the same sizes and iteration counts as bench/pingpong.ts. No copies beyond what sockets make.
-//   node bench/floor-unix.mjs [sizes...]
+// The floor: two plain Node processes echoing length-prefixed messages over a socket, with the
+// same sizes and iteration counts as bench/pingpong.ts. No copies beyond what sockets make.
+//   node bench/floor.mjs [sizes...]                  Unix socket, echo process forked here
+//   node bench/floor.mjs --serve-tcp IP              echo server on IP (prints {"port": N})
+//   node bench/floor.mjs --tcp IP:PORT [sizes...]    ping-pong against that server
 import net from "node:net";
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -45,25 +47,19 @@ function frame(payloadChunks, length) {
   return [header, ...payloadChunks];
 }
 
-if (process.argv[2] === "--echo") {
-  const socket = net.connect(process.argv[3]);
+/** Echo every message back on `socket`. */
+function echo(socket) {
+  socket.setNoDelay(true);
   framer(socket, (chunks) => {
     const length = chunks.reduce((n, c) => n + c.length, 0);
     socket.cork();
     for (const c of frame(chunks, length)) socket.write(c);
     socket.uncork();
   });
-} else {
-  const sizes = process.argv
-    .slice(2)
-    .filter((a) => /^\d+$/.test(a))
-    .map(Number);
-  const dir = mkdtempSync(join(tmpdir(), "tsmpi-floor-"));
-  const path = join(dir, "sock");
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(path, resolve));
-  const child = fork(new URL(import.meta.url).pathname, ["--echo", path]);
-  const [socket] = await Promise.all([new Promise((resolve) => server.once("connection", resolve))]);
+}
+
+/** Ping-pong every size over `socket`; one JSON line per size. */
+async function pingPong(socket, sizes, impl) {
   let resolveReply;
   framer(socket, () => resolveReply());
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
@@ -85,8 +81,38 @@ if (process.argv[2] === "--echo") {
       if (round === 1) elapsed = (performance.now() - t0) / 1000;
     }
     const half = elapsed / iters / 2;
-    console.log(JSON.stringify({ impl: "node-unix", kind: "bytes", size, usec: half * 1e6, gbps: size / half / 1e9 }));
+    console.log(JSON.stringify({ impl, kind: "bytes", size, usec: half * 1e6, gbps: size / half / 1e9 }));
   }
+}
+
+const [mode, where] = process.argv.slice(2);
+const sizes = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
+if (mode === "--echo") {
+  echo(net.connect(where));
+} else if (mode === "--serve-tcp") {
+  const server = net.createServer((socket) => {
+    echo(socket);
+    socket.on("close", () => server.close());
+  });
+  server.listen(0, where, () => console.log(JSON.stringify({ port: server.address().port })));
+} else if (mode === "--tcp") {
+  const at = where.lastIndexOf(":");
+  const socket = net.connect(Number(where.slice(at + 1)), where.slice(0, at));
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once("connect", resolve));
+  await pingPong(socket, sizes, "node-tcp");
+  socket.destroy();
+} else {
+  const dir = mkdtempSync(join(tmpdir(), "tsmpi-floor-"));
+  const path = join(dir, "sock");
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(path, resolve));
+  const child = fork(new URL(import.meta.url).pathname, ["--echo", path]);
+  const socket = await new Promise((resolve) => server.once("connection", resolve));
+  await pingPong(socket, sizes, "node-unix");
   child.kill();
   server.close();
   socket.destroy();

@@ -1,0 +1,115 @@
+// Multi-host benchmarks on three network-namespace hosts joined by veth (needs root, iproute2,
+// openssh-server: the same cluster the tests use, see test/netns.ts):
+//  - cross-host ping-pong: tsmpi (CURVE on, and --insecure) vs two plain Node processes over
+//    TCP between the same namespaces;
+//  - start-up of `-n 6` over 3 ssh hosts vs `-n 6` on one host.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { build } from "esbuild";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** test/netns.ts, compiled for this plain-JavaScript runner. */
+async function loadCluster() {
+  const dir = mkdtempSync(join(tmpdir(), "tsmpi-bench-"));
+  const outfile = join(dir, "netns.mjs");
+  await build({ entryPoints: [join(ROOT, "test/netns.ts")], outfile, bundle: true, platform: "node", format: "esm", logLevel: "warning" });
+  const module = await import(outfile);
+  rmSync(dir, { recursive: true, force: true });
+  return module;
+}
+
+function lines(text) {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}
+
+/** @returns Markdown lines */
+export async function benchMultihost({ quick, repeat, median, fmt, ratio }) {
+  const { makeCluster, waitForSsh, canMakeHosts } = await loadCluster();
+  if (!canMakeHosts()) return ["", "## Across hosts", "", "Skipped: needs root, iproute2 and openssh-server."];
+  const cluster = makeCluster(3, 250);
+  const out = [];
+  try {
+    await waitForSsh(cluster);
+    const [a, b, c] = cluster.hosts.map((h) => h.ip);
+    const on = (i, argv, options = {}) =>
+      execFileSync(cluster.on(i)[0], [...cluster.on(i).slice(1), ...argv], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, ...options });
+    const tsmpi = (argv) => ["node", join(ROOT, "bin/tsmpi.js"), "-q", "--launch-agent", cluster.launchAgent, ...argv];
+    const sizes = quick ? ["8", "4194304"] : ["8", "4096", "65536", "1048576", "4194304", "16777216"];
+
+    /** Plain Node over TCP: echo server on host 2, client on host 1. */
+    const floor = async () => {
+      const server = spawn(cluster.on(1)[0], [...cluster.on(1).slice(1), "node", join(ROOT, "bench/floor.mjs"), "--serve-tcp", b], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const [first] = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", (line) => resolve([line])));
+      const { port } = JSON.parse(first);
+      const rows = lines(on(0, ["node", join(ROOT, "bench/floor.mjs"), "--tcp", `${b}:${port}`, ...sizes]));
+      server.kill();
+      return rows;
+    };
+    const pingpong = (extra) => lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/pingpong.ts", ...sizes]))).filter((r) => r.kind === "Float64Array");
+    const samples = { floor: new Map(), secure: new Map(), insecure: new Map() };
+    const add = (name, rows) => rows.forEach((r) => samples[name].set(r.size, [...(samples[name].get(r.size) ?? []), r.usec]));
+    for (let r = 0; r < repeat; r++) {
+      add("floor", await floor());
+      add("secure", pingpong([]));
+      add("insecure", pingpong(["--insecure"]));
+    }
+    const get = (name, size) => {
+      const values = samples[name].get(size);
+      return values ? median(values) : undefined;
+    };
+    out.push("", "## Across hosts (network namespaces joined by veth, ssh launch)", "");
+    out.push(
+      `Hosts are Linux network namespaces on one bridge (\`test/netns.ts\`), so "the network" is the kernel's veth path: it shows tsmpi's own overhead, not a real NIC. The floor is two plain Node processes ping-ponging length-prefixed buffers over TCP between the same two namespaces. tsmpi: a Float64Array between rank 0 on host 1 and rank 1 on host 2, with CURVE (the default) and with \`--insecure\`.`,
+      "",
+      "| bytes | floor TCP µs | tsmpi CURVE µs | ratio to floor | tsmpi --insecure µs | ratio to floor | CURVE / insecure |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const s of sizes.map(Number)) {
+      const f = get("floor", s),
+        sec = get("secure", s),
+        ins = get("insecure", s);
+      out.push(`| ${s} | ${fmt(f)} | ${fmt(sec)} | ${ratio(sec, f)} | ${fmt(ins)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
+    }
+    out.push(
+      "",
+      "| bytes | floor TCP GB/s | tsmpi CURVE GB/s | ratio | tsmpi --insecure GB/s | ratio | CURVE / insecure |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    const gb = (s, us) => (us === undefined ? undefined : s / us / 1e3);
+    for (const s of sizes.map(Number).filter((s) => s >= 65536)) {
+      const f = gb(s, get("floor", s)),
+        sec = gb(s, get("secure", s)),
+        ins = gb(s, get("insecure", s));
+      out.push(`| ${s} | ${fmt(f, 2)} | ${fmt(sec, 2)} | ${ratio(sec, f)} | ${fmt(ins, 2)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
+    }
+
+    // Start-up: hello on 6 ranks, over 3 hosts (ssh) and on host 1 alone.
+    const runs = quick ? 3 : 7;
+    const wall = (argv) => {
+      const t0 = process.hrtime.bigint();
+      on(0, argv, { stdio: "ignore" });
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const one = [],
+      three = [];
+    for (let i = 0; i < runs; i++) {
+      one.push(wall(tsmpi(["-n", "6", "examples/hello.ts"])));
+      three.push(wall(tsmpi(["-n", "6", "--host", `${a}:2,${b}:2,${c}:2`, "examples/hello.ts"])));
+    }
+    out.push("", `Start-up of hello world on 6 ranks (wall time, median of ${runs}):`, "", "| command | ms | ratio |", "|---|---:|---:|");
+    out.push(`| \`tsmpi -n 6 examples/hello.ts\` (one host) | ${fmt(median(one), 0)} | 1.00× |`);
+    out.push(`| \`tsmpi -n 6 --host h1:2,h2:2,h3:2 examples/hello.ts\` (ssh to 2 of them) | ${fmt(median(three), 0)} | ${ratio(median(three), median(one))} |`);
+  } finally {
+    cluster.teardown();
+  }
+  return out;
+}
