@@ -1,11 +1,33 @@
 // The codec on its own (no transport): frame layout, every type, and malformed input.
 import { describe, expect, it } from "vitest";
 import { pack } from "msgpackr";
-import { decode, encode } from "../src/comm/codec.js";
-import { MAX_FRAME_BYTES } from "../src/comm/protocol.js";
+import { decode, decodeMessage, encode, encodeFlow } from "../src/comm/codec.js";
+import { MAX_FRAME_BYTES, MessageKind } from "../src/comm/protocol.js";
 import { SerializationError } from "../src/errors.js";
 
 describe("codec", () => {
+  it("carries flow control: announcements, requests, payloads and credits", () => {
+    const data = encode("c", 2, 9, new Float64Array([5]), undefined, 6).frames;
+    expect(decodeMessage(data)).toMatchObject({ kind: MessageKind.Data, envelope: { context: "c", source: 2, tag: 9, from: 6 } });
+    expect(decodeMessage([encodeFlow([MessageKind.Rts, "c", 2, 9, 8, 6, 41])])).toEqual({
+      kind: MessageKind.Rts,
+      envelope: { context: "c", source: 2, tag: 9, value: undefined, bytes: 8, from: 6, wire: 0, rendezvous: { id: 41 } },
+    });
+    expect(decodeMessage([encodeFlow([MessageKind.Cts, 3, 41])])).toEqual({ kind: MessageKind.Cts, from: 3, id: 41 });
+    expect(decodeMessage([encodeFlow([MessageKind.Credit, 3, 1 << 22])])).toEqual({ kind: MessageKind.Credit, from: 3, bytes: 1 << 22 });
+    const payload = decodeMessage([encodeFlow([MessageKind.Payload, 6, 41]), ...data]);
+    expect(payload).toMatchObject({ kind: MessageKind.Payload, from: 6, id: 41, envelope: { value: new Float64Array([5]) } });
+    for (const bad of [
+      [encodeFlow([MessageKind.Cts, 3, 41]), Buffer.alloc(2)],
+      [encodeFlow([MessageKind.Payload, 6, 41])],
+      [Buffer.from(pack([MessageKind.Rts, "c", 2, 9, -8, 6, 41]))],
+      [Buffer.from(pack([MessageKind.Credit, "x", 1]))],
+      [Buffer.from(pack([9, 1, 2]))],
+    ]) {
+      expect(() => decodeMessage(bad)).toThrow(SerializationError);
+    }
+  });
+
   it("puts a top-level typed array in its own raw frame", () => {
     const array = new Float64Array([1, 2, 3]);
     const { frames, bytes } = encode("w", 1, 2, array);
@@ -13,7 +35,7 @@ describe("codec", () => {
     expect(frames[1]).toEqual(Buffer.from(array.buffer));
     expect(bytes).toBe(frames[0]!.byteLength + 24);
     const back = decode(frames);
-    expect(back).toEqual({ context: "w", source: 1, tag: 2, value: array, bytes: 24 });
+    expect(back).toEqual({ context: "w", source: 1, tag: 2, value: array, bytes: 24, from: 1, wire: frames[0]!.byteLength + 24 });
   });
 
   it("copies the sender's bytes so later writes do not change the frame", () => {

@@ -1,4 +1,6 @@
-// Reliability: no loss or reordering under load, a rank killed mid-collective, hostile frames.
+// Reliability: no loss or reordering under load, a 3 GiB message, flow control, a rank killed
+// mid-collective, hostile frames. The memory-hungry jobs are in this one file so that they run
+// one after the other, never side by side.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decode, encode } from "../src/comm/codec.js";
@@ -6,11 +8,12 @@ import { SerializationError } from "../src/errors.js";
 import { fixture, leftovers, runJob, startJob } from "./helpers.js";
 
 describe("reliability", () => {
-  it("delivers 40 000 messages of 1 B to 1 MiB among 8 ranks intact and in per-(source, tag) order", async () => {
-    const job = await runJob(8, fixture("stress.ts"), ["5000", String(1 << 20)], { timeout: 170_000 });
+  it("delivers 200 000 messages of 1 B to 1 MiB among 8 ranks intact and in per-(source, tag) order", async () => {
+    const job = await runJob(8, fixture("stress.ts"), ["25000", String(1 << 20)], { timeout: 400_000 });
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout).toMatch(/^stress: 8 ranks, 40000 of 40000 messages received in order and intact, \d+ payload bytes$/m);
-  });
+    expect(job.stdout).toMatch(/^stress: 8 ranks, 200000 of 200000 messages received in order and intact, \d+ payload bytes$/m);
+    console.log(job.stdout.trim());
+  }, 420_000);
 
   it("ends the whole job within 2 s when a random rank is killed with SIGKILL mid-collective", async () => {
     const { proc, marker, tmp } = startJob(4, fixture("spin.ts"));
@@ -27,6 +30,25 @@ describe("reliability", () => {
     expect(result.exitCode).toBe(128 + 9);
     expect(String(result.stderr)).toContain(`rank ${victim} was killed by signal SIGKILL; terminating 3 other ranks`);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
+  it("carries a single 3 GiB Float64Array intact (by rendezvous: it is larger than the flow window)", async () => {
+    const job = await runJob(2, fixture("large.ts"), [], { timeout: 170_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout)).toEqual({ bytes: 3 * 2 ** 30, bad: 0, type: "Float64Array", length: (3 * 2 ** 30) / 8 });
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("keeps a receiver's memory bounded while a peer floods it with 4 GiB of messages it has not asked for", async () => {
+    const job = await runJob(2, fixture("flood.ts"), ["4096"], { timeout: 120_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    const { total, intact, before, flooded, after } = JSON.parse(job.stdout.trim()) as Record<string, number>;
+    expect(intact).toBe(total);
+    // 4096 MiB went through; the receiver held at most the flow window (32 MiB) of it at a time.
+    expect(flooded - before).toBeLessThan(256);
+    expect(after).toBeLessThan(512);
+    console.log(`flooded receiver peak RSS: ${flooded.toFixed(0)} MiB after 4 GiB arrived, ${after.toFixed(0)} MiB after receiving it all`);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
   it("ends a finished rank whose last message has no receiver left, instead of hanging at exit", async () => {

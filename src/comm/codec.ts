@@ -7,7 +7,7 @@
  */
 import { Packr, addExtension } from "msgpackr/pack";
 import { SerializationError } from "../errors.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, type ArrayRef, type DataHeader } from "./protocol.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./protocol.js";
 
 /** Any typed array tsmpi carries as raw bytes. */
 export type TypedArray =
@@ -110,12 +110,19 @@ function arrayFrames(array: TypedArray, frames: Buffer[]): void {
  * Encode one message: header tuple + out-of-band arrays.
  * @returns the frames and the payload size in bytes (what a receiver's status reports).
  */
-export function encode(context: string, source: number, tag: number, value: unknown, maxFrameBytes = MAX_FRAME_BYTES): { frames: Buffer[]; bytes: number } {
+export function encode(
+  context: string,
+  source: number,
+  tag: number,
+  value: unknown,
+  maxFrameBytes = MAX_FRAME_BYTES,
+  from = source,
+): { frames: Buffer[]; bytes: number } {
   outArrays = [];
   frameBytes = maxFrameBytes;
   let head: Buffer;
   try {
-    head = packr.pack([0, context, source, tag, value] satisfies DataHeader);
+    head = packr.pack([0, context, source, tag, value, from] satisfies DataHeader);
   } catch (error) {
     outArrays = [];
     if (error instanceof SerializationError) throw error;
@@ -164,13 +171,68 @@ function readArray(kind: number, byteLength: number, nFrames: number): TypedArra
   return out;
 }
 
-/** A decoded data message with its payload size. */
+/** A decoded data message (or the announcement of one) with its sizes. */
 export interface Envelope {
   context: string;
   source: number;
   tag: number;
   value: unknown;
+  /** Payload size: a typed array's byteLength, otherwise the encoded size. */
   bytes: number;
+  /** World rank of the sender. */
+  from: number;
+  /** Bytes on the wire (what flow control counts); 0 for an announcement. */
+  wire: number;
+  /** Set on an announced message: the receiver must ask `from` for payload `id`. */
+  rendezvous?: { id: number };
+}
+
+/** Total size of a message's frames. */
+export function wireBytes(frames: Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.byteLength;
+  return bytes;
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/** A decoded data-plane message: data (or its announcement), or a flow-control message. */
+export type Incoming =
+  | { kind: MessageKind.Data | MessageKind.Rts; envelope: Envelope }
+  | { kind: MessageKind.Cts; from: number; id: number }
+  | { kind: MessageKind.Payload; from: number; id: number; envelope: Envelope }
+  | { kind: MessageKind.Credit; from: number; bytes: number };
+
+/** One frame of flow control (see protocol.ts). */
+export function encodeFlow(header: FlowHeader): Buffer {
+  return Buffer.from(packr.pack(header));
+}
+
+/** Decode any data-plane message; throws SerializationError on a malformed one. */
+export function decodeMessage(frames: Buffer[]): Incoming {
+  if (frames.length === 0) throw new SerializationError("empty message");
+  // Flow-control headers are short arrays whose second byte is a kind other than Data.
+  const kind = frames[0]!.length > 1 && frames[0]![0]! >= 0x93 && frames[0]![0]! <= 0x97 ? frames[0]![1]! : MessageKind.Data;
+  if (kind === MessageKind.Data) return { kind, envelope: decode(frames) };
+  let header: unknown[];
+  try {
+    header = packr.unpack(frames[0]!) as unknown[];
+  } catch (error) {
+    throw new SerializationError(`malformed message: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Array.isArray(header) || !header.slice(1).every((x, i) => (kind === MessageKind.Rts && i === 0 ? typeof x === "string" : isCount(x))))
+    throw new SerializationError("malformed flow-control header");
+  if (kind === MessageKind.Rts && header.length === 7 && frames.length === 1) {
+    const [, context, source, tag, bytes, from, id] = header as [number, string, number, number, number, number, number];
+    return { kind, envelope: { context, source, tag, value: undefined, bytes, from, wire: 0, rendezvous: { id } } };
+  }
+  if (header.length === 3) {
+    const [, from, n] = header as [number, number, number];
+    if (kind === MessageKind.Cts && frames.length === 1) return { kind, from, id: n };
+    if (kind === MessageKind.Credit && frames.length === 1) return { kind, from, bytes: n };
+    if (kind === MessageKind.Payload && frames.length > 1) return { kind, from, id: n, envelope: decode(frames.slice(1)) };
+  }
+  throw new SerializationError(`malformed flow-control message of kind ${kind}`);
 }
 
 /** Decode one multipart data message; throws SerializationError on a malformed one. */
@@ -181,20 +243,20 @@ export function decode(frames: Buffer[]): Envelope {
     const header = packr.unpack(frames[0]!) as DataHeader;
     if (
       !Array.isArray(header) ||
-      header.length !== 5 ||
+      header.length !== 6 ||
       header[0] !== 0 ||
       typeof header[1] !== "string" ||
       !Number.isInteger(header[2]) ||
-      !Number.isInteger(header[3])
+      !Number.isInteger(header[3]) ||
+      !Number.isInteger(header[5])
     ) {
       throw new SerializationError("malformed message header");
     }
     if (inCursor !== frames.length) throw new SerializationError(`message has ${frames.length - inCursor} unexpected extra frames`);
     const value = header[4];
-    let bytes = 0;
-    if (ArrayBuffer.isView(value)) bytes = value.byteLength;
-    else for (const frame of frames) bytes += frame.byteLength;
-    return { context: header[1], source: header[2], tag: header[3], value, bytes };
+    const wire = wireBytes(frames);
+    const bytes = ArrayBuffer.isView(value) ? value.byteLength : wire;
+    return { context: header[1], source: header[2], tag: header[3], value, bytes, from: header[5], wire };
   } catch (error) {
     if (error instanceof SerializationError) throw error;
     throw new SerializationError(`malformed message: ${(error as Error).message}`, { cause: error });

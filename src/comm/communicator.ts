@@ -6,10 +6,10 @@
  * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
  * `i`-prefixed calls return a {@link Request}.
  */
-import { encode } from "./codec.js";
+import { encode, wireBytes } from "./codec.js";
 import { ANY_SOURCE, ANY_TAG } from "./matching.js";
 import { Request, Status } from "./request.js";
-import type { Peers, Runtime } from "./runtime.js";
+import type { Outgoing, Peers, Runtime } from "./runtime.js";
 import { checkPeer, checkTag, PROC_NULL, type Where } from "./validate.js";
 import { SerializationError, callError } from "../errors.js";
 import * as coll from "../collectives/index.js";
@@ -46,9 +46,12 @@ export class Comm {
     return { call, rank: this.rank, size: this.size };
   }
 
-  private encodeFor(call: string, context: string, tag: number, value: unknown): Buffer[] {
+  private encodeFor(call: string, context: string, tag: number, value: unknown): Outgoing {
     try {
-      return encode(context, this.rank, tag, value).frames;
+      const { frames } = encode(context, this.rank, tag, value, undefined, this.runtime.rank);
+      // The size a receiver's status reports (as decode computes it).
+      const bytes = ArrayBuffer.isView(value) ? value.byteLength : wireBytes(frames);
+      return { frames, context, source: this.rank, tag, bytes };
     } catch (error) {
       throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
     }

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "./communicator.js";
-import { ENV, FAILED_HOOK, KEYS_HOOK, STATE_HOOK, type ControlMessage, type JobKeys } from "./protocol.js";
+import { ENV, PEER_HOOK, KEYS_HOOK, STATE_HOOK, type ControlMessage, type JobKeys, type PeerNotice } from "./protocol.js";
 import { secureClient } from "./security.js";
 import { report } from "./report.js";
 import { Runtime } from "./runtime.js";
@@ -64,8 +64,9 @@ async function join(): Promise<Comm> {
     (frames) => holder.runtime!.deliver(frames),
   );
   const runtime = (holder.runtime = new Runtime(rank, size, transport));
-  // The rank bootstrap calls this when the launcher says a peer died.
-  (globalThis as Record<symbol, unknown>)[FAILED_HOOK] = (failed: number, reason: string) => void runtime.markFailed(failed, reason);
+  // The rank bootstrap calls this when the launcher says a peer died or finished.
+  (globalThis as Record<symbol, unknown>)[PEER_HOOK] = (notice: PeerNotice) =>
+    notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank);
   // The rank bootstrap calls this when the launcher asks for a hang report (SIGUSR2).
   (globalThis as Record<symbol, unknown>)[STATE_HOOK] = () => {
     const { count, bytes } = runtime.matcher.unexpectedSummary();

@@ -60,14 +60,17 @@ export class Matcher {
     return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token }));
   }
 
-  /** Withdraw the receive or probe posted with `token` and reject it. */
-  cancel(token: object, error: Error): void {
+  /** Withdraw the receive or probe posted with `token` and reject it; false if there is none. */
+  cancel(token: object, error: Error): boolean {
     for (const map of [this.receives, this.probes]) {
       for (const list of map.values()) {
         const waiter = takeFirst(list, (w) => w.token === token);
-        if (waiter !== undefined) return waiter.reject(error);
+        if (waiter === undefined) continue;
+        waiter.reject(error);
+        return true;
       }
     }
+    return false;
   }
 
   /** The oldest matching arrived message, left in place (MPI_Iprobe). */

@@ -14,16 +14,43 @@
  * after writing it (pipe writes are synchronous on Linux) and travels through ssh unchanged.
  */
 
-/** Kinds of data-plane messages; only user/collective data exists so far. */
+/**
+ * Kinds of data-plane messages. Data travels eagerly while the receiver has room for it
+ * (see {@link FLOW_WINDOW_BYTES}); otherwise the sender announces it (Rts), the receiver asks
+ * for it once a receive matches (Cts), and the sender sends it (Payload). Credit returns
+ * the window as the receiver consumes eager data.
+ */
 export const enum MessageKind {
   Data = 0,
+  Rts = 1,
+  Cts = 2,
+  Payload = 3,
+  Credit = 4,
 }
 
 /**
  * Header of a data message: kind, communicator context id, source rank within that
- * communicator, tag, and the value (with typed arrays as placeholders).
+ * communicator, tag, the value (with typed arrays as placeholders), and the sender's world rank.
  */
-export type DataHeader = [kind: MessageKind.Data, context: string, source: number, tag: number, value: unknown];
+export type DataHeader = [kind: MessageKind.Data, context: string, source: number, tag: number, value: unknown, from: number];
+
+/** Flow-control messages: each is one frame (Payload is followed by the data message's frames). */
+export type FlowHeader =
+  /** "I have `bytes` for you on (context, source, tag); ask for `id` when a receive matches." */
+  | [kind: MessageKind.Rts, context: string, source: number, tag: number, bytes: number, from: number, id: number]
+  /** "Send me `id` now." */
+  | [kind: MessageKind.Cts, from: number, id: number]
+  /** "Here is `id`" (the data message follows). */
+  | [kind: MessageKind.Payload, from: number, id: number]
+  /** "I have consumed `bytes` of your eager data." */
+  | [kind: MessageKind.Credit, from: number, bytes: number];
+
+/**
+ * Eager data a sender may have outstanding to one receiver (sent, not yet received there).
+ * Past it, messages go by rendezvous: a receiver never holds more than this much unexpected
+ * data per peer, plus a small announcement per further message.
+ */
+export const FLOW_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /** What a typed-array placeholder carries: which constructor, how many bytes, in how many frames. */
 export type ArrayRef = [kind: ArrayKind, byteLength: number, frames: number];
@@ -101,15 +128,15 @@ export interface WaitState {
   seconds: number;
 }
 
-/** Launcher -> rank notice over the IPC channel: a peer died. */
-export interface RankFailedNotice {
-  type: "rank-failed";
+/** Launcher -> rank notice over the IPC channel: a peer died, or finished (then `reason` is undefined). */
+export interface PeerNotice {
+  type: "rank-failed" | "rank-exited";
   rank: number;
-  reason: string;
+  reason?: string;
 }
 
-/** Global hook through which the rank bootstrap passes a RankFailedNotice to the runtime (set by init). */
-export const FAILED_HOOK = Symbol.for("tsmpi.rank-failed");
+/** Global hook through which the rank bootstrap passes a PeerNotice to the runtime (set by init). */
+export const PEER_HOOK = Symbol.for("tsmpi.peer-notice");
 
 /** Global hook through which the rank bootstrap hands the job keys to init(). */
 export const KEYS_HOOK = Symbol.for("tsmpi.keys");
@@ -164,7 +191,7 @@ export type ToAgent =
   | { type: "entry"; path?: string; code?: string; control: string }
   /** Signal a rank (`group`: its whole process group). */
   | { type: "signal"; rank: number; signal: NodeJS.Signals; group: boolean }
-  | { type: "notice"; notice: RankFailedNotice }
+  | { type: "notice"; notice: PeerNotice }
   | { type: "stdin"; data?: string };
 
 export type FromAgent =

@@ -2,11 +2,30 @@
  * The per-process state every communicator shares: this rank's world rank and size,
  * the transport and the matcher. Communicators translate their ranks to world ranks here.
  */
-import { decode, type Envelope } from "./codec.js";
+import { decodeMessage, encodeFlow, wireBytes, type Envelope, type Incoming } from "./codec.js";
 import { RankFailedError } from "../errors.js";
 import { Matcher } from "./matching.js";
-import type { WaitState } from "./protocol.js";
+import { FLOW_WINDOW_BYTES, MessageKind, type WaitState } from "./protocol.js";
 import type { Transport } from "./transport.js";
+
+/** An encoded message on its way out, with what an announcement of it must say. */
+export interface Outgoing {
+  frames: Buffer[];
+  context: string;
+  /** Source rank within the communicator. */
+  source: number;
+  tag: number;
+  /** Payload size as the receiver's status reports it. */
+  bytes: number;
+}
+
+/** Flow-control state towards one peer. */
+interface Flow {
+  /** Eager bytes sent to it that it has not yet reported consumed. */
+  outstanding: number;
+  /** Eager bytes received from it and consumed here, not yet reported back. */
+  consumed: number;
+}
 
 interface Wait {
   call: string;
@@ -33,6 +52,12 @@ export class Runtime {
   private readonly waits = new Map<Wait, Peers>();
   /** World ranks known to have died, with the launcher's reason. */
   private readonly failed = new Map<number, string>();
+  private readonly flows = new Map<number, Flow>();
+  /** Announced messages waiting for their receiver to ask for them, by id. */
+  private readonly parked = new Map<number, { dest: number; frames: Buffer[] }>();
+  private nextId = 0;
+  /** Receives that matched an announcement and wait for its payload, by `from:id`. */
+  private readonly pulls = new Map<string, { resolve: (envelope: Envelope) => void; reject: (error: Error) => void; token: object }>();
 
   constructor(
     readonly rank: number,
@@ -40,34 +65,112 @@ export class Runtime {
     readonly transport: Transport | undefined,
   ) {}
 
-  /** Decode and match an arriving message; a malformed one is logged and dropped, never fatal. */
+  private flow(rank: number): Flow {
+    let flow = this.flows.get(rank);
+    if (flow === undefined) this.flows.set(rank, (flow = { outstanding: 0, consumed: 0 }));
+    return flow;
+  }
+
+  private drop(what: string): void {
+    process.stderr.write(`tsmpi: rank ${this.rank} dropped ${what}\n`);
+  }
+
+  /** Decode and act on an arriving message; a malformed or unexpected one is logged and dropped, never fatal. */
   readonly deliver = (frames: Buffer[]): void => {
-    let envelope: Envelope;
+    let message: Incoming;
     try {
-      envelope = decode(frames);
+      message = decodeMessage(frames);
     } catch (error) {
-      process.stderr.write(`tsmpi: rank ${this.rank} dropped a malformed message: ${(error as Error).message}\n`);
-      return;
+      return this.drop(`a malformed message: ${(error as Error).message}`);
     }
-    this.delivered++;
-    this.matcher.deliver(envelope);
+    switch (message.kind) {
+      case MessageKind.Data:
+      case MessageKind.Rts:
+        this.delivered++;
+        return this.matcher.deliver(message.envelope);
+      case MessageKind.Cts: {
+        const parked = this.parked.get(message.id);
+        if (parked === undefined || parked.dest !== message.from) return this.drop(`a request for unknown message ${message.id} from rank ${message.from}`);
+        this.unpark(message.id);
+        void this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, message.id]), ...parked.frames]).catch(() => undefined);
+        return;
+      }
+      case MessageKind.Payload: {
+        const key = `${message.from}:${message.id}`;
+        const pull = this.pulls.get(key);
+        if (pull === undefined) return this.drop(`an unrequested payload ${message.id} from rank ${message.from}`);
+        this.pulls.delete(key);
+        this.delivered++;
+        return pull.resolve(message.envelope);
+      }
+      case MessageKind.Credit: {
+        const flow = this.flow(message.from);
+        flow.outstanding = Math.max(0, flow.outstanding - message.bytes);
+        return;
+      }
+    }
   };
 
-  /** Send encoded frames to a world rank; a message to oneself is matched at once. */
-  send(worldDest: number, frames: Buffer[], call = "send"): Promise<void> {
+  /**
+   * Send an encoded message to a world rank; a message to oneself is matched at once.
+   * Eager while the receiver's window has room; otherwise only an announcement goes now and
+   * the payload waits here until the receiver asks for it. Either way this resolves at once
+   * (standard-mode send: it never waits for a matching receive).
+   */
+  send(worldDest: number, message: Outgoing, call = "send"): Promise<void> {
     const reason = this.failed.get(worldDest);
     if (reason !== undefined) return Promise.reject(this.failure(call, worldDest, reason));
     if (worldDest === this.rank || this.transport === undefined) {
-      this.deliver(frames);
+      this.deliver(message.frames);
       return Promise.resolve();
     }
-    return this.transport.send(worldDest, frames);
+    const flow = this.flow(worldDest);
+    const wire = wireBytes(message.frames);
+    if (flow.outstanding + wire <= FLOW_WINDOW_BYTES) {
+      flow.outstanding += wire;
+      return this.transport.send(worldDest, message.frames);
+    }
+    const id = ++this.nextId;
+    this.parked.set(id, { dest: worldDest, frames: message.frames });
+    // Keep reading while payloads are parked: their receivers' requests must be heard.
+    if (this.parked.size === 1) this.transport.acquire();
+    return this.transport.send(worldDest, [encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id])]);
+  }
+
+  private unpark(id: number): void {
+    if (this.parked.delete(id) && this.parked.size === 0) this.transport!.release();
   }
 
   /** Receive the oldest matching message, reading the inbox only while waiting. */
   async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE): Promise<Envelope> {
     const wait: Wait = { call, context, source, tag, since: performance.now() };
-    return this.waitFor(this.matcher.receive(context, source, tag, wait), wait, peers);
+    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait), wait, peers);
+    if (envelope.rendezvous === undefined) {
+      this.consumed(envelope);
+      return envelope;
+    }
+    // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
+    const { from } = envelope;
+    const key = `${from}:${envelope.rendezvous.id}`;
+    const pulled = new Promise<Envelope>((resolve, reject) => this.pulls.set(key, { resolve, reject, token: wait }));
+    void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, envelope.rendezvous.id])]).catch(() => undefined);
+    return this.waitFor(pulled, wait, { ...peers, source: from });
+  }
+
+  /** Eager data from a peer has been received: give its window back, in batches. */
+  private consumed(envelope: Envelope): void {
+    if (envelope.from === this.rank || envelope.wire === 0 || this.transport === undefined) return;
+    const flow = this.flow(envelope.from);
+    flow.consumed += envelope.wire;
+    if (flow.consumed >= FLOW_WINDOW_BYTES / 8) {
+      void this.transport.send(envelope.from, [encodeFlow([MessageKind.Credit, this.rank, flow.consumed])]).catch(() => undefined);
+      flow.consumed = 0;
+    }
+  }
+
+  /** The launcher says world rank `rank` finished: nobody will ask for what is parked for it. */
+  markExited(rank: number): void {
+    for (const [id, parked] of this.parked) if (parked.dest === rank) this.unpark(id);
   }
 
   /** Wait until a matching message has arrived, without receiving it. */
@@ -114,6 +217,7 @@ export class Runtime {
     // a collective step that would otherwise be failed for nothing.
     await this.transport?.drain();
     this.failed.set(rank, reason);
+    this.markExited(rank);
     for (const [wait, peers] of this.waits) if (this.doomedBy(peers, rank, true)) this.cancel(wait, rank, reason);
   }
 
@@ -125,7 +229,13 @@ export class Runtime {
 
   /** Reject a pending wait because `rank` died. */
   private cancel(wait: Wait, rank: number, reason: string): void {
-    this.matcher.cancel(wait, this.failure(wait.call, rank, reason));
+    const error = this.failure(wait.call, rank, reason);
+    if (this.matcher.cancel(wait, error)) return;
+    for (const [key, pull] of this.pulls) {
+      if (pull.token !== wait) continue;
+      this.pulls.delete(key);
+      return pull.reject(error);
+    }
   }
 
   private failure(call: string, rank: number, reason: string): RankFailedError {

@@ -10,7 +10,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { FromAgent, JobKeys, RankFailedNotice, RankReport, StartMessage } from "../comm/protocol.js";
+import type { FromAgent, JobKeys, PeerNotice, RankReport, StartMessage } from "../comm/protocol.js";
 import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
 import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
 import { describeHosts, mapRanks, slurmHosts, type HostSlots } from "./hosts.js";
@@ -120,9 +120,12 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     }
     checkDone();
   };
-  /** Tell the live ranks that `rank` died: their operations that depend on it reject with RankFailedError. */
-  const notifyFailure = (rank: number, reason: string) => {
-    const notice: RankFailedNotice = { type: "rank-failed", rank, reason };
+  /**
+   * Tell the live ranks that `rank` died (their operations that depend on it reject with
+   * RankFailedError) or finished (`reason` undefined: what they hold for it can be dropped).
+   */
+  const notifyPeers = (rank: number, reason?: string) => {
+    const notice: PeerNotice = reason === undefined ? { type: "rank-exited", rank } : { type: "rank-failed", rank, reason };
     for (const h of hosts) {
       if (h.link) h.link.send({ type: "notice", notice });
       else for (const k of h.ranks) if (ranks[k]?.child) tellRank(ranks[k].child, notice);
@@ -146,14 +149,17 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (status === undefined) {
       const failure = describeExit(r, code, signal);
       if (failure !== undefined) {
-        notifyFailure(r.rank, failure.reason);
+        notifyPeers(r.rank, failure.reason);
         if (options.keepGoing) {
           firstFailure ??= failure;
           say(`${failure.message}; --keep-going: the other ranks go on`);
         } else abortJob(failure.status, failure.message, NOTICE_MS);
-      } else if (!r.joined && control.arrived.size < np) {
-        exitedWithoutInit.push(r.rank);
-        checkInit();
+      } else {
+        notifyPeers(r.rank);
+        if (!r.joined && control.arrived.size < np) {
+          exitedWithoutInit.push(r.rank);
+          checkInit();
+        }
       }
       checkUndeliverable();
     }
@@ -178,7 +184,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (lost.length === 0) return;
     for (const r of lost) {
       r.done = true;
-      notifyFailure(r.rank, why);
+      notifyPeers(r.rank, why);
     }
     if (status === undefined)
       abortJob(HOST_FAILED_STATUS, `host ${host.name} (rank${lost.length === 1 ? "" : "s"} ${lost.map((r) => r.rank).join(", ")}): ${why}`);

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
-import { ENV, FAILED_HOOK, KEYS_HOOK, STATE_HOOK, type RankFailedNotice, type StartMessage } from "../comm/protocol.js";
+import { ENV, PEER_HOOK, KEYS_HOOK, STATE_HOOK, type PeerNotice, type StartMessage } from "../comm/protocol.js";
 import { flushAndExit } from "./flush.js";
 
 const [script, ...args] = process.argv.slice(2);
@@ -39,9 +39,9 @@ process.env[ENV.control] = start.control;
 (globalThis as Record<symbol, unknown>)[KEYS_HOOK] = start.keys;
 // From here the IPC channel carries only notices of dead peers and the launcher's own death:
 // it must not keep the rank alive.
-process.on("message", (message: RankFailedNotice) => {
-  const hook = (globalThis as Record<symbol, unknown>)[FAILED_HOOK];
-  if (message?.type === "rank-failed" && typeof hook === "function") hook(message.rank, message.reason);
+process.on("message", (message: PeerNotice) => {
+  const hook = (globalThis as Record<symbol, unknown>)[PEER_HOOK];
+  if ((message?.type === "rank-failed" || message?.type === "rank-exited") && typeof hook === "function") hook(message);
 });
 process.channel?.unref();
 await import(pathToFileURL(start.entry).href);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV, type RankFailedNotice, type StartMessage } from "../comm/protocol.js";
+import { ENV, type PeerNotice, type StartMessage } from "../comm/protocol.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
 
@@ -61,7 +61,7 @@ export function spawnRank(spec: RankSpec): ChildProcess {
 }
 
 /** Send a message over a rank's IPC channel: what to run, or that a peer died. */
-export function tellRank(child: ChildProcess, message: StartMessage | RankFailedNotice): void {
+export function tellRank(child: ChildProcess, message: StartMessage | PeerNotice): void {
   if (child.connected) child.send(message, () => undefined);
 }
 
