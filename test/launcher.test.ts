@@ -170,9 +170,9 @@ describe("failures abort the whole job", () => {
   });
 
   it("--timeout reports what each rank was waiting in, so a deadlock shows at a glance", async () => {
-    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--timeout", "1"] });
+    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--timeout", "4"] });
     expect(job.exitCode).toBe(124);
-    expect(job.stderr).toContain("tsmpi: job exceeded --timeout 1 s; what each rank was doing:");
+    expect(job.stderr).toContain("tsmpi: job exceeded --timeout 4 s; what each rank was doing:");
     expect(job.stderr).toMatch(
       /rank 0: waiting in recv\(source rank 1, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message \(\d+ bytes\) queued/,
     );
@@ -182,12 +182,12 @@ describe("failures abort the whole job", () => {
   });
 
   it("--deadlock-report reports a job whose ranks are all blocked with no message moving, and lets it go on", async () => {
-    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--deadlock-report", "0.5", "--timeout", "3"] });
+    const job = await runJob(3, fixture("deadlock.ts"), [], { launcherArgs: ["--deadlock-report", "0.5", "--timeout", "5"] });
     expect(job.exitCode).toBe(124);
     expect(job.stderr).toMatch(
       /possible deadlock: every rank has been blocked for 0.5 s with no message moving; what each rank waits in:\n.*rank 0: waiting in recv\(source rank 1, tag 7\)/,
     );
-    expect(job.stderr.indexOf("possible deadlock")).toBeLessThan(job.stderr.indexOf("job exceeded --timeout 3 s"));
+    expect(job.stderr.indexOf("possible deadlock")).toBeLessThan(job.stderr.indexOf("job exceeded --timeout 5 s"));
     expect(job.stderr.match(/possible deadlock/g)).toHaveLength(1);
   });
 

@@ -77,6 +77,7 @@ async function join(): Promise<Comm> {
       unexpected: count,
       unexpectedBytes: bytes,
       delivered: runtime.delivered,
+      unread: transport?.unread,
       initialized: true,
     });
   };

@@ -116,7 +116,17 @@ export type RankReport =
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
   | { type: "abort"; rank: number; code: number }
   | { type: "exiting"; rank: number; code: number }
-  | { type: "state"; rank: number; waiting: WaitState[]; unexpected: number; unexpectedBytes: number; delivered: number; initialized: boolean };
+  | {
+      type: "state";
+      rank: number;
+      waiting: WaitState[];
+      unexpected: number;
+      unexpectedBytes: number;
+      delivered: number;
+      initialized: boolean;
+      /** Messages have arrived that the rank has not read yet (it is busy, not stuck). */
+      unread?: boolean;
+    };
 
 /** One operation a rank is blocked in, for hang reports. */
 export interface WaitState {

@@ -135,6 +135,11 @@ export class Transport {
     this.demand--;
   }
 
+  /** Messages wait in an inbox, not yet read. */
+  get unread(): boolean {
+    return this.inboxes.some((inbox) => inbox.readable);
+  }
+
   private get reading(): boolean {
     return this.sources.some((source) => source.running);
   }

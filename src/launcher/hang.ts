@@ -70,20 +70,26 @@ export function describeStates(ranks: Reporting[]): string[] {
 
 /**
  * Deadlock detection for --deadlock-report: sample the ranks every `seconds / 2`; when every
- * live rank has been blocked in tsmpi for at least `seconds` and no rank has received a
- * message between two samples, report once (the job goes on; --timeout decides its end).
+ * live rank has been blocked in tsmpi for at least `seconds` with nothing unread in its inbox,
+ * and no rank has received a message or exited over three consecutive samples, report once
+ * (the job goes on; --timeout decides its end).
  */
 export function watchForDeadlock(ranks: Reporting[], seconds: number, report: () => Promise<void>): () => void {
   let previous = "";
+  let stillSince = 0; // consecutive samples with every rank blocked and nothing moving
   let reported = false;
   const timer = setInterval(
     async () => {
       if (reported) return;
       await collectStates(ranks);
       const live = ranks.filter((r) => !r.done);
-      const blocked = live.length > 0 && live.every((r) => r.state?.initialized && r.state.waiting.some((w) => w.seconds >= seconds));
-      const moved = live.map((r) => r.state?.delivered ?? -1).join(",");
-      if (blocked && moved === previous) {
+      // Blocked: in tsmpi for long enough, with nothing unread in its inbox (a rank that has
+      // input it has not read yet is slow, not stuck: it has been starved of CPU).
+      const blocked = live.length > 0 && live.every((r) => r.state?.initialized && !r.state.unread && r.state.waiting.some((w) => w.seconds >= seconds));
+      const moved = `${ranks.length - live.length}:${live.map((r) => r.state?.delivered ?? -1).join(",")}`;
+      stillSince = blocked && moved === previous ? stillSince + 1 : 0;
+      // Twice in a row, so that one late sample on a loaded machine is not a deadlock.
+      if (stillSince >= 2) {
         reported = true;
         await report();
       }
