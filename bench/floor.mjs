@@ -3,6 +3,8 @@
 //   node bench/floor.mjs [sizes...]                  Unix socket, echo process forked here
 //   node bench/floor.mjs --serve-tcp IP              echo server on IP (prints {"port": N})
 //   node bench/floor.mjs --tcp IP:PORT [sizes...]    ping-pong against that server
+//   node bench/floor.mjs --stream IP:PORT [sizes...] osu_bw-style stream against that server:
+//                                                    16 messages back to back, then a 1-byte ack
 import net from "node:net";
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -47,15 +49,50 @@ function frame(payloadChunks, length) {
   return [header, ...payloadChunks];
 }
 
-/** Echo every message back on `socket`. */
+/** Echo every message back on `socket`; a message that starts with "S" + count asks for a stream: ack after `count` more. */
 function echo(socket) {
   socket.setNoDelay(true);
+  let streaming = 0;
   framer(socket, (chunks) => {
     const length = chunks.reduce((n, c) => n + c.length, 0);
+    if (streaming > 0) {
+      if (--streaming === 0) socket.write(Buffer.concat(frame([Buffer.from("A")], 1)));
+      return;
+    }
+    if (length === 2 && chunks[0][0] === 0x53) {
+      streaming = Buffer.concat(chunks)[1];
+      return;
+    }
     socket.cork();
     for (const c of frame(chunks, length)) socket.write(c);
     socket.uncork();
   });
+}
+
+const STREAM_WINDOW = 16;
+/** osu_bw-style stream over `socket`: one JSON line per size with GB/s. */
+async function stream(socket, sizes) {
+  let resolveAck;
+  framer(socket, () => resolveAck());
+  for (const size of sizes.length ? sizes : [65536, 1 << 20, 4 << 20, 16 << 20]) {
+    const payload = Buffer.alloc(size);
+    const rounds = Math.max(4, Math.min(200, Math.round(4e8 / (size * STREAM_WINDOW))));
+    let elapsed = 0;
+    for (const [phase, count] of [
+      [0, 2],
+      [1, rounds],
+    ]) {
+      const t0 = performance.now();
+      for (let r = 0; r < count; r++) {
+        const ack = new Promise((resolve) => (resolveAck = resolve));
+        socket.write(Buffer.concat(frame([Buffer.from([0x53, STREAM_WINDOW])], 2)));
+        for (let i = 0; i < STREAM_WINDOW; i++) for (const c of frame([payload], size)) socket.write(c);
+        await ack;
+      }
+      if (phase === 1) elapsed = (performance.now() - t0) / 1000;
+    }
+    console.log(JSON.stringify({ impl: "node-tcp", kind: "stream", size, gbps: (size * STREAM_WINDOW * rounds) / elapsed / 1e9 }));
+  }
 }
 
 /** Ping-pong every size over `socket`; one JSON line per size. */
@@ -98,12 +135,13 @@ if (mode === "--echo") {
     socket.on("close", () => server.close());
   });
   server.listen(0, where, () => console.log(JSON.stringify({ port: server.address().port })));
-} else if (mode === "--tcp") {
+} else if (mode === "--tcp" || mode === "--stream") {
   const at = where.lastIndexOf(":");
   const socket = net.connect(Number(where.slice(at + 1)), where.slice(0, at));
   socket.setNoDelay(true);
   await new Promise((resolve) => socket.once("connect", resolve));
-  await pingPong(socket, sizes, "node-tcp");
+  if (mode === "--tcp") await pingPong(socket, sizes, "node-tcp");
+  else await stream(socket, sizes);
   socket.destroy();
 } else {
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-floor-"));

@@ -92,6 +92,34 @@ export async function benchMultihost({ quick, repeat, median, fmt, ratio }) {
       out.push(`| ${s} | ${fmt(f, 2)} | ${fmt(sec, 2)} | ${ratio(sec, f)} | ${fmt(ins, 2)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
     }
 
+    // Bandwidth as osu_bw measures it: a window of 16 messages back to back, then an ack.
+    const streamSizes = quick ? ["4194304"] : ["1048576", "4194304", "16777216"];
+    const streamRuns = { floor: new Map(), secure: new Map(), insecure: new Map() };
+    const addStream = (name, rows) => rows.forEach((r) => streamRuns[name].set(r.size, [...(streamRuns[name].get(r.size) ?? []), r.gbps]));
+    const tsmpiStream = (extra) => lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/stream.ts", ...streamSizes])));
+    for (let r = 0; r < repeat; r++) {
+      addStream("floor", await floor("--stream", streamSizes));
+      addStream("secure", tsmpiStream([]));
+      addStream("insecure", tsmpiStream(["--insecure"]));
+    }
+    const gbps = (name, size) => {
+      const values = streamRuns[name].get(size);
+      return values ? median(values) : undefined;
+    };
+    out.push(
+      "",
+      "Bandwidth as `osu_bw` measures it (16 messages back to back, then an ack; GB/s), host 1 to host 2; the floor is a plain Node TCP stream with the same pattern:",
+      "",
+      "| bytes | floor TCP stream | tsmpi CURVE | ratio | tsmpi --insecure | ratio | CURVE / insecure |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const s of streamSizes.map(Number)) {
+      const f = gbps("floor", s),
+        sec = gbps("secure", s),
+        ins = gbps("insecure", s);
+      out.push(`| ${s} | ${fmt(f, 2)} | ${fmt(sec, 2)} | ${ratio(sec, f)} | ${fmt(ins, 2)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
+    }
+
     // Start-up: hello on 6 ranks, over 3 hosts (ssh) and on host 1 alone.
     const runs = quick ? 3 : 7;
     const wall = (argv) => {

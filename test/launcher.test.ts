@@ -128,6 +128,13 @@ describe("running a job", () => {
         .every((line) => /^(0{3000}|1{3000}):\d+$/.test(line)),
     ).toBe(true);
   });
+
+  it("keeps going quietly when its reader goes away (tsmpi ... | head -1)", async () => {
+    const result = await execa("bash", ["-c", `set -o pipefail; node ${BIN} -n 2 ${fixture("lines.ts")} | head -c 10`], { reject: false, timeout: 30_000 });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toHaveLength(10);
+    expect(String(result.stderr)).not.toContain("EPIPE");
+  });
 });
 
 describe("failures abort the whole job", () => {

@@ -59,6 +59,14 @@ describe("reliability", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("never lets a flow-control credit for a rank that has exited hold the receiver at exit", async () => {
+    const job = await runJob(2, fixture("credit.ts"), [], { timeout: 20_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toBe(`received ${8 << 20} bytes`);
+    expect(job.stderr).toBe("");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("rejects a receive, a collective and a send that depend on a dead rank with RankFailedError, then aborts the job", async () => {
     const job = await runJob(3, fixture("peer-dies.ts"), [], { timeout: 20_000 });
     expect(job.exitCode).toBe(3);

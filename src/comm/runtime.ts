@@ -163,7 +163,7 @@ export class Runtime {
     const flow = this.flow(envelope.from);
     flow.consumed += envelope.wire;
     if (flow.consumed >= FLOW_WINDOW_BYTES / 8) {
-      void this.transport.send(envelope.from, [encodeFlow([MessageKind.Credit, this.rank, flow.consumed])]).catch(() => undefined);
+      this.transport.advise(envelope.from, encodeFlow([MessageKind.Credit, this.rank, flow.consumed]));
       flow.consumed = 0;
     }
   }

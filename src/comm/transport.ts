@@ -38,9 +38,20 @@ interface Source {
   running: boolean;
 }
 
+/** Send on `socket` after the previous send queued under `tails[dest]` (one send in flight per socket). */
+function queued(socket: Push, tails: Array<Promise<void>>, dest: number, frames: Buffer[]): Promise<void> {
+  const previous = tails[dest];
+  const sent = previous === undefined ? socket.send(frames) : previous.then(() => socket.send(frames));
+  tails[dest] = sent.catch(() => undefined);
+  return sent;
+}
+
 export class Transport {
   private readonly outboxes: Array<Push | undefined> = [];
+  /** Per peer, a second PUSH for advisory messages that must never hold a rank at exit. */
+  private readonly sideboxes: Array<Push | undefined> = [];
   private readonly tails: Array<Promise<void>> = [];
+  private readonly sideTails: Array<Promise<void>> = [];
   private readonly sources: Source[] = [];
   private peers: PeerAddress[] = [];
   private demand = 0;
@@ -100,29 +111,35 @@ export class Transport {
     this.peers = peers;
   }
 
-  private outbox(dest: number): Push {
-    let socket = this.outboxes[dest];
-    if (socket === undefined) {
-      const peer = this.peers[dest];
-      if (peer === undefined) throw new TransportError(`no address known for rank ${dest}`);
-      const sameNode = peer.node === this.config.node && !this.config.netOnly;
-      const endpoint = sameNode ? peer.local : peer.net;
-      if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
-      socket = new Push({ sendHighWaterMark: 0, linger: -1 });
-      if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
-      socket.connect(endpoint);
-      this.outboxes[dest] = socket;
-    }
+  /** A PUSH connected to `dest`'s inbox (ipc on the same node, tcp otherwise). */
+  private connect(dest: number, linger: number): Push {
+    const peer = this.peers[dest];
+    if (peer === undefined) throw new TransportError(`no address known for rank ${dest}`);
+    const sameNode = peer.node === this.config.node && !this.config.netOnly;
+    const endpoint = sameNode ? peer.local : peer.net;
+    if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
+    const socket = new Push({ sendHighWaterMark: 0, linger });
+    if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
+    socket.connect(endpoint);
     return socket;
+  }
+
+  /** Data goes through a socket that delivers what is queued before the rank exits. */
+  private outbox(dest: number): Push {
+    return (this.outboxes[dest] ??= this.connect(dest, -1));
+  }
+
+  /**
+   * Send an advisory one-frame message (flow-control credit): unordered with respect to data,
+   * and dropped if the rank exits before it is delivered (its peer may have exited already).
+   */
+  advise(dest: number, frame: Buffer): void {
+    queued((this.sideboxes[dest] ??= this.connect(dest, 0)), this.sideTails, dest, [frame]).catch(() => undefined);
   }
 
   /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it. */
   send(dest: number, frames: Buffer[]): Promise<void> {
-    const socket = this.outbox(dest);
-    const previous = this.tails[dest];
-    const sent = previous === undefined ? socket.send(frames) : previous.then(() => socket.send(frames));
-    this.tails[dest] = sent.catch(() => undefined);
-    return sent;
+    return queued(this.outbox(dest), this.tails, dest, frames);
   }
 
   /** Someone waits for a message: keep reading the inboxes until `release()`. */
@@ -192,6 +209,7 @@ export class Transport {
       if (discard) socket.linger = 0;
       socket.close();
     }
+    for (const socket of this.sideboxes) socket?.close();
     for (const inbox of this.inboxes) inbox.close();
     this.gate?.close();
   }

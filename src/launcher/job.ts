@@ -51,6 +51,9 @@ interface Rank extends Reporting {
   child?: ChildProcess;
 }
 
+// A reader that goes away (`tsmpi ... | head`) must not crash the launcher: output is dropped.
+process.stdout.on("error", () => undefined);
+process.stderr.on("error", () => undefined);
 const say = (line: string) => process.stderr.write(`tsmpi: ${line}\n`);
 const writeOut = (text: string) => process.stdout.write(text);
 const writeErr = (text: string) => process.stderr.write(text);
