@@ -55,70 +55,50 @@ export async function benchMultihost({ quick, repeat, median, fmt, ratio }) {
       return rows;
     };
     const pingpong = (extra) => lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/pingpong.ts", ...sizes]))).filter((r) => r.kind === "Float64Array");
-    const samples = { floor: new Map(), secure: new Map(), insecure: new Map() };
-    const add = (name, rows) => rows.forEach((r) => samples[name].set(r.size, [...(samples[name].get(r.size) ?? []), r.usec]));
-    for (let r = 0; r < repeat; r++) {
-      add("floor", await floor());
-      add("secure", pingpong([]));
-      add("insecure", pingpong(["--insecure"]));
-    }
-    const get = (name, size) => {
-      const values = samples[name].get(size);
-      return values ? median(values) : undefined;
+    /** Median of `field` per (producer, size) over `repeat` interleaved runs. */
+    const collect = async (producers, field) => {
+      const samples = new Map();
+      for (let r = 0; r < repeat; r++) {
+        for (const [name, produce] of Object.entries(producers)) {
+          for (const row of await produce()) samples.set(`${name}/${row.size}`, [...(samples.get(`${name}/${row.size}`) ?? []), row[field]]);
+        }
+      }
+      return (name, size) => {
+        const values = samples.get(`${name}/${size}`);
+        return values ? median(values) : undefined;
+      };
     };
+    /** Rows of floor, CURVE and --insecure with their ratios; `value` gives each number. */
+    const table = (list, value, digits) =>
+      list.map((s) => {
+        const [f, sec, ins] = ["floor", "secure", "insecure"].map((name) => value(name, s));
+        return `| ${s} | ${fmt(f, digits)} | ${fmt(sec, digits)} | ${ratio(sec, f)} | ${fmt(ins, digits)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`;
+      });
+    const usec = await collect({ floor: () => floor(), secure: () => pingpong([]), insecure: () => pingpong(["--insecure"]) }, "usec");
     out.push("", "## Across hosts (network namespaces joined by veth, ssh launch)", "");
     out.push(
       `Hosts are Linux network namespaces on one bridge (\`test/netns.ts\`), so "the network" is the kernel's veth path: it shows tsmpi's own overhead, not a real NIC. The floor is two plain Node processes ping-ponging length-prefixed buffers over TCP between the same two namespaces. tsmpi: a Float64Array between rank 0 on host 1 and rank 1 on host 2, with CURVE (the default) and with \`--insecure\`.`,
       "",
       "| bytes | floor TCP µs | tsmpi CURVE µs | ratio to floor | tsmpi --insecure µs | ratio to floor | CURVE / insecure |",
       "|---:|---:|---:|---:|---:|---:|---:|",
+      ...table(sizes.map(Number), usec, 1),
     );
-    for (const s of sizes.map(Number)) {
-      const f = get("floor", s),
-        sec = get("secure", s),
-        ins = get("insecure", s);
-      out.push(`| ${s} | ${fmt(f)} | ${fmt(sec)} | ${ratio(sec, f)} | ${fmt(ins)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
-    }
-    out.push(
-      "",
-      "| bytes | floor TCP GB/s | tsmpi CURVE GB/s | ratio | tsmpi --insecure GB/s | ratio | CURVE / insecure |",
-      "|---:|---:|---:|---:|---:|---:|---:|",
-    );
-    const gb = (s, us) => (us === undefined ? undefined : s / us / 1e3);
-    for (const s of sizes.map(Number).filter((s) => s >= 65536)) {
-      const f = gb(s, get("floor", s)),
-        sec = gb(s, get("secure", s)),
-        ins = gb(s, get("insecure", s));
-      out.push(`| ${s} | ${fmt(f, 2)} | ${fmt(sec, 2)} | ${ratio(sec, f)} | ${fmt(ins, 2)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
-    }
 
     // Bandwidth as osu_bw measures it: a window of 16 messages back to back, then an ack.
     const streamSizes = quick ? ["4194304"] : ["1048576", "4194304", "16777216"];
-    const streamRuns = { floor: new Map(), secure: new Map(), insecure: new Map() };
-    const addStream = (name, rows) => rows.forEach((r) => streamRuns[name].set(r.size, [...(streamRuns[name].get(r.size) ?? []), r.gbps]));
     const tsmpiStream = (extra) => lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/stream.ts", ...streamSizes])));
-    for (let r = 0; r < repeat; r++) {
-      addStream("floor", await floor("--stream", streamSizes));
-      addStream("secure", tsmpiStream([]));
-      addStream("insecure", tsmpiStream(["--insecure"]));
-    }
-    const gbps = (name, size) => {
-      const values = streamRuns[name].get(size);
-      return values ? median(values) : undefined;
-    };
+    const gbps = await collect(
+      { floor: () => floor("--stream", streamSizes), secure: () => tsmpiStream([]), insecure: () => tsmpiStream(["--insecure"]) },
+      "gbps",
+    );
     out.push(
       "",
       "Bandwidth as `osu_bw` measures it (16 messages back to back, then an ack; GB/s), host 1 to host 2; the floor is a plain Node TCP stream with the same pattern:",
       "",
       "| bytes | floor TCP stream | tsmpi CURVE | ratio | tsmpi --insecure | ratio | CURVE / insecure |",
       "|---:|---:|---:|---:|---:|---:|---:|",
+      ...table(streamSizes.map(Number), gbps, 2),
     );
-    for (const s of streamSizes.map(Number)) {
-      const f = gbps("floor", s),
-        sec = gbps("secure", s),
-        ins = gbps("insecure", s);
-      out.push(`| ${s} | ${fmt(f, 2)} | ${fmt(sec, 2)} | ${ratio(sec, f)} | ${fmt(ins, 2)} | ${ratio(ins, f)} | ${ratio(sec, ins)} |`);
-    }
 
     // Start-up: hello on 6 ranks, over 3 hosts (ssh) and on host 1 alone.
     const runs = quick ? 3 : 7;
