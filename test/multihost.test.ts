@@ -172,6 +172,16 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
+  it("prints a hang report for ranks on every host on --timeout", async () => {
+    const job = await runJob(3, fixture("deadlock.ts"), [], onCluster(["--host", ips().join(","), "--timeout", "4", "-q"]));
+    expect(job.exitCode).toBe(124);
+    expect(job.stderr).toMatch(/rank 0: waiting in recv\(source rank 1, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);
+    expect(job.stderr).toMatch(/rank 1: waiting in recv\(source rank 2, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);
+    expect(job.stderr).toMatch(/rank 2: waiting in barrier \(waiting for rank 1\) on the world communicator \(collective traffic\)/);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
   it("fails fast with a clear error when a host is unreachable, and leaves nothing running", async () => {
     const [a] = ips();
     const dead = a!.replace(/\.1$/, ".99");
