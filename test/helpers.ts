@@ -61,13 +61,15 @@ export function survivors(marker: string): string[] {
 
 /** Assert-friendly: the job left no process and no file behind; cleans the TMPDIR. */
 export async function leftovers(job: Pick<JobResult, "marker" | "tmp">): Promise<{ processes: string[]; files: string[] }> {
-  // A killed process group can take a moment to be reaped by the kernel.
+  // A killed process group can take a moment to be reaped by the kernel, and a node agent cut
+  // off from the launcher a moment to clean up on its host.
   let processes = survivors(job.marker);
-  for (let i = 0; i < 20 && processes.length > 0; i++) {
+  let files = readdirSync(job.tmp);
+  for (let i = 0; i < 40 && (processes.length > 0 || files.length > 0); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     processes = survivors(job.marker);
+    files = readdirSync(job.tmp);
   }
-  const files = readdirSync(job.tmp);
   rmSync(job.tmp, { recursive: true, force: true });
   return { processes, files };
 }

@@ -148,6 +148,45 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
+  it.each([
+    [
+      "the node agent on the remote host",
+      (line: string) => /^\S+\s+\S*node /.test(line.trim()),
+      128 + 15,
+      "rank [23] was killed by signal SIGTERM on %IP%; terminating 3 other ranks",
+    ],
+    [
+      "the launcher's ssh connection",
+      (line: string) => /^\S+\s+ssh /.test(line.trim()),
+      255,
+      "host %IP% \\(ranks 2, 3\\): lost its connection \\(ssh to %IP% exited with status 255\\)",
+    ],
+  ])("aborts the whole job when %s is terminated", async (_what, pick, status, message) => {
+    const { proc, marker, tmp } = startJob(
+      4,
+      fixture("spin.ts"),
+      [],
+      onCluster([
+        "--host",
+        ips()
+          .slice(0, 2)
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 4) await new Promise((r) => setTimeout(r, 20));
+    const victim = agents().find(pick);
+    expect(victim).toBeDefined();
+    process.kill(Number(victim!.trim().split(/\s+/)[0]), "SIGTERM");
+    const result = await proc;
+    expect(result.exitCode).toBe(status);
+    expect(String(result.stderr)).toMatch(new RegExp(message.replace(/%IP%/g, ips()[1]!.replace(/\./g, "\\."))));
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
   it("ends every host's ranks when the launcher gets Ctrl-C", async () => {
     const { proc, marker, tmp } = startJob(
       6,

@@ -114,11 +114,17 @@ lines.on("line", (line) => {
     .then(() => handle(JSON.parse(line) as ToAgent))
     .catch((error: Error) => send({ type: "failed", message: `${hostname()}: bad message from the launcher: ${error.message}` }));
 });
-// The launcher (or the ssh connection) is gone: end this host's part of the job.
-lines.on("close", () => {
+/** The launcher (or the ssh connection) is gone, or Slurm/ssh ends us: end this host's part of the job. */
+function abandon(): void {
   if (ending) return;
   terminateRanks([...ranks.values()]);
   setTimeout(() => void end(allDone() ? 0 : 1), KILL_GRACE_MS + 100).unref();
   if (ranks.size === 0) void end(1);
-});
+}
+lines.on("close", abandon);
+// With the connection gone, writing to it fails: that too means the launcher is gone.
+process.stdout.on("error", abandon);
+process.on("exit", cleanup);
+process.on("SIGTERM", abandon);
+process.on("SIGHUP", abandon);
 process.on("SIGINT", () => undefined); // ssh may forward a terminal's Ctrl-C: the launcher decides
