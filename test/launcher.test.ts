@@ -1,6 +1,9 @@
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { BIN, fixture, leftovers, linesStarting, runJob, startJob, survivors } from "./helpers.js";
+import { BIN, ROOT, fixture, leftovers, linesStarting, runJob, startJob, survivors } from "./helpers.js";
 
 const cli = (args: string[]) => execa("node", [BIN, ...args], { reject: false, timeout: 30_000 });
 
@@ -64,6 +67,45 @@ describe("running a job", () => {
       expect(s.url).toBe(`file://${fixture("env.ts")}`);
     }
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("reuses a cached bundle until a file that went into it changes, in a private cache directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-cache-test-"));
+    const cache = join(dir, "cache");
+    const script = join(dir, "main.ts");
+    const lib = join(dir, "value.ts");
+    const past = (seconds: number) => new Date(Date.now() - seconds * 1000);
+    writeFileSync(
+      script,
+      `import { init } from ${JSON.stringify(join(ROOT, "dist/index.js"))};\nimport { value } from "./value.js";\nawait init();\nconsole.log(value);\n`,
+    );
+    const setValue = (text: string, age: number) => {
+      writeFileSync(lib, `export const value: string = ${JSON.stringify(text)};\n`);
+      utimesSync(lib, past(age), past(age));
+    };
+    utimesSync(script, past(100), past(100));
+    setValue("first", 100);
+    const run = async () => (await runJob(1, script, [], { env: { TSMPI_CACHE_DIR: cache } })).stdout.trim();
+    expect(await run()).toBe("first");
+    const cached = readdirSync(cache).sort();
+    expect(cached).toHaveLength(2); // the bundle and what it was made from
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+    for (const file of cached) expect(statSync(join(cache, file)).mode & 0o777).toBe(0o600);
+    // Same files: the cached bundle runs (proved by editing it behind the cache's back).
+    const bundle = join(
+      cache,
+      cached.find((f) => f.endsWith(".mjs"))!,
+    );
+    writeFileSync(bundle, readFileSync(bundle, "utf8").replace('"first"', '"from the cache"'));
+    expect(await run()).toBe("from the cache");
+    // An imported file changes: rebuilt.
+    setValue("second", 50);
+    expect(await run()).toBe("second");
+    // A cache directory others can write to is not trusted: bundles are made afresh in the job.
+    chmodSync(cache, 0o777);
+    writeFileSync(bundle, readFileSync(bundle, "utf8").replace('"second"', '"planted"'));
+    expect(await run()).toBe("second");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("bundles local TypeScript imports and keeps import.meta of the script", async () => {

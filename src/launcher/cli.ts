@@ -1,15 +1,10 @@
 /** Entry point of the `tsmpi` command: parse, run, map errors to exit statuses. */
-import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";
+import { tsmpiVersion } from "./version.js";
 
 export { flushAndExit } from "./flush.js";
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /** Run the launcher with `argv` (without node and the script); resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,7 +15,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (parsed.kind === "version") {
-      process.stdout.write(`tsmpi ${version()}\n`);
+      process.stdout.write(`tsmpi ${tsmpiVersion()}\n`);
       return 0;
     }
     return await runJob(parsed.options);

@@ -20,6 +20,7 @@ import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank } from "./spawn.js";
 import { prepareScript } from "./transpile.js";
+import { tsmpiVersion } from "./version.js";
 
 export const TIMEOUT_STATUS = 124;
 /** Between telling the ranks that one died and terminating them: time to see a RankFailedError. */
@@ -227,7 +228,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         abortJob(TIMEOUT_STATUS, why);
       }, options.timeout * 1000);
     }
-    const entry = Promise.all([prepareScript(options.script, jobDir), control.bind()]);
+    const entry = Promise.all([prepareScript(options.script, jobDir, tsmpiVersion()), control.bind()]);
     entry.catch(() => undefined);
     try {
       const [path, address] = await entry;
@@ -238,7 +239,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         })
         .catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
       const start: StartMessage = { type: "start", entry: path, control: address, keys };
-      const bundled = path.startsWith(jobDir) ? readFileSync(path, "utf8") : undefined;
+      const bundled = path !== options.script ? readFileSync(path, "utf8") : undefined;
       for (const h of hosts) {
         if (h.link) h.link.send(bundled === undefined ? { type: "entry", path, control: address } : { type: "entry", code: bundled, control: address });
         else for (const k of h.ranks) if (!ranks[k]!.done) tellRank(ranks[k]!.child!, start);

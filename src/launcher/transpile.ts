@@ -4,14 +4,61 @@
  * Packages stay external and are rewritten to absolute paths, because the bundle lives in the
  * job directory where bare imports would not resolve. `import.meta.url`, `.filename` and
  * `.dirname` keep the values of the original script.
+ *
+ * Bundles are cached (like Python's __pycache__): in a private directory (mode 0700, owned
+ * by this user, else not used), keyed by the script's path, and reused while every file that
+ * went into the bundle is unchanged (same size and mtime) and every package it imports is
+ * still where it was. A cache hit does not even load esbuild. `TSMPI_CACHE_DIR` moves the
+ * cache; `TSMPI_CACHE_DIR=` (empty) turns it off.
  */
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { isBuiltin } from "node:module";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { UsageError } from "../errors.js";
 
-const externalPackages: Plugin = {
+/** What a cached bundle was made from. */
+interface CacheRecord {
+  key: string;
+  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  /** Files that bare imports resolved to (they must still exist). */
+  externals: string[];
+}
+
+/** The private cache directory, or undefined if caching is off or the directory is not safe. */
+function cacheDir(): string | undefined {
+  const configured = process.env.TSMPI_CACHE_DIR;
+  if (configured === "") return undefined;
+  const dir = configured ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "tsmpi");
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
+    // Bundles are executed: a directory another user can write to must not be trusted.
+    if (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+function unchanged(record: CacheRecord): boolean {
+  try {
+    return (
+      record.inputs.every((input) => {
+        const stat = statSync(input.path);
+        return stat.size === input.size && stat.mtimeMs === input.mtimeMs;
+      }) && record.externals.every((path) => existsSync(path))
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Keep packages external, at the absolute paths they resolve to (collected in `externals`). */
+const externalPackages = (externals: Set<string>): Plugin => ({
   name: "tsmpi-external-packages",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
@@ -19,18 +66,35 @@ const externalPackages: Plugin = {
       if (isBuiltin(args.path)) return { path: args.path, external: true };
       const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "tsmpi-resolving" });
       if (found.errors.length > 0) return { errors: found.errors };
+      externals.add(found.path);
       return { path: found.path, external: true };
     });
   },
-};
+});
 
-/** @returns the file each rank should import: the script itself if JavaScript, else its bundle. */
-export async function prepareScript(script: string, jobDir: string): Promise<string> {
+/**
+ * @param version tsmpi's version, part of the cache key
+ * @returns the file each rank should import: the script itself if JavaScript, else its bundle.
+ */
+export async function prepareScript(script: string, jobDir: string, version = ""): Promise<string> {
   if (/\.(js|mjs|cjs)$/.test(script)) return script;
+  const cache = cacheDir();
+  const key = createHash("sha256").update(`${script}\0${version}\0${process.version}`).digest("hex").slice(0, 32);
+  if (cache) {
+    try {
+      const record = JSON.parse(readFileSync(join(cache, `${key}.json`), "utf8")) as CacheRecord;
+      if (record.key === key && unchanged(record)) return join(cache, `${key}.mjs`);
+    } catch {
+      // no usable record: build
+    }
+  }
   const outfile = join(jobDir, "script.mjs");
+  const externals = new Set<string>();
   const { build } = await import("esbuild"); // loaded here, after the ranks are spawned
+  const started = Date.now();
+  let inputs: string[];
   try {
-    await build({
+    const result = await build({
       entryPoints: [script],
       outfile,
       bundle: true,
@@ -39,17 +103,38 @@ export async function prepareScript(script: string, jobDir: string): Promise<str
       target: "node20",
       sourcemap: "inline",
       logLevel: "silent",
-      plugins: [externalPackages],
+      metafile: true,
+      plugins: [externalPackages(externals)],
       define: {
         "import.meta.url": JSON.stringify(pathToFileURL(script).href),
         "import.meta.filename": JSON.stringify(script),
         "import.meta.dirname": JSON.stringify(dirname(script)),
       },
     });
+    inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
     const where = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)).join("; ");
     throw new UsageError(`cannot compile ${script}: ${where || (error as Error).message}`, { cause: error });
   }
+  if (cache) {
+    try {
+      // Written under temporary names and renamed: a concurrent job never reads half a file.
+      const record: CacheRecord = { key, inputs: inputs.map((path) => ({ path, ...pick(statSync(path)) })), externals: [...externals] };
+      // A file changed while it was being bundled may not be in the bundle as it is now: no cache.
+      if (record.inputs.some((input) => input.mtimeMs >= started - 1000)) return outfile;
+      const temp = `${process.pid}-${Date.now()}`;
+      writeFileSync(join(cache, `${key}.mjs.${temp}`), readFileSync(outfile), { mode: 0o600 });
+      renameSync(join(cache, `${key}.mjs.${temp}`), join(cache, `${key}.mjs`));
+      writeFileSync(join(cache, `${key}.json.${temp}`), JSON.stringify(record), { mode: 0o600 });
+      renameSync(join(cache, `${key}.json.${temp}`), join(cache, `${key}.json`));
+    } catch {
+      // a cache that cannot be written is no cache
+    }
+  }
   return outfile;
+}
+
+function pick(stat: { size: number; mtimeMs: number }): { size: number; mtimeMs: number } {
+  return { size: stat.size, mtimeMs: stat.mtimeMs };
 }
