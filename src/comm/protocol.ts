@@ -50,7 +50,7 @@ export type FlowHeader =
  * Past it, messages go by rendezvous: a receiver never holds more than this much unexpected
  * data per peer, plus a small announcement per further message.
  */
-export const FLOW_WINDOW_BYTES = 32 * 1024 * 1024;
+export const FLOW_WINDOW_BYTES = 64 * 1024 * 1024;
 
 /** What a typed-array placeholder carries: which constructor, how many bytes, in how many frames. */
 export type ArrayRef = [kind: ArrayKind, byteLength: number, frames: number];
