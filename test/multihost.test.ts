@@ -3,7 +3,7 @@
  * sshd; the launcher runs on host 1 and starts ranks on hosts 2 and 3 over ssh. Needs root
  * (as in CI): without it these tests fail rather than skip.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,11 +28,22 @@ const onCluster = (launcherArgs: string[], options: JobOptions = {}): JobOptions
   wrap: cluster.on(0),
   launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", ...launcherArgs],
 });
-/** Node agents still running anywhere (all namespaces share the process table). */
+/**
+ * Node agents and their ssh connections still running on the test hosts (processes in the
+ * hosts' namespaces; other test files' jobs, e.g. Slurm's, run outside them).
+ */
 const agents = () =>
-  String(execaSync("ps", ["-eo", "pid,args"]).stdout)
-    .split("\n")
-    .filter((line) => line.includes("launcher/agent.js") && !line.includes("ps -eo"));
+  cluster.hosts
+    .flatMap((host) => String(execaSync("ip", ["netns", "pids", host.ns]).stdout).split("\n"))
+    .filter((pid) => pid !== "")
+    .map((pid) => {
+      try {
+        return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim()}`;
+      } catch {
+        return ""; // gone meanwhile
+      }
+    })
+    .filter((line) => line.includes("launcher/agent.js"));
 
 describe("a job across three hosts (network namespaces, ssh)", () => {
   it("passes the point-to-point suite at -n 6, two ranks per host", async () => {

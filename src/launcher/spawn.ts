@@ -13,10 +13,11 @@ const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
 /**
  * glibc tuning for ranks, unless the user set these: large message buffers (ZeroMQ's and
  * ours) are reused from the heap instead of being fresh mmap()s, whose first-touch page
- * faults halved large-message bandwidth (4 MiB ping-pong: 1.4 -> 2.6 GB/s). Freed memory
- * stays with the process, as with MPI libraries' registration caches.
+ * faults halved large-message bandwidth (4 MiB ping-pong: 1.4 -> 2.6 GB/s), and the heap is
+ * backed by transparent huge pages (first touch of a fresh 1 GiB array: 1098 -> 94 ms here).
+ * Freed memory stays with the process, as with MPI libraries' registration caches.
  */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33) };
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33), GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
 
 /** After SIGTERM, ranks still alive this long later get SIGKILL (the issue asks for < 1 s). */
 export const KILL_GRACE_MS = 300;
