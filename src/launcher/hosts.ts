@@ -5,7 +5,9 @@
  * (`--map-by slot`, the default) or round-robin (`--map-by node`), as with mpirun.
  */
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { UsageError } from "../errors.js";
+import { isThisHost } from "./network.js";
 
 export interface HostSlots {
   name: string;
@@ -161,4 +163,37 @@ export function mapRanks(hosts: HostSlots[], np: number, mapBy: MapBy, oversubsc
 
 export function describeHosts(hosts: HostSlots[]): string {
   return hosts.map((h) => `${h.name}:${h.slots}`).join(",");
+}
+
+/** A host of the job as planned: how its ranks start and which world ranks it runs. */
+export interface PlannedHost extends HostSlots {
+  /** local: spawned by the launcher; ssh/srun: by a node agent started that way. */
+  via: "local" | "ssh" | "srun";
+  /** World ranks placed on it, in order (their local ranks are their positions). */
+  ranks: number[];
+}
+
+/**
+ * Where the job runs: the hosts of --host/--hostfile (over ssh unless they are this host), or
+ * of the Slurm allocation (over srun), or this host alone; only hosts that get a rank.
+ * @returns the hosts, and a warning to print if -n oversubscribes the slots
+ */
+export async function planHosts(
+  request: { hosts: HostSlots[] | undefined; np: number | undefined; mapBy: MapBy; oversubscribe: boolean },
+  env: NodeJS.ProcessEnv,
+): Promise<{ hosts: PlannedHost[]; warning?: string }> {
+  const slurm = request.hosts === undefined ? slurmHosts(env) : undefined;
+  const listed = request.hosts ?? slurm;
+  if (listed === undefined) {
+    const np = request.np ?? 1;
+    return { hosts: [{ name: hostname(), slots: np, via: "local", ranks: Array.from({ length: np }, (_, i) => i) }] };
+  }
+  const np = request.np ?? listed.reduce((sum, h) => sum + h.slots, 0);
+  const { placement, oversubscribed } = mapRanks(listed, np, request.mapBy, request.oversubscribe);
+  const hosts = await Promise.all(
+    listed.map(async (h): Promise<PlannedHost> => ({ ...h, via: slurm ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),
+  );
+  placement.forEach((k, rank) => hosts[k]!.ranks.push(rank));
+  const warning = oversubscribed ? `${np} ranks on ${describeHosts(listed)} oversubscribe its slots; ranks will share cores` : undefined;
+  return { hosts: hosts.filter((h) => h.ranks.length > 0), warning };
 }

@@ -13,9 +13,10 @@ import { basename, join } from "node:path";
 import type { FromAgent, JobKeys, PeerNotice, RankReport, StartMessage } from "../comm/protocol.js";
 import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
 import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
-import { describeHosts, mapRanks, slurmHosts, type HostSlots } from "./hosts.js";
-import { isThisHost, pickAddress, type Picked } from "./network.js";
+import { planHosts, type PlannedHost } from "./hosts.js";
+import { pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
+import { describeExit } from "./exits.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank } from "./spawn.js";
@@ -33,11 +34,7 @@ const UNDELIVERABLE_MS = 1000;
 /** Exit status when a host is lost or cannot start its ranks (as ssh's own failure status). */
 const HOST_FAILED_STATUS = 255;
 
-interface Host extends HostSlots {
-  /** How its ranks are started. */
-  via: "local" | "ssh" | "srun";
-  /** World ranks placed on it, in order (their local ranks are their positions). */
-  ranks: number[];
+interface Host extends PlannedHost {
   link?: AgentLink;
 }
 
@@ -59,31 +56,11 @@ const say = (line: string) => process.stderr.write(`tsmpi: ${line}\n`);
 const writeOut = (text: string) => process.stdout.write(text);
 const writeErr = (text: string) => process.stderr.write(text);
 
-/** Hosts that get at least one rank, and the host of each rank. */
-async function planHosts(options: LaunchOptions): Promise<Host[]> {
-  let listed = options.hosts;
-  let via: "ssh" | "srun" = "ssh";
-  if (listed === undefined) {
-    listed = slurmHosts(process.env);
-    via = "srun";
-  }
-  if (listed === undefined) {
-    const np = options.np ?? 1;
-    return [{ name: hostname(), slots: np, via: "local", ranks: Array.from({ length: np }, (_, i) => i) }];
-  }
-  const np = options.np ?? listed.reduce((sum, h) => sum + h.slots, 0);
-  const { placement, oversubscribed } = mapRanks(listed, np, options.mapBy, options.oversubscribe);
-  if (oversubscribed) say(`warning: ${np} ranks on ${describeHosts(listed)} oversubscribe its slots; ranks will share cores`);
-  const hosts = await Promise.all(
-    listed.map(async (h): Promise<Host> => ({ ...h, via: via === "srun" ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),
-  );
-  placement.forEach((k, rank) => hosts[k]!.ranks.push(rank));
-  return hosts.filter((h) => h.ranks.length > 0);
-}
-
 /** Run the job; resolves with the launcher's exit status. */
 export async function runJob(options: LaunchOptions): Promise<number> {
-  const hosts = await planHosts(options);
+  const plan = await planHosts(options, process.env);
+  if (plan.warning) say(`warning: ${plan.warning}`);
+  const hosts: Host[] = plan.hosts;
   const np = hosts.reduce((sum, h) => sum + h.ranks.length, 0);
   const remote = hosts.some((h) => h.via !== "local");
   const needNet = remote || options.transport === "tcp";
@@ -151,7 +128,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     r.out.end();
     r.err.end();
     if (status === undefined) {
-      const failure = describeExit(r, code, signal);
+      const failure = describeExit({ ...r, where: r.host.via === "local" ? "" : r.host.name }, code, signal);
       if (failure !== undefined) {
         notifyPeers(r.rank, failure.reason);
         if (options.keepGoing) {
@@ -371,27 +348,4 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     limit.unref();
     timers.push(limit);
   }
-}
-
-/** Why a rank's exit fails the job, or undefined if it succeeded. */
-function describeExit(r: Rank, code: number | null, signal: NodeJS.Signals | null): { status: number; message: string; reason: string } | undefined {
-  const fail = (status: number, reason: string, message = `rank ${r.rank} ${reason}`) => ({ status, reason, message });
-  const where = r.host.via === "local" ? "" : ` on ${r.host.name}`;
-  const report = r.report;
-  if (report?.type === "abort") return fail(report.code === 0 ? 1 : report.code, `called abort(${report.code})${where}`);
-  if (report?.type === "error") {
-    const how = report.origin === "rejection" ? "an unhandled promise rejection" : "an uncaught exception";
-    return fail(
-      code || 1,
-      `failed${where} with ${how}: ${report.name}: ${report.message}`,
-      `rank ${r.rank} failed${where} with ${how}:\n${report.stack}\ntsmpi: job aborted because rank ${r.rank} failed`,
-    );
-  }
-  // A hang-report SIGUSR2 can race with a rank's own exit, and a rank ended for undeliverable
-  // messages had already finished: the exit code it announced stands.
-  if ((signal === "SIGUSR2" || r.undeliverable) && r.exiting !== undefined)
-    return r.exiting === 0 ? undefined : fail(r.exiting, `exited with status ${r.exiting}`);
-  if (signal !== null) return fail(128 + constants.signals[signal], `was killed by signal ${signal}${where}`);
-  if (code !== 0 && code !== null) return fail(code, `exited with status ${code}${where}`);
-  return undefined;
 }
