@@ -278,14 +278,13 @@ describe("failures abort the whole job", () => {
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 
-  it("ranks exit on their own when the launcher is killed with SIGKILL", async () => {
+  it("ranks exit on their own and remove the job directory when the launcher is killed with SIGKILL", async () => {
     const { proc, marker, tmp } = startJob(3, fixture("sleep.ts"));
     let out = "";
     proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
     while ((out.match(/sleeping/g) ?? []).length < 3) await new Promise((r) => setTimeout(r, 50));
     proc.kill("SIGKILL");
     await proc;
-    const { processes } = await leftovers({ marker, tmp });
-    expect(processes).toEqual([]);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 });

@@ -198,6 +198,27 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
+  it("leaves nothing running on any host when the launcher itself is killed with SIGKILL", async () => {
+    const { proc, marker, tmp } = startJob(
+      6,
+      fixture("spin.ts"),
+      [],
+      onCluster([
+        "--host",
+        ips()
+          .map((ip) => `${ip}:2`)
+          .join(","),
+      ]),
+    );
+    let out = "";
+    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    process.kill(proc.pid!, "SIGKILL");
+    await proc;
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
   it("ends every host's ranks when the launcher gets Ctrl-C", async () => {
     const { proc, marker, tmp } = startJob(
       6,

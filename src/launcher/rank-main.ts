@@ -3,6 +3,7 @@
  * path and arguments, then import it. A rank exits when its script is done, dies with a
  * report on stderr when it throws, and exits at once if the launcher goes away.
  */
+import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { report } from "../comm/report.js";
 import { ENV, PEER_HOOK, KEYS_HOOK, STATE_HOOK, type PeerNotice, type StartMessage } from "../comm/protocol.js";
@@ -20,7 +21,13 @@ function die(origin: "exception" | "rejection", reason: unknown): void {
 
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
-process.on("disconnect", () => process.exit(129));
+// The launcher (or node agent) is gone: it cannot clean up any more, so the ranks remove the
+// job directory on their way out (whichever comes first; the others find it gone).
+process.on("disconnect", () => {
+  const jobDir = process.env[ENV.jobDir];
+  if (jobDir) rmSync(jobDir, { recursive: true, force: true });
+  process.exit(129);
+});
 // Past this point Node resets signal handlers: tell the launcher to stop sending SIGUSR2.
 process.on("exit", (code) => report({ type: "exiting", rank, code }));
 // Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
