@@ -45,6 +45,26 @@ const agents = () =>
     })
     .filter((line) => line.includes("launcher/agent.js"));
 
+/** Start spin.ts (each rank prints its pid, then allreduces forever) with 2 ranks on each of the first `hosts` hosts; resolves once every rank runs. */
+async function spinning(np: number, hosts: number) {
+  const job = startJob(
+    np,
+    fixture("spin.ts"),
+    [],
+    onCluster([
+      "--host",
+      ips()
+        .slice(0, hosts)
+        .map((ip) => `${ip}:2`)
+        .join(","),
+    ]),
+  );
+  let out = "";
+  job.proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  while ((out.match(/pid \d+/g) ?? []).length < np) await new Promise((r) => setTimeout(r, 20));
+  return { ...job, pidOf: (rank: number) => Number(new RegExp(`rank ${rank} pid (\\d+)`).exec(out)![1]) };
+}
+
 describe("a job across three hosts (network namespaces, ssh)", () => {
   it("passes the point-to-point suite at -n 6, two ranks per host", async () => {
     const job = await runJob(
@@ -132,23 +152,10 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
   });
 
   it("ends every rank on every host within 2 s when a remote rank is killed with SIGKILL", async () => {
-    const { proc, marker, tmp } = startJob(
-      6,
-      fixture("spin.ts"),
-      [],
-      onCluster([
-        "--host",
-        ips()
-          .map((ip) => `${ip}:2`)
-          .join(","),
-      ]),
-    );
-    let out = "";
-    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    const { proc, marker, tmp, pidOf } = await spinning(6, 3);
     await new Promise((r) => setTimeout(r, 200));
     const victim = 4 + Math.floor(Math.random() * 2); // on host 3
-    const pid = Number(new RegExp(`rank ${victim} pid (\\d+)`).exec(out)![1]);
+    const pid = pidOf(victim);
     const killedAt = Date.now();
     process.kill(pid, "SIGKILL");
     const result = await proc;
@@ -173,21 +180,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
       "host %IP% \\(ranks 2, 3\\): lost its connection \\(ssh to %IP% exited with status 255\\)",
     ],
   ])("aborts the whole job when %s is terminated", async (_what, pick, status, message) => {
-    const { proc, marker, tmp } = startJob(
-      4,
-      fixture("spin.ts"),
-      [],
-      onCluster([
-        "--host",
-        ips()
-          .slice(0, 2)
-          .map((ip) => `${ip}:2`)
-          .join(","),
-      ]),
-    );
-    let out = "";
-    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-    while ((out.match(/pid \d+/g) ?? []).length < 4) await new Promise((r) => setTimeout(r, 20));
+    const { proc, marker, tmp } = await spinning(4, 2);
     const victim = agents().find(pick);
     expect(victim).toBeDefined();
     process.kill(Number(victim!.trim().split(/\s+/)[0]), "SIGTERM");
@@ -199,20 +192,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
   });
 
   it("leaves nothing running on any host when the launcher itself is killed with SIGKILL", async () => {
-    const { proc, marker, tmp } = startJob(
-      6,
-      fixture("spin.ts"),
-      [],
-      onCluster([
-        "--host",
-        ips()
-          .map((ip) => `${ip}:2`)
-          .join(","),
-      ]),
-    );
-    let out = "";
-    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    const { proc, marker, tmp } = await spinning(6, 3);
     process.kill(proc.pid!, "SIGKILL");
     await proc;
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
@@ -220,20 +200,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
   });
 
   it("ends every host's ranks when the launcher gets Ctrl-C", async () => {
-    const { proc, marker, tmp } = startJob(
-      6,
-      fixture("spin.ts"),
-      [],
-      onCluster([
-        "--host",
-        ips()
-          .map((ip) => `${ip}:2`)
-          .join(","),
-      ]),
-    );
-    let out = "";
-    proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-    while ((out.match(/pid \d+/g) ?? []).length < 6) await new Promise((r) => setTimeout(r, 20));
+    const { proc, marker, tmp } = await spinning(6, 3);
     // `ip netns exec` execs node: the launcher is the process execa started.
     process.kill(proc.pid!, "SIGINT");
     const result = await proc;
