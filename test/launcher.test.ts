@@ -36,7 +36,29 @@ describe("command line", () => {
   it("prints help with every option and exits 0", async () => {
     const result = await cli(["--help"]);
     expect(result.exitCode).toBe(0);
-    for (const option of ["--np", "--tag-output", "--timeout", "--deadlock-report", "--keep-going", "--help", "--version"])
+    for (const option of [
+      "--np",
+      "--tag-output",
+      "--timeout",
+      "--deadlock-report",
+      "--keep-going",
+      "--host",
+      "--hostfile",
+      "--map-by",
+      "--oversubscribe",
+      "--launch-agent",
+      "--launch-timeout",
+      "-x",
+      "--iface",
+      "--bind",
+      "--transport",
+      "--insecure",
+      "--quiet",
+      "--remote-node",
+      "--prefix",
+      "--help",
+      "--version",
+    ])
       expect(result.stdout).toContain(option);
   });
 
