@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { execa, execaSync, type ResultPromise } from "execa";
+import { afterAll } from "vitest";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 export const BIN = join(ROOT, "bin/tsmpi.js");
@@ -29,10 +30,15 @@ export interface JobOptions {
   wrap?: string[];
 }
 
+/** Job TMPDIRs made by this test file; whatever `leftovers()` did not inspect is removed at the end. */
+const made = new Set<string>();
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 /** Start `tsmpi [launcherArgs] -n np script args... marker` without waiting. */
 export function startJob(np: number, script: string, args: string[] = [], options: JobOptions = {}): { proc: ResultPromise; marker: string; tmp: string } {
   const marker = `--tsmpi-test-marker=${randomUUID()}`;
   const tmp = mkdtempSync(join(tmpdir(), "tsmpi-test-"));
+  made.add(tmp);
   const [command, ...prefix] = [...(options.wrap ?? []), "node"];
   const proc = execa(command!, [...prefix, BIN, ...(options.launcherArgs ?? []), "-n", String(np), script, ...args, marker], {
     reject: false,
