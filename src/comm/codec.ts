@@ -108,7 +108,7 @@ function arrayFrames(array: TypedArray, frames: Buffer[]): void {
 
 /**
  * Encode one message: header tuple + out-of-band arrays.
- * @returns the frames and the payload size in bytes (what a receiver's status reports).
+ * @returns the frames and their total size in bytes (what flow control counts).
  */
 export function encode(
   context: string,
@@ -188,7 +188,7 @@ export interface Envelope {
 }
 
 /** Total size of a message's frames. */
-export function wireBytes(frames: Buffer[]): number {
+function wireBytes(frames: Buffer[]): number {
   let bytes = 0;
   for (const frame of frames) bytes += frame.byteLength;
   return bytes;

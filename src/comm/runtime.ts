@@ -2,7 +2,7 @@
  * The per-process state every communicator shares: this rank's world rank and size,
  * the transport and the matcher. Communicators translate their ranks to world ranks here.
  */
-import { decodeMessage, encodeFlow, wireBytes, type Envelope, type Incoming } from "./codec.js";
+import { decodeMessage, encodeFlow, type Envelope, type Incoming } from "./codec.js";
 import { RankFailedError } from "../errors.js";
 import { Matcher } from "./matching.js";
 import { FLOW_WINDOW_BYTES, MessageKind, type WaitState } from "./protocol.js";
@@ -11,6 +11,8 @@ import type { Transport } from "./transport.js";
 /** An encoded message on its way out, with what an announcement of it must say. */
 export interface Outgoing {
   frames: Buffer[];
+  /** Total size of the frames (what flow control counts). */
+  wire: number;
   context: string;
   /** Source rank within the communicator. */
   source: number;
@@ -125,9 +127,8 @@ export class Runtime {
       return Promise.resolve();
     }
     const flow = this.flow(worldDest);
-    const wire = wireBytes(message.frames);
-    if (flow.outstanding + wire <= FLOW_WINDOW_BYTES) {
-      flow.outstanding += wire;
+    if (flow.outstanding + message.wire <= FLOW_WINDOW_BYTES) {
+      flow.outstanding += message.wire;
       return this.transport.send(worldDest, message.frames);
     }
     const id = ++this.nextId;
