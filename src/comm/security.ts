@@ -13,7 +13,7 @@ const ZAP_DOMAIN = "tsmpi";
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
 /** Make `socket` a CURVE server with the job's keys (set before bind). */
-export function secureServer(socket: Socket, keys: JobKeys): void {
+function secureServer(socket: Socket, keys: JobKeys): void {
   socket.curveServer = true;
   socket.curveSecretKey = keys.secretKey;
   socket.zapDomain = ZAP_DOMAIN;
@@ -24,6 +24,19 @@ export function secureClient(socket: Socket, keys: JobKeys): void {
   socket.curveServerKey = keys.publicKey;
   socket.curvePublicKey = keys.publicKey;
   socket.curveSecretKey = keys.secretKey;
+}
+
+/**
+ * Make `socket` a CURVE server that admits only the job (set before bind): its ZAP handler
+ * is bound on `router` first, so no handshake can slip through unchecked.
+ * @param router a fresh ROUTER socket with a short receive timeout (the caller loads ZeroMQ)
+ * @returns the handler, which someone must serve
+ */
+export async function guard(socket: Socket, keys: JobKeys, router: Router): Promise<Gatekeeper> {
+  const gate = new Gatekeeper(keys, router);
+  await gate.ready();
+  secureServer(socket, keys);
+  return gate;
 }
 
 const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";

@@ -14,7 +14,7 @@
 import { Pull, Push, Router } from "zeromq";
 import { TransportError } from "../errors.js";
 import type { JobKeys, PeerAddress } from "./protocol.js";
-import { Gatekeeper, secureClient, secureServer } from "./security.js";
+import { guard, secureClient, type Gatekeeper } from "./security.js";
 
 /** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
 const IDLE_RECEIVE_MS = 50;
@@ -93,11 +93,7 @@ export class Transport {
     let gate: Gatekeeper | undefined;
     if (config.net) {
       const net = new Pull(options);
-      if (config.net.keys) {
-        gate = new Gatekeeper(config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
-        await gate.ready();
-        secureServer(net, config.net.keys);
-      }
+      if (config.net.keys) gate = await guard(net, config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
       const host = config.net.address.includes(":") ? `[${config.net.address}]` : config.net.address;
       await net.bind(`tcp://${host}:*`);
       address.net = net.lastEndpoint!;

@@ -6,7 +6,7 @@
 import { pack, unpack } from "msgpackr/pack";
 import type { Router } from "zeromq";
 import type { ControlMessage, JobKeys, PeerAddress } from "../comm/protocol.js";
-import { Gatekeeper, secureServer } from "../comm/security.js";
+import { guard, type Gatekeeper } from "../comm/security.js";
 
 export class Rendezvous {
   private socket: Router | undefined;
@@ -26,10 +26,8 @@ export class Rendezvous {
     const { Router } = await import("zeromq");
     this.socket = new Router({ linger: 0 });
     if (this.keys) {
-      this.gate = new Gatekeeper(this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
-      await this.gate.ready();
+      this.gate = await guard(this.socket, this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
       void this.gate.serve();
-      secureServer(this.socket, this.keys);
     }
     await this.socket.bind(this.address);
     this.address = this.socket.lastEndpoint ?? this.address;
