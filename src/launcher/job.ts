@@ -184,7 +184,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   process.on("SIGTERM", onSignal);
   process.on("SIGQUIT", onQuit);
   let stopWatch = () => undefined as void;
-  let timer: NodeJS.Timeout | undefined;
+  /** Cleared when the job ends: --timeout and each remote host's --launch-timeout. */
   const timers: NodeJS.Timeout[] = [];
 
   try {
@@ -199,11 +199,13 @@ export async function runJob(options: LaunchOptions): Promise<number> {
             reportStates(`possible deadlock: every rank has been blocked for ${options.deadlockReport} s with no message moving; what each rank waits in:`),
           );
     if (options.timeout !== undefined) {
-      timer = setTimeout(async () => {
-        const why = `job exceeded --timeout ${options.timeout} s`;
-        await reportStates(`${why}; what each rank was doing:`);
-        abortJob(TIMEOUT_STATUS, why);
-      }, options.timeout * 1000);
+      timers.push(
+        setTimeout(async () => {
+          const why = `job exceeded --timeout ${options.timeout} s`;
+          await reportStates(`${why}; what each rank was doing:`);
+          abortJob(TIMEOUT_STATUS, why);
+        }, options.timeout * 1000),
+      );
     }
     const entry = Promise.all([prepareScript(options.script, jobDir, tsmpiVersion()), control.bind()]);
     entry.catch(() => undefined);
@@ -216,7 +218,8 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         })
         .catch((error: Error) => abortJob(1, `rendezvous failed: ${error.message}`));
       const start: StartMessage = { type: "start", entry: path, control: address, keys };
-      const bundled = path !== options.script ? readFileSync(path, "utf8") : undefined;
+      // Remote hosts get a bundle's code (it lives only here); a JavaScript script is at the same path there.
+      const bundled = remote && path !== options.script ? readFileSync(path, "utf8") : undefined;
       for (const h of hosts) {
         if (h.link) h.link.send(bundled === undefined ? { type: "entry", path, control: address } : { type: "entry", code: bundled, control: address });
         else for (const k of h.ranks) if (!ranks[k]!.done) tellRank(ranks[k]!.child!, start);
@@ -232,7 +235,6 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (ranks.some(Boolean)) await finished;
     return status ?? 1;
   } finally {
-    if (timer) clearTimeout(timer);
     timers.forEach(clearTimeout);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
