@@ -117,7 +117,7 @@ lines.on("line", (line) => {
 /** The launcher (or the ssh connection) is gone, or Slurm/ssh ends us: end this host's part of the job. */
 function abandon(): void {
   if (ending) return;
-  terminateRanks([...ranks.values()]);
+  terminateRanks([...ranks.values()], (r, signal) => signalRank(r.child, signal));
   setTimeout(() => void end(allDone() ? 0 : 1), KILL_GRACE_MS + 100).unref();
   if (ranks.size === 0) void end(1);
 }

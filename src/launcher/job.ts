@@ -19,7 +19,7 @@ import type { LaunchOptions } from "./options.js";
 import { describeExit } from "./exits.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
-import { KILL_GRACE_MS, signalRank, spawnRank, tellRank } from "./spawn.js";
+import { KILL_GRACE_MS, signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 import { prepareScript } from "./transpile.js";
 import { tsmpiVersion } from "./version.js";
 
@@ -90,8 +90,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     const alive = live();
     if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
     const terminate = () => {
-      for (const r of alive) if (!r.done) r.kill("SIGTERM", true);
-      setTimeout(() => alive.forEach((r) => r.done || r.kill("SIGKILL", true)), KILL_GRACE_MS).unref();
+      terminateRanks(alive, (r, signal) => r.kill(signal, true));
       // A host whose agent does not report its ranks' ends in time is cut off (its agent then kills them).
       setTimeout(() => hosts.forEach((h) => h.link?.disconnect()), 4 * KILL_GRACE_MS).unref();
     };

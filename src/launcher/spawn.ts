@@ -76,8 +76,11 @@ export function signalRank(child: ChildProcess, signal: NodeJS.Signals, group = 
   }
 }
 
-/** SIGTERM now, SIGKILL to whatever is still alive after {@link KILL_GRACE_MS}. */
-export function terminateRanks(children: Array<{ child: ChildProcess; done: boolean }>): void {
-  for (const r of children) if (!r.done) signalRank(r.child, "SIGTERM");
-  setTimeout(() => children.forEach((r) => r.done || signalRank(r.child, "SIGKILL")), KILL_GRACE_MS).unref();
+/**
+ * SIGTERM now, SIGKILL to whatever is still alive after {@link KILL_GRACE_MS}; `kill` signals
+ * one rank's process group, wherever it runs.
+ */
+export function terminateRanks<R extends { done: boolean }>(ranks: R[], kill: (rank: R, signal: NodeJS.Signals) => void): void {
+  for (const r of ranks) if (!r.done) kill(r, "SIGTERM");
+  setTimeout(() => ranks.forEach((r) => r.done || kill(r, "SIGKILL")), KILL_GRACE_MS).unref();
 }
