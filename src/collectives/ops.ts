@@ -7,6 +7,7 @@
  * array of interleaved pairs (MPI's 2DOUBLE_PRECISION layout).
  */
 import { OpError } from "../errors.js";
+import { describe } from "../comm/validate.js";
 import { copyArray, isTypedArray, type TypedArray } from "../comm/codec.js";
 
 type Scalar = number | bigint | boolean;
@@ -105,12 +106,6 @@ export const MINLOC = Op.builtin("MINLOC", "loc", (a, b) => (b[0] < a[0] || (b[0
 export const MAXLOC = Op.builtin("MAXLOC", "loc", (a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
 
 const FLOAT_ARRAYS = new Set(["Float32Array", "Float64Array"]);
-
-function describe(value: unknown): string {
-  if (isTypedArray(value)) return `${value.constructor.name}(${value.length})`;
-  if (Array.isArray(value)) return `array(${value.length})`;
-  return value === null ? "null" : typeof value;
-}
 
 /** Throws OpError if `op` cannot combine `value`; run before any data moves. */
 export function checkOperand(op: Op, value: unknown): void {
