@@ -67,6 +67,20 @@ describe("reliability", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("completes a collective's rendezvous sends before returning, so a root that computes next does not hold back its peers' data", async () => {
+    const job = await runJob(2, fixture("handover.ts"), [], { timeout: 30_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toBe("rank 1 had its block while rank 0 computed");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("rejects a collective whose rendezvous data a rank will never take because it exited", async () => {
+    const job = await runJob(2, fixture("handover.ts"), ["--skip"], { timeout: 30_000 });
+    expect(job.exitCode).toBe(4);
+    expect(job.stdout).toMatch(/^rank 0: RankFailedError: scatterv on rank 0: rank 1 has failed \(.*\); the operation cannot complete$/);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("rejects a receive, a collective and a send that depend on a dead rank with RankFailedError, then aborts the job", async () => {
     const job = await runJob(3, fixture("peer-dies.ts"), [], { timeout: 20_000 });
     expect(job.exitCode).toBe(3);

@@ -29,6 +29,15 @@ interface Flow {
   consumed: number;
 }
 
+/** An announced message whose payload waits here for its receiver's request. */
+interface Parked {
+  dest: number;
+  frames: Buffer[];
+  call: string;
+  /** Settled once the payload is handed to ZeroMQ (for senders that wait for that). */
+  handover?: { resolve: () => void; reject: (error: Error) => void };
+}
+
 interface Wait {
   call: string;
   context: string;
@@ -56,7 +65,7 @@ export class Runtime {
   private readonly failed = new Map<number, string>();
   private readonly flows = new Map<number, Flow>();
   /** Announced messages waiting for their receiver to ask for them, by id. */
-  private readonly parked = new Map<number, { dest: number; frames: Buffer[] }>();
+  private readonly parked = new Map<number, Parked>();
   private nextId = 0;
   /** Receives that matched an announcement and wait for its payload, by `from:id`. */
   private readonly pulls = new Map<string, { resolve: (envelope: Envelope) => void; reject: (error: Error) => void; token: object }>();
@@ -94,7 +103,11 @@ export class Runtime {
         const parked = this.parked.get(message.id);
         if (parked === undefined || parked.dest !== message.from) return this.drop(`a request for unknown message ${message.id} from rank ${message.from}`);
         this.unpark(message.id);
-        void this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, message.id]), ...parked.frames]).catch(() => undefined);
+        const sent = this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, message.id]), ...parked.frames]);
+        void sent.then(
+          () => parked.handover?.resolve(),
+          (error: Error) => parked.handover?.reject(error),
+        );
         return;
       }
       case MessageKind.Payload: {
@@ -117,9 +130,13 @@ export class Runtime {
    * Send an encoded message to a world rank; a message to oneself is matched at once.
    * Eager while the receiver's window has room; otherwise only an announcement goes now and
    * the payload waits here until the receiver asks for it. Either way this resolves at once
-   * (standard-mode send: it never waits for a matching receive).
+   * (standard-mode send: it never waits for a matching receive), unless `handover` is set:
+   * then an announced message resolves once its payload has been handed to ZeroMQ, as MPI's
+   * blocking collectives complete only when their data has left. Collectives use this so that
+   * a root that goes on computing does not hold back the data its peers wait for (a rank's
+   * event loop, which answers payload requests, is not turning while it computes).
    */
-  send(worldDest: number, message: Outgoing, call = "send"): Promise<void> {
+  send(worldDest: number, message: Outgoing, call = "send", handover = false): Promise<void> {
     const reason = this.failed.get(worldDest);
     if (reason !== undefined) return Promise.reject(this.failure(call, worldDest, reason));
     if (worldDest === this.rank || this.transport === undefined) {
@@ -132,10 +149,16 @@ export class Runtime {
       return this.transport.send(worldDest, message.frames);
     }
     const id = ++this.nextId;
-    this.parked.set(id, { dest: worldDest, frames: message.frames });
+    const parked: Parked = { dest: worldDest, frames: message.frames, call };
+    this.parked.set(id, parked);
     // Keep reading while payloads are parked: their receivers' requests must be heard.
     if (this.parked.size === 1) this.transport.acquire();
-    return this.transport.send(worldDest, [encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id])]);
+    const announced = this.transport.send(worldDest, [
+      encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id]),
+    ]);
+    if (!handover) return announced;
+    const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
+    return announced.then(() => handed);
   }
 
   private unpark(id: number): void {
@@ -170,8 +193,12 @@ export class Runtime {
   }
 
   /** The launcher says world rank `rank` finished: nobody will ask for what is parked for it. */
-  markExited(rank: number): void {
-    for (const [id, parked] of this.parked) if (parked.dest === rank) this.unpark(id);
+  markExited(rank: number, reason?: string): void {
+    for (const [id, parked] of this.parked) {
+      if (parked.dest !== rank) continue;
+      this.unpark(id);
+      parked.handover?.reject(this.failure(parked.call, rank, reason ?? "it exited without receiving the message"));
+    }
   }
 
   /** Wait until a matching message has arrived, without receiving it. */
@@ -218,7 +245,7 @@ export class Runtime {
     // a collective step that would otherwise be failed for nothing.
     await this.transport?.drain();
     this.failed.set(rank, reason);
-    this.markExited(rank);
+    this.markExited(rank, reason);
     for (const [wait, peers] of this.waits) if (this.doomedBy(peers, rank, true)) this.cancel(wait, rank, reason);
   }
 
