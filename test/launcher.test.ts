@@ -262,6 +262,15 @@ describe("failures abort the whole job", () => {
     expect(job.stderr.match(/possible deadlock/g)).toHaveLength(1);
   });
 
+  it("--deadlock-report shows a collective root waiting for a peer to take its rendezvous data", async () => {
+    const job = await runJob(2, fixture("handover.ts"), ["--deadlock"], { launcherArgs: ["--deadlock-report", "0.5", "--timeout", "5"] });
+    expect(job.exitCode).toBe(124);
+    expect(job.stderr).toMatch(/possible deadlock: every rank has been blocked/);
+    expect(job.stderr).toMatch(/rank 0: waiting in scatterv \(waiting for rank 1\) on the world communicator \(collective traffic\)/);
+    expect(job.stderr).toMatch(/rank 1: waiting in recv\(source rank 0, tag 9\) on the world communicator/);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("--deadlock-report stays quiet while messages keep moving", async () => {
     const job = await runJob(4, fixture("stress.ts"), ["3000", "65536"], { launcherArgs: ["--deadlock-report", "0.2"] });
     expect(job.exitCode, job.stderr).toBe(0);

@@ -168,7 +168,7 @@ export class Comm {
       call,
       rank: this.rank,
       size: this.size,
-      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value), call, true),
+      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value), call, { peer: dest }),
       recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag, call, this.peers(source, true))).value as T,
     };
   }

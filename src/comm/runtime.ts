@@ -136,7 +136,7 @@ export class Runtime {
    * a root that goes on computing does not hold back the data its peers wait for (a rank's
    * event loop, which answers payload requests, is not turning while it computes).
    */
-  send(worldDest: number, message: Outgoing, call = "send", handover = false): Promise<void> {
+  send(worldDest: number, message: Outgoing, call = "send", handover?: { peer: number }): Promise<void> {
     const reason = this.failed.get(worldDest);
     if (reason !== undefined) return Promise.reject(this.failure(call, worldDest, reason));
     if (worldDest === this.rank || this.transport === undefined) {
@@ -158,7 +158,10 @@ export class Runtime {
     ]);
     if (!handover) return announced;
     const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
-    return announced.then(() => handed);
+    // Listed like a receive, so that a hang report shows the collective waiting for its peer.
+    const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: performance.now() };
+    this.waits.set(wait, { source: -1, group: [], collective: false });
+    return announced.then(() => handed).finally(() => this.waits.delete(wait));
   }
 
   private unpark(id: number): void {
