@@ -158,6 +158,8 @@ export class Runtime {
     ]);
     if (!handover) return announced;
     const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
+    // It may settle before the announcement is queued, or never be awaited if that fails.
+    handed.catch(() => undefined);
     // Listed like a receive, so that a hang report shows the collective waiting for its peer.
     const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: performance.now() };
     this.waits.set(wait, { source: -1, group: [], collective: false });
