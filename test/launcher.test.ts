@@ -263,7 +263,11 @@ describe("failures abort the whole job", () => {
   });
 
   it("--deadlock-report shows a collective root waiting for a peer to take its rendezvous data", async () => {
-    const job = await runJob(2, fixture("handover.ts"), ["--deadlock"], { launcherArgs: ["--deadlock-report", "0.5", "--timeout", "5"] });
+    const job = await runJob(2, fixture("handover.ts"), ["--deadlock"], {
+      // Time enough for rank 0 to fill its 192 MiB on a loaded machine before the deadlock starts.
+      launcherArgs: ["--deadlock-report", "0.5", "--timeout", "15"],
+      timeout: 30_000,
+    });
     expect(job.exitCode).toBe(124);
     expect(job.stderr).toMatch(/possible deadlock: every rank has been blocked/);
     expect(job.stderr).toMatch(/rank 0: waiting in scatterv \(waiting for rank 1\) on the world communicator \(collective traffic\)/);

@@ -63,6 +63,8 @@ export class Runtime {
   private readonly waits = new Map<Wait, Peers>();
   /** World ranks known to have died, with the launcher's reason. */
   private readonly failed = new Map<number, string>();
+  /** World ranks known to have finished, with why a message for them cannot be taken. */
+  private readonly exited = new Map<number, string>();
   private readonly flows = new Map<number, Flow>();
   /** Announced messages waiting for their receiver to ask for them, by id. */
   private readonly parked = new Map<number, Parked>();
@@ -148,6 +150,11 @@ export class Runtime {
       flow.outstanding += message.wire;
       return this.transport.send(worldDest, message.frames);
     }
+    const gone = this.exited.get(worldDest);
+    if (gone !== undefined) {
+      // Nobody will ask for the payload: a collective learns it, a plain send is dropped as before.
+      return handover ? Promise.reject(this.failure(call, worldDest, gone)) : Promise.resolve();
+    }
     const id = ++this.nextId;
     const parked: Parked = { dest: worldDest, frames: message.frames, call };
     this.parked.set(id, parked);
@@ -198,11 +205,12 @@ export class Runtime {
   }
 
   /** The launcher says world rank `rank` finished: nobody will ask for what is parked for it. */
-  markExited(rank: number, reason?: string): void {
+  markExited(rank: number, reason = "it exited without receiving the message"): void {
+    if (!this.exited.has(rank)) this.exited.set(rank, reason);
     for (const [id, parked] of this.parked) {
       if (parked.dest !== rank) continue;
       this.unpark(id);
-      parked.handover?.reject(this.failure(parked.call, rank, reason ?? "it exited without receiving the message"));
+      parked.handover?.reject(this.failure(parked.call, rank, reason));
     }
   }
 
