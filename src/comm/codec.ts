@@ -187,6 +187,11 @@ export interface Envelope {
   rendezvous?: { id: number };
 }
 
+/** The size a receiver's status reports: a typed array's byteLength, otherwise the encoded size. */
+export function payloadBytes(value: unknown, wire: number): number {
+  return ArrayBuffer.isView(value) ? value.byteLength : wire;
+}
+
 /** Total size of a message's frames. */
 function wireBytes(frames: Buffer[]): number {
   let bytes = 0;
@@ -255,8 +260,7 @@ export function decode(frames: Buffer[]): Envelope {
     if (inCursor !== frames.length) throw new SerializationError(`message has ${frames.length - inCursor} unexpected extra frames`);
     const value = header[4];
     const wire = wireBytes(frames);
-    const bytes = ArrayBuffer.isView(value) ? value.byteLength : wire;
-    return { context: header[1], source: header[2], tag: header[3], value, bytes, from: header[5], wire };
+    return { context: header[1], source: header[2], tag: header[3], value, bytes: payloadBytes(value, wire), from: header[5], wire };
   } catch (error) {
     if (error instanceof SerializationError) throw error;
     throw new SerializationError(`malformed message: ${(error as Error).message}`, { cause: error });

@@ -6,7 +6,7 @@
  * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
  * `i`-prefixed calls return a {@link Request}.
  */
-import { encode } from "./codec.js";
+import { encode, payloadBytes } from "./codec.js";
 import { ANY_SOURCE, ANY_TAG } from "./matching.js";
 import { Request, Status } from "./request.js";
 import type { Outgoing, Peers, Runtime } from "./runtime.js";
@@ -49,9 +49,7 @@ export class Comm {
   private encodeFor(call: string, context: string, tag: number, value: unknown): Outgoing {
     try {
       const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank);
-      // The size a receiver's status reports (as decode computes it).
-      const bytes = ArrayBuffer.isView(value) ? value.byteLength : wire;
-      return { frames, wire, context, source: this.rank, tag, bytes };
+      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire) };
     } catch (error) {
       throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
     }

@@ -169,7 +169,7 @@ export class Runtime {
     handed.catch(() => undefined);
     // Listed like a receive, so that a hang report shows the collective waiting for its peer.
     const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: performance.now() };
-    this.waits.set(wait, { source: -1, group: [], collective: false });
+    this.waits.set(wait, ANYONE);
     return announced.then(() => handed).finally(() => this.waits.delete(wait));
   }
 
