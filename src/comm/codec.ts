@@ -199,7 +199,10 @@ function resolve(value: unknown, r: Resolving): unknown {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = resolve(value[i], r);
   } else if (value instanceof Map) {
-    for (const [key, item] of value) value.set(key, resolve(item, r));
+    // Keys too: a typed array can be a key (rebuilt in order, as a placeholder key is replaced).
+    const entries = [...value];
+    value.clear();
+    for (const [key, item] of entries) value.set(resolve(key, r), resolve(item, r));
   } else if (value instanceof Set) {
     const items = [...value];
     value.clear();
