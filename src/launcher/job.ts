@@ -25,8 +25,8 @@ process.stderr.on("error", () => undefined);
 /** Run the job; resolves with the launcher's exit status. */
 export async function runJob(options: LaunchOptions): Promise<number> {
   const plan = await planJob(options);
-  const jobDir = makeJobDir();
   const cleanup = new Cleanup();
+  const jobDir = makeJobDir();
   cleanup.defer(jobDir.remove);
   const control = new AddressExchange(plan.picked ? `tcp://${plan.picked.address}:*` : `ipc://${jobDir.path}/control`, plan.keys);
   cleanup.defer(() => control.close());
@@ -36,7 +36,11 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   cleanup.defer(() => hosts.forEach((host) => host.close()));
   try {
     cleanup.defer(watchJob(supervisor, options));
-    plan.hosts.forEach((host, node) => hosts.push(host.via === "local" ? startLocalHost(host, node, job) : startRemoteHost(host, node, job)));
+    for (const [node, planned] of plan.hosts.entries()) {
+      const host = planned.via === "local" ? startLocalHost(planned, node, job) : startRemoteHost(planned, node, job);
+      supervisor.addHost(host);
+      hosts.push(host);
+    }
     await handOutScript(job, control, hosts);
     await supervisor.finished;
   } catch (error) {

@@ -3,7 +3,7 @@
  * output forwarded to the launcher's stdout/stderr, their ends decided by the supervisor, and
  * the launcher's stdin piped to rank 0.
  */
-import type { Entry, JobContext, JobHost } from "./job-host.js";
+import type { JobContext, JobHost } from "./job-host.js";
 import type { PlannedHost } from "./hosts.js";
 import { startLocalRanks } from "./local-ranks.js";
 import { say } from "./output.js";
@@ -38,12 +38,10 @@ export function startLocalHost(host: PlannedHost, node: number, { options, plan,
   for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => ranks.signal(rank, signal, group));
   const stdin = ranks.stdin;
   if (stdin) process.stdin.pipe(stdin);
-  const handle: JobHost = {
-    start: ({ path, control, keys }: Entry) => ranks.start({ type: "start", entry: path, control, keys }),
+  return {
+    start: ({ path, control, keys }) => ranks.start({ type: "start", entry: path, control, keys }),
     notify: (notice) => ranks.notify(notice),
     disconnect: () => undefined,
     close: () => undefined,
   };
-  supervisor.addHost(handle);
-  return handle;
 }

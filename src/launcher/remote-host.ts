@@ -37,15 +37,13 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     if (!link.ready) supervisor.hostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
   }, options.launchTimeout * 1000);
   limit.unref();
-  const handle: JobHost = {
+  return {
     // The agent writes a bundle's code into its own job directory.
     start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
     notify: (notice) => link.send({ type: "notice", notice }),
     disconnect: () => link.disconnect(),
     close: () => clearTimeout(limit),
   };
-  supervisor.addHost(handle);
-  return handle;
 }
 
 /** What the agent needs to start the host's ranks. */
