@@ -10,7 +10,8 @@
 //
 // The passes run as WebAssembly SIMD (kernels.ts), one complex number per f64x2 vector: plain
 // TypeScript spends about as long on its Float64Array loads and stores as on the arithmetic and
-// took 1.6× NumPy's time per 51 200-point rfft; the SIMD passes bring that to about 1×.
+// took 1.6× NumPy's time per 51 200-point rfft (0.31 ms against 0.20 ms); the SIMD passes take
+// 0.12 ms, about 0.6× (`node bench/rfft.mjs`).
 import { type Kernel, RADICES, type Radix, kernelModule } from "./kernels.js";
 import { wasm } from "./wasm.js";
 
