@@ -29,48 +29,47 @@ function factorize(n: number): Radix[] {
 }
 
 interface Pass {
-  kernel: Kernel;
-  tw: number; // byte address of its twiddles
+  p: Radix;
   m: number; // butterflies per column: remaining length / p
   s: number; // stride
+  tw: number; // byte address of its twiddles: for each j < m and k = 1 … p-1, w^(j k), w = e^(-2πi / (p m))
+  kernel?: Kernel;
 }
 
 /**
- * A complex FFT of n points in its own WebAssembly memory: two buffers of n + 1 complex values
- * (the extra one is the Nyquist bin of a real transform), the twiddles of each pass, then
- * `extraBytes` for the caller.
+ * A complex FFT of n points in its own WebAssembly memory: two buffers of n complex values, the
+ * twiddles of each pass, then `extraBytes` for the caller.
  */
 class Plan {
   readonly heap: Float64Array;
   readonly kernels: Record<string, Kernel>;
   readonly extra: number; // byte address of the caller's bytes
-  private readonly passes: Pass[] = [];
-  private readonly buffers: [number, number];
+  private readonly passes: Pass[];
 
   constructor(
     readonly n: number,
     extraBytes: number,
   ) {
-    const factors = factorize(n);
-    const twiddleBytes = factors.reduce((sum, p, i) => sum + (32 * (p - 1) * n) / factors.slice(0, i + 1).reduce((a, b) => a * b, 1), 0);
-    this.buffers = [0, 16 * (n + 1)];
-    const tw0 = 32 * (n + 1);
-    this.extra = tw0 + twiddleBytes;
-    const memory = new wasm.Memory({ initial: Math.ceil((this.extra + extraBytes) / 65536) || 1 });
-    this.heap = new Float64Array(memory.buffer);
-    this.kernels = new wasm.Instance(kernelModule(), { fft: { memory } }).exports as Record<string, Kernel>;
-
     let remaining = n,
       s = 1,
-      tw = tw0;
-    for (const p of factors) {
-      const m = remaining / p;
-      this.passes.push({ kernel: this.kernels[m === 1 ? `r${p}last` : `r${p}`]!, tw, m, s });
-      for (let j = 0; j < m; j++) {
-        for (let k = 1; k < p; k++, tw += 32) this.setTwiddle(tw, (-2 * Math.PI * j * k) / remaining, 1);
-      }
-      remaining = m;
+      tw = 32 * n; // after the buffers at 0 and 16 n
+    this.passes = factorize(n).map((p) => {
+      const pass = { p, m: remaining / p, s, tw };
+      tw += 32 * (p - 1) * pass.m;
+      remaining = pass.m;
       s *= p;
+      return pass;
+    });
+    this.extra = tw;
+    const memory = new wasm.Memory({ initial: Math.ceil((this.extra + extraBytes) / 65536) });
+    this.heap = new Float64Array(memory.buffer);
+    this.kernels = new wasm.Instance(kernelModule(), { fft: { memory } }).exports as Record<string, Kernel>;
+    for (const pass of this.passes) {
+      const { p, m } = pass;
+      pass.kernel = this.kernels[m === 1 ? `r${p}last` : `r${p}`];
+      for (let j = 0, at = pass.tw; j < m; j++) {
+        for (let k = 1; k < p; k++, at += 32) this.setTwiddle(at, (-2 * Math.PI * j * k) / (p * m), 1);
+      }
     }
   }
 
@@ -83,10 +82,10 @@ class Plan {
 
   /** Copies n complex values (2n numbers) in and transforms them; returns the result's index in `heap`. */
   run(input: Float64Array): number {
-    let [x, y] = this.buffers;
-    this.heap.set(input.subarray(0, 2 * this.n), x / 8);
+    let [x, y] = [0, 16 * this.n];
+    this.heap.set(input.subarray(0, 2 * this.n), 0);
     for (const { kernel, tw, m, s } of this.passes) {
-      kernel(x, y, tw, m, s);
+      kernel!(x, y, tw, m, s);
       [x, y] = [y, x];
     }
     return x / 8;
