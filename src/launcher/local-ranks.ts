@@ -7,6 +7,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
 import type { PeerNotice, StartMessage } from "../rank/control.js";
+import type { TransportChoice } from "./options.js";
 import { signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 
 /** One host's part of a job: what its ranks share. */
@@ -25,7 +26,7 @@ export interface HostJob {
   env: Record<string, string>;
   /** IP address for the ranks' tcp inboxes, in jobs that need tcp. */
   address?: string;
-  transport: "auto" | "tcp";
+  transport: TransportChoice;
   cwd?: string;
 }
 
