@@ -13,9 +13,14 @@ import { report } from "./report.js";
 import { Runtime } from "./runtime.js";
 import { Transport } from "./transport.js";
 import { InitError } from "../errors.js";
+import { probes } from "../trace/probes.js";
+import { installProfiling } from "../trace/rank.js";
 
 let world: Promise<Comm> | undefined;
 let transport: Transport | undefined;
+
+// --trace, --stats, --cpu-prof: the launcher says so in the environment of each rank.
+installProfiling();
 
 /**
  * Join the job and get the world communicator (MPI_Init + MPI_COMM_WORLD). Safe to call
@@ -30,7 +35,7 @@ let transport: Transport | undefined;
  * @returns the world communicator; size 1 when the script runs without the launcher.
  */
 export function init(): Promise<Comm> {
-  return (world ??= join());
+  return (world ??= probes.init ? probes.init(join) : join());
 }
 
 function envInt(name: string): number {

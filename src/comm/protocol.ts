@@ -13,6 +13,7 @@
  * then JSON): {@link RankReport}. stderr is used because it survives a rank that dies right
  * after writing it (pipe writes are synchronous on Linux) and travels through ssh unchanged.
  */
+import type { ProfileReport } from "../trace/types.js";
 
 /**
  * Kinds of data-plane messages. Data travels eagerly while the receiver has room for it
@@ -111,8 +112,9 @@ export interface StartMessage {
   keys?: JobKeys;
 }
 
-/** What a rank tells the launcher just before it dies on purpose or by accident. */
+/** What a rank tells the launcher just before it dies on purpose or by accident (or its profile as it ends). */
 export type RankReport =
+  | ProfileReport
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
   | { type: "abort"; rank: number; code: number }
   | { type: "exiting"; rank: number; code: number }
@@ -202,10 +204,13 @@ export type ToAgent =
   /** Signal a rank (`group`: its whole process group). */
   | { type: "signal"; rank: number; signal: NodeJS.Signals; group: boolean }
   | { type: "notice"; notice: PeerNotice }
-  | { type: "stdin"; data?: string };
+  | { type: "stdin"; data?: string }
+  /** --trace: answer with this host's clock (see src/launcher/clock.ts). */
+  | { type: "clock"; id: number };
 
 export type FromAgent =
   | { type: "ready"; address: string; host: string }
   | { type: "output"; rank: number; fd: 1 | 2; data: string }
   | { type: "exit"; rank: number; code: number | null; signal: NodeJS.Signals | null }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  | { type: "clock"; id: number; time: number };

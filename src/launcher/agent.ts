@@ -96,6 +96,9 @@ async function handle(message: ToAgent): Promise<void> {
     case "notice":
       for (const r of ranks.values()) if (!r.done) tellRank(r.child, message.notice);
       break;
+    case "clock":
+      send({ type: "clock", id: message.id, time: performance.timeOrigin + performance.now() });
+      break;
     case "stdin": {
       const stdin = ranks.get(0)?.child.stdin;
       if (message.data === undefined) stdin?.end();

@@ -20,6 +20,7 @@ import { describeExit } from "./exits.js";
 import { LineForwarder } from "./output.js";
 import { Rendezvous } from "./rendezvous.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
+import { JobProfile } from "./profiling.js";
 import { prepareScript } from "./transpile.js";
 import { tsmpiVersion } from "./version.js";
 
@@ -74,6 +75,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
 
   const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // mode 0700: only this user can open it
   const jobId = basename(jobDir);
+  const profile = JobProfile.for(options, np, jobDir);
   const ranks: Rank[] = new Array(np);
   // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
   // script; they get the bundle's path over IPC once this rendezvous socket is bound.
@@ -88,6 +90,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (status !== undefined) return;
     status = code;
     const alive = live();
+    if (why) profile?.note(`job aborted: ${why}`);
     if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
     const terminate = () => {
       terminateRanks(alive, (r, signal) => r.kill(signal, true));
@@ -129,6 +132,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     if (status === undefined) {
       const failure = describeExit({ ...r, where: r.host.via === "local" ? "" : r.host.name }, code, signal);
       if (failure !== undefined) {
+        profile?.note(`rank ${r.rank} ${failure.reason}`, r.rank, failure.message);
         notifyPeers(r.rank, failure.reason);
         if (options.keepGoing) {
           firstFailure ??= failure;
@@ -240,6 +244,11 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     process.off("SIGQUIT", onQuit);
     stopWatch();
     control.close();
+    profile?.finish(
+      Array.from({ length: np }, (_, k) => (ranks[k] && ranks[k].host.via !== "local" ? ranks[k].host.name : "")),
+      writeErr,
+      say,
+    );
     rmSync(jobDir, { recursive: true, force: true });
   }
 
@@ -252,7 +261,8 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       kill,
       out: new LineForwarder(writeOut, tag("stdout")),
       err: new LineForwarder(writeErr, tag("stderr"), (report) => {
-        if (report.type === "exiting") {
+        if (report.type === "profile") profile?.add(report);
+        else if (report.type === "exiting") {
           r.exiting = report.code;
           checkUndeliverable();
         } else if (report.type !== "state") r.report ??= report;
@@ -276,7 +286,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         jobDir,
         script: options.script,
         args: options.args,
-        env: { ...process.env, ...options.exportEnv },
+        env: { ...process.env, ...options.exportEnv, ...profile?.env(false) },
         address: picked?.address,
         transport: options.transport,
       });
@@ -307,6 +317,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       switch (message.type) {
         case "ready":
           if (!options.quiet) say(`ranks on ${host.name} (${message.host}) use ${message.address} for tcp`);
+          profile?.measureClock(host.name, (ask) => link.send(ask));
+          break;
+        case "clock":
+          profile?.clockAnswer(host.name, message.id, message.time);
           break;
         case "output": {
           const r = ranks[message.rank];
@@ -334,7 +348,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
       script: options.script,
       args: options.args,
       cwd: process.cwd(),
-      env: options.exportEnv,
+      env: { ...options.exportEnv, ...profile?.env(true) },
       network: { iface: options.iface, cidr: options.cidr, towards: picked!.address },
       transport: options.transport,
       keys,
