@@ -58,14 +58,16 @@ export interface TraceEvent {
 
 interface Placed {
   span: Span;
-  /** µs since the trace origin, rounded to ns, so that rounding never breaks nesting. */
+  /**
+   * Whole µs since the trace origin. Viewers compute ends as ts + dur in floating point:
+   * with integers, a span that ends where the next begins never seems to overlap it.
+   */
   start: number;
   end: number;
   lane: number;
 }
 
 const BLOCKING: ReadonlySet<SpanKind> = new Set(["init", "p2p", "collective", "wait"]);
-const round = (us: number) => Math.round(us * 1000) / 1000;
 
 /** Build the trace-event JSON object. */
 export function mergeTrace(input: MergeInput): { traceEvents: TraceEvent[]; displayTimeUnit: "ms"; otherData: Record<string, unknown> } {
@@ -79,7 +81,7 @@ export function mergeTrace(input: MergeInput): { traceEvents: TraceEvent[]; disp
     if (report?.spans === undefined) return;
     if (report.dropped > 0) dropped[rank] = report.dropped;
     const clock = input.clocks[rank] ?? { offsetMs: 0, errorMs: 0 };
-    const toUs = (ms: number) => round((report.origin + ms - clock.offsetMs - input.origin) * 1000);
+    const toUs = (ms: number) => Math.round((report.origin + ms - clock.offsetMs - input.origin) * 1000);
     const spans = [...report.spans, ...computeSpans(report.spans, report.end)];
     const placed = placeInLanes(spans.map((span) => ({ span, start: toUs(span.start), end: toUs(span.start + span.ms), lane: 0 })));
     const lanes = Math.max(0, ...placed.map((p) => p.lane)) + 1;
@@ -89,7 +91,7 @@ export function mergeTrace(input: MergeInput): { traceEvents: TraceEvent[]; disp
     }
     for (const p of placed) {
       const { name, kind, args } = p.span;
-      events.push({ ph: "X", name, cat: kind, pid: rank, tid: p.lane, ts: p.start, dur: round(p.end - p.start), args: { ...args } });
+      events.push({ ph: "X", name, cat: kind, pid: rank, tid: p.lane, ts: p.start, dur: p.end - p.start, args: { ...args } });
       const flow = p.span.flow;
       if (flow === undefined) continue;
       const key = flow.slice(flow.indexOf(":") + 1);
@@ -103,16 +105,17 @@ export function mergeTrace(input: MergeInput): { traceEvents: TraceEvent[]; disp
     if (pair.out === undefined || pair.in === undefined) continue;
     const [from, send] = pair.out;
     const [to, receive] = pair.in;
-    // The arrow ends where the message arrived (inside the receive: the binding is to the enclosing slice).
+    // Flow events bind to the slice that encloses them: keep them off the slices' edges, where
+    // a neighbour touches. The arrow ends where the message arrived (waitedMs into the receive).
     const waited = receive.span.args.waitedMs;
-    const arrival = waited === undefined ? receive.start : round(receive.start + waited * 1000);
-    const at = Math.min(Math.max(arrival, receive.start), Math.max(receive.start, round(receive.end - 0.001)));
+    const arrival = waited === undefined ? receive.start : Math.round(receive.start + waited * 1000);
+    const inside = (p: Placed, ts: number) => (p.end - p.start < 2 ? p.start : Math.min(Math.max(ts, p.start + 1), p.end - 1));
     id++;
-    events.push({ ph: "s", name: "message", cat: "message", id, pid: from, tid: send.lane, ts: send.start, args: { key } });
-    events.push({ ph: "f", bp: "e", name: "message", cat: "message", id, pid: to, tid: receive.lane, ts: at, args: { key } });
+    events.push({ ph: "s", name: "message", cat: "message", id, pid: from, tid: send.lane, ts: inside(send, send.start), args: { key } });
+    events.push({ ph: "f", bp: "e", name: "message", cat: "message", id, pid: to, tid: receive.lane, ts: inside(receive, arrival), args: { key } });
   }
   for (const event of input.events) {
-    const ts = round((event.time - input.origin) * 1000);
+    const ts = Math.round((event.time - input.origin) * 1000);
     const args = event.detail === undefined ? undefined : { detail: event.detail };
     if (event.rank === undefined) events.push({ ph: "i", s: "g", name: event.name, pid: 0, tid: 0, ts, args });
     else events.push({ ph: "i", s: "p", name: event.name, pid: event.rank, tid: 0, ts, args });
@@ -139,17 +142,21 @@ export function computeSpans(spans: readonly Span[], end: number | undefined): S
 
 /**
  * Give each span a lane (a trace thread) such that spans on one lane nest: a span goes on
- * the first lane whose innermost open span contains it, or that has none open.
+ * the first lane whose innermost open span contains it, or that has none open. A span that
+ * ends in the same µs as the span it nests in is made to end 1 µs earlier, so that viewers
+ * (speedscope orders ends at equal times by when the spans began) close the inner one first.
  */
 export function placeInLanes(placed: Placed[]): Placed[] {
   placed.sort((a, b) => a.start - b.start || b.end - a.end);
-  const lanes: number[][] = [];
+  const lanes: Placed[][] = [];
   for (const p of placed) {
     for (let lane = 0; ; lane++) {
       const open = (lanes[lane] ??= []);
-      while (open.length > 0 && open[open.length - 1]! <= p.start) open.pop();
-      if (open.length === 0 || open[open.length - 1]! >= p.end) {
-        open.push(p.end);
+      while (open.length > 0 && open[open.length - 1]!.end <= p.start) open.pop();
+      const parent = open[open.length - 1];
+      if (parent !== undefined && parent.end === p.end && parent.end - 1 >= Math.max(p.start, parent.start + 1)) p.end = parent.end - 1;
+      if (parent === undefined || parent.end > p.end) {
+        open.push(p);
         p.lane = lane;
         break;
       }
