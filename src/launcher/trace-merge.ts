@@ -140,9 +140,13 @@ export function computeSpans(spans: readonly Span[], end: number | undefined): S
   return gaps;
 }
 
+/** Spans that other spans may nest in: a collective or sendrecv holds the messages it moves. */
+const holds = (parent: Placed) => parent.span.kind === "collective" || parent.span.name === "sendrecv";
+
 /**
  * Give each span a lane (a trace thread) such that spans on one lane nest: a span goes on
- * the first lane whose innermost open span contains it, or that has none open. A span that
+ * the first lane that has no span open, or whose innermost open span holds it (two receives
+ * that overlap go on two lanes, not one inside the other). A span that
  * ends in the same µs as the span it nests in is made to end 1 µs earlier, so that viewers
  * (speedscope orders ends at equal times by when the spans began) close the inner one first.
  */
@@ -154,8 +158,8 @@ export function placeInLanes(placed: Placed[]): Placed[] {
       const open = (lanes[lane] ??= []);
       while (open.length > 0 && open[open.length - 1]!.end <= p.start) open.pop();
       const parent = open[open.length - 1];
-      if (parent !== undefined && parent.end === p.end && parent.end - 1 >= Math.max(p.start, parent.start + 1)) p.end = parent.end - 1;
-      if (parent === undefined || parent.end > p.end) {
+      if (parent !== undefined && holds(parent) && parent.end === p.end && parent.end - 1 >= Math.max(p.start, parent.start + 1)) p.end = parent.end - 1;
+      if (parent === undefined || (holds(parent) && parent.end > p.end)) {
         open.push(p);
         p.lane = lane;
         break;
