@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { PROFILE_ENV, type ProfileReport } from "../trace/types.js";
+import { PROFILE_ENV, type ProfileReport } from "../rank/trace/types.js";
 import { ClockProbe, epochMs } from "./clock.js";
 import type { LaunchOptions } from "./options.js";
 import { formatStats, summarize } from "./stats.js";
@@ -71,10 +71,11 @@ export class JobProfile {
 
   /**
    * The job is over: write the trace and print the statistics.
-   * @param hosts host of each rank (the planned name; "" for this host)
+   * @param ranks the job's ranks, with the host each ran on as planned (a hole: it never started)
    * @param write where the tables go (stderr)
    */
-  finish(hosts: string[], write: (text: string) => void, say: (line: string) => void): void {
+  finish(ranks: ReadonlyArray<{ host: { via: string; name: string } } | undefined>, write: (text: string) => void, say: (line: string) => void): void {
+    const hosts = Array.from(ranks, (r) => (r === undefined || r.host.via === "local" ? "" : r.host.name));
     const reports = this.reports.map((report) => (report?.file === undefined ? report : this.readReport(report.file, say)));
     for (const [rank, report] of reports.entries())
       if (report === undefined) say(`no trace or statistics from rank ${rank}: it ended before it could send them`);

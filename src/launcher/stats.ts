@@ -5,7 +5,7 @@
  * once; compute is the rest. Messages and bytes count every message, also those a
  * collective sends internally.
  */
-import type { CallTotals, ProfileReport, RankStats } from "../trace/types.js";
+import type { CallTotals, ProfileReport, RankStats } from "../rank/trace/types.js";
 
 /** How many calls the "top calls" table lists. */
 const TOP_CALLS = 10;

@@ -7,7 +7,7 @@
  * rank's failure and the job's abort are instant events. Times are aligned to the launcher's
  * clock with each host's measured offset.
  */
-import type { ProfileReport, Span, SpanKind } from "../trace/types.js";
+import type { ProfileReport, Span, SpanKind } from "../rank/trace/types.js";
 
 /** Gaps between blocking calls shorter than this are not shown as compute (ms). */
 export const MIN_COMPUTE_MS = 0.1;

@@ -9,10 +9,12 @@
  * receives are child spans of kind "message". Every message's send and receive carry the same
  * flow key, so the merged trace draws an arrow from one to the other.
  */
-import { Comm } from "../comm/communicator.js";
-import { Matcher } from "../comm/matching.js";
-import { Request } from "../comm/request.js";
-import { Runtime, type Outgoing, type Peers } from "../comm/runtime.js";
+import { Comm } from "../../api/communicator.js";
+import { Group } from "../../comm/group.js";
+import { Matcher } from "../../comm/matching.js";
+import { Request } from "../../comm/request.js";
+import { Runtime, type Outgoing } from "../../comm/runtime.js";
+import type { Peers } from "../../comm/waits.js";
 import { probes } from "./probes.js";
 import type { OpenSpan, Recorder } from "./recorder.js";
 import type { SpanArgs } from "./types.js";
@@ -61,16 +63,29 @@ function endWith<T>(recorder: Recorder, span: OpenSpan, promise: Promise<T>, ext
 
 /** Install the wrappers; called once per rank, before the user's script is imported. */
 export function interpose(recorder: Recorder): void {
+  // A collective opens its channel synchronously when called: that names its communicator.
+  let starting: OpenSpan | undefined;
+  const channel = Group.prototype.channel;
+  Group.prototype.channel = function (this: Group, call: string) {
+    if (starting !== undefined) starting.args.comm = this.id;
+    starting = undefined;
+    return channel.call(this, call);
+  };
   const comm = Comm.prototype as unknown as Record<string, Method>;
   for (const [name, rootAt] of Object.entries(COMM_CALLS)) {
     const original = comm[name]!;
     comm[name] = function (this: Comm, ...args: unknown[]) {
-      const spanArgs: SpanArgs = { comm: this.id };
+      const spanArgs: SpanArgs = {};
       if (rootAt !== undefined) spanArgs.root = (args[rootAt] as number | undefined) ?? 0;
       const bytes = viewBytes(args[0]);
       if (bytes !== undefined) spanArgs.bytes = bytes;
       const span = recorder.begin(name, name === "sendrecv" ? "p2p" : "collective", spanArgs);
-      return endWith(recorder, span, original.apply(this, args) as Promise<unknown>);
+      starting = span;
+      try {
+        return endWith(recorder, span, original.apply(this, args) as Promise<unknown>);
+      } finally {
+        starting = undefined;
+      }
     };
   }
 

@@ -6,15 +6,16 @@
 import { writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ENV, REPORT_MARKER } from "../comm/protocol.js";
+import { ENV } from "../control.js";
+import { REPORT_MARKER } from "../report.js";
 import { mapToSources, startCpuProfile, writeCpuProfile } from "./cpu-profile.js";
 import { interpose } from "./interpose.js";
 import { Recorder } from "./recorder.js";
 import { DEFAULT_SPAN_LIMIT, PROFILE_ENV, profilingRequested, type ProfileReport } from "./types.js";
 
 /**
- * Install what the environment asks for. Runs when tsmpi is loaded in a rank, so before the
- * user's script; does nothing (and costs nothing later) when no option is on.
+ * Install what the environment asks for; the rank bootstrap calls it before it imports the
+ * user's script. Does nothing (and costs nothing later) when no option is on.
  */
 export function installProfiling(env: NodeJS.ProcessEnv = process.env): void {
   if (!profilingRequested(env)) return;

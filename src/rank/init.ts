@@ -1,0 +1,132 @@
+/**
+ * Joining the job: `init()` binds this rank's inbox, says hello to the launcher and waits
+ * for the address table (the launcher is the rendezvous). Without a launcher it returns a
+ * world of size 1, so a tsmpi script also runs under plain `node`.
+ *
+ * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
+ * bootstrap attached, the world once joined, and its transport (for abort).
+ */
+import { hostname } from "node:os";
+import { pack, unpack } from "msgpackr/pack";
+import { Dealer } from "zeromq";
+import { Comm } from "../api/communicator.js";
+import { Group } from "../comm/group.js";
+import { Runtime } from "../comm/runtime.js";
+import type { Transport } from "../comm/transport.js";
+import { secureClient } from "../comm/zmq/security.js";
+import { ZmqTransport } from "../comm/zmq/transport.js";
+import { InitError } from "../errors.js";
+import { ENV, type ControlMessage } from "./control.js";
+import type { LauncherLink } from "./link.js";
+import { report } from "./report.js";
+import { probes } from "./trace/probes.js";
+
+interface RankProcess {
+  link?: LauncherLink;
+  world?: Promise<Comm>;
+  transport?: Transport;
+}
+
+const self: RankProcess = {};
+
+/** Called once by the rank bootstrap, before the user's script runs. @internal */
+export function attachLauncher(link: LauncherLink): void {
+  self.link = link;
+}
+
+/**
+ * Join the job and get the world communicator (MPI_Init + MPI_COMM_WORLD). Safe to call
+ * more than once: every call returns the same communicator.
+ *
+ * @example
+ * ```ts
+ * import { init } from "tsmpi";
+ * const comm = await init();
+ * console.log(`hello from rank ${comm.rank} of ${comm.size}`);
+ * ```
+ * @returns the world communicator; size 1 when the script runs without the launcher.
+ */
+export function init(): Promise<Comm> {
+  const link = self.link;
+  if (link === undefined) return (self.world ??= Promise.resolve(world(new Runtime(0, 1))));
+  return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
+}
+
+function world(runtime: Runtime): Comm {
+  return new Comm(
+    new Group(
+      runtime,
+      "w",
+      Array.from({ length: runtime.size }, (_, i) => i),
+    ),
+  );
+}
+
+function envInt(name: string): number {
+  const value = Number(process.env[name]);
+  if (!Number.isInteger(value) || value < 0)
+    throw new InitError(
+      `init: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(process.env[name])}; start the script with the tsmpi launcher`,
+    );
+  return value;
+}
+
+async function join(link: LauncherLink): Promise<Comm> {
+  const rank = envInt(ENV.rank),
+    size = envInt(ENV.size);
+  const jobDir = process.env[ENV.jobDir];
+  const { control, keys } = link.start;
+  if (!jobDir) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} must be set by the tsmpi launcher`);
+  const runtime = new Runtime(rank, size);
+  const address = process.env[ENV.address];
+  const transport = await ZmqTransport.bind(
+    {
+      local: `ipc://${jobDir}/rank-${rank}`,
+      node: Number(process.env[ENV.node] ?? 0),
+      net: address ? { address, keys } : undefined,
+      netOnly: process.env[ENV.transport] === "tcp",
+    },
+    runtime,
+  );
+  runtime.attach(transport);
+  self.transport = transport;
+  link.listen({
+    notice: (notice) => (notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank)),
+    reportState: () => report({ type: "state", rank, ...runtime.state(), initialized: true }),
+  });
+  transport.setPeers(await exchangeAddresses(rank, size, control, transport.address, keys));
+  return world(runtime);
+}
+
+/** Say hello to the launcher's address exchange; @returns every rank's address. */
+async function exchangeAddresses(rank: number, size: number, control: string, address: ZmqTransport["address"], keys: LauncherLink["start"]["keys"]) {
+  const dealer = new Dealer({ linger: 0 });
+  try {
+    if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);
+    dealer.connect(control);
+    const hello: ControlMessage = { type: "hello", rank, address, pid: process.pid, host: hostname() };
+    await dealer.send(pack(hello));
+    const [reply] = await dealer.receive();
+    const table = unpack(reply!) as ControlMessage;
+    if (table.type !== "table" || table.peers.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
+    return table.peers;
+  } finally {
+    dealer.close();
+  }
+}
+
+/**
+ * Abort the whole job (MPI_Abort): the launcher terminates every rank and exits with `code`.
+ * @param code exit status of the job @default 1
+ */
+export function abort(code = 1): never {
+  const rank = Number(process.env[ENV.rank] ?? 0);
+  report({ type: "abort", rank, code });
+  self.transport?.close(true);
+  process.exit(code);
+}
+
+/** Wall-clock time in seconds, high resolution (MPI_Wtime). */
+export function wtime(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
