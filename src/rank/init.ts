@@ -22,6 +22,7 @@ import { InitError } from "../errors.js";
 import { ENV, type ControlMessage } from "./control.js";
 import type { LauncherLink } from "./link.js";
 import { report } from "./report.js";
+import { probes } from "./trace/probes.js";
 
 interface RankProcess {
   link?: LauncherLink;
@@ -49,7 +50,9 @@ export function attachLauncher(link: LauncherLink): void {
  * @returns the world communicator; size 1 when the script runs without the launcher.
  */
 export function init(): Promise<Comm> {
-  return (self.world ??= self.link ? join(self.link) : Promise.resolve(world(new Runtime(0, 1))));
+  const link = self.link;
+  if (link === undefined) return (self.world ??= Promise.resolve(world(new Runtime(0, 1))));
+  return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
 }
 
 function world(runtime: Runtime): Comm {
