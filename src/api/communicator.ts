@@ -12,9 +12,30 @@ import type { Group } from "../comm/group.js";
 import { checkPeer, checkTag, PROC_NULL, type Where } from "../comm/validate.js";
 import * as coll from "../collectives/index.js";
 import type { Op } from "../collectives/ops.js";
+import { land, target } from "../collectives/into.js";
+import { describe } from "../comm/validate.js";
+import { ArgumentError, callError } from "../errors.js";
 
 /** Value type accepted by reductions. */
 type Reducible = Parameters<typeof coll.reduce>[1];
+
+/**
+ * The last argument of calls that can write their result into an array the caller owns
+ * (`Recv(buf)` in mpi4py). Without `into` a call returns fresh memory, as before.
+ */
+export interface IntoOptions<T> {
+  /**
+   * A typed array of the data's type with room for it: the result is written there and the
+   * call resolves to `into` itself. A wrong type or too short an array rejects with an
+   * ArgumentError naming the call, the rank, the expected type and length.
+   */
+  into?: T;
+}
+
+/** Options of `recv`: `into` (see {@link IntoOptions}) and `status` (filled with source, tag and size). */
+export interface RecvOptions<T> extends IntoOptions<T> {
+  status?: Status;
+}
 
 export class Comm {
   /** This process's rank in the communicator, 0 ≤ rank < size. */
@@ -42,20 +63,22 @@ export class Comm {
     return this.#group.post(call, this.#group.id, dest, tag, value);
   }
 
-  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv"): Promise<T> {
+  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
-      return undefined as T;
+      return (into ?? undefined) as T;
     }
-    const envelope = await this.#group.take(call, this.#group.id, source, tag);
+    const envelope = await this.#group.take(call, this.#group.id, source, tag, false, target(into));
     if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
-    return envelope.value as T;
+    return into === undefined ? (envelope.value as T) : land(this.#where(call), into, envelope.value);
   }
 
-  #checkRecvArgs(call: string, source: number, tag: number): void {
+  #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
     const where = this.#where(call);
     checkPeer(where, "source", source, { any: true, procNull: true });
     checkTag(where, tag, true);
+    if (into !== undefined && target(into) === undefined)
+      throw callError(ArgumentError, call, this.rank, `into must be a typed array or Buffer of the message's type and length, got ${describe(into)}`);
   }
 
   /**
@@ -85,13 +108,20 @@ export class Comm {
    * const msg = await comm.recv<number[]>(ANY_SOURCE, ANY_TAG, status);
    * console.log(`got ${status.bytes} bytes from ${status.source}`);
    * ```
+   * Into an array you own (mpi4py `Recv(buf)`): with a named source the transport writes the
+   * data straight there as it arrives, where it can.
+   * ```ts
+   * const buf = new Float64Array(1 << 19);
+   * await comm.recv(0, 7, { into: buf, status }); // resolves to buf
+   * ```
    * @param source rank, ANY_SOURCE or PROC_NULL @default ANY_SOURCE
    * @param tag tag or ANY_TAG @default ANY_TAG
-   * @param status filled with the actual source, tag and size
+   * @param options a {@link Status} to fill, or `{ into, status }` (see {@link IntoOptions})
    */
-  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, status?: Status): Promise<T> {
-    this.#checkRecvArgs("recv", source, tag);
-    return this.#startRecv<T>(source, tag, status);
+  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: Status | RecvOptions<T>): Promise<T> {
+    const { into, status } = options instanceof Status ? { into: undefined, status: options } : (options ?? {});
+    this.#checkRecvArgs("recv", source, tag, into);
+    return this.#startRecv<T>(source, tag, status, "recv", into);
   }
 
   /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
@@ -99,11 +129,11 @@ export class Comm {
     return new Request(this.#startSend("isend", value, dest, tag));
   }
 
-  /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value and fills `request.status`. */
-  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<T> {
-    this.#checkRecvArgs("irecv", source, tag);
+  /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value (or `options.into`) and fills `request.status`. */
+  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IntoOptions<T>): Request<T> {
+    this.#checkRecvArgs("irecv", source, tag, options?.into);
     const status = new Status();
-    const request = new Request<T>(this.#startRecv<T>(source, tag, status, "irecv"));
+    const request = new Request<T>(this.#startRecv<T>(source, tag, status, "irecv", options?.into));
     void request.wait().then(
       () => (request.status = status),
       () => undefined,
@@ -161,10 +191,11 @@ export class Comm {
    * const config = await comm.bcast(comm.rank === 0 ? { steps: 100 } : undefined, 0);
    * ```
    * @param root @default 0
+   * @param options `into`: a typed array that receives the root's typed array (and is returned)
    * @returns the root's value, on every rank
    */
-  bcast<T>(value: T, root = 0): Promise<T> {
-    return coll.bcast(this.#group.channel("bcast"), value, root);
+  bcast<T>(value: T, root = 0, options?: IntoOptions<T>): Promise<T> {
+    return coll.bcast(this.#group.channel("bcast"), value, root, options?.into);
   }
   /**
    * Scatter (MPI_Scatter): the root passes one value per rank and rank i gets `values[i]`;
@@ -220,9 +251,10 @@ export class Comm {
    * ```
    * @param op @default SUM
    * @param root @default 0
+   * @param options `into` (read at the root only): the result is written there; `into: value` reduces in place
    */
-  reduce<T extends Reducible>(value: T, op?: Op, root = 0): Promise<T | undefined> {
-    return coll.reduce(this.#group.channel("reduce"), value, op, root);
+  reduce<T extends Reducible>(value: T, op?: Op, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
+    return coll.reduce(this.#group.channel("reduce"), value, op, root, options?.into);
   }
   /**
    * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
@@ -231,11 +263,13 @@ export class Comm {
    * ```ts
    * const sums = await comm.allreduce(new Float64Array([a, b])); // element-wise SUM everywhere
    * const [worst, where] = await comm.allreduce([error, comm.rank], MAXLOC);
+   * await comm.allreduce(x, SUM, { into: x }); // in place (MPI_IN_PLACE): resolves to x
    * ```
    * @param op @default SUM
+   * @param options `into`: a typed array of the value's type and length that gets the result; `into: value` works in place
    */
-  allreduce<T extends Reducible>(value: T, op?: Op): Promise<T> {
-    return coll.allreduce(this.#group.channel("allreduce"), value, op);
+  allreduce<T extends Reducible>(value: T, op?: Op, options?: IntoOptions<T>): Promise<T> {
+    return coll.allreduce(this.#group.channel("allreduce"), value, op, options?.into);
   }
   /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). */
   scan<T extends Reducible>(value: T, op?: Op): Promise<T> {
@@ -252,21 +286,21 @@ export class Comm {
   reduceScatter<T extends coll.TypedArray | readonly unknown[]>(value: T, op?: Op, counts?: readonly number[]): Promise<T> {
     return coll.reduceScatter(this.#group.channel("reduceScatter"), value, op, counts);
   }
-  /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array. */
-  scatterv<T extends coll.TypedArray>(array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
-    return coll.scatterv(this.#group.channel("scatterv"), array, counts, root);
+  /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array; `options.into` gets this rank's block. */
+  scatterv<T extends coll.TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: IntoOptions<T>): Promise<T> {
+    return coll.scatterv(this.#group.channel("scatterv"), array, counts, root, options?.into);
   }
-  /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv). */
-  gatherv<T extends coll.TypedArray>(array: T, root = 0): Promise<T | undefined> {
-    return coll.gatherv(this.#group.channel("gatherv"), array, root);
+  /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into` (root only) gets them. */
+  gatherv<T extends coll.TypedArray>(array: T, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
+    return coll.gatherv(this.#group.channel("gatherv"), array, root, options?.into);
   }
-  /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv). */
-  allgatherv<T extends coll.TypedArray>(array: T): Promise<T> {
-    return coll.allgatherv(this.#group.channel("allgatherv"), array);
+  /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv), in `options.into` if given. */
+  allgatherv<T extends coll.TypedArray>(array: T, options?: IntoOptions<T>): Promise<T> {
+    return coll.allgatherv(this.#group.channel("allgatherv"), array, options?.into);
   }
-  /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv). */
-  alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[]): Promise<T> {
-    return coll.alltoallv(this.#group.channel("alltoallv"), array, counts);
+  /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv), in `options.into` if given. */
+  alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
+    return coll.alltoallv(this.#group.channel("alltoallv"), array, counts, options?.into);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {

@@ -22,6 +22,6 @@ export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
   return bruck(ch, value);
 }
 
-export async function allgatherv<T extends TypedArray>(ch: Channel, array: T): Promise<T> {
-  return concat(ch, array, await bruck(ch, array));
+export async function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T): Promise<T> {
+  return concat(ch, array, await bruck(ch, array), into);
 }

@@ -39,7 +39,7 @@ export async function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[
   );
 }
 
-export async function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[]): Promise<T> {
+export async function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[], into?: T): Promise<T> {
   const blocks = await pairwise(
     ch,
     collectiveGuard(ch, () => {
@@ -48,5 +48,5 @@ export async function alltoallv<T extends TypedArray>(ch: Channel, array: T, cou
       return (dest: number) => array.subarray(offsets[dest]!, offsets[dest]! + counts[dest]!) as TypedArray;
     }),
   );
-  return concat(ch, array, blocks);
+  return concat(ch, array, blocks, into);
 }

@@ -1,6 +1,7 @@
 /** Typed-array helpers shared by the v-collectives: counts, displacements, concatenation. */
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
 import { ArgumentError, callError } from "../errors.js";
+import { checkInto, put } from "./into.js";
 import type { Channel } from "./protocol.js";
 
 /** Check a typed array argument. */
@@ -33,24 +34,26 @@ export function evenCounts(length: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => base + (i < extra ? 1 : 0));
 }
 
-/** Concatenate blocks into a new array of the same type as `like`. */
-export function concat<T extends TypedArray>(ch: Channel, like: T, blocks: readonly TypedArray[]): T {
+/** Throw unless a received block has the type of this rank's array. */
+export function sameType(ch: Channel, like: TypedArray, block: unknown): asserts block is TypedArray {
+  if (!isTypedArray(block) || block.constructor !== like.constructor) {
+    const got = isTypedArray(block) ? block.constructor.name : typeof block;
+    throw callError(ArgumentError, ch.call, ch.rank, `every rank must pass the same typed array type: got ${got} and ${like.constructor.name}`);
+  }
+}
+
+/** Concatenate blocks into a new array of the same type as `like`, or into `into` (checked: same type, room enough). */
+export function concat<T extends TypedArray>(ch: Channel, like: T, blocks: readonly TypedArray[], into?: T): T {
   let length = 0;
   for (const block of blocks) {
-    if (block.constructor !== like.constructor) {
-      throw callError(
-        ArgumentError,
-        ch.call,
-        ch.rank,
-        `every rank must pass the same typed array type: got ${block.constructor.name} and ${like.constructor.name}`,
-      );
-    }
+    sameType(ch, like, block);
     length += block.length;
   }
-  const out = new (like.constructor as new (n: number) => T)(length);
+  if (into !== undefined) checkInto(ch, into, like, length);
+  const out = into ?? new (like.constructor as new (n: number) => T)(length);
   let offset = 0;
   for (const block of blocks) {
-    (out as Uint8Array).set(block as Uint8Array, offset);
+    put(out, block, offset);
     offset += block.length;
   }
   return out;

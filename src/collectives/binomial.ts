@@ -8,6 +8,7 @@
  */
 import { checkRoot } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
+import { land, target } from "./into.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
 
 /** Round up to the next power of two (1 for n <= 1). */
@@ -18,11 +19,11 @@ function ceilPow2(n: number): number {
 }
 
 /** Receive from the binomial parent; returns the mask one below the parent's bit. */
-async function fromParent<T>(ch: Channel, vr: number, root: number): Promise<{ value: T; mask: number }> {
+async function fromParent<T>(ch: Channel, vr: number, root: number, into?: unknown): Promise<{ value: T; mask: number }> {
   let mask = 1;
   while (mask < ch.size) {
     if (vr & mask) {
-      const value = await ch.recv<T>((vr - mask + root) % ch.size);
+      const value = await ch.recv<T>((vr - mask + root) % ch.size, target(into));
       return { value, mask: mask >> 1 };
     }
     mask *= 2;
@@ -30,18 +31,19 @@ async function fromParent<T>(ch: Channel, vr: number, root: number): Promise<{ v
   throw new Error("unreachable: only the root has no parent");
 }
 
-export async function bcast<T>(ch: Channel, value: T, root = 0): Promise<T> {
+/** Bcast; with `into`, a typed array lands there (written as it arrives where it can) and `into` is returned. */
+export async function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> {
   checkRoot(ch, root);
   const vr = (ch.rank - root + ch.size) % ch.size;
   let data = value;
   let mask = ceilPow2(ch.size) >> 1;
-  if (vr !== 0) ({ value: data, mask } = await fromParent<T>(ch, vr, root));
+  if (vr !== 0) ({ value: data, mask } = await fromParent<T>(ch, vr, root, into));
   const sends: Promise<void>[] = [];
   for (; mask > 0; mask >>= 1) {
     if (vr + mask < ch.size) sends.push(ch.send((vr + mask + root) % ch.size, data));
   }
   await Promise.all(sends);
-  return data;
+  return into === undefined ? data : land(ch, into, data);
 }
 
 export async function scatter<T>(ch: Channel, values: readonly T[] | undefined, root = 0): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import { addExtension } from "msgpackr/pack";
 import type { Channel } from "../comm/group.js";
+import type { TypedArray } from "../comm/codec.js";
 import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
 import { combine, type Op } from "./ops.js";
 
@@ -60,8 +61,11 @@ export function sendAll(ch: Channel, sends: Array<[dest: number, value: unknown]
   return Promise.all(sends.map(([dest, value]) => ch.send(dest, value)));
 }
 
-/** Exchange with a partner (or two): send to `dest` and receive from `source` concurrently. */
-export async function exchange<T>(ch: Channel, dest: number, value: unknown, source: number = dest): Promise<T> {
-  const [, received] = await Promise.all([ch.send(dest, value), ch.recv<T>(source)]);
+/**
+ * Exchange with a partner (or two): send to `dest` and receive from `source` concurrently.
+ * @param into where a received typed array that fits may be written (see Channel.recv)
+ */
+export async function exchange<T>(ch: Channel, dest: number, value: unknown, source: number = dest, into?: TypedArray): Promise<T> {
+  const [, received] = await Promise.all([ch.send(dest, value), ch.recv<T>(source, into)]);
   return received;
 }

@@ -21,6 +21,10 @@ import { checkRoot } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, own, SUM, type Op } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
+import { checkInto, land, put, target } from "./into.js";
+import { borrowScratch, returnScratch } from "./scratch.js";
+import { ArgumentError, callError } from "../errors.js";
+import { describe } from "../comm/validate.js";
 
 /** Values a reduction accepts. */
 export type Reducible = number | bigint | boolean | TypedArray | readonly unknown[] | unknown;
@@ -34,6 +38,28 @@ function operand(ch: Channel, op: Op, value: unknown): unknown {
     checkOperand(op, value);
     return own(value);
   });
+}
+
+/**
+ * With `into`: this rank's operand copied there (nothing to copy when `into` is the value:
+ * MPI_IN_PLACE), so the reduction accumulates in the caller's array. Undefined if `into`
+ * cannot serve (not a typed array like the value, too short): the call then reduces as
+ * without it and rejects at the end (see {@link intoResult}), so no other rank waits for it.
+ */
+function accumulator(ch: Channel, op: Op, value: unknown, into: unknown): unknown {
+  if (!isTypedArray(value) || !isTypedArray(into) || into.constructor !== value.constructor || into.length < value.length) return undefined;
+  return collectiveGuard(ch, () => {
+    checkOperand(op, value);
+    put(into, value);
+    return into.length === value.length ? into : into.subarray(0, value.length);
+  });
+}
+
+/** The reduction's result in `into` (copied unless it accumulated there), or the ArgumentError saying why `into` did not fit. */
+function intoResult<T>(ch: Channel, value: unknown, into: T, result: unknown): T {
+  if (!isTypedArray(value)) throw callError(ArgumentError, ch.call, ch.rank, `into needs a typed array value, got ${describe(value)}`);
+  checkInto(ch, into, value, value.length);
+  return land(ch, into, result);
 }
 
 /** Binomial-tree reduction of `acc` toward relative root 0; resolves at the root only. */
@@ -50,17 +76,22 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
   return acc;
 }
 
-export async function reduce<T>(ch: Channel, value: T, op: Op = SUM, root = 0): Promise<T | undefined> {
+/** Reduce; with `into` (root only), the result lands there and `into` is returned. */
+export async function reduce<T>(ch: Channel, value: T, op: Op = SUM, root = 0, into?: T): Promise<T | undefined> {
   checkRoot(ch, root);
-  const acc = operand(ch, op, value);
+  const mine = into !== undefined && ch.rank === root ? accumulator(ch, op, value, into) : undefined;
+  const acc = mine ?? operand(ch, op, value);
+  let result: unknown;
   if (op.commutative || root === 0) {
-    const result = await treeReduce(ch, op, acc, root);
-    return ch.rank === root ? (settle(ch, result) as T) : undefined;
+    result = await treeReduce(ch, op, acc, root);
+  } else {
+    result = await treeReduce(ch, op, acc, 0);
+    if (ch.rank === 0) await ch.send(root, result);
+    if (ch.rank === root) result = await ch.recv(0, mine === undefined ? undefined : target(into));
   }
-  const result = await treeReduce(ch, op, acc, 0);
-  if (ch.rank === 0) await ch.send(root, result);
   if (ch.rank !== root) return undefined;
-  return settle(ch, await ch.recv(0)) as T;
+  result = settle(ch, result);
+  return into === undefined ? (result as T) : intoResult(ch, value, into, result);
 }
 
 /** Recursive doubling with the MPICH fold for non-power-of-two sizes; rank order is kept. */
@@ -106,14 +137,17 @@ async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: r
   const right = (rank + 1) % size,
     left = (rank - 1 + size) % size;
   const block = (i: number) => acc.subarray(offsets[i]!, offsets[i]! + counts[i]!);
+  // Incoming blocks land here (written as they arrive where the transport can), then fold in.
+  const scratch = borrowScratch(acc, Math.max(...counts));
   let problem: string | undefined;
   for (let s = 0; s < size - 1; s++) {
     const sendIdx = (rank - s - 1 + 2 * size) % size,
       recvIdx = (rank - s - 2 + 2 * size) % size;
-    const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left);
+    const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left, scratch.subarray(0, counts[recvIdx]));
     const merged = fold(ch, op, block(recvIdx), incoming, true);
     if (merged instanceof CollectiveFailure) problem ??= merged.reason;
   }
+  returnScratch(scratch);
   return problem;
 }
 
@@ -125,8 +159,9 @@ async function ringAllgather(ch: Channel, acc: TypedArray, counts: readonly numb
   for (let s = 0; s < size - 1; s++) {
     const sendIdx = (rank - s + size) % size,
       recvIdx = (rank - s - 1 + size) % size;
-    const incoming = await exchange<TypedArray>(ch, right, acc.subarray(offsets[sendIdx]!, offsets[sendIdx]! + counts[sendIdx]!), left);
-    if (incoming.length === counts[recvIdx]) (acc as Uint8Array).set(incoming as Uint8Array, offsets[recvIdx]);
+    const slot = acc.subarray(offsets[recvIdx]!, offsets[recvIdx]! + counts[recvIdx]!);
+    const incoming = await exchange<TypedArray>(ch, right, acc.subarray(offsets[sendIdx]!, offsets[sendIdx]! + counts[sendIdx]!), left, slot);
+    if (isTypedArray(incoming) && incoming.length === counts[recvIdx] && incoming.constructor === acc.constructor) put(slot, incoming);
   }
 }
 
@@ -134,16 +169,20 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
   return op.commutative && isTypedArray(value) && value.byteLength >= RING_BYTES && value.length >= size && size > 1;
 }
 
-export async function allreduce<T>(ch: Channel, value: T, op: Op = SUM): Promise<T> {
-  const acc = operand(ch, op, value);
+/** Allreduce; with `into`, the result lands there (`into` = the value: in place) and `into` is returned. */
+export async function allreduce<T>(ch: Channel, value: T, op: Op = SUM, into?: T): Promise<T> {
+  const acc = (into === undefined ? undefined : accumulator(ch, op, value, into)) ?? operand(ch, op, value);
+  let result: unknown;
   if (useRing(op, acc, ch.size)) {
     const counts = evenCounts(acc.length, ch.size);
     const offsets = displacements(ch, counts, acc.length);
     const problem = await ringReduceScatter(ch, op, acc, counts, offsets);
     await ringAllgather(ch, acc, counts, offsets);
-    return settle(ch, problem === undefined ? acc : new CollectiveFailure(problem)) as T;
+    result = settle(ch, problem === undefined ? acc : new CollectiveFailure(problem));
+  } else {
+    result = settle(ch, await recursiveDoubling(ch, op, acc));
   }
-  return settle(ch, await recursiveDoubling(ch, op, acc)) as T;
+  return into === undefined ? (result as T) : intoResult(ch, value, into, result);
 }
 
 /** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */

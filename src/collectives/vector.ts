@@ -7,11 +7,15 @@ import type { Channel } from "../comm/group.js";
 import { copyArray, type TypedArray } from "../comm/codec.js";
 import { checkRoot } from "../comm/validate.js";
 import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
-import { checkArray, concat, displacements } from "./arrays.js";
+import { checkArray, concat, displacements, sameType } from "./arrays.js";
+import { checkInto, land, put, target } from "./into.js";
 
-export async function scatterv<T extends TypedArray>(ch: Channel, array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
+export async function scatterv<T extends TypedArray>(ch: Channel, array: T | undefined, counts: readonly number[], root = 0, into?: T): Promise<T> {
   checkRoot(ch, root);
-  if (ch.rank !== root) return settle(ch, await ch.recv<T | CollectiveFailure>(root));
+  if (ch.rank !== root) {
+    const block = settle(ch, await ch.recv<T | CollectiveFailure>(root, target(into)));
+    return into === undefined ? block : land(ch, into, block);
+  }
   const blocks = collectiveGuard(ch, () => {
     const whole = checkArray(ch, "array", array) as T;
     const offsets = displacements(ch, counts, whole.length);
@@ -24,16 +28,43 @@ export async function scatterv<T extends TypedArray>(ch: Channel, array: T | und
       .filter((r) => r !== root)
       .map((r) => [r, pick(r)]),
   );
-  return copyArray(settle(ch, pick(root)) as T);
+  const mine = settle(ch, pick(root)) as T;
+  return into === undefined ? copyArray(mine) : land(ch, into, mine);
 }
 
-export async function gatherv<T extends TypedArray>(ch: Channel, array: T, root = 0): Promise<T | undefined> {
+export async function gatherv<T extends TypedArray>(ch: Channel, array: T, root = 0, into?: T): Promise<T | undefined> {
   checkRoot(ch, root);
   if (ch.rank !== root) {
     await ch.send(root, array);
     return undefined;
   }
   checkArray(ch, "array", array);
+  if (into !== undefined) return gatherInto(ch, array, root, into);
   const blocks = await Promise.all(Array.from({ length: ch.size }, (_, r) => (r === root ? array : ch.recv<T>(r))));
   return concat(ch, array, blocks);
+}
+
+/**
+ * Gatherv at the root into `into`: blocks are received in rank order, each written where it
+ * belongs as it arrives (the root does not know the lengths before). Every block is received
+ * even when `into` turns out too small, so that no sender waits for a root that gave up.
+ */
+async function gatherInto<T extends TypedArray>(ch: Channel, array: T, root: number, into: T): Promise<T> {
+  const room = target(into);
+  let offset = 0;
+  let problem: Error | undefined;
+  for (let r = 0; r < ch.size; r++) {
+    const space = room !== undefined && offset <= room.length ? room.subarray(offset) : undefined;
+    const block = r === root ? array : await ch.recv<TypedArray>(r, space);
+    try {
+      sameType(ch, array, block);
+      if (problem === undefined && space !== undefined && block.length <= space.length) put(space, block);
+    } catch (error) {
+      problem ??= error as Error;
+    }
+    offset += block.length;
+  }
+  if (problem) throw problem;
+  checkInto(ch, into, array, offset);
+  return into;
 }

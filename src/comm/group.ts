@@ -7,7 +7,7 @@ import { encode, payloadBytes } from "./codec.js";
 import { SerializationError, callError } from "../errors.js";
 import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
-import type { Envelope } from "./codec.js";
+import type { Envelope, TypedArray } from "./codec.js";
 import type { Peers } from "./waits.js";
 
 /**
@@ -35,9 +35,12 @@ export class Channel {
     return this.group.post(this.call, this.group.collectiveContext, dest, this.tag, value, true);
   }
 
-  /** Receive this channel's message from `source`; any member's death fails it. */
-  async recv<T = unknown>(source: number): Promise<T> {
-    return (await this.group.take(this.call, this.group.collectiveContext, source, this.tag, true)).value as T;
+  /**
+   * Receive this channel's message from `source`; any member's death fails it.
+   * @param into where a typed array that fits may be written as it arrives (the value returned may then view it)
+   */
+  async recv<T = unknown>(source: number, into?: TypedArray): Promise<T> {
+    return (await this.group.take(this.call, this.group.collectiveContext, source, this.tag, true, into)).value as T;
   }
 }
 
@@ -84,8 +87,8 @@ export class Group {
   }
 
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
-  take(call: string, context: string, source: number, tag: number, collective = false): Promise<Envelope> {
-    return this.runtime.receive(context, source, tag, call, this.peers(source, collective));
+  take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray): Promise<Envelope> {
+    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into);
   }
 
   /** A private channel for one collective call. */

@@ -4,7 +4,7 @@
  * context arrive in send order (one ZeroMQ pipe per pair), and both queues are scanned
  * oldest first, so same-(source, tag) messages never overtake each other.
  */
-import type { Envelope } from "./codec.js";
+import type { Envelope, TypedArray } from "./codec.js";
 
 /** Wildcard source for receives and probes (MPI_ANY_SOURCE). */
 export const ANY_SOURCE = -1;
@@ -18,6 +18,8 @@ interface Waiter {
   reject: (error: Error) => void;
   /** Lets the runtime cancel this waiter (a peer died), and see at once that it was matched. */
   token: Token | undefined;
+  /** Where the receiver wants the message's array bytes written, if it can be (see {@link Matcher.destination}). */
+  into?: TypedArray;
 }
 
 /** What the runtime identifies a wait by; `done` turns true, synchronously, once it is matched. */
@@ -52,6 +54,7 @@ export class Matcher {
   deliver(envelope: Envelope): void {
     const receive = takeFirst(this.receives.get(envelope.context), (w) => matches(envelope, w.source, w.tag));
     if (receive !== undefined) {
+      if (receive.into !== undefined) this.intoPosted--;
       if (receive.token) receive.token.done = true;
       return receive.resolve(envelope);
     }
@@ -64,11 +67,28 @@ export class Matcher {
     }
   }
 
-  /** Post a receive; resolves with the oldest matching message, now or when it arrives. */
-  receive(context: string, source: number, tag: number, token?: Token): Promise<Envelope> | Envelope {
+  /**
+   * Post a receive; resolves with the oldest matching message, now or when it arrives.
+   * @param into bytes the message's array may be written to as it arrives (see {@link destination})
+   */
+  receive(context: string, source: number, tag: number, token?: Token, into?: TypedArray): Promise<Envelope> | Envelope {
     const ready = takeFirst(this.unexpected.get(context), (e) => matches(e, source, tag));
     if (ready !== undefined) return ready;
-    return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token }));
+    if (into !== undefined) this.intoPosted++;
+    return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token, into }));
+  }
+
+  /** Posted receives that carry an `into` buffer (0: nobody needs to look at arriving headers). */
+  intoPosted = 0;
+
+  /**
+   * The `into` bytes of the posted receive that a message from `source` with `tag` will match,
+   * if that receive names its source: then only this sender's messages, which arrive in order,
+   * can match it, so the message's bytes may be written there before it is whole.
+   */
+  destination(context: string, source: number, tag: number): TypedArray | undefined {
+    const receive = this.receives.get(context)?.find((w) => matches({ source, tag } as Envelope, w.source, w.tag));
+    return receive !== undefined && receive.source !== ANY_SOURCE ? receive.into : undefined;
   }
 
   /** Withdraw the receive or probe posted with `token` and reject it; false if there is none. */
@@ -77,6 +97,7 @@ export class Matcher {
       for (const list of map.values()) {
         const waiter = takeFirst(list, (w) => w.token === token);
         if (waiter === undefined) continue;
+        if (waiter.into !== undefined) this.intoPosted--;
         waiter.reject(error);
         return true;
       }

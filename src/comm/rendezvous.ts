@@ -3,7 +3,7 @@
  * payload and announces it (Rts); the receiver asks for it once a receive matches (Cts) and
  * pulls it (Payload). This module keeps both halves' bookkeeping.
  */
-import type { Envelope } from "./codec.js";
+import type { Envelope, TypedArray } from "./codec.js";
 
 /** An announced message whose payload waits here for its receiver's request. */
 export interface Parked {
@@ -19,6 +19,8 @@ interface Pull {
   reject: (error: Error) => void;
   /** The wait that pulls, so a peer's death can cancel it; marked done on arrival. */
   token: { done?: boolean };
+  /** Where the receiver wants the payload's array (see Runtime.place). */
+  into?: TypedArray;
 }
 
 /** The sender's half: payloads parked until asked for. */
@@ -61,8 +63,13 @@ export class ParkedSends {
 export class Pulls {
   private readonly pulls = new Map<string, Pull>();
 
-  expect(from: number, id: number, token: { done?: boolean }): Promise<Envelope> {
-    return new Promise((resolve, reject) => this.pulls.set(`${from}:${id}`, { resolve, reject, token }));
+  expect(from: number, id: number, token: { done?: boolean }, into?: TypedArray): Promise<Envelope> {
+    return new Promise((resolve, reject) => this.pulls.set(`${from}:${id}`, { resolve, reject, token, into }));
+  }
+
+  /** The `into` array of the receive that waits for payload `id` from `from`, if any. */
+  destination(from: number, id: number): TypedArray | undefined {
+    return this.pulls.size === 0 ? undefined : this.pulls.get(`${from}:${id}`)?.into;
   }
 
   /** A payload arrived; false if nobody asked for it. */

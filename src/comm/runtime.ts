@@ -3,7 +3,7 @@
  * transport, the matcher, flow control and rendezvous, and the fate of peers. It speaks to
  * the transport only through the {@link Transport} interface.
  */
-import { decodeMessage, encodeFlow, type Envelope, type Incoming } from "./codec.js";
+import { arrayKind, decodeMessage, encodeFlow, peekArray, peekPayload, type Envelope, type Incoming, type TypedArray } from "./codec.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
@@ -93,6 +93,24 @@ export class Runtime implements Delivery {
     }
   }
 
+  /**
+   * Delivery hook: a message (or pulled payload) whose one array fits the `into` of the receive
+   * it goes to is written there as it arrives, instead of into fresh memory.
+   */
+  place(prior: Buffer[], length: number): Uint8Array | undefined {
+    const header = peekArray(prior[prior.length - 1]!);
+    if (header === undefined || header.byteLength !== length) return undefined;
+    let into: TypedArray | undefined;
+    if (prior.length === 1) {
+      if (this.matcher.intoPosted > 0) into = this.matcher.destination(header.context, header.source, header.tag);
+    } else {
+      const payload = peekPayload(prior[0]!);
+      if (payload !== undefined) into = this.pulls.destination(payload.from, payload.id);
+    }
+    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return undefined;
+    return new Uint8Array(into.buffer, into.byteOffset, length);
+  }
+
   /** A receiver asks for a parked payload: send it. */
   private sendPayload(from: number, id: number): void {
     const parked = this.parked.take(id, from);
@@ -155,10 +173,13 @@ export class Runtime implements Delivery {
     if (this.parked.size === 0) this.transport!.release();
   }
 
-  /** Receive the oldest matching message, reading the inbox only while waiting. */
-  async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE): Promise<Envelope> {
+  /**
+   * Receive the oldest matching message, reading the inbox only while waiting.
+   * @param into where the transport may write the message's array as it arrives (see {@link place})
+   */
+  async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray): Promise<Envelope> {
     const wait: Wait = { call, context, source, tag, since: performance.now() };
-    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait), wait, peers);
+    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers);
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
       return envelope;
@@ -166,7 +187,7 @@ export class Runtime implements Delivery {
     // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
     const { from } = envelope;
     wait.done = false;
-    const pulled = this.pulls.expect(from, envelope.rendezvous.id, wait);
+    const pulled = this.pulls.expect(from, envelope.rendezvous.id, wait, into);
     void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, envelope.rendezvous.id])]).catch(() => undefined);
     return this.waitFor(pulled, wait, { ...peers, source: from });
   }

@@ -8,6 +8,13 @@
 export interface Delivery {
   /** One whole message from a peer (frames as the peer sent them). */
   deliver(frames: Buffer[]): void;
+  /**
+   * All frames of a message but its last (`prior`: a data header, or a payload header and a
+   * data header) are here, and its last, `length`-byte frame is about to arrive: @returns where
+   * to write that frame (exactly `length` bytes of a posted receive's `into` array), or
+   * undefined to let the transport allocate it. Optional.
+   */
+  place?(prior: Buffer[], length: number): Uint8Array | undefined;
 }
 
 export interface Transport {

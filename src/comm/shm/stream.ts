@@ -77,6 +77,9 @@ export class OutStream {
 
 /** The reader's rebuilding of one incoming message from one sender. */
 export class InStream {
+  /** @param place asked where the array frame that ends a two- or three-frame message should go (see Delivery.place) */
+  constructor(private readonly place?: (prior: Buffer[], length: number) => Uint8Array | undefined) {}
+
   private total = 0;
   private got = 0;
   /** Stream bytes before the frames, gathered until the whole table is here. */
@@ -134,23 +137,38 @@ export class InStream {
     let bytes = want;
     for (let i = 1; i < table.length; i++) bytes += table[i]!;
     if (bytes !== this.total) throw new SerializationError("shared-memory frame table does not add up to the message length");
-    this.frames = Array.from(table.subarray(1), (length) => Buffer.allocUnsafe(length));
+    this.sizes = Array.from(table.subarray(1));
+    // Frames are allocated as the bytes reach them (see `open`).
+    this.frames = new Array<Buffer>(this.sizes.length);
     this.frame = 0;
     this.offset = 0;
     this.skipEmpty();
     return payload;
   }
 
+  /** Frame lengths of the current message, from its table. */
+  private sizes: number[] = [];
+
   private skipEmpty(): void {
-    while (this.frames !== undefined && this.frame < this.frames.length && this.frames[this.frame]!.byteLength === 0) this.frame++;
+    while (this.frames !== undefined && this.frame < this.frames.length && this.sizes[this.frame] === 0) this.frames[this.frame++] = Buffer.alloc(0);
+  }
+
+  /** Memory for frame `i`: where `place` says for the last frame of a short message, else fresh. */
+  private open(i: number): Buffer {
+    const length = this.sizes[i]!;
+    if (i > 0 && i < 3 && i === this.sizes.length - 1 && this.place !== undefined) {
+      const target = this.place(this.frames!.slice(0, i), length);
+      if (target !== undefined && target.byteLength === length) return Buffer.from(target.buffer, target.byteOffset, length);
+    }
+    return Buffer.allocUnsafe(length);
   }
 
   private fill(payload: Uint8Array): void {
     const frames = this.frames!;
     let used = 0;
     while (used < payload.byteLength) {
-      const frame = frames[this.frame];
-      if (frame === undefined) throw new SerializationError("shared-memory message is longer than its frame table");
+      if (this.frame >= frames.length) throw new SerializationError("shared-memory message is longer than its frame table");
+      const frame = (frames[this.frame] ??= this.open(this.frame));
       const n = Math.min(frame.byteLength - this.offset, payload.byteLength - used);
       frame.set(payload.subarray(used, used + n), this.offset);
       used += n;

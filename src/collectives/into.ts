@@ -1,0 +1,53 @@
+/**
+ * Results written into arrays the caller owns (the `{ into }` option of receives and
+ * collectives): the checks, and the copy that is skipped when the transport already wrote
+ * the data there (see Runtime.place).
+ */
+import { arrayKind, isTypedArray, type TypedArray } from "../comm/codec.js";
+import { describe } from "../comm/validate.js";
+import { ArgumentError, callError } from "../errors.js";
+
+/** Where a call on a rank stands, for error messages. */
+export interface Site {
+  call: string;
+  rank: number;
+}
+
+/** `into` if it is a typed array the engine may write to, else undefined (checked later, with a clear error). */
+export function target(into: unknown): TypedArray | undefined {
+  return isTypedArray(into) ? into : undefined;
+}
+
+/** The ArgumentError for an `into` that cannot hold `length` elements like `like`. */
+function badInto(site: Site, into: unknown, like: string, length: number): ArgumentError {
+  return callError(ArgumentError, site.call, site.rank, `into must be a ${like} of at least ${length} elements, got ${describe(into)}`);
+}
+
+/** Throw unless `into` is a typed array of `like`'s type with room for `length` elements. */
+export function checkInto(site: Site, into: unknown, like: TypedArray, length: number): asserts into is TypedArray {
+  if (!isTypedArray(into) || arrayKind(into) !== arrayKind(like) || into.length < length) throw badInto(site, into, like.constructor.name, length);
+}
+
+/** Do `a` and `b` start at the same byte of the same memory? */
+function sameStart(a: TypedArray, b: TypedArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
+}
+
+/** Copy `block` to `into` at element `offset`, unless it is there already. */
+export function put(into: TypedArray, block: TypedArray, offset = 0): void {
+  const at = into.subarray(offset, offset + block.length);
+  if (!sameStart(at, block)) (at as Uint8Array).set(block as Uint8Array);
+}
+
+/**
+ * A received value, landed in `into`: checked (a typed array of `into`'s type that fits) and
+ * copied unless the transport wrote it there already. @returns `into`.
+ */
+export function land<T>(site: Site, into: T, value: unknown): T {
+  if (!isTypedArray(value)) {
+    throw callError(ArgumentError, site.call, site.rank, `into was given but the message holds ${describe(value)}, not a typed array; receive it without into`);
+  }
+  checkInto(site, into, value, value.length);
+  put(into, value);
+  return into;
+}
