@@ -3,10 +3,11 @@
  * transport, the matcher, flow control and rendezvous, and the fate of peers. It speaks to
  * the transport only through the {@link Transport} interface.
  */
-import { arrayKind, decodeMessage, encodeFlow, peekArray, peekPayload, type Envelope, type Incoming, type TypedArray } from "./codec.js";
+import { arrayKind, isTypedArray, decodeMessage, encodeFlow, peekArray, peekPayload, type Envelope, type Incoming, type TypedArray } from "./codec.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
+import { FramePool } from "./recycle.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
 import type { Delivery, Transport } from "./transport.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
@@ -48,6 +49,8 @@ export class Runtime implements Delivery {
   private readonly flow = new FlowControl();
   private readonly parked = new ParkedSends();
   private readonly pulls = new Pulls();
+  /** Frames of unexpected messages, recycled by receives with `into`. */
+  private readonly frames = new FramePool();
   private transport: Transport | undefined;
 
   constructor(
@@ -107,8 +110,23 @@ export class Runtime implements Delivery {
       const payload = peekPayload(prior[0]!);
       if (payload !== undefined) into = this.pulls.destination(payload.from, payload.id);
     }
-    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return undefined;
+    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return prior.length === 1 ? this.frames.take(length) : undefined;
     return new Uint8Array(into.buffer, into.byteOffset, length);
+  }
+
+  /**
+   * A message received with `into`: copied there now if it arrived unexpected into memory of
+   * its own, whose frame then goes back to the pool (see recycle.ts). Other cases are left to
+   * the caller (already in place, or not a fit: the caller reports that).
+   */
+  private landed(envelope: Envelope, into: TypedArray): Envelope {
+    const value = envelope.value;
+    if (!isTypedArray(value) || arrayKind(value) !== arrayKind(into) || value.byteLength > into.byteLength || value.buffer === into.buffer) return envelope;
+    if (!this.borrows(envelope.from)) return envelope;
+    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    new Uint8Array(into.buffer, into.byteOffset, value.byteLength).set(bytes);
+    this.frames.give(bytes);
+    return { ...envelope, value: into.subarray(0, value.length) };
   }
 
   /** A receiver asks for a parked payload: send it. */
@@ -182,7 +200,7 @@ export class Runtime implements Delivery {
     const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers);
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
-      return envelope;
+      return into === undefined ? envelope : this.landed(envelope, into);
     }
     // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
     const { from } = envelope;
