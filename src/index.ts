@@ -3,7 +3,9 @@
  * This file only re-exports the public API.
  */
 export { init, abort, wtime } from "./rank/init.js";
-export { Comm, type IntoOptions, type RecvOptions } from "./api/communicator.js";
+export { Comm } from "./api/communicator.js";
+export type { IntoOptions, RecvOptions } from "./api/options.js";
+export { SharedWindow, type TypedArrayClass } from "./api/window.js";
 export { ANY_SOURCE, ANY_TAG } from "./comm/matching.js";
 export { PROC_NULL, TAG_UB } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";

@@ -13,29 +13,13 @@ import { checkPeer, checkTag, PROC_NULL, type Where } from "../comm/validate.js"
 import * as coll from "../collectives/index.js";
 import type { Op } from "../collectives/ops.js";
 import { land, target } from "../collectives/into.js";
+import type { IntoOptions, RecvOptions } from "./options.js";
+import { allocateShared, type SharedWindow, type TypedArrayClass } from "./window.js";
 import { describe } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 
 /** Value type accepted by reductions. */
 type Reducible = Parameters<typeof coll.reduce>[1];
-
-/**
- * The last argument of calls that can write their result into an array the caller owns
- * (`Recv(buf)` in mpi4py). Without `into` a call returns fresh memory, as before.
- */
-export interface IntoOptions<T> {
-  /**
-   * A typed array of the data's type with room for it: the result is written there and the
-   * call resolves to `into` itself. A wrong type or too short an array rejects with an
-   * ArgumentError naming the call, the rank, the expected type and length.
-   */
-  into?: T;
-}
-
-/** Options of `recv`: `into` (see {@link IntoOptions}) and `status` (filled with source, tag and size). */
-export interface RecvOptions<T> extends IntoOptions<T> {
-  status?: Status;
-}
 
 export class Comm {
   /** This process's rank in the communicator, 0 ≤ rank < size. */
@@ -301,6 +285,27 @@ export class Comm {
   /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv), in `options.into` if given. */
   alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
     return coll.alltoallv(this.#group.channel("alltoallv"), array, counts, options?.into);
+  }
+  /**
+   * The ranks of this communicator that share this rank's host, ordered by rank
+   * (MPI_Comm_split_type with COMM_TYPE_SHARED). Collective. A rank on another host is never in it.
+   * @example
+   * ```ts
+   * const node = await comm.splitShared();
+   * const win = await node.allocateShared(Float64Array, 1024);
+   * ```
+   */
+  async splitShared(): Promise<Comm> {
+    return (await this.split(this.#group.runtime.node, this.rank))!;
+  }
+  /**
+   * Allocate a window of memory shared by every rank of this communicator, `localLength`
+   * elements of type `Kind` owned by this rank (MPI_Win_allocate_shared); see {@link SharedWindow}.
+   * Collective; the ranks must share a host (use {@link splitShared}). Works whatever the
+   * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
+   */
+  allocateShared<T extends coll.TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
+    return allocateShared(this, Kind, localLength);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {

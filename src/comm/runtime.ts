@@ -52,6 +52,8 @@ export class Runtime implements Delivery {
   /** Frames of unexpected messages, recycled by receives with `into`. */
   private readonly frames = new FramePool();
   private transport: Transport | undefined;
+  /** Index of this rank's host in the job (set by init; splitShared groups ranks by it). */
+  node = 0;
 
   constructor(
     readonly rank: number,

@@ -83,6 +83,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   const runtime = new Runtime(rank, size);
   const mode = process.env[ENV.transport];
   const node = Number(process.env[ENV.node] ?? 0);
+  runtime.node = node;
   const libc = mode === undefined ? loadLibc() : undefined;
   const shared = libc && !("unavailable" in libc) ? libc : undefined;
   const transport = new HostTransport(runtime, shared?.yieldCpu);

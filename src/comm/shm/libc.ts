@@ -13,12 +13,19 @@ export interface Libc {
   /** Map `bytes` of `fd` shared, read-write; the ArrayBuffer lives as long as the process. */
   map(fd: number, bytes: number): ArrayBuffer;
   close(fd: number): void;
+  /**
+   * Map `bytes` of `fd` shared, read-write, with a way to let go of it before the process
+   * ends: `release()` puts private zero pages in its place (views of it stay safe to touch,
+   * they just no longer see the shared memory), so the file's memory can go back to the system.
+   */
+  mapReleasable(fd: number, bytes: number): { buffer: ArrayBuffer; release(): void };
   /** Give the CPU to another runnable process (pollers on an oversubscribed host). */
   yieldCpu(): void;
 }
 
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
+const MAP_PRIVATE_ANONYMOUS_FIXED = 0x02 | 0x20 | 0x10;
 const MFD_CLOEXEC = 1;
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
@@ -56,6 +63,14 @@ export function loadLibc(): Libc | { unavailable: string } {
       return koffi.view(pointer, bytes) as ArrayBuffer;
     },
     close: (fd) => void close(fd),
+    mapReleasable(fd, bytes) {
+      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, 0) as unknown;
+      if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
+      return {
+        buffer: koffi.view(pointer, bytes) as ArrayBuffer,
+        release: () => void mmap(pointer, bytes, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS_FIXED, -1, 0),
+      };
+    },
     yieldCpu: () => void schedYield(),
   };
 }

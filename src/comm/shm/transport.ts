@@ -64,7 +64,14 @@ export class ShmTransport {
       if (address === undefined || rank === this.rank) return;
       try {
         const inbox = Segment.open(this.libc, this.size, address);
-        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), in: this.inbox.ring(rank), reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))), queue: [] };
+        const peer: Peer = {
+          rank,
+          inbox,
+          out: inbox.ring(this.rank),
+          in: this.inbox.ring(rank),
+          reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))),
+          queue: [],
+        };
         this.peers[rank] = peer;
         this.local.push(peer);
       } catch (error) {

@@ -1,0 +1,179 @@
+/**
+ * Shared-memory windows (MPI-3 MPI_Win_allocate_shared) on a communicator whose ranks share
+ * a host (see `Comm.splitShared`). One anonymous memfd segment per window: rank 0 creates it,
+ * the others open it through /proc/<pid>/fd/<fd> and map it. Nothing is ever named in
+ * /dev/shm, and the memory goes back to the system once the last rank that maps it frees the
+ * window or exits, however it exits. Independent of the message transport: it works with
+ * `--transport zmq` and `tcp` too, wherever koffi and memfd are available.
+ */
+import { loadLibc, type Libc } from "../comm/shm/libc.js";
+import type { TypedArray } from "../comm/codec.js";
+import { checkPeer } from "../comm/validate.js";
+import { ArgumentError, TransportError, callError } from "../errors.js";
+
+/** A typed array class, e.g. `Float64Array`. */
+export type TypedArrayClass<T extends TypedArray> = {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+};
+
+/** What a window needs of its communicator (a `Comm`; kept structural to keep imports one-way). */
+export interface WindowComm {
+  readonly rank: number;
+  readonly size: number;
+  bcast<V>(value: V, root?: number): Promise<V>;
+  allgather<V>(value: V): Promise<V[]>;
+  barrier(): Promise<void>;
+}
+
+/** Each rank's part starts on a cache line of its own. */
+const ALIGN = 64;
+const PAGE = 4096;
+
+let libc: Libc | { unavailable: string } | undefined;
+
+/** Where rank 0 made the segment, or why it could not. */
+type Offer = { pid: number; fd: number; bytes: number } | { error: string };
+
+/**
+ * Memory shared by the ranks of one host (MPI_Win_allocate_shared): each rank owns a part,
+ * and every rank can read and write every part directly. Collective: every rank of the
+ * communicator allocates and frees it together.
+ *
+ * @example
+ * ```ts
+ * const node = await comm.splitShared();
+ * const win = await node.allocateShared(Float64Array, node.rank === 0 ? 1_000_000 : 0);
+ * if (node.rank === 0) win.local.fill(1);
+ * await win.fence(); // rank 0's writes are visible to every rank of the host
+ * const total = win.of(0).reduce((a, b) => a + b, 0);
+ * await win.free();
+ * ```
+ */
+export class SharedWindow<T extends TypedArray> {
+  readonly #parts: T[];
+  readonly #comm: WindowComm;
+  #release: (() => void) | undefined;
+
+  /** @internal Use `comm.allocateShared`. */
+  constructor(comm: WindowComm, parts: T[], release: () => void) {
+    this.#comm = comm;
+    this.#parts = parts;
+    this.#release = release;
+  }
+
+  #check(call: string): void {
+    if (this.#release === undefined) throw callError(ArgumentError, call, this.#comm.rank, "the window has been freed; allocate a new one");
+  }
+
+  /** This rank's part (MPI_Win_shared_query on oneself). */
+  get local(): T {
+    this.#check("local");
+    return this.#parts[this.#comm.rank]!;
+  }
+
+  /** Rank `rank`'s part of the window, writable (MPI_Win_shared_query). */
+  of(rank: number): T {
+    this.#check("of");
+    checkPeer({ call: "of", rank: this.#comm.rank, size: this.#comm.size }, "rank", rank);
+    return this.#parts[rank]!;
+  }
+
+  /**
+   * Separate epochs (MPI_Win_fence): resolves once every rank has called it, after which each
+   * rank sees what the others wrote before their call. Collective.
+   */
+  async fence(): Promise<void> {
+    this.#check("fence");
+    await this.#comm.barrier();
+  }
+
+  /**
+   * Free the window (MPI_Win_free), collectively: resolves once every rank is done with it.
+   * The arrays it handed out then no longer share memory (they read zeros); do not use them.
+   */
+  async free(): Promise<void> {
+    this.#check("free");
+    await this.#comm.barrier();
+    this.#release!();
+    this.#release = undefined;
+  }
+}
+
+/** Allocate a window of `localLength` elements per rank on `comm` (all ranks on one host). */
+export async function allocateShared<T extends TypedArray>(comm: WindowComm, Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
+  const call = "allocateShared";
+  if (typeof Kind !== "function" || !Number.isInteger(Kind.BYTES_PER_ELEMENT)) {
+    throw callError(ArgumentError, call, comm.rank, `the first argument must be a typed array class such as Float64Array, got ${String(Kind)}`);
+  }
+  if (!Number.isSafeInteger(localLength) || localLength < 0) {
+    throw callError(ArgumentError, call, comm.rank, `localLength must be a non-negative integer, got ${String(localLength)}`);
+  }
+  const lengths = await comm.allgather(localLength);
+  const offsets: number[] = [];
+  let bytes = 0;
+  for (const length of lengths) {
+    offsets.push(bytes);
+    bytes += Math.ceil((length * Kind.BYTES_PER_ELEMENT) / ALIGN) * ALIGN;
+  }
+  bytes = Math.max(PAGE, Math.ceil(bytes / PAGE) * PAGE);
+  const { buffer, release } = await mapSegment(comm, call, bytes);
+  const parts = lengths.map((length, r) => new Kind(buffer, offsets[r]!, length));
+  return new SharedWindow(comm, parts, release);
+}
+
+/** Rank 0 creates the segment and offers it; everyone maps it; nobody goes on until all have. */
+async function mapSegment(comm: WindowComm, call: string, bytes: number): Promise<{ buffer: ArrayBuffer; release(): void }> {
+  libc ??= loadLibc();
+  const lib = libc;
+  let own: { fd: number; mapped: { buffer: ArrayBuffer; release(): void } } | undefined;
+  let made: Offer | undefined;
+  if (comm.rank === 0) {
+    made = attempt(() => {
+      if ("unavailable" in lib) throw new Error(lib.unavailable);
+      const fd = lib.createShared("tsmpi-window", bytes);
+      own = { fd, mapped: lib.mapReleasable(fd, bytes) };
+      return { pid: process.pid, fd, bytes };
+    });
+  }
+  const offer = (await comm.bcast(made, 0))!;
+  let mapped = own?.mapped;
+  let error = "error" in offer ? offer.error : undefined;
+  if (comm.rank !== 0 && !("error" in offer)) {
+    const { pid, fd } = offer;
+    const result = attempt(() => {
+      if ("unavailable" in lib) throw new Error(lib.unavailable);
+      const mine = lib.openPeer(pid, fd);
+      try {
+        mapped = lib.mapReleasable(mine, bytes);
+      } finally {
+        lib.close(mine); // the mapping keeps the memory
+      }
+      return {};
+    });
+    if ("error" in result) error = result.error;
+  }
+  const errors = await comm.allgather(error);
+  if (own !== undefined && !("unavailable" in lib)) lib.close(own.fd);
+  const first = errors.findIndex((e) => e !== undefined);
+  if (first >= 0) {
+    mapped?.release();
+    throw callError(
+      TransportError,
+      call,
+      comm.rank,
+      `cannot map shared memory on rank ${first} of the host (${errors[first]}); shared windows need Linux, memfd and koffi`,
+    );
+  }
+  return mapped!;
+}
+
+/** Run `body`, turning an error into a value that can be broadcast. */
+function attempt<V extends object>(body: () => V): V | { error: string } {
+  try {
+    return body();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
