@@ -1,6 +1,6 @@
 // Distributed 2-D FFT with a slab decomposition: each rank owns a block of rows, does the row
-// FFTs, a global transpose with `alltoall` gives it a block of columns, and it does the column
-// FFTs. The result (distributed by columns) is checked against a serial 2-D FFT at rank 0.
+// FFTs, a global transpose with `alltoallv` (packed send buffer, received into a preallocated
+// array) gives it a block of columns, and it does the column FFTs. The result (distributed by columns) is checked against a serial 2-D FFT at rank 0.
 //
 //   npx tsmpi -n 4 examples/fft/fft2d.ts [rows] [cols]
 //
@@ -42,32 +42,33 @@ const slab = new Float64Array(2 * myRows * C);
 for (let i = 0; i < myRows; i++) for (let j = 0; j < C; j++) [slab[2 * (i * C + j)], slab[2 * (i * C + j) + 1]] = value(r0 + i, j);
 rowFFTs(slab, myRows, C);
 
-// 2. transpose: send rank d my rows restricted to its columns, transposed (cols_d × myRows)
-const blocks = Array.from({ length: size }, (_, d) => {
-  const c0 = offset(colCounts, d),
-    cols = colCounts[d]!,
-    out = new Float64Array(2 * cols * myRows);
-  for (let j = 0; j < cols; j++) {
-    for (let i = 0; i < myRows; i++) {
-      out[2 * (j * myRows + i)] = slab[2 * (i * C + c0 + j)]!;
-      out[2 * (j * myRows + i) + 1] = slab[2 * (i * C + c0 + j) + 1]!;
-    }
-  }
-  return out;
-});
-const received = await comm.alltoall(blocks);
-// assemble my columns as rows of length R: received[s] is (myCols × rows of s)
-const myCols = colCounts[rank]!,
+// 2. transpose. Buffers are allocated once, as a time-stepping code would keep them.
+// Pack: the block for rank d is my rows restricted to d's columns, transposed (cols_d × myRows).
+const myCols = colCounts[rank]!;
+const sendCounts = colCounts.map((cols) => 2 * cols * myRows),
+  recvCounts = rowCounts.map((rows) => 2 * myCols * rows);
+const sendBuf = new Float64Array(2 * myRows * C),
+  recvBuf = new Float64Array(2 * myCols * R),
   cols = new Float64Array(2 * myCols * R);
-for (let s = 0; s < size; s++) {
+for (let d = 0, at = 0; d < size; d++) {
+  const c0 = offset(colCounts, d);
+  for (let j = 0; j < colCounts[d]!; j++)
+    for (let i = 0; i < myRows; i++, at += 2) {
+      sendBuf[at] = slab[2 * (i * C + c0 + j)]!;
+      sendBuf[at + 1] = slab[2 * (i * C + c0 + j) + 1]!;
+    }
+}
+await comm.alltoallv(sendBuf, sendCounts, { into: recvBuf });
+// Unpack: the block from rank s (myCols × its rows) goes to rows base_s.. of my columns.
+for (let s = 0, at = 0; s < size; s++) {
   const rs = rowCounts[s]!,
-    base = offset(rowCounts, s),
-    b = received[s]!;
+    base = offset(rowCounts, s);
   for (let j = 0; j < myCols; j++)
     for (let i = 0; i < rs; i++) {
-      cols[2 * (j * R + base + i)] = b[2 * (j * rs + i)]!;
-      cols[2 * (j * R + base + i) + 1] = b[2 * (j * rs + i) + 1]!;
+      cols[2 * (j * R + base + i)] = recvBuf[at + 2 * (j * rs + i)]!;
+      cols[2 * (j * R + base + i) + 1] = recvBuf[at + 2 * (j * rs + i) + 1]!;
     }
+  at += recvCounts[s]!;
 }
 
 // 3. column FFTs
