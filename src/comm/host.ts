@@ -142,7 +142,9 @@ export class HostTransport implements Transport, Delivery {
   await(satisfied: () => boolean): void {
     if (this.shm === undefined || satisfied()) return;
     this.spin(satisfied);
-    if (this.demand > 0) this.rearm();
+    // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
+    // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
+    if (!satisfied() || this.demand > 1) this.rearm();
   }
 
   async poll(): Promise<void> {

@@ -11,7 +11,7 @@ import type { Delivery } from "../transport.js";
 import type { Libc } from "./libc.js";
 import type { Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
-import { InStream, OutStream } from "./stream.js";
+import { InStream, OutStream, writeWhole } from "./stream.js";
 
 interface Outgoing {
   stream: OutStream;
@@ -91,6 +91,10 @@ export class ShmTransport {
   send(dest: number, frames: Buffer[], borrowed: boolean, flush = false): Promise<void> {
     const peer = this.peers[dest];
     if (peer === undefined) return Promise.reject(new TransportError(`rank ${dest} is not reached through shared memory`));
+    if (peer.queue.length === 0 && writeWhole(peer.out, frames)) {
+      if (peer.inbox.claimWake()) this.wake(dest);
+      return Promise.resolve();
+    }
     const stream = new OutStream(frames);
     if (peer.queue.length === 0 && stream.pump(peer.out)) {
       if (peer.inbox.claimWake()) this.wake(dest);
