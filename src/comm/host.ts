@@ -48,7 +48,8 @@ export class HostTransport implements Transport, Delivery {
       rank,
       size,
       this.sink,
-      (peer) => this.zmq.advise(peer, DOORBELL),
+      // Through the data socket, which delivers before the process exits (a sender often exits right after).
+      (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
       (active) => this.hold(active),
       (step) =>
         this.spin(() => {
