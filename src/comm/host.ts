@@ -99,7 +99,7 @@ export class HostTransport implements Transport, Delivery {
     shm.disarm();
     const limit = this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
     let last = performance.now();
-    for (let idle = 0; ; ) {
+    for (let idle = 0; ;) {
       let moved = shm.progress();
       const state = done();
       if (state === true) break;
