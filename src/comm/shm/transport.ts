@@ -8,7 +8,7 @@
  */
 import { TransportError } from "../../errors.js";
 import type { Delivery } from "../transport.js";
-import type { Libc } from "./libc.js";
+import { ENOENT, type Libc } from "./libc.js";
 import type { Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
 import { InStream, OutStream, writeWhole } from "./stream.js";
@@ -80,7 +80,8 @@ export class ShmTransport {
         this.peers[rank] = peer;
         this.local.push(peer);
       } catch (error) {
-        failed.push({ rank, reason: (error as Error).message });
+        // A peer that has already finished closed its inbox: nothing will go to it anyway.
+        if ((error as { errno?: number }).errno !== ENOENT) failed.push({ rank, reason: (error as Error).message });
       }
     });
     return failed;
