@@ -4,6 +4,8 @@
  */
 export { init, abort, wtime } from "./comm/init.js";
 export { Comm } from "./comm/communicator.js";
+export { CartComm } from "./comm/cartesian.js";
+export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG } from "./comm/matching.js";
 export { PROC_NULL, TAG_UB } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";

@@ -15,6 +15,8 @@ import { SerializationError, callError } from "../errors.js";
 import * as coll from "../collectives/index.js";
 import type { Channel } from "../collectives/channel.js";
 import type { Op } from "../collectives/ops.js";
+import type { CartComm } from "./cartesian.js";
+import { agreeOnLayout } from "./topology.js";
 
 /** Value type accepted by reductions. */
 type Reducible = Parameters<typeof coll.reduce>[1];
@@ -317,6 +319,28 @@ export class Comm {
    */
   split(color: number, key = 0): Promise<Comm | undefined> {
     return coll.split(this, color, key);
+  }
+  /**
+   * A communicator with a Cartesian layout (MPI_Cart_create, mpi4py `Create_cart`): the first
+   * `dims[0] × dims[1] × …` ranks, in order, form the grid; the other ranks get `undefined`.
+   * Collective: every rank must pass the same `dims` and `periods`; bad or disagreeing
+   * arguments reject on every rank (ArgumentError where found, CollectiveMismatchError elsewhere).
+   * @example
+   * ```ts
+   * const cart = await comm.cartCreate(dimsCreate(comm.size, 2), [true, true]);
+   * if (cart) console.log(`rank ${cart.rank} at [${cart.coords.join(", ")}] of [${cart.dims.join(" × ")}]`);
+   * ```
+   * @param dims ranks along each dimension, positive integers whose product is at most `size`
+   * @param periods per dimension (or one for all): wrap around, or open edges @default false
+   */
+  async cartCreate(dims: readonly number[], periods: boolean | readonly boolean[] = false): Promise<CartComm | undefined> {
+    // Claimed now, in call order, like every collective's channel and child id.
+    const agreed = agreeOnLayout(this, dims, periods),
+      id = this.childId(":cart");
+    // Loaded on first use: cartesian.ts extends Comm, so a static import would be a cycle.
+    const [layout, { CartComm }] = await Promise.all([agreed, import("./cartesian.js")]);
+    const cells = layout.dims.reduce((a, b) => a * b, 1);
+    return this.rank < cells ? new CartComm(this.runtime, id, this.group.slice(0, cells), layout) : undefined;
   }
 }
 
