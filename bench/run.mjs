@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,startup,collectives,examples,multihost] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,startup,collectives,examples,gray-scott,multihost] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
@@ -170,10 +170,12 @@ if (only.has("collectives")) {
   }
 }
 
-if (only.has("examples")) {
+if (only.has("examples") || only.has("gray-scott")) {
   try {
-    const { benchExamples } = await import("./examples.mjs");
-    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
+    const { benchExamples, benchGrayScott } = await import("./examples.mjs");
+    // --only gray-scott runs just the Gray-Scott part of the examples
+    const bench = only.has("examples") ? benchExamples : benchGrayScott;
+    for (const line of await bench({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
   }
