@@ -2,16 +2,16 @@
  * tsmpi: MPI-style message passing for TypeScript on Node.js over ZeroMQ.
  * This file only re-exports the public API.
  */
-export { init, abort, wtime } from "./comm/init.js";
-export { Comm } from "./comm/communicator.js";
-export { CartComm } from "./comm/cartesian.js";
+export { init, abort, wtime } from "./rank/init.js";
+export { Comm } from "./api/communicator.js";
+export { CartComm } from "./api/cartesian.js";
 export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG } from "./comm/matching.js";
 export { PROC_NULL, TAG_UB } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
 export type { TypedArray } from "./comm/codec.js";
 export { Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
-export { UNDEFINED } from "./collectives/communicators.js";
+export { UNDEFINED } from "./collectives/split.js";
 export {
   TsmpiError,
   ArgumentError,

@@ -16,10 +16,9 @@
  * Misuse (an op that does not fit the data, shapes that differ) becomes a failure value that
  * flows through the algorithm, so every rank rejects with the same reason and none hangs.
  */
-import type { Comm } from "../comm/communicator.js";
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
 import { checkRoot } from "../comm/validate.js";
-import { CollectiveFailure, exchange, fold, guard, settle, type Channel } from "./channel.js";
+import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, own, SUM, type Op } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
 
@@ -31,7 +30,7 @@ export const RING_BYTES = 64 * 1024;
 
 /** This rank's operand, owned (copied if a typed array) and checked against the op. */
 function operand(ch: Channel, op: Op, value: unknown): unknown {
-  return guard(ch, () => {
+  return collectiveGuard(ch, () => {
     checkOperand(op, value);
     return own(value);
   });
@@ -51,8 +50,7 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
   return acc;
 }
 
-export async function reduce<T>(comm: Comm, value: T, op: Op = SUM, root = 0): Promise<T | undefined> {
-  const ch = comm.channel("reduce");
+export async function reduce<T>(ch: Channel, value: T, op: Op = SUM, root = 0): Promise<T | undefined> {
   checkRoot(ch, root);
   const acc = operand(ch, op, value);
   if (op.commutative || root === 0) {
@@ -136,8 +134,7 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
   return op.commutative && isTypedArray(value) && value.byteLength >= RING_BYTES && value.length >= size && size > 1;
 }
 
-export async function allreduce<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
-  const ch = comm.channel("allreduce");
+export async function allreduce<T>(ch: Channel, value: T, op: Op = SUM): Promise<T> {
   const acc = operand(ch, op, value);
   if (useRing(op, acc, ch.size)) {
     const counts = evenCounts(acc.length, ch.size);
@@ -171,16 +168,15 @@ async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): 
   return seen ? settle(ch, result) : undefined;
 }
 
-export async function scan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
-  return (await prefix(comm.channel("scan"), op, value, true)) as T;
+export async function scan<T>(ch: Channel, value: T, op: Op = SUM): Promise<T> {
+  return (await prefix(ch, op, value, true)) as T;
 }
 
-export async function exscan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T | undefined> {
-  return (await prefix(comm.channel("exscan"), op, value, false)) as T | undefined;
+export async function exscan<T>(ch: Channel, value: T, op: Op = SUM): Promise<T | undefined> {
+  return (await prefix(ch, op, value, false)) as T | undefined;
 }
 
-export async function reduceScatter<T extends TypedArray | readonly unknown[]>(comm: Comm, value: T, op: Op = SUM, counts?: readonly number[]): Promise<T> {
-  const ch = comm.channel("reduceScatter");
+export async function reduceScatter<T extends TypedArray | readonly unknown[]>(ch: Channel, value: T, op: Op = SUM, counts?: readonly number[]): Promise<T> {
   const length = (value as { length: number }).length;
   const blocks = counts ?? evenCounts(length, ch.size);
   const offsets = displacements(ch, blocks, length);

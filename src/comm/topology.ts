@@ -1,9 +1,10 @@
 /**
  * Cartesian process grids: MPI_Dims_create, the rank ↔ coordinates ↔ neighbour arithmetic a
- * Cartesian communicator answers (row-major, as MPI: the last dimension varies fastest), and
- * cartCreate's agreement step, the only part that communicates.
+ * Cartesian communicator answers (row-major, as MPI: the last dimension varies fastest). Plain
+ * arithmetic: cartCreate's agreement is in collectives/cartesian.ts, the communicator in
+ * api/cartesian.ts.
  */
-import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import { describe, PROC_NULL } from "./validate.js";
 
 /**
@@ -116,59 +117,4 @@ export function neighborsOf(layout: Layout, coords: readonly number[]): number[]
     const { source, dest } = shiftFrom(layout, coords, d, 1);
     return [source, dest];
   });
-}
-
-/** Just the part of a communicator that the layout agreement needs (a type, so no import cycle). */
-interface Gatherer {
-  readonly rank: number;
-  allgather<T>(value: T): Promise<T[]>;
-}
-
-/** One rank's view of cartCreate's arguments: the layout, or what was wrong with them. */
-type Proposal = { dims: number[]; periods: boolean[] } | { error: string };
-
-/** cartCreate's local checks; the message names the call, the rank and the fix. */
-function propose(comm: Gatherer & { readonly size: number }, dims: unknown, periods: unknown): Proposal {
-  const bad = (message: string): Proposal => ({ error: callError(ArgumentError, "cartCreate", comm.rank, message).message });
-  if (!Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
-    return bad(
-      `dims must be a non-empty array of positive integers, got ${Array.isArray(dims) ? `[${dims.map(describe).join(", ")}]` : describe(dims)}; dimsCreate(comm.size, 2) gives a balanced grid`,
-    );
-  }
-  const cells = (dims as number[]).reduce((a, b) => a * b, 1);
-  if (cells > comm.size)
-    return bad(
-      `dims [${dims.join(", ")}] need ${cells} ranks but the communicator has ${comm.size}; dimsCreate(comm.size, ${dims.length}) gives a grid that fits`,
-    );
-  const flags = typeof periods === "boolean" ? new Array<boolean>(dims.length).fill(periods) : periods;
-  if (!Array.isArray(flags) || flags.length !== dims.length || !flags.every((p) => typeof p === "boolean")) {
-    return bad(
-      `periods must be a boolean or an array of ${dims.length} booleans (one per dimension), got ${Array.isArray(periods) ? `[${periods.map(describe).join(", ")}]` : describe(periods)}`,
-    );
-  }
-  return { dims: [...(dims as number[])], periods: [...(flags as boolean[])] };
-}
-
-/**
- * The collective part of cartCreate: every rank checks its arguments and learns every other
- * rank's, so a bad or disagreeing call fails on every rank instead of leaving some waiting.
- * Call it synchronously from the communicator so that its channel is claimed in call order.
- */
-export async function agreeOnLayout(comm: Gatherer & { readonly size: number }, dims: unknown, periods: unknown): Promise<Layout> {
-  const mine = propose(comm, dims, periods);
-  const all = await comm.allgather(mine);
-  if ("error" in mine) throw new ArgumentError(mine.error);
-  const same = JSON.stringify(mine);
-  all.forEach((theirs, rank) => {
-    if ("error" in theirs) throw callError(CollectiveMismatchError, "cartCreate", comm.rank, `rank ${rank} was given bad arguments: ${theirs.error}`);
-    if (JSON.stringify(theirs) !== same) {
-      throw callError(
-        CollectiveMismatchError,
-        "cartCreate",
-        comm.rank,
-        `rank ${rank} passed dims [${theirs.dims.join(", ")}], periods [${theirs.periods.join(", ")}] but this rank passed dims [${mine.dims.join(", ")}], periods [${mine.periods.join(", ")}]; every rank must pass the same`,
-      );
-    }
-  });
-  return mine;
 }

@@ -10,7 +10,10 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { FromAgent, JobKeys, PeerNotice, RankReport, StartMessage } from "../comm/protocol.js";
+import type { JobKeys } from "../comm/addresses.js";
+import type { PeerNotice, StartMessage } from "../rank/control.js";
+import type { RankReport } from "../rank/report.js";
+import type { FromAgent } from "./agent-protocol.js";
 import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
 import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
 import { planHosts, type PlannedHost } from "./hosts.js";
@@ -18,7 +21,7 @@ import { pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
 import { describeExit } from "./exits.js";
 import { LineForwarder } from "./output.js";
-import { Rendezvous } from "./rendezvous.js";
+import { AddressExchange } from "./address-exchange.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 import { prepareScript } from "./transpile.js";
 import { tsmpiVersion } from "./version.js";
@@ -77,7 +80,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const ranks: Rank[] = new Array(np);
   // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
   // script; they get the bundle's path over IPC once this rendezvous socket is bound.
-  const control = new Rendezvous(needNet ? `tcp://${picked!.address}:*` : `ipc://${jobDir}/control`, keys);
+  const control = new AddressExchange(needNet ? `tcp://${picked!.address}:*` : `ipc://${jobDir}/control`, keys);
   let status: number | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));

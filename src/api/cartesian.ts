@@ -1,21 +1,45 @@
 /**
  * The Cartesian communicator (MPI_Cart_create's result): a {@link Comm} whose ranks sit on a
- * grid, with coordinates, shifts and the MPI-3 neighbourhood collectives. Neighbour traffic
- * travels as point-to-point messages on a private context (a child of this communicator), one
- * tag per direction of travel, so that a rank that is both the − and the + neighbour (a
- * periodic dimension of size 1 or 2) still gets each block in the right place.
+ * grid, with coordinates, shifts and the MPI-3 neighbourhood collectives, and `comm.cartCreate`
+ * that makes one. Neighbour traffic travels on a private child context, one tag per direction
+ * of travel, so that a rank that is both the − and the + neighbour (a periodic dimension of
+ * size 1 or 2) still gets each block in the right place.
  */
-import { Comm } from "./communicator.js";
-import { CollectiveFailure } from "./codec.js";
-import type { Runtime } from "./runtime.js";
-import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "./topology.js";
-import { checkPeer, describe } from "./validate.js";
-import { ArgumentError, CollectiveMismatchError, RankFailedError, callError } from "../errors.js";
+import { cartLayout } from "../collectives/cartesian.js";
+import { CollectiveFailure } from "../collectives/protocol.js";
+import type { Group } from "../comm/group.js";
+import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
+import { checkPeer, describe, PROC_NULL } from "../comm/validate.js";
+import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
+import { Comm, engineGroup } from "./communicator.js";
+
+declare module "./communicator.js" {
+  interface Comm {
+    /**
+     * A communicator with a Cartesian layout (MPI_Cart_create, mpi4py `Create_cart`): the first
+     * `dims[0] × dims[1] × …` ranks, in order, form the grid (ranks are never reordered); the
+     * other ranks get `undefined`. Collective: every rank must pass the same `dims` and
+     * `periods`; bad or disagreeing arguments reject on every rank (an ArgumentError where they
+     * were passed, a CollectiveMismatchError elsewhere).
+     * @example
+     * ```ts
+     * import { dimsCreate, init } from "tsmpi";
+     * const comm = await init();
+     * const cart = await comm.cartCreate(dimsCreate(comm.size, 2), [true, true]);
+     * if (cart) console.log(`rank ${cart.rank} at [${cart.coords.join(", ")}] of [${cart.dims.join(" × ")}]`);
+     * ```
+     * @param dims ranks along each dimension, positive integers whose product is at most `size`
+     * @param periods per dimension (or one for all): wrap around, or open edges @default false
+     * @returns the Cartesian communicator, or `undefined` on ranks beyond the grid
+     */
+    cartCreate(dims: readonly number[], periods?: boolean | readonly boolean[]): Promise<CartComm | undefined>;
+  }
+}
 
 /**
- * A communicator with a Cartesian layout, made by {@link Comm.cartCreate}. Ranks are placed in
- * row-major order (the last dimension varies fastest) and never reordered. Everything a
- * {@link Comm} does works on it too (point-to-point, collectives, dup, split).
+ * A communicator with a Cartesian layout, made by `comm.cartCreate(dims, periods)`. Ranks are
+ * placed in row-major order (the last dimension varies fastest). Everything a {@link Comm}
+ * does works on it too (point-to-point, collectives, dup, split).
  *
  * @example
  * ```ts
@@ -23,8 +47,8 @@ import { ArgumentError, CollectiveMismatchError, RankFailedError, callError } fr
  * const comm = await init();
  * const cart = await comm.cartCreate(dimsCreate(comm.size, 2), [true, true]);
  * if (cart) {
- *   const { source, dest } = cart.shift(0, 1); // up and down neighbours
- *   const fromUp = await cart.sendrecv(cart.coords, dest, 0, source, 0);
+ *   const { source, dest } = cart.shift(0, 1); // the ranks above and below
+ *   const fromAbove = await cart.sendrecv(cart.coords, dest, 0, source, 0);
  * }
  * ```
  */
@@ -36,18 +60,18 @@ export class CartComm extends Comm {
   /** This rank's coordinates in the grid. */
   readonly coords: readonly number[];
   /** Neighbours in MPI's order: per dimension the −1 then the +1 neighbour, PROC_NULL off an open edge. */
-  private readonly neighbors: readonly number[];
-  /** Private context for neighbourhood collectives, so they never match user messages. */
-  private readonly halo: Comm;
+  readonly #neighbors: readonly number[];
+  /** Private context for neighbourhood collectives, so that they never match user messages. */
+  readonly #halo: Group;
 
   /** @internal Use `comm.cartCreate(dims, periods)`. */
-  constructor(runtime: Runtime, id: string, group: readonly number[], layout: Layout) {
-    super(runtime, id, group);
+  constructor(group: Group, layout: Layout) {
+    super(group);
     this.dims = Object.freeze([...layout.dims]);
     this.periods = Object.freeze([...layout.periods]);
     this.coords = Object.freeze(coordsOfRank(layout, this.rank));
-    this.neighbors = neighborsOf(layout, this.coords);
-    this.halo = new Comm(runtime, this.childId(":neighbor"), group);
+    this.#neighbors = neighborsOf(layout, this.coords);
+    this.#halo = group.child(":neighbor");
   }
 
   /** Number of dimensions. */
@@ -129,7 +153,7 @@ export class CartComm extends Comm {
    * @returns 2 × ndim values, `undefined` where the neighbour is PROC_NULL
    */
   neighborAllgather<T>(value: T): Promise<Array<T | undefined>> {
-    return this.exchange("neighborAllgather", () => value);
+    return this.#exchange("neighborAllgather", () => value);
   }
 
   /**
@@ -152,7 +176,7 @@ export class CartComm extends Comm {
    * @returns 2 × ndim values, `undefined` where the neighbour is PROC_NULL
    */
   neighborAlltoall<T>(values: readonly T[]): Promise<Array<T | undefined>> {
-    const count = this.neighbors.length;
+    const count = this.#neighbors.length;
     if (!Array.isArray(values) || values.length !== count) {
       const error = callError(
         ArgumentError,
@@ -160,32 +184,38 @@ export class CartComm extends Comm {
         this.rank,
         `values must be an array of ${count} values (2 × ndim: the −1 and +1 neighbour of each dimension), got ${describe(values)}`,
       );
-      return this.exchange<T>("neighborAlltoall", () => new CollectiveFailure(`rank ${this.rank} found: ${error.message}`), error);
+      return this.#exchange<T>("neighborAlltoall", () => new CollectiveFailure(`rank ${this.rank} found: ${error.message}`), error);
     }
-    return this.exchange("neighborAlltoall", (i) => values[i]!);
+    return this.#exchange("neighborAlltoall", (i) => values[i]!);
   }
 
   /**
    * Post one receive and one send per neighbour, now. Block i goes to neighbour i with tag i
    * (the direction it travels); the block from neighbour i travelled the other way, tag i ^ 1.
-   * A local error is sent on in place of data, then thrown here.
+   * A local error is sent on in place of data, then thrown here once the neighbours' blocks are in.
    */
-  private exchange<T>(call: string, block: (i: number) => T | CollectiveFailure, localError?: Error): Promise<Array<T | undefined>> {
-    const received = this.neighbors.map((source, i) => this.halo.irecv<T | CollectiveFailure>(source, i ^ 1).wait());
-    const sent = this.neighbors.map((dest, i) => this.halo.isend(block(i), dest, i).wait());
-    const done = Promise.all([Promise.all(received), Promise.all(sent)]).then(
-      ([values]) => {
-        if (localError) throw localError;
-        const failed = values.find((v): v is CollectiveFailure => v instanceof CollectiveFailure);
-        if (failed) throw callError(CollectiveMismatchError, call, this.rank, `the collective failed: ${failed.reason}`);
-        return values as Array<T | undefined>;
-      },
-      (error: unknown) => {
-        // name the collective, not the point-to-point call underneath
-        if (error instanceof RankFailedError) throw new RankFailedError(error.message.replace(/^i(recv|send)/, call), error.failedRank);
-        throw error;
-      },
+  #exchange<T>(call: string, block: (i: number) => T | CollectiveFailure, localError?: Error): Promise<Array<T | undefined>> {
+    const halo = this.#halo;
+    const received = this.#neighbors.map((source, i) =>
+      source === PROC_NULL ? undefined : halo.take(call, halo.id, source, i ^ 1).then((envelope) => envelope.value as T | CollectiveFailure),
     );
-    return done;
+    const sent = this.#neighbors.map((dest, i) => (dest === PROC_NULL ? undefined : halo.post(call, halo.id, dest, i, block(i))));
+    return Promise.all([Promise.all(received), Promise.all(sent)]).then(([values]) => {
+      if (localError) throw localError;
+      const failed = values.find((v): v is CollectiveFailure => v instanceof CollectiveFailure);
+      if (failed) throw callError(CollectiveMismatchError, call, this.rank, `the collective failed: ${failed.reason}`);
+      return values as Array<T | undefined>;
+    });
   }
 }
+
+// Installed here rather than written in Comm: CartComm extends Comm, so communicator.ts cannot
+// import this module without an import circle.
+Comm.prototype.cartCreate = async function cartCreate(this: Comm, dims: readonly number[], periods: boolean | readonly boolean[] = false) {
+  const group = engineGroup(this);
+  const layout = await cartLayout(group.channel("cartCreate"), dims, periods);
+  const cells = layout.dims.reduce((a, b) => a * b, 1);
+  // Every member takes a child id, in the grid or not, so that later children agree everywhere.
+  const child = group.child(":cart", group.members.slice(0, cells));
+  return this.rank < cells ? new CartComm(child, layout) : undefined;
+};
