@@ -96,15 +96,25 @@ export class Block {
     const { Du, Dv, F, dt } = p,
       Fk = p.F + p.k;
     for (let i = i0; i < i1; i++) {
+      let o = i * w + j0;
       const end = i * w + j1;
-      for (let o = i * w + j0; o < end; o++) {
-        const uc = u[o]!,
-          vc = v[o]!;
-        const lu = u[o - w]! + u[o - 1]! - 4 * uc + u[o + 1]! + u[o + w]!;
-        const lv = v[o - w]! + v[o - 1]! - 4 * vc + v[o + 1]! + v[o + w]!;
+      // the left and centre values roll along the row: one new load of each field per cell
+      let ul = u[o - 1]!,
+        uc = u[o]!,
+        vl = v[o - 1]!,
+        vc = v[o]!;
+      for (; o < end; o++) {
+        const ur = u[o + 1]!,
+          vr = v[o + 1]!;
+        const lu = u[o - w]! + ul - 4 * uc + ur + u[o + w]!;
+        const lv = v[o - w]! + vl - 4 * vc + vr + v[o + w]!;
         const uvv = uc * vc * vc;
         u2[o] = uc + dt * (Du * lu - uvv + F * (1 - uc));
         v2[o] = vc + dt * (Dv * lv + uvv - Fk * vc);
+        ul = uc;
+        uc = ur;
+        vl = vc;
+        vc = vr;
       }
     }
   }
