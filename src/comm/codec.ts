@@ -8,7 +8,7 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
 
 /** Any typed array tsmpi carries as raw bytes. */
 export type TypedArray =
@@ -103,16 +103,19 @@ export function copyArray<T extends TypedArray>(array: T): T {
   return (Buffer.isBuffer(array) ? Buffer.from(array) : array.slice()) as T;
 }
 
-/** Raw bytes of an array, copied: transports may send large frames zero-copy, so the user's memory must not be in flight. */
-function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[]): void {
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  for (let offset = 0; offset < bytes.byteLength; offset += frameBytes) {
-    frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + frameBytes, bytes.byteLength))));
+/**
+ * Raw bytes of an array: copied unless `view` (a transport that sends zero-copy after
+ * `send` returns must not have the user's memory in flight; one that copies at once may view it).
+ */
+function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[], view: boolean): void {
+  for (let offset = 0; offset < array.byteLength; offset += frameBytes) {
+    const bytes = Buffer.from(array.buffer, array.byteOffset + offset, Math.min(frameBytes, array.byteLength - offset));
+    frames.push(view ? bytes : Buffer.from(bytes));
   }
 }
 
 /**
- * Encode one message: header tuple + out-of-band arrays.
+ * Encode one message: header tuple + out-of-band arrays (viewed in place with `view`, else copied).
  * @returns the frames and their total size in bytes (what flow control counts).
  */
 export function encode(
@@ -122,7 +125,10 @@ export function encode(
   value: unknown,
   maxFrameBytes = MAX_FRAME_BYTES,
   from = source,
+  view = false,
 ): { frames: Buffer[]; bytes: number } {
+  const kind = arrayKind(value);
+  if (kind >= 0) return encodeRaw(context, source, tag, value as TypedArray, kind, maxFrameBytes, from, view);
   packr.arrays = [];
   packr.frameBytes = maxFrameBytes;
   packr.nextFrame = 1;
@@ -138,11 +144,42 @@ export function encode(
   const frames: Buffer[] = [Buffer.from(head)];
   let bytes = head.byteLength;
   for (const array of packr.arrays) {
-    arrayFrames(array, maxFrameBytes, frames);
+    arrayFrames(array, maxFrameBytes, frames, view);
     bytes += array.byteLength;
   }
   packr.arrays = [];
   return { frames, bytes };
+}
+
+/** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
+function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
+  const head = Buffer.allocUnsafe(RAW_HEADER_BYTES + context.length * 3);
+  const contextBytes = head.write(context, RAW_HEADER_BYTES, "utf8");
+  head[0] = RAW_MARKER;
+  head[1] = kind;
+  head.writeUInt16LE(contextBytes, 2);
+  head.writeInt32LE(source, 4);
+  head.writeInt32LE(tag, 8);
+  head.writeInt32LE(from, 12);
+  head.writeDoubleLE(array.byteLength, 16);
+  const frames = [head.subarray(0, RAW_HEADER_BYTES + contextBytes)];
+  arrayFrames(array, maxFrameBytes, frames, view);
+  return { frames, bytes: frames[0]!.byteLength + array.byteLength };
+}
+
+/** Decode a message with a raw header (see wire.ts). */
+function decodeRaw(frames: Buffer[]): Envelope {
+  const head = frames[0]!;
+  if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("raw message header is too short");
+  const contextBytes = head.readUInt16LE(2);
+  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("raw message header has the wrong length");
+  const byteLength = head.readDoubleLE(16);
+  if (!isCount(byteLength)) throw new SerializationError("raw message has a malformed length");
+  if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
+  const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
+  const wire = wireBytes(frames);
+  const context = head.toString("utf8", RAW_HEADER_BYTES);
+  return { context, source: head.readInt32LE(4), tag: head.readInt32LE(8), value, bytes: byteLength, from: head.readInt32LE(12), wire };
 }
 
 /** Rebuild one out-of-band array from its frames, viewing a single frame in place when aligned. */
@@ -199,7 +236,9 @@ function resolve(value: unknown, r: Resolving): unknown {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = resolve(value[i], r);
   } else if (value instanceof Map) {
-    for (const [key, item] of value) value.set(key, resolve(item, r));
+    const entries = [...value];
+    value.clear();
+    for (const [key, item] of entries) value.set(resolve(key, r), resolve(item, r));
   } else if (value instanceof Set) {
     const items = [...value];
     value.clear();
@@ -280,6 +319,7 @@ export function decodeMessage(frames: Buffer[]): Incoming {
 
 /** Decode one multipart data message; throws SerializationError on a malformed one. */
 export function decode(frames: Buffer[]): Envelope {
+  if (frames.length > 0 && frames[0]!.length > 0 && frames[0]![0] === RAW_MARKER) return decodeRaw(frames);
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
     if (

@@ -2,10 +2,11 @@
  * Command-line options of the `tsmpi` launcher, parsed with yargs and validated in one place
  * with one message format. Parsing stops at the script: what follows belongs to the script.
  */
-import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { UsageError } from "../errors.js";
+import type { TransportChoice } from "../rank/control.js";
 import { DEFAULT_LAUNCH_AGENT } from "./agent-link.js";
 import { merge, parseHostList, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
 
@@ -30,7 +31,7 @@ export interface LaunchOptions {
   iface: string | undefined;
   cidr: string | undefined;
   /** "tcp": every pair of ranks talks over tcp, even on one host. */
-  transport: "auto" | "tcp";
+  transport: TransportChoice;
   /** No CURVE encryption/authentication on tcp. */
   insecure: boolean;
   /** Do not print which network addresses a multi-host job uses. */
@@ -43,6 +44,12 @@ export interface LaunchOptions {
   deadlockReport: number | undefined;
   /** When a rank fails, let the others run on instead of terminating them. */
   keepGoing: boolean;
+  /** --trace FILE: write a Chrome trace-event JSON of every rank's calls here. */
+  trace: string | undefined;
+  /** --cpu-prof DIR: write each rank's V8 CPU profile as DIR/rank-N.cpuprofile. */
+  cpuProf: string | undefined;
+  /** --stats[=text|json]: print per-rank communication statistics at exit. */
+  stats: "text" | "json" | undefined;
   /** Absolute path of the user's script. */
   script: string;
   /** Arguments for the script. */
@@ -79,9 +86,9 @@ function parser(argv: string[]) {
     .option("bind", { type: "string", description: "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16" })
     .option("transport", {
       type: "string",
-      choices: ["auto", "tcp"],
+      choices: ["auto", "zmq", "tcp"],
       default: "auto",
-      description: "auto: ipc on a host, tcp between hosts; tcp: tcp everywhere",
+      description: "auto: shared memory on a host (ZeroMQ ipc where unavailable), tcp between hosts; zmq: ZeroMQ ipc on a host; tcp: tcp everywhere",
     })
     .option("insecure", { type: "boolean", default: false, description: "No encryption or authentication on tcp (trusted networks only)" })
     .option("quiet", { alias: "q", type: "boolean", default: false, description: "Do not print the addresses a multi-host job uses" })
@@ -95,10 +102,17 @@ function parser(argv: string[]) {
       default: false,
       description: "When a rank fails, let the others run on (what depends on it rejects with RankFailedError); the job still exits with its status",
     })
+    .option("trace", {
+      type: "string",
+      description: "Write a timeline of every rank's calls to FILE (Chrome trace JSON: Perfetto, chrome://tracing, speedscope)",
+    })
+    .option("cpu-prof", { type: "string", description: "Write each rank's V8 CPU profile to DIR/rank-N.cpuprofile (DevTools, speedscope)" })
+    .option("stats", { type: "boolean", description: "At exit, print time in communication, messages, bytes and top calls per rank; --stats=json for JSON" })
     .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
     .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
     .example("tsmpi -n 4 examples/hello.ts", "Four ranks print a greeting")
     .example("tsmpi -n 2 --tag-output app.ts --size 100", "Two ranks; --size 100 goes to app.ts")
+    .example("tsmpi -n 4 --trace t.json --stats app.ts", "Write a timeline of every rank to t.json and print where the time went")
     .epilogue("Each rank sees TSMPI_RANK, TSMPI_SIZE, TSMPI_LOCAL_RANK and TSMPI_JOB_ID. stdin goes to rank 0.")
     .strict()
     .exitProcess(false)
@@ -133,6 +147,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
+  const profiling = profilingOptions(args.trace, args["cpu-prof"], argv.slice(0, argv.length - args._.length));
   const hostLists = all(args.host).map(parseHostList);
   const hostfile = last(args.hostfile);
   if (hostfile !== undefined) hostLists.push(readHostfile(hostfile));
@@ -153,17 +168,62 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
       exportEnv: exports(all(args.x)),
       iface: last(args.iface),
       cidr: last(args.bind),
-      transport: last(args.transport) as "auto" | "tcp",
+      transport: last(args.transport) as TransportChoice,
       insecure: args.insecure,
       quiet: args.quiet,
       tagOutput: args["tag-output"],
       timeout,
       deadlockReport,
       keepGoing: args["keep-going"],
+      ...profiling,
       script: path,
       args: rest,
     },
   };
+}
+
+/**
+ * --trace FILE, --cpu-prof DIR, --stats[=FORMAT]. `launcherArgs` are the arguments before the
+ * script: --stats is a flag (so `--stats app.ts` is not read as a format), and its optional
+ * `=FORMAT` is taken from them.
+ */
+function profilingOptions(
+  traceArg: string | string[] | undefined,
+  cpuProfArg: string | string[] | undefined,
+  launcherArgs: string[],
+): Pick<LaunchOptions, "trace" | "cpuProf" | "stats"> {
+  const given = (name: string, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    if (value === "") throw new UsageError(`--${name} needs a path, e.g. --${name} ${name === "trace" ? "trace.json" : "profiles"}`);
+    return resolve(value);
+  };
+  const trace = given("trace", last(traceArg));
+  if (trace !== undefined) {
+    if (existsSync(trace) && statSync(trace).isDirectory())
+      throw new UsageError(`--trace must name a file, got the directory ${last(traceArg)}; write e.g. --trace ${join(last(traceArg)!, "trace.json")}`);
+    if (!existsSync(dirname(trace)))
+      throw new UsageError(`--trace ${last(traceArg)}: directory ${dirname(trace)} does not exist; create it or write the trace elsewhere`);
+  }
+  const cpuProf = given("cpu-prof", last(cpuProfArg));
+  if (cpuProf !== undefined) {
+    if (existsSync(cpuProf) && !statSync(cpuProf).isDirectory()) throw new UsageError(`--cpu-prof must name a directory, got the file ${last(cpuProfArg)}`);
+    try {
+      mkdirSync(cpuProf, { recursive: true });
+    } catch (error) {
+      throw new UsageError(`--cpu-prof ${last(cpuProfArg)}: cannot create the directory (${(error as Error).message})`, { cause: error });
+    }
+  }
+  let stats: LaunchOptions["stats"];
+  for (const arg of launcherArgs) {
+    if (arg === "--stats") stats = "text";
+    else if (arg === "--no-stats") stats = undefined;
+    else if (arg.startsWith("--stats=")) {
+      const format = arg.slice("--stats=".length);
+      if (format !== "text" && format !== "json") throw new UsageError(`--stats must be --stats, --stats=text or --stats=json, got ${arg}`);
+      stats = format;
+    }
+  }
+  return { trace, cpuProf, stats };
 }
 
 /** A repeatable option's values (yargs gives a string once, an array when repeated). */

@@ -27,6 +27,9 @@ export interface PeerNotice {
   reason?: string;
 }
 
+/** How ranks reach each other (`--transport`): auto (shared memory on a host, tcp between hosts), zmq (ZeroMQ ipc on a host), tcp (everywhere). */
+export type TransportChoice = "auto" | "zmq" | "tcp";
+
 /** Environment variables the launcher sets in every rank (documented in docs/api.md). */
 export const ENV = {
   rank: "TSMPI_RANK",
@@ -38,6 +41,6 @@ export const ENV = {
   node: "TSMPI_NODE",
   /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */
   address: "TSMPI_ADDRESS",
-  /** "tcp" when every peer, even on the same host, is reached over tcp (--transport tcp). */
+  /** "zmq": ZeroMQ ipc even on the same host (--transport zmq); "tcp": tcp everywhere (--transport tcp). */
   transport: "TSMPI_TRANSPORT",
 } as const;
