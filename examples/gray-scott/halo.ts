@@ -56,22 +56,25 @@ export class Halo {
   }
 
   /**
-   * Post the receives, then the sends (tag = direction of travel), and let them leave: a
-   * nonblocking send reaches ZeroMQ (whose I/O thread then moves it while we compute) only when
-   * JavaScript yields, so yield once to the event loop before the caller's long computation.
+   * Post the sends (tag = direction of travel), then the receives, and let the sends leave.
+   * Sends first: on shared memory a send is in the peer's ring when `isend` returns, and a
+   * receive posted before its message arrives polls for it for a while before it returns, so
+   * posting our data first keeps both ranks from polling for data the other has not sent.
+   * Then yield once: over ZeroMQ (other hosts) a send reaches ZeroMQ, whose I/O thread then
+   * moves it while we compute, only when JavaScript yields to the event loop.
    */
   async start(): Promise<void> {
-    for (const side of SIDES) this.pack(side);
+    this.sent.length = 0;
+    for (const side of SIDES) {
+      this.pack(side);
+      const peer = this.peers[side]!;
+      if (peer === this.cart.rank) this.unpack(side ^ 1, this.out[side]!);
+      else this.sent.push(this.cart.isend(this.out[side]!, peer, side));
+    }
     for (const side of SIDES) {
       const peer = this.peers[side]!;
       // what arrives from the neighbour on `side` travelled the other way: direction side ^ 1
       this.received[side] = peer === this.cart.rank ? undefined : this.cart.irecv<Float64Array>(peer, side ^ 1);
-    }
-    this.sent.length = 0;
-    for (const side of SIDES) {
-      const peer = this.peers[side]!;
-      if (peer === this.cart.rank) this.unpack(side ^ 1, this.out[side]!);
-      else this.sent.push(this.cart.isend(this.out[side]!, peer, side));
     }
     if (this.sent.length > 0) await new Promise((resolve) => setImmediate(resolve));
   }
