@@ -170,11 +170,11 @@ function encodeRaw(context: string, source: number, tag: number, array: TypedArr
 /** Decode a message with a raw header (see wire.ts). */
 function decodeRaw(frames: Buffer[]): Envelope {
   const head = frames[0]!;
-  if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("raw message header is too short");
+  if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("malformed raw message header: too short");
   const contextBytes = head.readUInt16LE(2);
-  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("raw message header has the wrong length");
+  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("malformed raw message header: wrong length");
   const byteLength = head.readDoubleLE(16);
-  if (!isCount(byteLength)) throw new SerializationError("raw message has a malformed length");
+  if (!isCount(byteLength)) throw new SerializationError("malformed raw message: bad array length");
   if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
   const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
   const wire = wireBytes(frames);

@@ -48,8 +48,14 @@ export class HostTransport implements Transport, Delivery {
       rank,
       size,
       this.sink,
-      (peer) => this.zmq.advise(peer, DOORBELL),
+      // Through the data socket, which delivers before the process exits (a sender often exits right after).
+      (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
       (active) => this.hold(active),
+      (step) =>
+        this.spin(() => {
+          const { done, moved } = step();
+          return done ? true : moved ? "moved" : false;
+        }),
     );
     return this.shm.address;
   }
@@ -84,15 +90,20 @@ export class HostTransport implements Transport, Delivery {
     if (this.demand > 0) this.rearm();
   }
 
-  /** Poll shared memory until `done()`, or until it has made no progress for {@link SPIN_MS}. */
-  private spin(done: () => boolean): void {
+  /**
+   * Poll shared memory until `done()` is true, or until neither it nor the rings have made
+   * progress for {@link SPIN_MS} (`done()` may report its own progress as "moved").
+   */
+  private spin(done: () => boolean | "moved"): void {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
     let last = performance.now();
     for (let idle = 0; ;) {
-      const moved = shm.progress();
-      if (done()) break;
+      let moved = shm.progress();
+      const state = done();
+      if (state === true) break;
+      moved ||= state === "moved";
       if (moved) idle = 0;
       else if (idle++ === 0) last = performance.now();
       // Reading the clock costs more than a poll: look at it every 64 idle polls.
