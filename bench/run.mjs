@@ -93,6 +93,7 @@ if (only.has("p2p")) {
       () => jsonLines("node", [join(ROOT, "bench/floor.mjs"), ...sizes]),
       () => tsmpi(2, "bench/pingpong.ts", sizes),
       () => tsmpiZmq(2, "bench/pingpong.ts", sizes),
+      () => jsonLines("node", [join(ROOT, "bench/zmq-floor.mjs")]),
       ...(MPI ? [() => mpi(2, "bench/pingpong.py", sizes)] : []),
     ],
     (r) => `${r.impl}/${r.kind}/${r.size}`,
@@ -118,6 +119,12 @@ if (only.has("p2p")) {
       `| ${s} | ${fmt(get("node-unix", "bytes", s))} | ${fmt(f64, 2)} | ${fmt(get("tsmpi-zmq", "Float64Array", s))} | ${fmt(get("tsmpi", "object", s))} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
     );
   }
+  const bare = get("zmq-bare", "bytes", 8),
+    overZmq = get("tsmpi-zmq", "Float64Array", 8);
+  say();
+  say(
+    `Engine cost per message on ZeroMQ: tsmpi \`--transport zmq\` 8 B ${fmt(overZmq)} µs against bare zeromq.js PUSH/PULL ipc with the same two frames (\`bench/zmq-floor.mjs\`) ${fmt(bare)} µs: ${ratio(overZmq, bare)}.`,
+  );
   say();
   say(`| bytes | floor GB/s | tsmpi Float64Array GB/s | tsmpi zmq GB/s | mpi4py Send GB/s | tsmpi / mpi4py Send | mpi4py send(ndarray) GB/s |`);
   say(`|---:|---:|---:|---:|---:|---:|---:|`);
