@@ -51,11 +51,13 @@ export class HostTransport implements Transport, Delivery {
       // Through the data socket, which delivers before the process exits (a sender often exits right after).
       (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
       (active) => this.hold(active),
-      (step) =>
+      (step) => {
         this.spin(() => {
           const { done, moved } = step();
           return done ? true : moved ? "moved" : false;
-        }),
+        });
+        if (this.demand > 0) this.rearm();
+      },
     );
     return this.shm.address;
   }
@@ -140,9 +142,11 @@ export class HostTransport implements Transport, Delivery {
     if (this.demand++ === 0) this.shm!.arm();
   }
 
-  acquire(): void {
+  acquire(polling = false): void {
     this.zmq.acquire();
-    if (this.demand++ === 0 && this.shm) this.rearm();
+    // A receive about to poll arms only if it goes to sleep (see await): armed meanwhile, a
+    // peer's send would ring for nothing.
+    if (this.demand++ === 0 && this.shm && !polling) this.rearm();
   }
 
   release(): void {
