@@ -6,6 +6,8 @@ export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
 export type { IntoOptions, RecvOptions } from "./api/options.js";
 export { SharedWindow, type TypedArrayClass } from "./api/window.js";
+export { CartComm } from "./api/cartesian.js";
+export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG } from "./comm/matching.js";
 export { PROC_NULL, TAG_UB } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
