@@ -48,13 +48,16 @@ describe("examples", () => {
   it.each([
     [2, []],
     [3, ["--spmd"]],
+    [2, ["--shared"]],
+    [3, ["--shared"]],
   ])("the FFT batch at -n %i %j matches the serial spectra and checksum", async (np, extra) => {
     const job = await runJob(np, example("fft/batch.ts"), ["--signals", "24", "--length", "5120", "--check", ...extra]);
     expect(job.exitCode, job.stderr).toBe(0);
     const serial = await runJob(1, example("fft/batch.ts"), ["--signals", "24", "--length", "5120"]);
     const checksum = (text: string) => /checksum (\S+)/.exec(text)![1];
     expect(checksum(job.stdout)).toBe(checksum(serial.stdout));
-    if (extra.length === 0) expect(job.stdout).toContain("max |parallel - serial| = 0");
+    if (!extra.includes("--spmd")) expect(job.stdout).toContain("max |parallel - serial| = 0");
+    if (extra.includes("--shared")) expect(job.stdout).toContain("(shared window)");
     expect(job.stdout).toMatch(/(scatter|make) [\d.]+ s {2}compute [\d.]+ s {2}gather [\d.]+ s/);
   });
 
