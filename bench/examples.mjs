@@ -23,7 +23,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data })
   say(`## Example: FFT batch (${S} signals × ${L} samples), seconds`);
   say();
   say(
-    `\`tsmpi -n N examples/fft/batch.ts --signals ${S} --length ${L}\` against \`mpirun -n N python3 bench/fft_batch.py ${S} ${L}\` (Scatterv/rfft/Gatherv). Best of ${repeat}. "spmd": each rank makes its own rows, nothing is scattered or gathered.`,
+    `\`tsmpi -n N examples/fft/batch.ts --signals ${S} --length ${L}\` against \`mpirun -n N python3 bench/fft_batch.py ${S} ${L}\` (Scatterv/rfft/Gatherv into preallocated arrays). Best of ${repeat}. "shared": rank 0's signals in a shared window (\`--shared\` on both sides: tsmpi \`allocateShared\`, mpi4py \`Win.Allocate_shared\`), each rank transforms its rows there, nothing is moved. "spmd": each rank makes its own rows, nothing is scattered or gathered.`,
   );
   say();
   say(`| ranks | variant | scatter | compute | gather | total | compute speed-up | compute efficiency |`);
@@ -40,6 +40,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data })
   for (const n of ranks) {
     for (const [variant, extra] of [
       ["scatter/gather", []],
+      ["shared", ["--shared"]],
       ["spmd", ["--spmd"]],
     ]) {
       const r = fftRun(n, extra);
@@ -50,13 +51,18 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data })
         `| ${n} | tsmpi ${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | ${(b / r.compute).toFixed(2)}× | ${((100 * b) / r.compute / n).toFixed(0)}% |`,
       );
     }
-    if (mpi) {
+    for (const [variant, extra] of mpi
+      ? [
+          ["", []],
+          [" shared", ["--shared"]],
+        ]
+      : []) {
       const r = best(
-        Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L)])[0]),
+        Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L), ...extra])[0]),
         "total",
       );
-      data?.fft.push({ n, variant: "mpi4py + NumPy rfft", scatter: r.scatter, compute: r.compute, gather: r.gather, total: r.total });
-      say(`| ${n} | mpi4py + NumPy rfft | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | | |`);
+      data?.fft.push({ n, variant: `mpi4py + NumPy rfft${variant}`, scatter: r.scatter, compute: r.compute, gather: r.gather, total: r.total });
+      say(`| ${n} | mpi4py + NumPy rfft${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | | |`);
     }
   }
 
