@@ -171,7 +171,8 @@ export class Runtime implements Delivery {
 
   /** Park the payload and send its announcement (see `send`). */
   private announce(worldDest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
-    const frames = message.borrowed ? message.frames.map((frame) => Buffer.from(frame)) : message.frames;
+    // A collective (handover) holds its caller until the payload has left: its memory stays put, no copy needed.
+    const frames = message.borrowed && handover === undefined ? message.frames.map((frame) => Buffer.from(frame)) : message.frames;
     const parked: Parked = { dest: worldDest, frames, call };
     const id = this.parked.park(parked);
     // Keep reading while payloads are parked: their receivers' requests must be heard.
