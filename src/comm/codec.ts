@@ -44,7 +44,7 @@ class FramePackr extends Packr {
 }
 
 /** Where a typed array's bytes are, as read from a header; replaced by the array itself once decoded. */
-class ArrayPlaceholder {
+export class ArrayPlaceholder {
   constructor(readonly ref: ArrayRef) {}
 }
 
@@ -344,41 +344,7 @@ export function decode(frames: Buffer[]): Envelope {
   }
 }
 
-/** What a data header says about a message whose value is one typed array in one frame. */
-export interface ArrayHeader {
-  context: string;
-  source: number;
-  tag: number;
-  /** Kind code of the array (see {@link arrayKind}). */
-  kind: number;
-  byteLength: number;
-}
-
-/**
- * Read a data message's header (frame 0) before its other frames have arrived: if the value is
- * one typed array in frame 1, where a receiver could have its bytes written. Never throws.
- */
-export function peekArray(head: Uint8Array): ArrayHeader | undefined {
-  // A data header is a 6-element array (0x96) whose first element is MessageKind.Data (0).
-  if (head.byteLength < 2 || head[0] !== 0x96 || head[1] !== MessageKind.Data) return undefined;
-  try {
-    const header = packr.unpack(head) as DataHeader;
-    const value = header[4];
-    if (!(value instanceof ArrayPlaceholder) || value.ref[2] !== 1 || value.ref[3] !== 1) return undefined;
-    if (typeof header[1] !== "string") return undefined;
-    return { context: header[1], source: header[2], tag: header[3], kind: value.ref[0], byteLength: value.ref[1] };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The sender and id of a payload header (frame 0 of a pulled payload), or undefined. Never throws. */
-export function peekPayload(head: Uint8Array): { from: number; id: number } | undefined {
-  if (head.byteLength < 2 || head[0] !== 0x93 || head[1] !== MessageKind.Payload) return undefined;
-  try {
-    const [, from, id] = packr.unpack(head) as [number, number, number];
-    return isCount(from) && isCount(id) ? { from, id } : undefined;
-  } catch {
-    return undefined;
-  }
+/** Unpack one header frame with the codec's packer (for peek.ts, which reads headers before a message is whole). */
+export function unpackHeader(head: Uint8Array): unknown {
+  return packr.unpack(head);
 }

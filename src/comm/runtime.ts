@@ -3,7 +3,8 @@
  * transport, the matcher, flow control and rendezvous, and the fate of peers. It speaks to
  * the transport only through the {@link Transport} interface.
  */
-import { arrayKind, isTypedArray, decodeMessage, encodeFlow, peekArray, peekPayload, type Envelope, type Incoming, type TypedArray } from "./codec.js";
+import { arrayKind, isTypedArray, decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
+import { peekArray, peekPayload } from "./peek.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
