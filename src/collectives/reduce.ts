@@ -18,13 +18,10 @@
  */
 import type { Comm } from "../comm/communicator.js";
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
-import { checkRoot } from "../comm/validate.js";
+import { checkRoot, describe } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, guard, settle, type Channel } from "./channel.js";
-import { checkOperand, own, SUM, type Op } from "./ops.js";
+import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
-
-/** Values a reduction accepts. */
-export type Reducible = number | bigint | boolean | TypedArray | readonly unknown[] | unknown;
 
 /** Typed arrays at least this large use the ring allreduce. */
 export const RING_BYTES = 64 * 1024;
@@ -51,8 +48,9 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
   return acc;
 }
 
-export async function reduce<T>(comm: Comm, value: T, op: Op = SUM, root = 0): Promise<T | undefined> {
+export async function reduce<T>(comm: Comm, value: T, opLike: OpLike<T> = SUM, root = 0): Promise<T | undefined> {
   const ch = comm.channel("reduce");
+  const op = toOp(ch, opLike);
   checkRoot(ch, root);
   const acc = operand(ch, op, value);
   if (op.commutative || root === 0) {
@@ -113,10 +111,22 @@ async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: r
     const sendIdx = (rank - s - 1 + 2 * size) % size,
       recvIdx = (rank - s - 2 + 2 * size) % size;
     const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left);
-    const merged = fold(ch, op, block(recvIdx), incoming, true);
+    const mine = block(recvIdx);
+    const merged = fold(ch, op, mine, incoming, true);
     if (merged instanceof CollectiveFailure) problem ??= merged.reason;
+    // Built-ins combine in place; a user op returns a new block, which goes back in place.
+    else if (merged !== mine) problem ??= writeBack(ch, op, mine, merged);
   }
   return problem;
+}
+
+/** Copy a user op's result for one ring block into the block; a failure reason if it does not fit. */
+function writeBack(ch: Channel, op: Op, block: TypedArray, merged: unknown): string | undefined {
+  if (isTypedArray(merged) && merged.constructor === block.constructor && merged.length === block.length) {
+    (block as Uint8Array).set(merged as Uint8Array);
+    return undefined;
+  }
+  return `rank ${ch.rank} found: ${op.name} returned ${describe(merged)} for blocks of ${describe(block)}; a commutative op on a typed array must return an array of the same type and length`;
 }
 
 /** Ring allgather of the blocks of `acc`, starting from block `rank`. */
@@ -136,8 +146,9 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
   return op.commutative && isTypedArray(value) && value.byteLength >= RING_BYTES && value.length >= size && size > 1;
 }
 
-export async function allreduce<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
+export async function allreduce<T>(comm: Comm, value: T, opLike: OpLike<T> = SUM): Promise<T> {
   const ch = comm.channel("allreduce");
+  const op = toOp(ch, opLike);
   const acc = operand(ch, op, value);
   if (useRing(op, acc, ch.size)) {
     const counts = evenCounts(acc.length, ch.size);
@@ -150,8 +161,9 @@ export async function allreduce<T>(comm: Comm, value: T, op: Op = SUM): Promise<
 }
 
 /** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */
-async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): Promise<unknown> {
+async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: boolean): Promise<unknown> {
   const { rank, size } = ch;
+  const op = toOp(ch, opLike);
   let partial = operand(ch, op, value);
   let result: unknown = inclusive ? own(partial) : undefined;
   let seen = inclusive;
@@ -171,16 +183,22 @@ async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): 
   return seen ? settle(ch, result) : undefined;
 }
 
-export async function scan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T> {
+export async function scan<T>(comm: Comm, value: T, op: OpLike<T> = SUM): Promise<T> {
   return (await prefix(comm.channel("scan"), op, value, true)) as T;
 }
 
-export async function exscan<T>(comm: Comm, value: T, op: Op = SUM): Promise<T | undefined> {
+export async function exscan<T>(comm: Comm, value: T, op: OpLike<T> = SUM): Promise<T | undefined> {
   return (await prefix(comm.channel("exscan"), op, value, false)) as T | undefined;
 }
 
-export async function reduceScatter<T extends TypedArray | readonly unknown[]>(comm: Comm, value: T, op: Op = SUM, counts?: readonly number[]): Promise<T> {
+export async function reduceScatter<T extends TypedArray | readonly unknown[]>(
+  comm: Comm,
+  value: T,
+  opLike: OpLike<T> = SUM,
+  counts?: readonly number[],
+): Promise<T> {
   const ch = comm.channel("reduceScatter");
+  const op = toOp(ch, opLike);
   const length = (value as { length: number }).length;
   const blocks = counts ?? evenCounts(length, ch.size);
   const offsets = displacements(ch, blocks, length);

@@ -9,19 +9,9 @@ import { Packr, addExtension } from "msgpackr/pack";
 import { SerializationError } from "../errors.js";
 import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./protocol.js";
 
-/** Any typed array tsmpi carries as raw bytes. */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+import type { TypedArray } from "./values.js";
+
+export type { TypedArray };
 
 type ArrayCtor = { new (length: number): TypedArray; new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
 

@@ -7,17 +7,15 @@
  * `i`-prefixed calls return a {@link Request}.
  */
 import { encode, payloadBytes } from "./codec.js";
-import { ANY_SOURCE, ANY_TAG } from "./matching.js";
+import { ANY_SOURCE, ANY_TAG } from "./validate.js";
 import { Request, Status } from "./request.js";
 import type { Outgoing, Peers, Runtime } from "./runtime.js";
 import { checkPeer, checkTag, PROC_NULL, type Where } from "./validate.js";
+import type { Reducible, TypedArray } from "./values.js";
 import { SerializationError, callError } from "../errors.js";
 import * as coll from "../collectives/index.js";
 import type { Channel } from "../collectives/channel.js";
-import type { Op } from "../collectives/ops.js";
-
-/** Value type accepted by reductions. */
-type Reducible = Parameters<typeof coll.reduce>[1];
+import type { OpLike } from "../collectives/ops.js";
 
 export class Comm {
   /** This process's rank in the communicator, 0 ≤ rank < size. */
@@ -251,16 +249,20 @@ export class Comm {
     return coll.alltoall(this, values);
   }
   /**
-   * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Works element-wise on
-   * arrays and typed arrays; a non-commutative op is applied in rank order.
+   * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Built-in ops work
+   * element-wise on arrays and typed arrays; a non-commutative op is applied in rank order.
+   * `op` may be a plain function `(a, b) => c`: it gets whole values, lower ranks' first, and
+   * is applied in rank order (declare a commutative one with `Op.create(fn, true)`).
    * @example
    * ```ts
    * const total = await comm.reduce(localSum, SUM, 0); // number at rank 0, undefined elsewhere
+   * const names = await comm.reduce(name, (a, b) => `${a},${b}`, 0); // "r0,r1,r2" at rank 0
    * ```
-   * @param op @default SUM
+   * @param op an {@link Op} or a function `(a, b) => c` @default SUM
    * @param root @default 0
+   * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
-  reduce<T extends Reducible>(value: T, op?: Op, root = 0): Promise<T | undefined> {
+  reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0): Promise<T | undefined> {
     return coll.reduce(this, value, op, root);
   }
   /**
@@ -270,41 +272,43 @@ export class Comm {
    * ```ts
    * const sums = await comm.allreduce(new Float64Array([a, b])); // element-wise SUM everywhere
    * const [worst, where] = await comm.allreduce([error, comm.rank], MAXLOC);
+   * const longest = await comm.allreduce(word, (a, b) => (b.length > a.length ? b : a));
    * ```
-   * @param op @default SUM
+   * @param op an {@link Op} or a function `(a, b) => c` (whole values, rank order) @default SUM
+   * @throws ArgumentError (the promise rejects) if `op` is neither
    */
-  allreduce<T extends Reducible>(value: T, op?: Op): Promise<T> {
+  allreduce<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
     return coll.allreduce(this, value, op);
   }
-  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). */
-  scan<T extends Reducible>(value: T, op?: Op): Promise<T> {
+  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or `(a, b) => c`, default SUM. */
+  scan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
     return coll.scan(this, value, op);
   }
   /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
-  exscan<T extends Reducible>(value: T, op?: Op): Promise<T | undefined> {
+  exscan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T | undefined> {
     return coll.exscan(this, value, op);
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
    * length of rank i's block; by default the array is split as evenly as possible.
    */
-  reduceScatter<T extends coll.TypedArray | readonly unknown[]>(value: T, op?: Op, counts?: readonly number[]): Promise<T> {
+  reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[]): Promise<T> {
     return coll.reduceScatter(this, value, op, counts);
   }
   /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array. */
-  scatterv<T extends coll.TypedArray>(array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
+  scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
     return coll.scatterv(this, array, counts, root);
   }
   /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv). */
-  gatherv<T extends coll.TypedArray>(array: T, root = 0): Promise<T | undefined> {
+  gatherv<T extends TypedArray>(array: T, root = 0): Promise<T | undefined> {
     return coll.gatherv(this, array, root);
   }
   /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv). */
-  allgatherv<T extends coll.TypedArray>(array: T): Promise<T> {
+  allgatherv<T extends TypedArray>(array: T): Promise<T> {
     return coll.allgatherv(this, array);
   }
   /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv). */
-  alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[]): Promise<T> {
+  alltoallv<T extends TypedArray>(array: T, counts: readonly number[]): Promise<T> {
     return coll.alltoallv(this, array, counts);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
