@@ -258,7 +258,7 @@ describe("failures abort the whole job", () => {
     const started = Date.now();
     const job = await runJob(3, fixture("sleep.ts"), [], { launcherArgs: ["--timeout", "1.5"] });
     expect(job.exitCode).toBe(124);
-    expect(job.stderr).toContain("job exceeded --timeout 1.5 s; terminating 3 other ranks");
+    expect(job.stderr).toContain("job exceeded --timeout 1.5 s; terminating 3 ranks");
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
@@ -332,7 +332,7 @@ describe("failures abort the whole job", () => {
     proc.kill(signal);
     const result = await proc;
     expect(result.exitCode).toBe(status);
-    expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 other ranks`);
+    expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 ranks`);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 

@@ -69,7 +69,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   if (needNet) {
     picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
     if (!options.insecure) keys = (await import("zeromq")).curveKeyPair();
-    if (remote && !options.quiet) say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
+    // Only if ranks run here: a launcher that only starts ranks elsewhere uses no address for them.
+    const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0);
+    if (remote && ranksHere && !options.quiet)
+      say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
   }
 
   const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // mode 0700: only this user can open it
@@ -83,12 +86,17 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const live = () => ranks.filter((r) => !r.done);
 
-  /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure). */
-  const abortJob = (code: number, why: string, delayMs = 0) => {
+  /**
+   * End the job with `code`, terminating every rank still running (after `delayMs`, to let
+   * them see a failure). `others`: the reason is a rank or host that failed, so the ranks
+   * terminated are the "other" ones (not so for a signal to the launcher or --timeout).
+   */
+  const abortJob = (code: number, why: string, delayMs = 0, others = true) => {
     if (status !== undefined) return;
     status = code;
     const alive = live();
-    if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
+    const count = `${alive.length}${others ? " other" : ""} rank${alive.length === 1 ? "" : "s"}`;
+    if (why) say(alive.length > 0 ? `${why}; terminating ${count}` : why);
     const terminate = () => {
       terminateRanks(alive, (r, signal) => r.kill(signal, true));
       // A host whose agent does not report its ranks' ends in time is cut off (its agent then kills them).
@@ -171,7 +179,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     checkDone();
   };
 
-  const onSignal = (signal: NodeJS.Signals) => abortJob(128 + constants.signals[signal], `received ${signal}`);
+  const onSignal = (signal: NodeJS.Signals) => abortJob(128 + constants.signals[signal], `received ${signal}`, 0, false);
   /** Print what every rank is blocked in (on --timeout, and on SIGQUIT without stopping the job). */
   const reportStates = async (headline: string) => {
     await collectStates(ranks);
@@ -202,7 +210,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
         setTimeout(async () => {
           const why = `job exceeded --timeout ${options.timeout} s`;
           await reportStates(`${why}; what each rank was doing:`);
-          abortJob(TIMEOUT_STATUS, why);
+          abortJob(TIMEOUT_STATUS, why, 0, false);
         }, options.timeout * 1000),
       );
     }
@@ -323,7 +331,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
           break;
       }
     };
-    const link = (host.link = new AgentLink(host.name, argv, onMessage, (why) => onHostLost(host, `lost its connection (${why})`)));
+    // A host whose agent never got ready had no connection to lose: ssh could not connect or log
+    // in, or the agent could not start there.
+    const onExit = (why: string) => onHostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`);
+    const link = (host.link = new AgentLink(host.name, argv, onMessage, onExit));
     for (const rank of host.ranks) makeRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
     link.send({
       type: "launch",
