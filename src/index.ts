@@ -3,13 +3,12 @@
  * This file only re-exports the public API. Every module it reaches must declare its types
  * without Node's (no Buffer, no NodeJS namespace): consumers type-check without @types/node.
  */
-export { init, abort, wtime } from "./comm/init.js";
-export { Comm } from "./comm/communicator.js";
-export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB } from "./comm/validate.js";
+export { init, abort, wtime } from "./rank/init.js";
+export { Comm } from "./api/communicator.js";
+export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
 export type { TypedArray } from "./comm/values.js";
 export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
-export { UNDEFINED } from "./collectives/communicators.js";
 export {
   TsmpiError,
   ArgumentError,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { pack } from "msgpackr";
 import { decode, decodeMessage, encode, encodeFlow } from "../src/comm/codec.js";
-import { MAX_FRAME_BYTES, MessageKind } from "../src/comm/protocol.js";
+import { MAX_FRAME_BYTES, MessageKind } from "../src/comm/wire.js";
 import { SerializationError } from "../src/errors.js";
 
 describe("codec", () => {

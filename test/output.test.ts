@@ -1,7 +1,7 @@
 // The launcher's line forwarding on its own: whole lines, prefixes, and report lines.
 import { describe, expect, it } from "vitest";
 import { LineForwarder } from "../src/launcher/output.js";
-import { REPORT_MARKER, type RankReport } from "../src/comm/protocol.js";
+import { REPORT_MARKER, type RankReport } from "../src/rank/report.js";
 
 function forwarder(prefix = "") {
   const written: string[] = [];

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { execaSync } from "execa";
 import { Pull, Push, Router, curveKeyPair } from "zeromq";
 import { encode } from "../src/comm/codec.js";
-import { guard, secureClient, z85Decode } from "../src/comm/security.js";
+import { zapGuard, secureClient, z85Decode } from "../src/comm/zmq/security.js";
 import { fixture, leftovers, startJob } from "./helpers.js";
 
 /** tcp ports on which the given processes listen, as host:port. */
@@ -67,7 +67,7 @@ describe("authenticated tcp transport", () => {
   it("admits a client with the job's keys and refuses one with the right server key but its own key pair", async () => {
     const job = curveKeyPair();
     const inbox = new Pull({ linger: 0, receiveTimeout: 1500 });
-    const gate = await guard(inbox, job, new Router({ linger: 0, receiveTimeout: 50 }));
+    const gate = await zapGuard(inbox, job, new Router({ linger: 0, receiveTimeout: 50 }));
     const serving = gate.serve();
     await inbox.bind("tcp://127.0.0.1:*");
     const stranger = new Push({ linger: 0 });

@@ -4,9 +4,8 @@
  * from rank + 2^k. Each block travels as its own value (typed arrays as raw frames), so the
  * total volume equals a ring's while the latency is logarithmic: one algorithm for all sizes.
  */
-import type { Comm } from "../comm/communicator.js";
 import type { TypedArray } from "../comm/codec.js";
-import { exchange, type Channel } from "./channel.js";
+import { exchange, type Channel } from "./protocol.js";
 import { concat } from "./arrays.js";
 
 export async function bruck<T>(ch: Channel, value: T): Promise<T[]> {
@@ -19,11 +18,10 @@ export async function bruck<T>(ch: Channel, value: T): Promise<T[]> {
   return Array.from({ length: size }, (_, r) => blocks[(r - rank + size) % size]!);
 }
 
-export function allgather<T>(comm: Comm, value: T): Promise<T[]> {
-  return bruck(comm.channel("allgather"), value);
+export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
+  return bruck(ch, value);
 }
 
-export async function allgatherv<T extends TypedArray>(comm: Comm, array: T): Promise<T> {
-  const ch = comm.channel("allgatherv");
+export async function allgatherv<T extends TypedArray>(ch: Channel, array: T): Promise<T> {
   return concat(ch, array, await bruck(ch, array));
 }

@@ -3,10 +3,9 @@
  * round s each rank sends to rank + s and receives from rank - s, so every round is a
  * permutation and no rank is flooded. Rounds run one after another to bound memory.
  */
-import type { Comm } from "../comm/communicator.js";
 import type { TypedArray } from "../comm/codec.js";
 import { ArgumentError, callError } from "../errors.js";
-import { CollectiveFailure, exchange, guard, settle, type Channel } from "./channel.js";
+import { CollectiveFailure, exchange, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkArray, concat, displacements } from "./arrays.js";
 
 /** Exchange one block with every rank; a local failure is sent to everyone in place of data. */
@@ -23,11 +22,10 @@ async function pairwise<T>(ch: Channel, blockFor: ((dest: number) => T) | Collec
   return out.map((value) => settle(ch, value));
 }
 
-export async function alltoall<T>(comm: Comm, values: readonly T[]): Promise<T[]> {
-  const ch = comm.channel("alltoall");
+export async function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[]> {
   return pairwise(
     ch,
-    guard(ch, () => {
+    collectiveGuard(ch, () => {
       if (!Array.isArray(values) || values.length !== ch.size) {
         throw callError(
           ArgumentError,
@@ -41,11 +39,10 @@ export async function alltoall<T>(comm: Comm, values: readonly T[]): Promise<T[]
   );
 }
 
-export async function alltoallv<T extends TypedArray>(comm: Comm, array: T, counts: readonly number[]): Promise<T> {
-  const ch = comm.channel("alltoallv");
+export async function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[]): Promise<T> {
   const blocks = await pairwise(
     ch,
-    guard(ch, () => {
+    collectiveGuard(ch, () => {
       checkArray(ch, "array", array);
       const offsets = displacements(ch, counts, array.length);
       return (dest: number) => array.subarray(offsets[dest]!, offsets[dest]! + counts[dest]!) as TypedArray;

@@ -1,7 +1,7 @@
 /** Typed-array helpers shared by the v-collectives: counts, displacements, concatenation. */
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
 import { ArgumentError, callError } from "../errors.js";
-import type { Channel } from "./channel.js";
+import type { Channel } from "./protocol.js";
 
 /** Check a typed array argument. */
 export function checkArray(ch: Channel, name: string, value: unknown): TypedArray {

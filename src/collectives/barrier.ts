@@ -3,11 +3,10 @@
  * each rank signals rank + 2^k and waits for rank - 2^k. Works for any n, no root, and
  * every round is one message latency: the same algorithm MPICH uses for small communicators.
  */
-import type { Comm } from "../comm/communicator.js";
-import { exchange } from "./channel.js";
+import type { Channel } from "../comm/group.js";
+import { exchange } from "./protocol.js";
 
-export async function barrier(comm: Comm): Promise<void> {
-  const ch = comm.channel("barrier");
+export async function barrier(ch: Channel): Promise<void> {
   const { rank, size } = ch;
   for (let k = 1; k < size; k *= 2) {
     await exchange(ch, (rank + k) % size, null, (rank - k + size) % size);

@@ -6,10 +6,9 @@
  * Bcast stays binomial for every size: on this transport a scatter+allgather bcast would
  * copy each block twice more, which costs more than the extra tree rounds at n <= 8.
  */
-import type { Comm } from "../comm/communicator.js";
 import { checkRoot } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-import { guard, settle, type Channel, type CollectiveFailure } from "./channel.js";
+import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
 
 /** Round up to the next power of two (1 for n <= 1). */
 function ceilPow2(n: number): number {
@@ -31,8 +30,7 @@ async function fromParent<T>(ch: Channel, vr: number, root: number): Promise<{ v
   throw new Error("unreachable: only the root has no parent");
 }
 
-export async function bcast<T>(comm: Comm, value: T, root = 0): Promise<T> {
-  const ch = comm.channel("bcast");
+export async function bcast<T>(ch: Channel, value: T, root = 0): Promise<T> {
   checkRoot(ch, root);
   const vr = (ch.rank - root + ch.size) % ch.size;
   let data = value;
@@ -46,8 +44,7 @@ export async function bcast<T>(comm: Comm, value: T, root = 0): Promise<T> {
   return data;
 }
 
-export async function scatter<T>(comm: Comm, values: readonly T[] | undefined, root = 0): Promise<T> {
-  const ch = comm.channel("scatter");
+export async function scatter<T>(ch: Channel, values: readonly T[] | undefined, root = 0): Promise<T> {
   const { rank, size } = ch;
   checkRoot(ch, root);
   const vr = (rank - root + size) % size;
@@ -55,7 +52,7 @@ export async function scatter<T>(comm: Comm, values: readonly T[] | undefined, r
   let block: T[] | CollectiveFailure;
   let mask = ceilPow2(size) >> 1;
   if (vr === 0) {
-    block = guard(ch, () => {
+    block = collectiveGuard(ch, () => {
       if (!Array.isArray(values) || values.length !== size) {
         throw callError(
           ArgumentError,
@@ -80,8 +77,7 @@ export async function scatter<T>(comm: Comm, values: readonly T[] | undefined, r
   return settle(ch, block)[0]!;
 }
 
-export async function gather<T>(comm: Comm, value: T, root = 0): Promise<T[] | undefined> {
-  const ch = comm.channel("gather");
+export async function gather<T>(ch: Channel, value: T, root = 0): Promise<T[] | undefined> {
   const { rank, size } = ch;
   checkRoot(ch, root);
   const vr = (rank - root + size) % size;

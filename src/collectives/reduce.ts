@@ -16,10 +16,9 @@
  * Misuse (an op that does not fit the data, shapes that differ) becomes a failure value that
  * flows through the algorithm, so every rank rejects with the same reason and none hangs.
  */
-import type { Comm } from "../comm/communicator.js";
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
 import { checkRoot, describe } from "../comm/validate.js";
-import { CollectiveFailure, exchange, fold, guard, settle, type Channel } from "./channel.js";
+import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
 
@@ -28,7 +27,7 @@ export const RING_BYTES = 64 * 1024;
 
 /** This rank's operand, owned (copied if a typed array) and checked against the op. */
 function operand(ch: Channel, op: Op, value: unknown): unknown {
-  return guard(ch, () => {
+  return collectiveGuard(ch, () => {
     checkOperand(op, value);
     return own(value);
   });
@@ -48,8 +47,7 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
   return acc;
 }
 
-export async function reduce<T>(comm: Comm, value: T, opLike: OpLike<T> = SUM, root = 0): Promise<T | undefined> {
-  const ch = comm.channel("reduce");
+export async function reduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, root = 0): Promise<T | undefined> {
   const op = toOp(ch, opLike);
   checkRoot(ch, root);
   const acc = operand(ch, op, value);
@@ -146,8 +144,7 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
   return op.commutative && isTypedArray(value) && value.byteLength >= RING_BYTES && value.length >= size && size > 1;
 }
 
-export async function allreduce<T>(comm: Comm, value: T, opLike: OpLike<T> = SUM): Promise<T> {
-  const ch = comm.channel("allreduce");
+export async function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM): Promise<T> {
   const op = toOp(ch, opLike);
   const acc = operand(ch, op, value);
   if (useRing(op, acc, ch.size)) {
@@ -183,21 +180,20 @@ async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: b
   return seen ? settle(ch, result) : undefined;
 }
 
-export async function scan<T>(comm: Comm, value: T, op: OpLike<T> = SUM): Promise<T> {
-  return (await prefix(comm.channel("scan"), op, value, true)) as T;
+export async function scan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T> {
+  return (await prefix(ch, op, value, true)) as T;
 }
 
-export async function exscan<T>(comm: Comm, value: T, op: OpLike<T> = SUM): Promise<T | undefined> {
-  return (await prefix(comm.channel("exscan"), op, value, false)) as T | undefined;
+export async function exscan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T | undefined> {
+  return (await prefix(ch, op, value, false)) as T | undefined;
 }
 
 export async function reduceScatter<T extends TypedArray | readonly unknown[]>(
-  comm: Comm,
+  ch: Channel,
   value: T,
   opLike: OpLike<T> = SUM,
   counts?: readonly number[],
 ): Promise<T> {
-  const ch = comm.channel("reduceScatter");
   const op = toOp(ch, opLike);
   const length = (value as { length: number }).length;
   const blocks = counts ?? evenCounts(length, ch.size);

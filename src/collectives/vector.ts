@@ -3,17 +3,16 @@
  * (the root talks to each rank directly): blocks have arbitrary sizes, so a tree would
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
-import type { Comm } from "../comm/communicator.js";
+import type { Channel } from "../comm/group.js";
 import { copyArray, type TypedArray } from "../comm/codec.js";
 import { checkRoot } from "../comm/validate.js";
-import { guard, sendAll, settle, type CollectiveFailure } from "./channel.js";
+import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
 import { checkArray, concat, displacements } from "./arrays.js";
 
-export async function scatterv<T extends TypedArray>(comm: Comm, array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
-  const ch = comm.channel("scatterv");
+export async function scatterv<T extends TypedArray>(ch: Channel, array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
   checkRoot(ch, root);
   if (ch.rank !== root) return settle(ch, await ch.recv<T | CollectiveFailure>(root));
-  const blocks = guard(ch, () => {
+  const blocks = collectiveGuard(ch, () => {
     const whole = checkArray(ch, "array", array) as T;
     const offsets = displacements(ch, counts, whole.length);
     return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
@@ -28,8 +27,7 @@ export async function scatterv<T extends TypedArray>(comm: Comm, array: T | unde
   return copyArray(settle(ch, pick(root)) as T);
 }
 
-export async function gatherv<T extends TypedArray>(comm: Comm, array: T, root = 0): Promise<T | undefined> {
-  const ch = comm.channel("gatherv");
+export async function gatherv<T extends TypedArray>(ch: Channel, array: T, root = 0): Promise<T | undefined> {
   checkRoot(ch, root);
   if (ch.rank !== root) {
     await ch.send(root, array);

@@ -1,13 +1,14 @@
 /**
- * Encoding of values to ZeroMQ frames and back (see protocol.ts for the frame layout).
+ * Encoding of values to frames and back (see wire.ts for the frame layout).
  *
  * Plain values go through msgpackr (records + structured clone: Map, Set, Date, bigint,
  * undefined, cycles). Every typed array or Buffer, at the top level or nested, is pulled
- * out into frames of its own and travels as raw bytes.
+ * out into frames of its own and travels as raw bytes; the header keeps a reference to the
+ * frames that hold it.
  */
-import { Packr, addExtension } from "msgpackr/pack";
+import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./protocol.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
 
 import type { TypedArray } from "./values.js";
 
@@ -20,12 +21,22 @@ const CTORS: readonly ArrayCtor[] = ARRAY_KINDS.map((name) => (name === "Buffer"
 /** Type code of the msgpack extension that stands for a typed array moved out of band. */
 const ARRAY_EXT = 0x40;
 
-// The encoder and decoder below are synchronous, so one module-level slot carries the
-// out-of-band arrays between msgpackr's extension callbacks and the caller.
-let outArrays: TypedArray[] = [];
-let frameBytes = MAX_FRAME_BYTES;
-let inFrames: Buffer[] = [];
-let inCursor = 0;
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/** A packer that collects the typed arrays it meets, so that they can travel out of band. */
+class FramePackr extends Packr {
+  /** Arrays met by the current `pack` call, in order. */
+  arrays: TypedArray[] = [];
+  /** Largest frame the current call cuts arrays into. */
+  frameBytes = MAX_FRAME_BYTES;
+  /** Index of the next out-of-band frame (frame 0 is the header). */
+  nextFrame = 1;
+}
+
+/** Where a typed array's bytes are, as read from a header; replaced by the array itself once decoded. */
+class ArrayPlaceholder {
+  constructor(readonly ref: ArrayRef) {}
+}
 
 /** Typed array classes in registration order: msgpackr checks the last one first, so Buffer goes last. */
 type ArrayClass = abstract new (...args: never[]) => unknown;
@@ -34,32 +45,26 @@ for (const [Class, kind] of [...EXT_CLASSES.slice(1), EXT_CLASSES[0]!]) {
   addExtension({
     Class,
     type: ARRAY_EXT,
-    write(array: TypedArray): ArrayRef {
-      outArrays.push(array);
-      return [kind, array.byteLength, array.byteLength === 0 ? 0 : Math.ceil(array.byteLength / frameBytes)];
+    // msgpackr calls write with the packer as `this`: the arrays are collected there.
+    write(this: FramePackr, array: TypedArray): ArrayRef {
+      const frames = array.byteLength === 0 ? 0 : Math.ceil(array.byteLength / this.frameBytes);
+      const ref: ArrayRef = [kind, array.byteLength, frames, this.nextFrame];
+      this.arrays.push(array);
+      this.nextFrame += frames;
+      return ref;
     },
-    read(ref: ArrayRef): TypedArray | Buffer {
-      if (!Array.isArray(ref) || ref.length !== 3) throw new SerializationError("malformed typed array reference");
-      return readArray(ref[0], ref[1], ref[2]);
+    read(ref: ArrayRef): ArrayPlaceholder | TypedArray {
+      if (!Array.isArray(ref) || ref.length !== 4 || !ref.every(isCount)) throw new SerializationError("malformed typed array reference");
+      if (ref[1] !== 0) return new ArrayPlaceholder(ref);
+      // An empty array has no frames: it is whole already.
+      const Ctor = CTORS[ref[0]];
+      if (Ctor === undefined || ref[2] !== 0) throw new SerializationError("malformed typed array reference");
+      return ref[0] === 0 ? Buffer.alloc(0) : new Ctor(0);
     },
   });
 }
 
-/**
- * Stands in for a collective's data when some rank found the call misused: it flows along
- * the algorithm's messages so every rank fails with the reason instead of waiting forever.
- */
-export class CollectiveFailure {
-  constructor(readonly reason: string) {}
-}
-addExtension({
-  Class: CollectiveFailure,
-  type: 0x41,
-  write: (failure: CollectiveFailure) => failure.reason,
-  read: (reason: string) => new CollectiveFailure(reason),
-});
-
-const packr = new Packr({
+const packr = new FramePackr({
   structuredClone: true,
   useRecords: true,
   mapsAsObjects: false,
@@ -88,8 +93,8 @@ export function copyArray<T extends TypedArray>(array: T): T {
   return (Buffer.isBuffer(array) ? Buffer.from(array) : array.slice()) as T;
 }
 
-/** Raw bytes of an array, copied: ZeroMQ sends large frames zero-copy, so the user's memory must not be in flight. */
-function arrayFrames(array: TypedArray, frames: Buffer[]): void {
+/** Raw bytes of an array, copied: transports may send large frames zero-copy, so the user's memory must not be in flight. */
+function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[]): void {
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   for (let offset = 0; offset < bytes.byteLength; offset += frameBytes) {
     frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + frameBytes, bytes.byteLength))));
@@ -108,43 +113,42 @@ export function encode(
   maxFrameBytes = MAX_FRAME_BYTES,
   from = source,
 ): { frames: Buffer[]; bytes: number } {
-  outArrays = [];
-  frameBytes = maxFrameBytes;
+  packr.arrays = [];
+  packr.frameBytes = maxFrameBytes;
+  packr.nextFrame = 1;
   let head: Buffer;
   try {
     head = packr.pack([0, context, source, tag, value, from] satisfies DataHeader);
   } catch (error) {
-    outArrays = [];
+    packr.arrays = [];
     if (error instanceof SerializationError) throw error;
     throw new SerializationError(`value cannot be serialized: ${(error as Error).message}`, { cause: error });
   }
   // msgpackr reuses its output buffer between calls; the frame must own its bytes.
   const frames: Buffer[] = [Buffer.from(head)];
   let bytes = head.byteLength;
-  for (const array of outArrays) {
-    arrayFrames(array, frames);
+  for (const array of packr.arrays) {
+    arrayFrames(array, maxFrameBytes, frames);
     bytes += array.byteLength;
   }
-  outArrays = [];
+  packr.arrays = [];
   return { frames, bytes };
 }
 
-/** Rebuild one out-of-band array from the frames at the cursor, viewing them in place when aligned. */
-function readArray(kind: number, byteLength: number, nFrames: number): TypedArray | Buffer {
+/** Rebuild one out-of-band array from its frames, viewing a single frame in place when aligned. */
+function readArray([kind, byteLength, nFrames, first]: ArrayRef, frames: Buffer[]): TypedArray | Buffer {
   const Ctor = CTORS[kind];
   if (Ctor === undefined) throw new SerializationError(`unknown typed array kind ${kind} in message`);
-  if (!Number.isSafeInteger(byteLength) || byteLength < 0 || !Number.isSafeInteger(nFrames) || nFrames < 0 || (nFrames === 0) !== (byteLength === 0)) {
-    throw new SerializationError("malformed typed array reference");
-  }
-  if (inCursor + nFrames > inFrames.length) throw new SerializationError("message is missing typed array frames");
+  if ((nFrames === 0) !== (byteLength === 0) || first < 1) throw new SerializationError("malformed typed array reference");
+  if (first + nFrames > frames.length) throw new SerializationError("message is missing typed array frames");
   const width = Ctor.BYTES_PER_ELEMENT;
   if (byteLength % width !== 0) throw new SerializationError(`typed array of ${byteLength} bytes is not a whole number of ${width}-byte elements`);
   if (nFrames === 1) {
-    const frame = inFrames[inCursor++]!;
+    const frame = frames[first]!;
     if (frame.byteLength !== byteLength) throw new SerializationError("typed array frame has the wrong length");
     if (kind === 0) return frame;
     if (frame.byteOffset % width === 0) return new Ctor(frame.buffer, frame.byteOffset, byteLength / width);
-    // ZeroMQ hands frames over at any alignment; a misaligned one must be copied.
+    // Frames arrive at any alignment; a misaligned one must be copied.
     const copy = new Ctor(byteLength / width);
     new Uint8Array(copy.buffer).set(frame);
     return copy;
@@ -152,13 +156,49 @@ function readArray(kind: number, byteLength: number, nFrames: number): TypedArra
   const out = kind === 0 ? Buffer.allocUnsafe(byteLength) : new Ctor(byteLength / width);
   const target = new Uint8Array(out.buffer, out.byteOffset, byteLength);
   let offset = 0;
-  for (let i = 0; i < nFrames; i++) {
-    const frame = inFrames[inCursor++]!;
+  for (let i = first; i < first + nFrames; i++) {
+    const frame = frames[i]!;
+    if (offset + frame.byteLength > byteLength) throw new SerializationError("typed array frames have the wrong total length");
     target.set(frame, offset);
     offset += frame.byteLength;
   }
   if (offset !== byteLength) throw new SerializationError("typed array frames have the wrong total length");
   return out;
+}
+
+/** What resolving placeholders has met so far: objects (cycles), arrays read (shared references), frames used. */
+interface Resolving {
+  frames: Buffer[];
+  seen: Set<object>;
+  arrays: Map<ArrayPlaceholder, TypedArray | Buffer>;
+  used: number;
+}
+
+/** Replace every placeholder inside a decoded value by its array. */
+function resolve(value: unknown, r: Resolving): unknown {
+  if (value instanceof ArrayPlaceholder) {
+    let array = r.arrays.get(value);
+    if (array === undefined) {
+      r.arrays.set(value, (array = readArray(value.ref, r.frames)));
+      r.used += value.ref[2];
+    }
+    return array;
+  }
+  if (typeof value !== "object" || value === null || r.seen.has(value) || ArrayBuffer.isView(value)) return value;
+  r.seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = resolve(value[i], r);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) value.set(key, resolve(item, r));
+  } else if (value instanceof Set) {
+    const items = [...value];
+    value.clear();
+    for (const item of items) value.add(resolve(item, r));
+  } else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = resolve(record[key], r);
+  }
+  return value;
 }
 
 /** A decoded data message (or the announcement of one) with its sizes. */
@@ -189,8 +229,6 @@ function wireBytes(frames: Buffer[]): number {
   return bytes;
 }
 
-const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-
 /** A decoded data-plane message: data (or its announcement), or a flow-control message. */
 export type Incoming =
   | { kind: MessageKind.Data | MessageKind.Rts; envelope: Envelope }
@@ -198,7 +236,7 @@ export type Incoming =
   | { kind: MessageKind.Payload; from: number; id: number; envelope: Envelope }
   | { kind: MessageKind.Credit; from: number; bytes: number };
 
-/** One frame of flow control (see protocol.ts). */
+/** One frame of flow control (see wire.ts). */
 export function encodeFlow(header: FlowHeader): Buffer {
   return Buffer.from(packr.pack(header));
 }
@@ -232,8 +270,6 @@ export function decodeMessage(frames: Buffer[]): Incoming {
 
 /** Decode one multipart data message; throws SerializationError on a malformed one. */
 export function decode(frames: Buffer[]): Envelope {
-  inFrames = frames;
-  inCursor = 1;
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
     if (
@@ -247,14 +283,13 @@ export function decode(frames: Buffer[]): Envelope {
     ) {
       throw new SerializationError("malformed message header");
     }
-    if (inCursor !== frames.length) throw new SerializationError(`message has ${frames.length - inCursor} unexpected extra frames`);
-    const value = header[4];
+    const r: Resolving = { frames, seen: new Set(), arrays: new Map(), used: 0 };
+    const value = resolve(header[4], r);
+    if (1 + r.used !== frames.length) throw new SerializationError(`message has ${frames.length - 1 - r.used} unexpected extra frames`);
     const wire = wireBytes(frames);
     return { context: header[1], source: header[2], tag: header[3], value, bytes: payloadBytes(value, wire), from: header[5], wire };
   } catch (error) {
     if (error instanceof SerializationError) throw error;
     throw new SerializationError(`malformed message: ${(error as Error).message}`, { cause: error });
-  } finally {
-    inFrames = [];
   }
 }

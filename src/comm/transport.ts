@@ -1,212 +1,42 @@
 /**
- * ZeroMQ transport of one rank: PULL inboxes that every peer's PUSH connects to: `local`
- * (ipc, in the job's private directory) for peers on the same node, and in jobs that span
- * hosts `net` (tcp, CURVE-encrypted and ZAP-authenticated unless --insecure) for the others.
- * One PUSH per peer keeps each pair's messages in order (a pair always uses the same path);
- * a send queue per peer honours zeromq.js's one-pending-send-per-socket rule. High-water
- * marks are 0 (unbounded) so no message is ever dropped and a send never waits for the
- * receiver to post a receive.
- *
- * A pending `receive()` keeps Node's event loop alive, so the inboxes (and the ZAP handler)
- * are read only while someone waits for a message ("demand"); otherwise messages wait inside
- * ZeroMQ and a finished rank can exit.
+ * The seam between the engine (matching, flow control, failures: transport-independent) and
+ * whatever moves bytes between ranks. A transport carries opaque multipart messages between
+ * world ranks, in order per pair of ranks, and never drops one while both ranks live.
  */
-import { Pull, Push, Router } from "zeromq";
-import { TransportError } from "../errors.js";
-import type { JobKeys, PeerAddress } from "./protocol.js";
-import { guard, secureClient, type Gatekeeper } from "./security.js";
 
-/** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
-const IDLE_RECEIVE_MS = 50;
-
-export interface TransportConfig {
-  /** ipc address of the local inbox. */
-  local: string;
-  /** Index of this rank's node. */
-  node: number;
-  /** Bind a tcp inbox on this IP address (jobs that span hosts or use --transport tcp). */
-  net?: { address: string; keys?: JobKeys };
-  /** Reach every peer over tcp, even on the same node. */
-  netOnly?: boolean;
+/** What a transport hands arriving messages to. */
+export interface Delivery {
+  /** One whole message from a peer (frames as the peer sent them). */
+  deliver(frames: Buffer[]): void;
 }
 
-/** Something the transport reads while there is demand: an inbox or the ZAP handler. */
-interface Source {
-  readonly readable: boolean;
-  /** Handle one item (or time out); false once the source is closed. */
-  step(): Promise<boolean>;
-  running: boolean;
-}
-
-/** Send on `socket` after the previous send queued under `tails[dest]` (one send in flight per socket). */
-function queued(socket: Push, tails: Array<Promise<void>>, dest: number, frames: Buffer[]): Promise<void> {
-  const previous = tails[dest];
-  const sent = previous === undefined ? socket.send(frames) : previous.then(() => socket.send(frames));
-  tails[dest] = sent.catch(() => undefined);
-  return sent;
-}
-
-export class Transport {
-  private readonly outboxes: Array<Push | undefined> = [];
-  /** Per peer, a second PUSH for advisory messages that must never hold a rank at exit. */
-  private readonly sideboxes: Array<Push | undefined> = [];
-  private readonly tails: Array<Promise<void>> = [];
-  private readonly sideTails: Array<Promise<void>> = [];
-  private readonly sources: Source[] = [];
-  private peers: PeerAddress[] = [];
-  private demand = 0;
-  private closed = false;
-
-  private constructor(
-    private readonly config: TransportConfig,
-    private readonly inboxes: Pull[],
-    private readonly gate: Gatekeeper | undefined,
-    /** Where peers reach this rank. */
-    readonly address: PeerAddress,
-    private readonly onMessage: (frames: Buffer[]) => void,
-  ) {
-    for (const inbox of inboxes)
-      this.sources.push({
-        running: false,
-        step: () => this.receiveFrom(inbox),
-        get readable() {
-          return inbox.readable;
-        },
-      });
-    if (gate)
-      this.sources.push({
-        running: false,
-        step: () => gate.serveOne(),
-        get readable() {
-          return gate.readable;
-        },
-      });
-  }
-
-  /** Bind this rank's inboxes. */
-  static async bind(config: TransportConfig, onMessage: (frames: Buffer[]) => void): Promise<Transport> {
-    const options = { receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0 };
-    const local = new Pull(options);
-    await local.bind(config.local);
-    const inboxes = [local];
-    const address: PeerAddress = { node: config.node, local: config.local };
-    let gate: Gatekeeper | undefined;
-    if (config.net) {
-      const net = new Pull(options);
-      if (config.net.keys) gate = await guard(net, config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
-      const host = config.net.address.includes(":") ? `[${config.net.address}]` : config.net.address;
-      await net.bind(`tcp://${host}:*`);
-      address.net = net.lastEndpoint!;
-      inboxes.push(net);
-    }
-    return new Transport(config, inboxes, gate, address, onMessage);
-  }
-
-  /** Learn every rank's address; peers are connected on first send. */
-  setPeers(peers: PeerAddress[]): void {
-    this.peers = peers;
-  }
-
-  /** A PUSH connected to `dest`'s inbox (ipc on the same node, tcp otherwise). */
-  private connect(dest: number, linger: number): Push {
-    const peer = this.peers[dest];
-    if (peer === undefined) throw new TransportError(`no address known for rank ${dest}`);
-    const sameNode = peer.node === this.config.node && !this.config.netOnly;
-    const endpoint = sameNode ? peer.local : peer.net;
-    if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
-    const socket = new Push({ sendHighWaterMark: 0, linger });
-    if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
-    socket.connect(endpoint);
-    return socket;
-  }
-
-  /** Data goes through a socket that delivers what is queued before the rank exits. */
-  private outbox(dest: number): Push {
-    return (this.outboxes[dest] ??= this.connect(dest, -1));
-  }
-
+export interface Transport {
+  /**
+   * Queue one multipart message to world rank `dest`; resolves once the transport owns it
+   * (the caller may then reuse nothing it passed: frames are the transport's).
+   */
+  send(dest: number, frames: Buffer[]): Promise<void>;
   /**
    * Send an advisory one-frame message (flow-control credit): unordered with respect to data,
-   * and dropped if the rank exits before it is delivered (its peer may have exited already).
+   * and dropped if this rank exits before it is delivered (its peer may have exited already).
    */
-  advise(dest: number, frame: Buffer): void {
-    queued((this.sideboxes[dest] ??= this.connect(dest, 0)), this.sideTails, dest, [frame]).catch(() => undefined);
-  }
-
-  /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it. */
-  send(dest: number, frames: Buffer[]): Promise<void> {
-    return queued(this.outbox(dest), this.tails, dest, frames);
-  }
-
-  /** Someone waits for a message: keep reading the inboxes until `release()`. */
-  acquire(): void {
-    this.demand++;
-    for (const source of this.sources) if (!source.running) void this.run(source);
-  }
-
-  release(): void {
-    this.demand--;
-  }
-
-  /** Messages wait in an inbox, not yet read. */
-  get unread(): boolean {
-    return this.inboxes.some((inbox) => inbox.readable);
-  }
-
-  private get reading(): boolean {
-    return this.sources.some((source) => source.running);
-  }
-
-  /** Deliver whatever is already waiting in the inboxes (progress for iprobe/test). */
-  async poll(): Promise<void> {
-    if (this.reading) return new Promise((resolve) => setImmediate(resolve));
-    this.acquire();
-    try {
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Deliver everything already waiting in the inboxes. */
-  async drain(): Promise<void> {
-    for (let i = 0; i < 10_000 && this.inboxes.some((inbox) => inbox.readable) && !this.closed; i++) await this.poll();
-  }
-
-  private async run(source: Source): Promise<void> {
-    source.running = true;
-    try {
-      while (!this.closed && (this.demand > 0 || source.readable)) {
-        if (!(await source.step())) break;
-      }
-    } finally {
-      source.running = false;
-    }
-  }
-
-  private async receiveFrom(inbox: Pull): Promise<boolean> {
-    let frames: Buffer[];
-    try {
-      frames = await inbox.receive();
-    } catch (error) {
-      if ((error as { code?: string }).code === "EAGAIN") return true;
-      if (this.closed) return false;
-      throw new TransportError(`receive failed: ${(error as Error).message}`, { cause: error });
-    }
-    this.onMessage(frames);
-    return true;
-  }
-
-  /** Close every socket; queued outgoing messages are still delivered unless `discard`. */
-  close(discard = false): void {
-    this.closed = true;
-    for (const socket of this.outboxes) {
-      if (socket === undefined) continue;
-      if (discard) socket.linger = 0;
-      socket.close();
-    }
-    for (const socket of this.sideboxes) socket?.close();
-    for (const inbox of this.inboxes) inbox.close();
-    this.gate?.close();
-  }
+  advise(dest: number, frame: Buffer): void;
+  /** Someone waits for a message: deliver arrivals until the matching `release()`. */
+  acquire(): void;
+  release(): void;
+  /**
+   * A receive is blocked until `satisfied()` turns true: the transport may spend a short
+   * while polling for it before the caller yields to the event loop. Optional.
+   */
+  await?(satisfied: () => boolean): void;
+  /** Deliver whatever has already arrived (progress for iprobe/test). */
+  poll(): Promise<void>;
+  /** Deliver everything that has already arrived, however long that takes. */
+  drain(): Promise<void>;
+  /** Messages have arrived that are not delivered yet (hang reports: busy, not stuck). */
+  readonly unread: boolean;
+  /** World rank `rank` has exited or died: stop waiting on it. */
+  peerGone(rank: number): void;
+  /** Close everything; queued outgoing messages are still delivered unless `discard`. */
+  close(discard?: boolean): void;
 }

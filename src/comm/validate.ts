@@ -10,6 +10,8 @@ export const ANY_SOURCE = -1;
 export const ANY_TAG = -1;
 /** Send to / receive from nobody: the operation completes at once (MPI_PROC_NULL). */
 export const PROC_NULL = -2;
+/** Color for ranks that want no sub-communicator from split (MPI_UNDEFINED). */
+export const UNDEFINED = -1;
 /** Largest tag a user may use (MPI guarantees at least 32767; we allow 2^31 - 1). */
 export const TAG_UB = 0x7fffffff;
 

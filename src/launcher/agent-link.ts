@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import type { FromAgent, ToAgent } from "../comm/protocol.js";
+import type { FromAgent, ToAgent } from "./agent-protocol.js";
 
 /** Default remote-start command: never prompts (a prompt would hang the job), bounded connect. */
 export const DEFAULT_LAUNCH_AGENT = "ssh -o BatchMode=yes -o ConnectTimeout=10";

@@ -11,8 +11,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { ChildProcess } from "node:child_process";
-import type { FromAgent, ToAgent } from "../comm/protocol.js";
-import { flushAndExit } from "./flush.js";
+import { flushAndExit } from "../rank/flush.js";
+import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { pickAddress } from "./network.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 

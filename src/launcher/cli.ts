@@ -4,7 +4,7 @@ import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";
 import { tsmpiVersion } from "./version.js";
 
-export { flushAndExit } from "./flush.js";
+export { flushAndExit } from "../rank/flush.js";
 
 /** Run the launcher with `argv` (without node and the script); resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
  * exits with and the message it prints (the same rules for local and remote ranks).
  */
 import { constants } from "node:os";
-import type { RankReport } from "../comm/protocol.js";
+import type { RankReport } from "../rank/report.js";
 
 /** What the launcher knows about a rank when it ends. */
 export interface RankEnd {

@@ -3,7 +3,7 @@
  * state report on stderr) and describe it, so a deadlock is visible at a glance on --timeout
  * or when the launcher gets SIGQUIT.
  */
-import type { RankReport, WaitState } from "../comm/protocol.js";
+import type { RankReport, WaitState } from "../rank/report.js";
 
 type StateReport = Extract<RankReport, { type: "state" }>;
 

@@ -10,7 +10,10 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { FromAgent, JobKeys, PeerNotice, RankReport, StartMessage } from "../comm/protocol.js";
+import type { JobKeys } from "../comm/addresses.js";
+import type { PeerNotice, StartMessage } from "../rank/control.js";
+import type { RankReport } from "../rank/report.js";
+import type { FromAgent } from "./agent-protocol.js";
 import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
 import { collectStates, describeStates, watchForDeadlock, type Reporting } from "./hang.js";
 import { planHosts, type PlannedHost } from "./hosts.js";
@@ -18,7 +21,7 @@ import { pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
 import { describeExit } from "./exits.js";
 import { LineForwarder } from "./output.js";
-import { Rendezvous } from "./rendezvous.js";
+import { AddressExchange } from "./address-exchange.js";
 import { KILL_GRACE_MS, signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 import { prepareScript } from "./transpile.js";
 import { tsmpiVersion } from "./version.js";
@@ -69,8 +72,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   if (needNet) {
     picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
     if (!options.insecure) keys = (await import("zeromq")).curveKeyPair();
-    // Only if ranks run here: a launcher that only starts ranks elsewhere uses no address for them.
-    const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0);
+    const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0); // else it uses no address
     if (remote && ranksHere && !options.quiet)
       say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
   }
@@ -80,23 +82,18 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   const ranks: Rank[] = new Array(np);
   // Ranks boot (Node + tsmpi) while the launcher loads esbuild and ZeroMQ and bundles the
   // script; they get the bundle's path over IPC once this rendezvous socket is bound.
-  const control = new Rendezvous(needNet ? `tcp://${picked!.address}:*` : `ipc://${jobDir}/control`, keys);
+  const control = new AddressExchange(needNet ? `tcp://${picked!.address}:*` : `ipc://${jobDir}/control`, keys);
   let status: number | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const live = () => ranks.filter((r) => !r.done);
 
-  /**
-   * End the job with `code`, terminating every rank still running (after `delayMs`, to let
-   * them see a failure). `others`: the reason is a rank or host that failed, so the ranks
-   * terminated are the "other" ones (not so for a signal to the launcher or --timeout).
-   */
+  /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure); `others`: a rank failed, the rest are "other" ranks. */
   const abortJob = (code: number, why: string, delayMs = 0, others = true) => {
     if (status !== undefined) return;
     status = code;
     const alive = live();
-    const count = `${alive.length}${others ? " other" : ""} rank${alive.length === 1 ? "" : "s"}`;
-    if (why) say(alive.length > 0 ? `${why}; terminating ${count}` : why);
+    if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length}${others ? " other" : ""} rank${alive.length === 1 ? "" : "s"}` : why);
     const terminate = () => {
       terminateRanks(alive, (r, signal) => r.kill(signal, true));
       // A host whose agent does not report its ranks' ends in time is cut off (its agent then kills them).
@@ -331,8 +328,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
           break;
       }
     };
-    // A host whose agent never got ready had no connection to lose: ssh could not connect or log
-    // in, or the agent could not start there.
+    // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
     const onExit = (why: string) => onHostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`);
     const link = (host.link = new AgentLink(host.name, argv, onMessage, onExit));
     for (const rank of host.ranks) makeRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));

@@ -4,7 +4,7 @@
  * (see protocol.ts) are taken out of stderr and handed to the launcher instead.
  */
 import { StringDecoder } from "node:string_decoder";
-import { REPORT_MARKER, type RankReport } from "../comm/protocol.js";
+import { REPORT_MARKER, type RankReport } from "../rank/report.js";
 
 export class LineForwarder {
   private readonly decoder = new StringDecoder("utf8");

@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV, type PeerNotice, type StartMessage } from "../comm/protocol.js";
+import { ENV, type PeerNotice, type StartMessage } from "../rank/control.js";
 
-const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "rank-main.js");
+const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "main.js");
 
 /**
  * glibc tuning for ranks, unless the user set these: large message buffers (ZeroMQ's and

@@ -5,10 +5,11 @@
  */
 import { pack, unpack } from "msgpackr/pack";
 import type { Router } from "zeromq";
-import type { ControlMessage, JobKeys, PeerAddress } from "../comm/protocol.js";
-import { guard, type Gatekeeper } from "../comm/security.js";
+import type { JobKeys, PeerAddress } from "../comm/addresses.js";
+import { zapGuard, type Gatekeeper } from "../comm/zmq/security.js";
+import type { ControlMessage } from "../rank/control.js";
 
-export class Rendezvous {
+export class AddressExchange {
   private socket: Router | undefined;
   private closed = false;
   private gate: Gatekeeper | undefined;
@@ -26,7 +27,7 @@ export class Rendezvous {
     const { Router } = await import("zeromq");
     this.socket = new Router({ linger: 0 });
     if (this.keys) {
-      this.gate = await guard(this.socket, this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
+      this.gate = await zapGuard(this.socket, this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
       void this.gate.serve();
     }
     await this.socket.bind(this.address);

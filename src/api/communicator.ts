@@ -6,15 +6,11 @@
  * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
  * `i`-prefixed calls return a {@link Request}.
  */
-import { encode, payloadBytes } from "./codec.js";
-import { ANY_SOURCE, ANY_TAG } from "./validate.js";
-import { Request, Status } from "./request.js";
-import type { Outgoing, Peers, Runtime } from "./runtime.js";
-import { checkPeer, checkTag, PROC_NULL, type Where } from "./validate.js";
-import type { Reducible, TypedArray } from "./values.js";
-import { SerializationError, callError } from "../errors.js";
+import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, PROC_NULL, type Where } from "../comm/validate.js";
+import { Request, Status } from "../comm/request.js";
+import type { Group } from "../comm/group.js";
+import type { Reducible, TypedArray } from "../comm/values.js";
 import * as coll from "../collectives/index.js";
-import type { Channel } from "../collectives/channel.js";
 import type { OpLike } from "../collectives/ops.js";
 
 export class Comm {
@@ -22,57 +18,39 @@ export class Comm {
   readonly rank: number;
   /** Number of ranks in the communicator. */
   readonly size: number;
-  private collectiveSeq = 0;
-  private childSeq = 0;
+  readonly #group: Group;
 
   /** @internal Use `init()`, `dup()` or `split()` to get a communicator. */
-  constructor(
-    /** @internal */ readonly runtime: Runtime,
-    /** @internal Context id; unique in the job, equal on every member. */ readonly id: string,
-    /** @internal World rank of each member, indexed by rank in this communicator. */ readonly group: readonly number[],
-  ) {
-    this.rank = group.indexOf(runtime.rank);
-    this.size = group.length;
+  constructor(group: Group) {
+    this.#group = group;
+    this.rank = group.rank;
+    this.size = group.size;
   }
 
-  /** Whom a receive from `source` depends on, in world ranks (for RankFailedError). */
-  private peers(source: number, collective = false): Peers {
-    return { source: source === ANY_SOURCE ? -1 : this.group[source]!, group: this.group, collective };
-  }
-
-  private where(call: string): Where {
+  #where(call: string): Where {
     return { call, rank: this.rank, size: this.size };
   }
 
-  private encodeFor(call: string, context: string, tag: number, value: unknown): Outgoing {
-    try {
-      const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank);
-      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire) };
-    } catch (error) {
-      throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
-    }
-  }
-
-  private startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
-    const where = this.where(call);
+  #startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
+    const where = this.#where(call);
     checkPeer(where, "dest", dest, { procNull: true });
     checkTag(where, tag);
     if (dest === PROC_NULL) return Promise.resolve();
-    return this.runtime.send(this.group[dest]!, this.encodeFor(call, this.id, tag, value), call);
+    return this.#group.post(call, this.#group.id, dest, tag, value);
   }
 
-  private async startRecv<T>(source: number, tag: number, status?: Status, call = "recv"): Promise<T> {
+  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv"): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return undefined as T;
     }
-    const envelope = await this.runtime.receive(this.id, source, tag, call, this.peers(source));
+    const envelope = await this.#group.take(call, this.#group.id, source, tag);
     if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
     return envelope.value as T;
   }
 
-  private checkRecvArgs(call: string, source: number, tag: number): void {
-    const where = this.where(call);
+  #checkRecvArgs(call: string, source: number, tag: number): void {
+    const where = this.#where(call);
     checkPeer(where, "source", source, { any: true, procNull: true });
     checkTag(where, tag, true);
   }
@@ -91,7 +69,7 @@ export class Comm {
    * @param tag integer in [0, 2^31 - 1] @default 0
    */
   async send(value: unknown, dest: number, tag = 0): Promise<void> {
-    return this.startSend("send", value, dest, tag);
+    return this.#startSend("send", value, dest, tag);
   }
 
   /**
@@ -109,20 +87,20 @@ export class Comm {
    * @param status filled with the actual source, tag and size
    */
   async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, status?: Status): Promise<T> {
-    this.checkRecvArgs("recv", source, tag);
-    return this.startRecv<T>(source, tag, status);
+    this.#checkRecvArgs("recv", source, tag);
+    return this.#startRecv<T>(source, tag, status);
   }
 
   /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
   isend(value: unknown, dest: number, tag = 0): Request<void> {
-    return new Request(this.startSend("isend", value, dest, tag));
+    return new Request(this.#startSend("isend", value, dest, tag));
   }
 
   /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value and fills `request.status`. */
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<T> {
-    this.checkRecvArgs("irecv", source, tag);
+    this.#checkRecvArgs("irecv", source, tag);
     const status = new Status();
-    const request = new Request<T>(this.startRecv<T>(source, tag, status, "irecv"));
+    const request = new Request<T>(this.#startRecv<T>(source, tag, status, "irecv"));
     void request.wait().then(
       () => (request.status = status),
       () => undefined,
@@ -132,14 +110,14 @@ export class Comm {
 
   /** Wait until a matching message has arrived, without receiving it (MPI_Probe). */
   async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
-    this.checkRecvArgs("probe", source, tag);
-    return toStatus(await this.runtime.probe(this.id, source, tag, this.peers(source)));
+    this.#checkRecvArgs("probe", source, tag);
+    return toStatus(await this.#group.runtime.probe(this.#group.id, source, tag, this.#group.peers(source)));
   }
 
   /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */
   async iprobe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status | undefined> {
-    this.checkRecvArgs("iprobe", source, tag);
-    const envelope = await this.runtime.iprobe(this.id, source, tag);
+    this.#checkRecvArgs("iprobe", source, tag);
+    const envelope = await this.#group.runtime.iprobe(this.#group.id, source, tag);
     return envelope && toStatus(envelope);
   }
 
@@ -151,27 +129,9 @@ export class Comm {
    * ```
    */
   async sendrecv<T = unknown>(value: unknown, dest: number, sendTag = 0, source: number = ANY_SOURCE, recvTag: number = ANY_TAG, status?: Status): Promise<T> {
-    this.checkRecvArgs("sendrecv", source, recvTag);
-    const [, received] = await Promise.all([this.startSend("sendrecv", value, dest, sendTag), this.startRecv<T>(source, recvTag, status, "sendrecv")]);
+    this.#checkRecvArgs("sendrecv", source, recvTag);
+    const [, received] = await Promise.all([this.#startSend("sendrecv", value, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecv")]);
     return received;
-  }
-
-  /** @internal A private channel for one collective call: its own tag on the collective context. */
-  channel(call: string): Channel {
-    const tag = this.collectiveSeq++ % 0x7fffffff;
-    const context = `${this.id}!`;
-    return {
-      call,
-      rank: this.rank,
-      size: this.size,
-      send: (dest, value) => this.runtime.send(this.group[dest]!, this.encodeFor(call, context, tag, value), call, { peer: dest }),
-      recv: async <T>(source: number) => (await this.runtime.receive(context, source, tag, call, this.peers(source, true))).value as T,
-    };
-  }
-
-  /** @internal Context id for the next communicator created from this one (dup/split). */
-  childId(suffix: string): string {
-    return `${this.id}.${this.childSeq++}${suffix}`;
   }
 
   // ---- collectives (algorithms in src/collectives) ----
@@ -188,7 +148,7 @@ export class Comm {
    * ```
    */
   barrier(): Promise<void> {
-    return coll.barrier(this);
+    return coll.barrier(this.#group.channel("barrier"));
   }
   /**
    * Broadcast `value` from `root` to every rank (MPI_Bcast); other ranks' `value` is ignored.
@@ -201,7 +161,7 @@ export class Comm {
    * @returns the root's value, on every rank
    */
   bcast<T>(value: T, root = 0): Promise<T> {
-    return coll.bcast(this, value, root);
+    return coll.bcast(this.#group.channel("bcast"), value, root);
   }
   /**
    * Scatter (MPI_Scatter): the root passes one value per rank and rank i gets `values[i]`;
@@ -213,7 +173,7 @@ export class Comm {
    * @param root @default 0
    */
   scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
-    return coll.scatter(this, values, root);
+    return coll.scatter(this.#group.channel("scatter"), values, root);
   }
   /**
    * Gather (MPI_Gather): one value per rank, collected at `root` in rank order. Binomial tree.
@@ -225,7 +185,7 @@ export class Comm {
    * @returns the array at the root, `undefined` elsewhere
    */
   gather<T>(value: T, root = 0): Promise<T[] | undefined> {
-    return coll.gather(this, value, root);
+    return coll.gather(this.#group.channel("gather"), value, root);
   }
   /**
    * Allgather (MPI_Allgather): every rank gets every rank's value, in rank order. Bruck's algorithm.
@@ -235,7 +195,7 @@ export class Comm {
    * ```
    */
   allgather<T>(value: T): Promise<T[]> {
-    return coll.allgather(this, value);
+    return coll.allgather(this.#group.channel("allgather"), value);
   }
   /**
    * Alltoall (MPI_Alltoall): rank i sends `values[j]` to rank j; the result holds what each
@@ -246,7 +206,7 @@ export class Comm {
    * ```
    */
   alltoall<T>(values: readonly T[]): Promise<T[]> {
-    return coll.alltoall(this, values);
+    return coll.alltoall(this.#group.channel("alltoall"), values);
   }
   /**
    * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Built-in ops work
@@ -263,7 +223,7 @@ export class Comm {
    * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
   reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0): Promise<T | undefined> {
-    return coll.reduce(this, value, op, root);
+    return coll.reduce(this.#group.channel("reduce"), value, op, root);
   }
   /**
    * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
@@ -278,49 +238,53 @@ export class Comm {
    * @throws ArgumentError (the promise rejects) if `op` is neither
    */
   allreduce<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
-    return coll.allreduce(this, value, op);
+    return coll.allreduce(this.#group.channel("allreduce"), value, op);
   }
   /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or `(a, b) => c`, default SUM. */
   scan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
-    return coll.scan(this, value, op);
+    return coll.scan(this.#group.channel("scan"), value, op);
   }
   /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
   exscan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T | undefined> {
-    return coll.exscan(this, value, op);
+    return coll.exscan(this.#group.channel("exscan"), value, op);
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
    * length of rank i's block; by default the array is split as evenly as possible.
    */
   reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[]): Promise<T> {
-    return coll.reduceScatter(this, value, op, counts);
+    return coll.reduceScatter(this.#group.channel("reduceScatter"), value, op, counts);
   }
   /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array. */
   scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0): Promise<T> {
-    return coll.scatterv(this, array, counts, root);
+    return coll.scatterv(this.#group.channel("scatterv"), array, counts, root);
   }
   /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv). */
   gatherv<T extends TypedArray>(array: T, root = 0): Promise<T | undefined> {
-    return coll.gatherv(this, array, root);
+    return coll.gatherv(this.#group.channel("gatherv"), array, root);
   }
   /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv). */
   allgatherv<T extends TypedArray>(array: T): Promise<T> {
-    return coll.allgatherv(this, array);
+    return coll.allgatherv(this.#group.channel("allgatherv"), array);
   }
   /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv). */
   alltoallv<T extends TypedArray>(array: T, counts: readonly number[]): Promise<T> {
-    return coll.alltoallv(this, array, counts);
+    return coll.alltoallv(this.#group.channel("alltoallv"), array, counts);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
-  dup(): Promise<Comm> {
-    return coll.dup(this);
+  async dup(): Promise<Comm> {
+    return new Comm(this.#group.child(""));
   }
   /**
    * Split into sub-communicators: ranks with the same `color` form one, ordered by `key`
    * then by old rank (MPI_Comm_split). A negative color (UNDEFINED) gets `undefined`. Collective.
    */
-  split(color: number, key = 0): Promise<Comm | undefined> {
-    return coll.split(this, color, key);
+  async split(color: number, key = 0): Promise<Comm | undefined> {
+    const ranks = await coll.split(this.#group.channel("split"), color, key);
+    // Every member takes a child id, in or out, so that later children agree everywhere.
+    const members = ranks?.map((rank) => this.#group.members[rank]!) ?? [];
+    const child = this.#group.child(`:${color}`, members);
+    return ranks && new Comm(child);
   }
 }
 

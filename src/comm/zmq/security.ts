@@ -6,7 +6,7 @@
  * so not a single frame of it reaches tsmpi's decoder.
  */
 import type { Router, Socket } from "zeromq";
-import type { JobKeys } from "./protocol.js";
+import type { JobKeys } from "../addresses.js";
 
 /** ZAP (ZeroMQ RFC 27) domain of tsmpi's sockets. */
 const ZAP_DOMAIN = "tsmpi";
@@ -32,7 +32,7 @@ export function secureClient(socket: Socket, keys: JobKeys): void {
  * @param router a fresh ROUTER socket with a short receive timeout (the caller loads ZeroMQ)
  * @returns the handler, which someone must serve
  */
-export async function guard(socket: Socket, keys: JobKeys, router: Router): Promise<Gatekeeper> {
+export async function zapGuard(socket: Socket, keys: JobKeys, router: Router): Promise<Gatekeeper> {
   const gate = new Gatekeeper(keys, router);
   await gate.ready();
   secureServer(socket, keys);

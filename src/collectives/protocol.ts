@@ -1,22 +1,29 @@
 /**
- * What a collective algorithm sees of its communicator: its rank and size, and a private
- * channel (a fresh tag on the communicator's collective context) to send and receive on.
- * Also the failure protocol: misuse found on one rank travels as a {@link CollectiveFailure}
- * in place of data, so that every rank rejects with the reason and none waits forever.
+ * How collectives talk over a {@link Channel}, and their failure protocol: misuse found on one
+ * rank travels as a {@link CollectiveFailure} in place of data, so that every rank rejects
+ * with the reason and none waits forever.
  */
-import { CollectiveFailure } from "../comm/codec.js";
+import { addExtension } from "msgpackr/pack";
+import type { Channel } from "../comm/group.js";
 import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
 import { combine, type Op } from "./ops.js";
 
-export interface Channel {
-  readonly call: string;
-  readonly rank: number;
-  readonly size: number;
-  send(dest: number, value: unknown): Promise<void>;
-  recv<T = unknown>(source: number): Promise<T>;
-}
+export type { Channel };
 
-export { CollectiveFailure };
+/**
+ * Stands in for a collective's data when some rank found the call misused: it flows along
+ * the algorithm's messages so every rank fails with the reason instead of waiting forever.
+ */
+export class CollectiveFailure {
+  constructor(readonly reason: string) {}
+}
+// It travels inside ordinary data messages, as its own msgpack extension.
+addExtension({
+  Class: CollectiveFailure,
+  type: 0x41,
+  write: (failure: CollectiveFailure) => failure.reason,
+  read: (reason: string) => new CollectiveFailure(reason),
+});
 
 /** A failure found on this rank, as a value that can be sent in place of data. */
 export function failure(ch: Channel, error: unknown): CollectiveFailure {
@@ -32,7 +39,7 @@ export function settle<T>(ch: Channel, value: T | CollectiveFailure): T {
 }
 
 /** Run a local check; on error return a failure value to send on instead of data. */
-export function guard<T>(ch: Channel, check: () => T): T | CollectiveFailure {
+export function collectiveGuard<T>(ch: Channel, check: () => T): T | CollectiveFailure {
   try {
     return check();
   } catch (error) {
@@ -45,7 +52,7 @@ export function guard<T>(ch: Channel, check: () => T): T | CollectiveFailure {
 export function fold(ch: Channel, op: Op, acc: unknown, x: unknown, accFirst: boolean): unknown {
   if (acc instanceof CollectiveFailure) return acc;
   if (x instanceof CollectiveFailure) return x;
-  return guard(ch, () => combine(op, acc, x, accFirst));
+  return collectiveGuard(ch, () => combine(op, acc, x, accFirst));
 }
 
 /** Send to several ranks at once. */

@@ -1,13 +1,16 @@
 /**
- * What each rank process runs: install the failure reporters, make the script see its own
- * path and arguments, then import it. A rank exits when its script is done, dies with a
- * report on stderr when it throws, and exits at once if the launcher goes away.
+ * What each rank process runs: install the failure reporters, link the library to the
+ * launcher, make the script see its own path and arguments, then import it. A rank exits when
+ * its script is done, dies with a report on stderr when it throws, and exits at once if the
+ * launcher goes away.
  */
 import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { report } from "../comm/report.js";
-import { ENV, PEER_HOOK, KEYS_HOOK, STATE_HOOK, type PeerNotice, type StartMessage } from "../comm/protocol.js";
+import { ENV, type PeerNotice, type StartMessage } from "./control.js";
 import { flushAndExit } from "./flush.js";
+import { attachLauncher } from "./init.js";
+import { LauncherLink } from "./link.js";
+import { report } from "./report.js";
 
 const [script, ...args] = process.argv.slice(2);
 const rank = Number(process.env[ENV.rank]);
@@ -30,25 +33,16 @@ process.on("disconnect", () => {
 });
 // Past this point Node resets signal handlers: tell the launcher to stop sending SIGUSR2.
 process.on("exit", (code) => report({ type: "exiting", rank, code }));
-// Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
-process.on("SIGUSR2", () => {
-  const hook = (globalThis as Record<symbol, unknown>)[STATE_HOOK];
-  if (typeof hook === "function") hook();
-  else report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, delivered: 0, initialized: false });
-});
 
-// Load the runtime while the launcher bundles the script, then run the bundle it names.
-const [start] = await Promise.all([
-  new Promise<StartMessage>((resolve) => process.once("message", (message: StartMessage) => resolve(message))),
-  import("../index.js"),
-]);
-process.env[ENV.control] = start.control;
-(globalThis as Record<symbol, unknown>)[KEYS_HOOK] = start.keys;
+const start = await new Promise<StartMessage>((resolve) => process.once("message", (message: StartMessage) => resolve(message)));
+const link = new LauncherLink(start, () => report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, delivered: 0, initialized: false }));
+attachLauncher(link);
+// Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
+process.on("SIGUSR2", () => link.reportState());
 // From here the IPC channel carries only notices of dead peers and the launcher's own death:
 // it must not keep the rank alive.
 process.on("message", (message: PeerNotice) => {
-  const hook = (globalThis as Record<symbol, unknown>)[PEER_HOOK];
-  if ((message?.type === "rank-failed" || message?.type === "rank-exited") && typeof hook === "function") hook(message);
+  if (message?.type === "rank-failed" || message?.type === "rank-exited") link.notice(message);
 });
 process.channel?.unref();
 await import(pathToFileURL(start.entry).href);

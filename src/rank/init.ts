@@ -2,20 +2,36 @@
  * Joining the job: `init()` binds this rank's inbox, says hello to the launcher and waits
  * for the address table (the launcher is the rendezvous). Without a launcher it returns a
  * world of size 1, so a tsmpi script also runs under plain `node`.
+ *
+ * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
+ * bootstrap attached, the world once joined, and its transport (for abort).
  */
 import { hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
-import { Comm } from "./communicator.js";
-import { ENV, PEER_HOOK, KEYS_HOOK, STATE_HOOK, type ControlMessage, type JobKeys, type PeerNotice } from "./protocol.js";
-import { secureClient } from "./security.js";
-import { report } from "./report.js";
-import { Runtime } from "./runtime.js";
-import { Transport } from "./transport.js";
+import { Comm } from "../api/communicator.js";
+import { Group } from "../comm/group.js";
+import { Runtime } from "../comm/runtime.js";
+import type { Transport } from "../comm/transport.js";
+import { secureClient } from "../comm/zmq/security.js";
+import { ZmqTransport } from "../comm/zmq/transport.js";
 import { InitError } from "../errors.js";
+import { ENV, type ControlMessage } from "./control.js";
+import type { LauncherLink } from "./link.js";
+import { report } from "./report.js";
 
-let world: Promise<Comm> | undefined;
-let transport: Transport | undefined;
+interface RankProcess {
+  link?: LauncherLink;
+  world?: Promise<Comm>;
+  transport?: Transport;
+}
+
+const self: RankProcess = {};
+
+/** Called once by the rank bootstrap, before the user's script runs. @internal */
+export function attachLauncher(link: LauncherLink): void {
+  self.link = link;
+}
 
 /**
  * Join the job and get the world communicator (MPI_Init + MPI_COMM_WORLD). Safe to call
@@ -30,7 +46,17 @@ let transport: Transport | undefined;
  * @returns the world communicator; size 1 when the script runs without the launcher.
  */
 export function init(): Promise<Comm> {
-  return (world ??= join());
+  return (self.world ??= self.link ? join(self.link) : Promise.resolve(world(new Runtime(0, 1))));
+}
+
+function world(runtime: Runtime): Comm {
+  return new Comm(
+    new Group(
+      runtime,
+      "w",
+      Array.from({ length: runtime.size }, (_, i) => i),
+    ),
+  );
 }
 
 function envInt(name: string): number {
@@ -42,63 +68,48 @@ function envInt(name: string): number {
   return value;
 }
 
-async function join(): Promise<Comm> {
-  if (process.env[ENV.rank] === undefined) return new Comm(new Runtime(0, 1, undefined), "w", [0]);
+async function join(link: LauncherLink): Promise<Comm> {
   const rank = envInt(ENV.rank),
     size = envInt(ENV.size);
-  const jobDir = process.env[ENV.jobDir],
-    control = process.env[ENV.control];
-  if (!jobDir || !control) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} and ${ENV.control} must be set by the tsmpi launcher`);
-  // The transport delivers into the runtime, which needs the transport: tie the knot through a holder.
-  const holder: { runtime?: Runtime } = {};
-  // The rank bootstrap got the job keys from the launcher over IPC (absent with --insecure).
-  const keys = (globalThis as Record<symbol, unknown>)[KEYS_HOOK] as JobKeys | undefined;
+  const jobDir = process.env[ENV.jobDir];
+  const { control, keys } = link.start;
+  if (!jobDir) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} must be set by the tsmpi launcher`);
+  const runtime = new Runtime(rank, size);
   const address = process.env[ENV.address];
-  transport = await Transport.bind(
+  const transport = await ZmqTransport.bind(
     {
       local: `ipc://${jobDir}/rank-${rank}`,
       node: Number(process.env[ENV.node] ?? 0),
       net: address ? { address, keys } : undefined,
       netOnly: process.env[ENV.transport] === "tcp",
     },
-    (frames) => holder.runtime!.deliver(frames),
+    runtime,
   );
-  const runtime = (holder.runtime = new Runtime(rank, size, transport));
-  // The rank bootstrap calls this when the launcher says a peer died or finished.
-  (globalThis as Record<symbol, unknown>)[PEER_HOOK] = (notice: PeerNotice) =>
-    notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank);
-  // The rank bootstrap calls this when the launcher asks for a hang report (SIGUSR2).
-  (globalThis as Record<symbol, unknown>)[STATE_HOOK] = () => {
-    const { count, bytes } = runtime.matcher.unexpectedSummary();
-    report({
-      type: "state",
-      rank,
-      waiting: runtime.describeWaits(),
-      unexpected: count,
-      unexpectedBytes: bytes,
-      delivered: runtime.delivered,
-      unread: transport?.unread,
-      initialized: true,
-    });
-  };
+  runtime.attach(transport);
+  self.transport = transport;
+  link.listen({
+    notice: (notice) => (notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank)),
+    reportState: () => report({ type: "state", rank, ...runtime.state(), initialized: true }),
+  });
+  transport.setPeers(await exchangeAddresses(rank, size, control, transport.address, keys));
+  return world(runtime);
+}
+
+/** Say hello to the launcher's address exchange; @returns every rank's address. */
+async function exchangeAddresses(rank: number, size: number, control: string, address: ZmqTransport["address"], keys: LauncherLink["start"]["keys"]) {
   const dealer = new Dealer({ linger: 0 });
   try {
     if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);
     dealer.connect(control);
-    const hello: ControlMessage = { type: "hello", rank, address: transport.address, pid: process.pid, host: hostname() };
+    const hello: ControlMessage = { type: "hello", rank, address, pid: process.pid, host: hostname() };
     await dealer.send(pack(hello));
     const [reply] = await dealer.receive();
     const table = unpack(reply!) as ControlMessage;
     if (table.type !== "table" || table.peers.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
-    transport.setPeers(table.peers);
+    return table.peers;
   } finally {
     dealer.close();
   }
-  return new Comm(
-    runtime,
-    "w",
-    Array.from({ length: size }, (_, i) => i),
-  );
 }
 
 /**
@@ -108,7 +119,7 @@ async function join(): Promise<Comm> {
 export function abort(code = 1): never {
   const rank = Number(process.env[ENV.rank] ?? 0);
   report({ type: "abort", rank, code });
-  transport?.close(true);
+  self.transport?.close(true);
   process.exit(code);
 }
 

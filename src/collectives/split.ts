@@ -1,0 +1,31 @@
+/**
+ * The collective half of MPI_Comm_split: every rank learns every rank's (color, key), so a bad
+ * color fails everywhere at once, and each rank works out its new group the same way.
+ */
+import { ArgumentError, callError } from "../errors.js";
+import { bruck } from "./allgather.js";
+import { collectiveGuard, settle, type Channel } from "./protocol.js";
+
+import { UNDEFINED } from "../comm/validate.js";
+
+export { UNDEFINED };
+
+/**
+ * @returns the ranks (in the channel's communicator) of this rank's new group, ordered by key
+ * then by old rank; `undefined` for a negative color.
+ */
+export async function split(ch: Channel, color: number, key = 0): Promise<number[] | undefined> {
+  const mine = collectiveGuard(ch, () => {
+    if (!Number.isInteger(color) || !Number.isFinite(key)) {
+      throw callError(ArgumentError, "split", ch.rank, `color must be an integer (or UNDEFINED) and key a number, got color ${color}, key ${key}`);
+    }
+    return [color, key] as const;
+  });
+  const all = (await bruck(ch, mine)).map((choice) => settle(ch, choice));
+  if (color < 0) return undefined;
+  return all
+    .map(([c, k], rank) => ({ c, k, rank }))
+    .filter((m) => m.c === color)
+    .sort((a, b) => a.k - b.k || a.rank - b.rank)
+    .map((m) => m.rank);
+}

@@ -1,0 +1,26 @@
+/**
+ * How ranks reach each other: the addresses a rank publishes at start-up and the job's keys.
+ * Shared by the transports (which bind and connect) and the control protocol (which carries them).
+ */
+
+/**
+ * Where a rank's inboxes are: `local` (ipc, for ranks on the same node) and, in jobs that
+ * span hosts or use `--transport tcp`, `net` (tcp). `node` is the index of the rank's host
+ * in the job's host list: peers on the same node use `local`, others `net`.
+ */
+export interface PeerAddress {
+  node: number;
+  local: string;
+  net?: string;
+}
+
+/**
+ * The job's CURVE key pair (z85): every member of the job holds it, nobody else does.
+ * Each tcp inbox is a CURVE server with it, and its ZAP handler admits only clients that
+ * present the job's public key. Travels over the launcher's IPC channel and inside ssh, never
+ * in the environment or on a command line.
+ */
+export interface JobKeys {
+  publicKey: string;
+  secretKey: string;
+}

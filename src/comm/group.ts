@@ -1,0 +1,99 @@
+/**
+ * The engine side of a communicator: its context id, its members (world ranks) and the
+ * runtime they talk through. The public `Comm` wraps one; collectives see only the
+ * {@link Channel}s it opens.
+ */
+import { encode, payloadBytes } from "./codec.js";
+import { SerializationError, callError } from "../errors.js";
+import { ANY_SOURCE } from "./matching.js";
+import type { Outgoing, Runtime } from "./runtime.js";
+import type { Envelope } from "./codec.js";
+import type { Peers } from "./waits.js";
+
+/**
+ * A private lane for one collective call: its own tag on the communicator's collective
+ * context, so that concurrent collectives never mix. Ranks are communicator ranks.
+ */
+export class Channel {
+  constructor(
+    private readonly group: Group,
+    /** The MPI call this channel serves, for error messages and hang reports. */
+    readonly call: string,
+    private readonly tag: number,
+  ) {}
+
+  get rank(): number {
+    return this.group.rank;
+  }
+
+  get size(): number {
+    return this.group.size;
+  }
+
+  /** Send to `dest`; resolves once the data has left (see Runtime.send's `handover`). */
+  send(dest: number, value: unknown): Promise<void> {
+    return this.group.post(this.call, this.group.collectiveContext, dest, this.tag, value, true);
+  }
+
+  /** Receive this channel's message from `source`; any member's death fails it. */
+  async recv<T = unknown>(source: number): Promise<T> {
+    return (await this.group.take(this.call, this.group.collectiveContext, source, this.tag, true)).value as T;
+  }
+}
+
+export class Group {
+  /** This process's rank in the group. */
+  readonly rank: number;
+  readonly size: number;
+  /** Context of collective traffic, apart from point-to-point traffic. */
+  readonly collectiveContext: string;
+  private collectiveSeq = 0;
+  private childSeq = 0;
+
+  constructor(
+    readonly runtime: Runtime,
+    /** Context id; unique in the job, equal on every member. */
+    readonly id: string,
+    /** World rank of each member, indexed by rank in this group. */
+    readonly members: readonly number[],
+  ) {
+    this.rank = members.indexOf(runtime.rank);
+    this.size = members.length;
+    this.collectiveContext = `${id}!`;
+  }
+
+  /** Whom a receive from `source` depends on, in world ranks (for RankFailedError). */
+  peers(source: number, collective = false): Peers {
+    return { source: source === ANY_SOURCE ? -1 : this.members[source]!, group: this.members, collective };
+  }
+
+  private encodeFor(call: string, context: string, tag: number, value: unknown): Outgoing {
+    try {
+      const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank);
+      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire) };
+    } catch (error) {
+      throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
+    }
+  }
+
+  /** Send `value` to group rank `dest` (arguments already checked). */
+  post(call: string, context: string, dest: number, tag: number, value: unknown, collective = false): Promise<void> {
+    const handover = collective ? { peer: dest } : undefined;
+    return this.runtime.send(this.members[dest]!, this.encodeFor(call, context, tag, value), call, handover);
+  }
+
+  /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
+  take(call: string, context: string, source: number, tag: number, collective = false): Promise<Envelope> {
+    return this.runtime.receive(context, source, tag, call, this.peers(source, collective));
+  }
+
+  /** A private channel for one collective call. */
+  channel(call: string): Channel {
+    return new Channel(this, call, this.collectiveSeq++ % 0x7fffffff);
+  }
+
+  /** A group of the same runtime with a child context id (dup/split): equal on every member, since those calls are collective. */
+  child(suffix: string, members: readonly number[] = this.members): Group {
+    return new Group(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Rendezvous sends, for messages beyond the receiver's flow window: the sender parks the
+ * payload and announces it (Rts); the receiver asks for it once a receive matches (Cts) and
+ * pulls it (Payload). This module keeps both halves' bookkeeping.
+ */
+import type { Envelope } from "./codec.js";
+
+/** An announced message whose payload waits here for its receiver's request. */
+export interface Parked {
+  dest: number;
+  frames: Buffer[];
+  call: string;
+  /** Settled once the payload is handed to the transport (for senders that wait for that). */
+  handover?: { resolve: () => void; reject: (error: Error) => void };
+}
+
+interface Pull {
+  resolve: (envelope: Envelope) => void;
+  reject: (error: Error) => void;
+  /** The wait that pulls, so a peer's death can cancel it. */
+  token: object;
+}
+
+/** The sender's half: payloads parked until asked for. */
+export class ParkedSends {
+  private readonly parked = new Map<number, Parked>();
+  private nextId = 0;
+
+  get size(): number {
+    return this.parked.size;
+  }
+
+  /** Park a payload; @returns the id its announcement carries. */
+  park(parked: Parked): number {
+    const id = ++this.nextId;
+    this.parked.set(id, parked);
+    return id;
+  }
+
+  /** The payload `from` asks for, removed; undefined if there is none for it. */
+  take(id: number, from: number): Parked | undefined {
+    const parked = this.parked.get(id);
+    if (parked === undefined || parked.dest !== from) return undefined;
+    this.parked.delete(id);
+    return parked;
+  }
+
+  /** Remove and return everything parked for `rank` (it will never ask). */
+  dropFor(rank: number): Parked[] {
+    const dropped: Parked[] = [];
+    for (const [id, parked] of this.parked) {
+      if (parked.dest !== rank) continue;
+      this.parked.delete(id);
+      dropped.push(parked);
+    }
+    return dropped;
+  }
+}
+
+/** The receiver's half: receives that matched an announcement and wait for its payload. */
+export class Pulls {
+  private readonly pulls = new Map<string, Pull>();
+
+  expect(from: number, id: number, token: object): Promise<Envelope> {
+    return new Promise((resolve, reject) => this.pulls.set(`${from}:${id}`, { resolve, reject, token }));
+  }
+
+  /** A payload arrived; false if nobody asked for it. */
+  arrive(from: number, id: number, envelope: Envelope): boolean {
+    const key = `${from}:${id}`;
+    const pull = this.pulls.get(key);
+    if (pull === undefined) return false;
+    this.pulls.delete(key);
+    pull.resolve(envelope);
+    return true;
+  }
+
+  /** Reject the pull made for `token`; false if there is none. */
+  cancel(token: object, error: Error): boolean {
+    for (const [key, pull] of this.pulls) {
+      if (pull.token !== token) continue;
+      this.pulls.delete(key);
+      pull.reject(error);
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * ZeroMQ transport of one rank (between hosts, and on one host when shared memory is off): PULL inboxes that every peer's PUSH connects to: `local`
+ * (ipc, in the job's private directory) for peers on the same node, and in jobs that span
+ * hosts `net` (tcp, CURVE-encrypted and ZAP-authenticated unless --insecure) for the others.
+ * One PUSH per peer keeps each pair's messages in order (a pair always uses the same path);
+ * a send queue per peer honours zeromq.js's one-pending-send-per-socket rule. High-water
+ * marks are 0 (unbounded) so no message is ever dropped and a send never waits for the
+ * receiver to post a receive.
+ *
+ * A pending `receive()` keeps Node's event loop alive, so the inboxes (and the ZAP handler)
+ * are read only while someone waits for a message ("demand"); otherwise messages wait inside
+ * ZeroMQ and a finished rank can exit.
+ */
+import { Pull, Push, Router } from "zeromq";
+import { TransportError } from "../../errors.js";
+import type { JobKeys, PeerAddress } from "../addresses.js";
+import type { Delivery, Transport } from "../transport.js";
+import { zapGuard, secureClient, type Gatekeeper } from "./security.js";
+
+/** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
+const IDLE_RECEIVE_MS = 50;
+
+export interface TransportConfig {
+  /** ipc address of the local inbox. */
+  local: string;
+  /** Index of this rank's node. */
+  node: number;
+  /** Bind a tcp inbox on this IP address (jobs that span hosts or use --transport tcp). */
+  net?: { address: string; keys?: JobKeys };
+  /** Reach every peer over tcp, even on the same node. */
+  netOnly?: boolean;
+}
+
+/** Something the transport reads while there is demand: an inbox or the ZAP handler. */
+interface Source {
+  readonly readable: boolean;
+  /** Handle one item (or time out); false once the source is closed. */
+  step(): Promise<boolean>;
+  running: boolean;
+}
+
+/** Send on `socket` after the previous send queued under `tails[dest]` (one send in flight per socket). */
+function queued(socket: Push, tails: Array<Promise<void>>, dest: number, frames: Buffer[]): Promise<void> {
+  const previous = tails[dest];
+  const sent = previous === undefined ? socket.send(frames) : previous.then(() => socket.send(frames));
+  tails[dest] = sent.catch(() => undefined);
+  return sent;
+}
+
+export class ZmqTransport implements Transport {
+  private readonly outboxes: Array<Push | undefined> = [];
+  /** Per peer, a second PUSH for advisory messages that must never hold a rank at exit. */
+  private readonly sideboxes: Array<Push | undefined> = [];
+  private readonly tails: Array<Promise<void>> = [];
+  private readonly sideTails: Array<Promise<void>> = [];
+  private readonly sources: Source[] = [];
+  private peers: PeerAddress[] = [];
+  private demand = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly config: TransportConfig,
+    private readonly inboxes: Pull[],
+    private readonly gate: Gatekeeper | undefined,
+    /** Where peers reach this rank. */
+    readonly address: PeerAddress,
+    private readonly sink: Delivery,
+  ) {
+    for (const inbox of inboxes)
+      this.sources.push({
+        running: false,
+        step: () => this.receiveFrom(inbox),
+        get readable() {
+          return inbox.readable;
+        },
+      });
+    if (gate)
+      this.sources.push({
+        running: false,
+        step: () => gate.serveOne(),
+        get readable() {
+          return gate.readable;
+        },
+      });
+  }
+
+  /** Bind this rank's inboxes. */
+  static async bind(config: TransportConfig, sink: Delivery): Promise<ZmqTransport> {
+    const options = { receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0 };
+    const local = new Pull(options);
+    await local.bind(config.local);
+    const inboxes = [local];
+    const address: PeerAddress = { node: config.node, local: config.local };
+    let gate: Gatekeeper | undefined;
+    if (config.net) {
+      const net = new Pull(options);
+      if (config.net.keys) gate = await zapGuard(net, config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
+      const host = config.net.address.includes(":") ? `[${config.net.address}]` : config.net.address;
+      await net.bind(`tcp://${host}:*`);
+      address.net = net.lastEndpoint!;
+      inboxes.push(net);
+    }
+    return new ZmqTransport(config, inboxes, gate, address, sink);
+  }
+
+  /** Learn every rank's address; peers are connected on first send. */
+  setPeers(peers: PeerAddress[]): void {
+    this.peers = peers;
+  }
+
+  /** A PUSH connected to `dest`'s inbox (ipc on the same node, tcp otherwise). */
+  private connect(dest: number, linger: number): Push {
+    const peer = this.peers[dest];
+    if (peer === undefined) throw new TransportError(`no address known for rank ${dest}`);
+    const sameNode = peer.node === this.config.node && !this.config.netOnly;
+    const endpoint = sameNode ? peer.local : peer.net;
+    if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
+    const socket = new Push({ sendHighWaterMark: 0, linger });
+    if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
+    socket.connect(endpoint);
+    return socket;
+  }
+
+  /** Data goes through a socket that delivers what is queued before the rank exits. */
+  private outbox(dest: number): Push {
+    return (this.outboxes[dest] ??= this.connect(dest, -1));
+  }
+
+  /**
+   * Send an advisory one-frame message (flow-control credit): unordered with respect to data,
+   * and dropped if the rank exits before it is delivered (its peer may have exited already).
+   */
+  advise(dest: number, frame: Buffer): void {
+    queued((this.sideboxes[dest] ??= this.connect(dest, 0)), this.sideTails, dest, [frame]).catch(() => undefined);
+  }
+
+  /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it. */
+  send(dest: number, frames: Buffer[]): Promise<void> {
+    return queued(this.outbox(dest), this.tails, dest, frames);
+  }
+
+  /** Someone waits for a message: keep reading the inboxes until `release()`. */
+  acquire(): void {
+    this.demand++;
+    for (const source of this.sources) if (!source.running) void this.run(source);
+  }
+
+  release(): void {
+    this.demand--;
+  }
+
+  /** Messages wait in an inbox, not yet read. */
+  get unread(): boolean {
+    return this.inboxes.some((inbox) => inbox.readable);
+  }
+
+  private get reading(): boolean {
+    return this.sources.some((source) => source.running);
+  }
+
+  /** Deliver whatever is already waiting in the inboxes (progress for iprobe/test). */
+  async poll(): Promise<void> {
+    if (this.reading) return new Promise((resolve) => setImmediate(resolve));
+    this.acquire();
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Deliver everything already waiting in the inboxes. */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 10_000 && this.inboxes.some((inbox) => inbox.readable) && !this.closed; i++) await this.poll();
+  }
+
+  private async run(source: Source): Promise<void> {
+    source.running = true;
+    try {
+      while (!this.closed && (this.demand > 0 || source.readable)) {
+        if (!(await source.step())) break;
+      }
+    } finally {
+      source.running = false;
+    }
+  }
+
+  private async receiveFrom(inbox: Pull): Promise<boolean> {
+    let frames: Buffer[];
+    try {
+      frames = await inbox.receive();
+    } catch (error) {
+      if ((error as { code?: string }).code === "EAGAIN") return true;
+      if (this.closed) return false;
+      throw new TransportError(`receive failed: ${(error as Error).message}`, { cause: error });
+    }
+    this.sink.deliver(frames);
+    return true;
+  }
+
+  /** Nothing to do: a ZeroMQ socket to a peer that is gone costs nothing until used. */
+  peerGone(): void {}
+
+  /** Close every socket; queued outgoing messages are still delivered unless `discard`. */
+  close(discard = false): void {
+    this.closed = true;
+    for (const socket of this.outboxes) {
+      if (socket === undefined) continue;
+      if (discard) socket.linger = 0;
+      socket.close();
+    }
+    for (const socket of this.sideboxes) socket?.close();
+    for (const inbox of this.inboxes) inbox.close();
+    this.gate?.close();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Launcher <-> node agent (one agent per remote host, started by ssh or srun), one JSON
+ * object per line over the agent's stdin/stdout. Byte payloads are base64.
+ */
+import type { JobKeys } from "../comm/addresses.js";
+import type { PeerNotice } from "../rank/control.js";
+
+export type ToAgent =
+  | {
+      type: "launch";
+      /** World ranks to start on this node, with their local ranks. */
+      ranks: Array<{ rank: number; localRank: number }>;
+      size: number;
+      node: number;
+      jobId: string;
+      script: string;
+      args: string[];
+      cwd: string;
+      /** Variables named with -x, set in every rank on top of the node's own environment. */
+      env: Record<string, string>;
+      /** How to pick this node's address: an interface name, a CIDR, or the route to the launcher. */
+      network: { iface?: string; cidr?: string; towards: string };
+      transport: "auto" | "tcp";
+      /** The job's keys, unless --insecure. */
+      keys?: JobKeys;
+    }
+  /** What the ranks run: a JavaScript file at the same path on every host, or the bundle's code. */
+  | { type: "entry"; path?: string; code?: string; control: string }
+  /** Signal a rank (`group`: its whole process group). */
+  | { type: "signal"; rank: number; signal: NodeJS.Signals; group: boolean }
+  | { type: "notice"; notice: PeerNotice }
+  | { type: "stdin"; data?: string };
+
+export type FromAgent =
+  | { type: "ready"; address: string; host: string }
+  | { type: "output"; rank: number; fd: 1 | 2; data: string }
+  | { type: "exit"; rank: number; code: number | null; signal: NodeJS.Signals | null }
+  | { type: "failed"; message: string };

@@ -1,0 +1,43 @@
+/**
+ * The control protocol between a rank and its launcher (or node agent):
+ * - environment variables the launcher sets in every rank ({@link ENV});
+ * - over the rank's IPC channel: the {@link StartMessage}, then {@link PeerNotice}s;
+ * - over the launcher's rendezvous socket (msgpack, DEALER/ROUTER): {@link ControlMessage}.
+ */
+import type { JobKeys, PeerAddress } from "../comm/addresses.js";
+
+/** Launcher <-> rank address exchange: each rank says hello, the launcher answers with every rank's address. */
+export type ControlMessage = { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string } | { type: "table"; peers: PeerAddress[] };
+
+/** Launcher (or node agent) -> rank, over the IPC channel, once the script is bundled. */
+export interface StartMessage {
+  type: "start";
+  /** Path of the bundled script. */
+  entry: string;
+  /** Address of the launcher's rendezvous socket. */
+  control: string;
+  /** Present unless the job runs with `--insecure` or uses no tcp at all. */
+  keys?: JobKeys;
+}
+
+/** Launcher -> rank notice over the IPC channel: a peer died, or finished (then `reason` is undefined). */
+export interface PeerNotice {
+  type: "rank-failed" | "rank-exited";
+  rank: number;
+  reason?: string;
+}
+
+/** Environment variables the launcher sets in every rank (documented in docs/api.md). */
+export const ENV = {
+  rank: "TSMPI_RANK",
+  size: "TSMPI_SIZE",
+  localRank: "TSMPI_LOCAL_RANK",
+  jobId: "TSMPI_JOB_ID",
+  jobDir: "TSMPI_JOB_DIR",
+  /** Index of this rank's host in the job's host list. */
+  node: "TSMPI_NODE",
+  /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */
+  address: "TSMPI_ADDRESS",
+  /** "tcp" when every peer, even on the same host, is reached over tcp (--transport tcp). */
+  transport: "TSMPI_TRANSPORT",
+} as const;

@@ -1,0 +1,74 @@
+// The house rules of src/, checked on the code itself: layers import only downwards, no import
+// circle, no hidden globals, and the published types of Comm show no engine internals.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve(__dirname, "../src");
+/** Layers, bottom first: a file may import only from its own layer or below. */
+const LAYERS = ["errors.ts", "comm", "collectives", "api", "rank", "index.ts", "launcher"];
+
+function sources(dir = SRC): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function layer(file: string): number {
+  return LAYERS.indexOf(relative(SRC, file).split("/")[0]!);
+}
+
+/** Relative imports of a file (static, dynamic and type-only), as absolute .ts paths. */
+function imports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const found = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)].map((m) => m[1]!);
+  return found.map((spec) => resolve(dirname(file), spec).replace(/\.js$/, ".ts"));
+}
+
+describe("architecture of src/", () => {
+  const files = sources();
+  const graph = new Map(files.map((file) => [file, imports(file).filter((target) => target.startsWith(SRC))]));
+
+  it("puts every file in a known layer", () => {
+    expect(files.filter((file) => layer(file) < 0)).toEqual([]);
+  });
+
+  it("imports only from the same layer or below", () => {
+    const upward = [...graph].flatMap(([file, targets]) =>
+      targets.filter((t) => layer(t) > layer(file)).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`),
+    );
+    expect(upward).toEqual([]);
+  });
+
+  it("has no import circle", () => {
+    const state = new Map<string, "open" | "done">();
+    const circles: string[] = [];
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "open") return void circles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(" -> "));
+      state.set(file, "open");
+      for (const target of graph.get(file) ?? []) visit(target, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of files) visit(file, []);
+    expect(circles).toEqual([]);
+  });
+
+  it("uses no Symbol.for globals", () => {
+    expect(files.filter((file) => readFileSync(file, "utf8").includes("Symbol.for("))).toEqual([]);
+  });
+
+  it("keeps every file under 350 lines", () => {
+    const long = files.map((file) => [relative(SRC, file), readFileSync(file, "utf8").split("\n").length] as const).filter(([, n]) => n > 350);
+    expect(long).toEqual([]);
+  });
+
+  it("publishes Comm's types without engine internals", () => {
+    // `npm test` builds first (pretest), so the emitted declarations are there.
+    const dts = readFileSync(resolve(__dirname, "../dist/api/communicator.d.ts"), "utf8");
+    const body = dts.slice(dts.indexOf("export declare class Comm"));
+    expect(body).toContain("send(value: unknown");
+    for (const internal of ["runtime", "group", "channel(", "childId", "constructor(", "Group"]) expect(body).not.toContain(internal);
+  });
+});
