@@ -43,6 +43,8 @@ export interface LaunchOptions {
   deadlockReport: number | undefined;
   /** When a rank fails, let the others run on instead of terminating them. */
   keepGoing: boolean;
+  /** Under srun: this task is one rank of the step's job (see slurm-direct.ts). */
+  direct: boolean;
   /** Absolute path of the user's script. */
   script: string;
   /** Arguments for the script. */
@@ -94,6 +96,11 @@ function parser(argv: string[]) {
       type: "boolean",
       default: false,
       description: "When a rank fails, let the others run on (what depends on it rejects with RankFailedError); the job still exits with its status",
+    })
+    .option("direct", {
+      type: "boolean",
+      default: false,
+      description: "Inside srun: each Slurm task is one rank of one job (srun --mpi=pmi2 -n N tsmpi --direct app.ts)",
     })
     .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
     .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
@@ -160,6 +167,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
       timeout,
       deadlockReport,
       keepGoing: args["keep-going"],
+      direct: args.direct,
       script: path,
       args: rest,
     },
