@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { pack, unpack } from "msgpackr/pack";
 import type { JobKeys, PeerAddress } from "../comm/addresses.js";
 import type { ControlMessage, StartMessage } from "../rank/control.js";
+import type { RankReport } from "../rank/report.js";
 import { UsageError } from "../errors.js";
 import { describeExit } from "./exits.js";
 import { expandNodeList } from "./hosts.js";
@@ -92,7 +93,7 @@ export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv =
   const towards = task.nodes.find((_, i) => i !== task.node) ?? "127.0.0.1";
   const address = needNet ? (await pickAddress({ iface: options.iface, cidr: options.cidr }, towards)).address : undefined;
   const tag = (stream: string) => (options.tagOutput ? `[1,${task.rank}]<${stream}>:` : "");
-  let report: Parameters<typeof describeExit>[0]["report"];
+  let report: RankReport | undefined;
   const out = new LineForwarder((text) => process.stdout.write(text), tag("stdout"));
   const err = new LineForwarder(
     (text) => process.stderr.write(text),
@@ -149,6 +150,7 @@ export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv =
       await control.bind(`ipc://${jobDir}/control`);
       tellRank(child, { type: "start", entry, control: `ipc://${jobDir}/control`, keys } satisfies StartMessage);
       exchange = exchangeAddresses(pmi, task, control, exited);
+      exchange.catch(() => undefined); // awaited below, unless the rank fails first
     } catch (error) {
       await endStep(`rank ${task.rank} could not start: ${(error as Error).message}`);
       return 1;
