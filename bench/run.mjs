@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,startup,collectives,examples,multihost] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,startup,collectives,rfft,examples,multihost] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
@@ -12,7 +12,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,startup,collectives,examples,multihost").split(","));
+const only = new Set(flag("--only", "p2p,startup,collectives,rfft,examples,multihost").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
@@ -168,6 +168,11 @@ if (only.has("collectives")) {
       say(`| ${r.op} | ${r.size} | ${fmt(r.usec)} | ${fmt(b, 2)} | ${ratio(r.usec, b)} | ${fmt(o)} | ${ratio(r.usec, o)} |`);
     }
   }
+}
+
+if (only.has("rfft")) {
+  const { benchRfft } = await import("./rfft.mjs");
+  for (const line of await benchRfft({ quick, repeat })) say(line);
 }
 
 if (only.has("examples")) {

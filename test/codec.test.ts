@@ -17,14 +17,15 @@ describe("codec", () => {
     expect(decodeMessage([encodeFlow([MessageKind.Credit, 3, 1 << 22])])).toEqual({ kind: MessageKind.Credit, from: 3, bytes: 1 << 22 });
     const payload = decodeMessage([encodeFlow([MessageKind.Payload, 6, 41]), ...data]);
     expect(payload).toMatchObject({ kind: MessageKind.Payload, from: 6, id: 41, envelope: { value: new Float64Array([5]) } });
-    for (const bad of [
-      [encodeFlow([MessageKind.Cts, 3, 41]), Buffer.alloc(2)],
-      [encodeFlow([MessageKind.Payload, 6, 41])],
-      [Buffer.from(pack([MessageKind.Rts, "c", 2, 9, -8, 6, 41]))],
-      [Buffer.from(pack([MessageKind.Credit, "x", 1]))],
-      [Buffer.from(pack([9, 1, 2]))],
-    ]) {
+    for (const [bad, message] of [
+      [[encodeFlow([MessageKind.Cts, 3, 41]), Buffer.alloc(2)], "malformed flow-control message of kind 2"],
+      [[encodeFlow([MessageKind.Payload, 6, 41])], "malformed flow-control message of kind 3"],
+      [[Buffer.from(pack([MessageKind.Rts, "c", 2, 9, -8, 6, 41]))], "malformed flow-control header"],
+      [[Buffer.from(pack([MessageKind.Credit, "x", 1]))], "malformed flow-control header"],
+      [[Buffer.from(pack([9, 1, 2]))], "malformed flow-control message of kind 9"],
+    ] as Array<[Buffer[], string]>) {
       expect(() => decodeMessage(bad)).toThrow(SerializationError);
+      expect(() => decodeMessage(bad)).toThrow(new SerializationError(message)); // the same message exactly
     }
   });
 
@@ -63,14 +64,19 @@ describe("codec", () => {
   });
 
   it.each([
-    ["an empty message", [Buffer.alloc(0)]],
-    ["garbage msgpack", [Buffer.from([0xc1, 0xff, 0x00])]],
-    ["a header that is not a tuple", [pack({ hello: 1 })]],
-    ["a missing typed-array frame", encode("w", 0, 0, new Float64Array(4)).frames.slice(0, 1)],
-    ["a typed-array frame of the wrong length", [encode("w", 0, 0, new Float64Array(4)).frames[0]!, Buffer.alloc(5)]],
-    ["an extra frame", [...encode("w", 0, 0, 1).frames, Buffer.alloc(3)]],
-    ["an unknown message kind", [pack([9, "w", 0, 0, 1])]],
-  ])("rejects %s with a SerializationError", (_name, frames) => {
+    ["an empty message", [Buffer.alloc(0)], /^malformed message: Unexpected end of MessagePack data$/],
+    ["garbage msgpack", [Buffer.from([0xc1, 0xff, 0x00])], /^malformed message: /],
+    ["a header that is not a tuple", [pack({ hello: 1 })], /^malformed message header$/],
+    ["a missing typed-array frame", encode("w", 0, 0, new Float64Array(4)).frames.slice(0, 1), /^message is missing typed array frames$/],
+    [
+      "a typed-array frame of the wrong length",
+      [encode("w", 0, 0, new Float64Array(4)).frames[0]!, Buffer.alloc(5)],
+      /^typed array frame has the wrong length$/,
+    ],
+    ["an extra frame", [...encode("w", 0, 0, 1).frames, Buffer.alloc(3)], /^message has 1 unexpected extra frames$/],
+    ["an unknown message kind", [pack([9, "w", 0, 0, 1])], /^malformed message header$/],
+  ])("rejects %s with a SerializationError that says what is wrong", (_name, frames, message) => {
     expect(() => decode(frames as Buffer[])).toThrow(SerializationError);
+    expect(() => decode(frames as Buffer[])).toThrow(message);
   });
 });

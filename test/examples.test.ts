@@ -82,12 +82,45 @@ describe("examples", () => {
 });
 
 describe("mixed-radix FFT", () => {
-  it.each([2, 4, 6, 10, 12, 18, 30, 50, 64, 96, 150, 160, 250, 360, 1000, 1200])("rfft of length %i matches the naive DFT", (n) => {
-    const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) + ((i * 13) % 5) - 2);
-    const got = new RealFFT(n).forward(x),
-      want = naiveRealDFT(x);
-    const scale = Math.max(...want.map(Math.abs));
-    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-11 * scale * Math.log2(n + 1));
+  // every radix (8, 4, 2, 3, 5) in the first, middle and last pass; 2^k · 5^m like the reference 51 200
+  it.each([2, 4, 6, 8, 10, 12, 16, 18, 30, 32, 50, 64, 96, 128, 150, 160, 250, 256, 360, 640, 1000, 1024, 1200, 1600, 2048, 3200])(
+    "rfft of length %i matches the naive DFT",
+    (n) => {
+      const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) + ((i * 13) % 5) - 2);
+      const got = new RealFFT(n).forward(x),
+        want = naiveRealDFT(x);
+      const scale = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-11 * scale * Math.log2(n + 1));
+    },
+  );
+
+  it.each([1, 2, 3, 4, 5, 8, 9, 15, 16, 24, 25, 40, 45, 64, 75, 120, 200, 256, 400, 640, 1000])("complex FFT of length %i matches the naive DFT", (n) => {
+    const x = Float64Array.from({ length: 2 * n }, (_, i) => Math.cos(i * 0.9) + ((i * 7) % 3) - 1);
+    const got = new Float64Array(2 * n);
+    new ComplexFFT(n).forward(x, got);
+    let scale = 0;
+    const want = new Float64Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      for (let t = 0; t < n; t++) {
+        const angle = (-2 * Math.PI * ((k * t) % n)) / n;
+        want[2 * k] += x[2 * t]! * Math.cos(angle) - x[2 * t + 1]! * Math.sin(angle);
+        want[2 * k + 1] += x[2 * t]! * Math.sin(angle) + x[2 * t + 1]! * Math.cos(angle);
+      }
+      scale = Math.max(scale, Math.abs(want[2 * k]!), Math.abs(want[2 * k + 1]!));
+    }
+    for (let i = 0; i < 2 * n; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-11 * scale * Math.log2(n + 1));
+  });
+
+  it("reuses a plan: the same signal gives the same spectrum, the input is left alone, out is filled", () => {
+    const fft = new RealFFT(3000),
+      x = Float64Array.from({ length: 3000 }, (_, i) => Math.sin(i * 0.37)),
+      copy = x.slice();
+    const first = fft.forward(x);
+    fft.forward(Float64Array.from({ length: 3000 }, () => 1)); // something else in between
+    const out = new Float64Array(3002).fill(Number.NaN);
+    expect(fft.forward(x, out)).toBe(out);
+    expect(out).toEqual(first);
+    expect(x).toEqual(copy);
   });
 
   it("refuses lengths with prime factors other than 2, 3 and 5", () => {

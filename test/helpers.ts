@@ -57,6 +57,47 @@ export async function runJob(np: number, script: string, args: string[] = [], op
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), marker, tmp };
 }
 
+/** A started job's output so far, and a wait for it to show something. */
+export interface Followed {
+  readonly out: string;
+  readonly err: string;
+  /**
+   * Wait until `ready()` holds. Fails at once, with the job's output, if the job ends first,
+   * and after `limitMs` (then the launcher gets SIGTERM and ends its ranks).
+   */
+  until(what: string, ready: () => boolean, limitMs?: number): Promise<void>;
+}
+
+/** Follow the output of a job from {@link startJob} as it arrives. */
+export function follow(proc: ResultPromise): Followed {
+  let out = "";
+  let err = "";
+  let ended: string | undefined;
+  proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  proc.stderr!.on("data", (chunk: Buffer) => (err += chunk));
+  void proc.then((result) => (ended = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`));
+  const failure = (why: string) => new Error(`${why}\n--- stdout:\n${out}\n--- stderr:\n${err}`);
+  return {
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    async until(what, ready, limitMs = 60_000) {
+      const deadline = Date.now() + limitMs;
+      while (!ready()) {
+        if (ended !== undefined) throw failure(`the job ${ended} before ${what}`);
+        if (Date.now() > deadline) {
+          proc.kill("SIGTERM");
+          throw failure(`still no ${what} after ${limitMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
 /** Processes still running whose command line contains the job's marker. */
 export function survivors(marker: string): string[] {
   const ps = execaSync("ps", ["-eo", "pid,args"], { reject: false });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execaSync } from "execa";
-import { fixture, leftovers, linesStarting, runJob, startJob, type JobOptions } from "./helpers.js";
+import { fixture, follow, leftovers, linesStarting, runJob, startJob, type JobOptions } from "./helpers.js";
 import { makeCluster, waitForSsh, type Cluster } from "./netns.js";
 
 let cluster: Cluster;
@@ -45,24 +45,31 @@ const agents = () =>
     })
     .filter((line) => line.includes("launcher/agent.js"));
 
-/** Start spin.ts (each rank prints its pid, then allreduces forever) with 2 ranks on each of the first `hosts` hosts; resolves once every rank runs. */
+/**
+ * Start spin.ts (each rank prints its pid, then allreduces forever) with 2 ranks on each of the
+ * first `hosts` hosts, bounded by --timeout; resolves once every rank runs.
+ */
 async function spinning(np: number, hosts: number) {
   const job = startJob(
     np,
     fixture("spin.ts"),
     [],
-    onCluster([
-      "--host",
-      ips()
-        .slice(0, hosts)
-        .map((ip) => `${ip}:2`)
-        .join(","),
-    ]),
+    onCluster(
+      [
+        "--host",
+        ips()
+          .slice(0, hosts)
+          .map((ip) => `${ip}:2`)
+          .join(","),
+        "--timeout",
+        "60",
+      ],
+      { timeout: 90_000 },
+    ),
   );
-  let out = "";
-  job.proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-  while ((out.match(/pid \d+/g) ?? []).length < np) await new Promise((r) => setTimeout(r, 20));
-  return { ...job, pidOf: (rank: number) => Number(new RegExp(`rank ${rank} pid (\\d+)`).exec(out)![1]) };
+  const output = follow(job.proc);
+  await output.until(`${np} ranks running`, () => (output.out.match(/pid \d+/g) ?? []).length >= np);
+  return { ...job, pidOf: (rank: number) => Number(new RegExp(`rank ${rank} pid (\\d+)`).exec(output.out)![1]) };
 }
 
 describe("a job across three hosts (network namespaces, ssh)", () => {
@@ -151,16 +158,13 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
-  it("ends every rank on every host within 2 s when a remote rank is killed with SIGKILL", async () => {
+  // Both ranks on host 3 in turn; --timeout (status 124) bounds the job, not a timed assertion.
+  it.each([4, 5])("ends every rank on every host when rank %i, on host 3, is killed with SIGKILL", async (victim) => {
     const { proc, marker, tmp, pidOf } = await spinning(6, 3);
     await new Promise((r) => setTimeout(r, 200));
-    const victim = 4 + Math.floor(Math.random() * 2); // on host 3
-    const pid = pidOf(victim);
-    const killedAt = Date.now();
-    process.kill(pid, "SIGKILL");
+    process.kill(pidOf(victim), "SIGKILL");
     const result = await proc;
-    expect(Date.now() - killedAt).toBeLessThan(2000);
-    expect(result.exitCode).toBe(128 + 9);
+    expect(result.exitCode, String(result.stderr)).toBe(128 + 9);
     expect(String(result.stderr)).toContain(`rank ${victim} was killed by signal SIGKILL on ${ips()[2]}; terminating 5 other ranks`);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
     expect(agents()).toEqual([]);

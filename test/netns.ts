@@ -24,6 +24,8 @@ export interface Cluster {
   launchAgent: string;
   /** argv prefix that runs a command on host `i` (`ip netns exec ...`). */
   on(i: number): string[];
+  /** Why the sshd of host `i` (from 0) is gone, with the end of its log; undefined while it runs. */
+  sshdExit(i: number): string | undefined;
   teardown(): void;
 }
 
@@ -45,6 +47,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
   const sw = `${tag}-sw`;
   const hosts: VirtualHost[] = [];
   const pids: number[] = [];
+  const exits: Array<string | undefined> = [];
   const teardown = () => {
     for (const pid of pids.splice(0)) {
       try {
@@ -102,8 +105,13 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
           "",
         ].join("\n"),
       );
-      const sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", config, "-E", join(dir, `sshd-h${i}.log`)], { stdio: "ignore" });
+      const log = join(dir, `sshd-h${i}.log`);
+      const sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", config, "-E", log], { stdio: "ignore" });
       pids.push(sshd.pid!);
+      sshd.on("exit", (code, signal) => {
+        const said = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join(" | ") : "";
+        exits[i - 1] = `sshd ${signal ? `was killed by ${signal}` : `exited with status ${code}`}${said ? `: ${said}` : ""}`;
+      });
     }
   } catch (error) {
     teardown();
@@ -118,10 +126,10 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
     "-o BatchMode=yes",
     "-o ConnectTimeout=5",
   ].join(" ");
-  return { hosts, launchAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], teardown };
+  return { hosts, launchAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], teardown };
 }
 
-/** Wait until every host's sshd accepts a login (or throw after `limitMs`). */
+/** Wait until every host's sshd accepts a login (or throw after `limitMs`, or at once if an sshd exited). */
 export async function waitForSsh(cluster: Cluster, limitMs = 10_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   for (const [i, host] of cluster.hosts.entries()) {
@@ -130,6 +138,8 @@ export async function waitForSsh(cluster: Cluster, limitMs = 10_000): Promise<vo
         run(cluster.on(0)[0]!, [...cluster.on(0).slice(1), ...cluster.launchAgent.split(" "), host.ip, "true"]);
         break;
       } catch (error) {
+        const exit = cluster.sshdExit(i);
+        if (exit !== undefined) throw new Error(`sshd on host ${i + 1} (${host.ip}) is gone: ${exit}`, { cause: error });
         if (Date.now() > deadline)
           throw new Error(`sshd on host ${i + 1} (${host.ip}) did not accept a login: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, {
             cause: error,

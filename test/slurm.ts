@@ -19,6 +19,16 @@ export interface SlurmCluster {
 const run = (cmd: string, args: string[], env?: Record<string, string>) =>
   execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }).toString();
 
+/** Is process `pid` still there? */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startSlurm(cpus = 8): Promise<SlurmCluster> {
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-slurm-"));
   const conf = join(dir, "slurm.conf");
@@ -84,11 +94,14 @@ export async function startSlurm(cpus = 8): Promise<SlurmCluster> {
     );
     run("slurmctld", ["-f", conf], env);
     run("slurmd", ["-f", conf], env);
-    // Wait until the node is idle (ready to run jobs).
-    for (let i = 0; ; i++) {
+    // Wait until the node is idle (ready to run jobs); a daemon that died fails at once.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
       const state = run("sinfo", ["-h", "-o", "%T"], env).trim();
       if (state === "idle") break;
-      if (i > 100) throw new Error(`Slurm node did not become idle (state ${JSON.stringify(state)}); see ${dir}`);
+      const dead = pidFiles.filter((file) => existsSync(file) && !alive(Number(readFileSync(file, "utf8").trim())));
+      if (dead.length > 0) throw new Error(`Slurm daemon exited (${dead.join(", ")}); node state ${JSON.stringify(state)}`);
+      if (Date.now() > deadline) throw new Error(`Slurm node did not become idle within 20 s (state ${JSON.stringify(state)}); see ${dir}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (error) {

@@ -2,6 +2,7 @@
  * How ranks reach each other: the addresses a rank publishes at start-up and the job's keys.
  * Shared by the transports (which bind and connect) and the control protocol (which carries them).
  */
+import type { SegmentAddress } from "./shm/segment.js";
 
 /**
  * Where a rank's inboxes are: `local` (ipc, for ranks on the same node) and, in jobs that
@@ -12,6 +13,8 @@ export interface PeerAddress {
   node: number;
   local: string;
   net?: string;
+  /** The rank's shared-memory inbox, when it has one (peers on the same node map it). */
+  shm?: SegmentAddress;
 }
 
 /**

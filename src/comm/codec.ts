@@ -93,16 +93,19 @@ export function copyArray<T extends TypedArray>(array: T): T {
   return (Buffer.isBuffer(array) ? Buffer.from(array) : array.slice()) as T;
 }
 
-/** Raw bytes of an array, copied: transports may send large frames zero-copy, so the user's memory must not be in flight. */
-function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[]): void {
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  for (let offset = 0; offset < bytes.byteLength; offset += frameBytes) {
-    frames.push(Buffer.from(bytes.subarray(offset, Math.min(offset + frameBytes, bytes.byteLength))));
+/**
+ * Raw bytes of an array: copied unless `view` (a transport that sends zero-copy after
+ * `send` returns must not have the user's memory in flight; one that copies at once may view it).
+ */
+function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[], view: boolean): void {
+  for (let offset = 0; offset < array.byteLength; offset += frameBytes) {
+    const bytes = Buffer.from(array.buffer, array.byteOffset + offset, Math.min(frameBytes, array.byteLength - offset));
+    frames.push(view ? bytes : Buffer.from(bytes));
   }
 }
 
 /**
- * Encode one message: header tuple + out-of-band arrays.
+ * Encode one message: header tuple + out-of-band arrays (viewed in place with `view`, else copied).
  * @returns the frames and their total size in bytes (what flow control counts).
  */
 export function encode(
@@ -112,6 +115,7 @@ export function encode(
   value: unknown,
   maxFrameBytes = MAX_FRAME_BYTES,
   from = source,
+  view = false,
 ): { frames: Buffer[]; bytes: number } {
   packr.arrays = [];
   packr.frameBytes = maxFrameBytes;
@@ -128,7 +132,7 @@ export function encode(
   const frames: Buffer[] = [Buffer.from(head)];
   let bytes = head.byteLength;
   for (const array of packr.arrays) {
-    arrayFrames(array, maxFrameBytes, frames);
+    arrayFrames(array, maxFrameBytes, frames, view);
     bytes += array.byteLength;
   }
   packr.arrays = [];
@@ -189,7 +193,9 @@ function resolve(value: unknown, r: Resolving): unknown {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = resolve(value[i], r);
   } else if (value instanceof Map) {
-    for (const [key, item] of value) value.set(key, resolve(item, r));
+    const entries = [...value];
+    value.clear();
+    for (const [key, item] of entries) value.set(resolve(key, r), resolve(item, r));
   } else if (value instanceof Set) {
     const items = [...value];
     value.clear();

@@ -67,10 +67,11 @@ export class Group {
     return { source: source === ANY_SOURCE ? -1 : this.members[source]!, group: this.members, collective };
   }
 
-  private encodeFor(call: string, context: string, tag: number, value: unknown): Outgoing {
+  private encodeFor(call: string, context: string, dest: number, tag: number, value: unknown): Outgoing {
     try {
-      const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank);
-      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire) };
+      const borrowed = this.runtime.borrows(this.members[dest]!);
+      const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank, borrowed);
+      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire), borrowed };
     } catch (error) {
       throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
     }
@@ -79,7 +80,7 @@ export class Group {
   /** Send `value` to group rank `dest` (arguments already checked). */
   post(call: string, context: string, dest: number, tag: number, value: unknown, collective = false): Promise<void> {
     const handover = collective ? { peer: dest } : undefined;
-    return this.runtime.send(this.members[dest]!, this.encodeFor(call, context, tag, value), call, handover);
+    return this.runtime.send(this.members[dest]!, this.encodeFor(call, context, dest, tag, value), call, handover);
   }
 
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */

@@ -14,8 +14,13 @@ interface Waiter {
   tag: number;
   resolve: (envelope: Envelope) => void;
   reject: (error: Error) => void;
-  /** Lets the runtime cancel this waiter (a peer died). */
-  token: object | undefined;
+  /** Lets the runtime cancel this waiter (a peer died), and see at once that it was matched. */
+  token: Token | undefined;
+}
+
+/** What the runtime identifies a wait by; `done` turns true, synchronously, once it is matched. */
+export interface Token {
+  done?: boolean;
 }
 
 function matches(envelope: Envelope, source: number, tag: number): boolean {
@@ -44,22 +49,28 @@ export class Matcher {
   /** A message arrived: hand it to the oldest matching receive, or queue it. */
   deliver(envelope: Envelope): void {
     const receive = takeFirst(this.receives.get(envelope.context), (w) => matches(envelope, w.source, w.tag));
-    if (receive !== undefined) return receive.resolve(envelope);
+    if (receive !== undefined) {
+      if (receive.token) receive.token.done = true;
+      return receive.resolve(envelope);
+    }
     queue(this.unexpected, envelope.context).push(envelope);
     const probes = this.probes.get(envelope.context);
     if (probes === undefined) return;
-    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined;) probe.resolve(envelope);
+    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined;) {
+      if (probe.token) probe.token.done = true;
+      probe.resolve(envelope);
+    }
   }
 
   /** Post a receive; resolves with the oldest matching message, now or when it arrives. */
-  receive(context: string, source: number, tag: number, token?: object): Promise<Envelope> | Envelope {
+  receive(context: string, source: number, tag: number, token?: Token): Promise<Envelope> | Envelope {
     const ready = takeFirst(this.unexpected.get(context), (e) => matches(e, source, tag));
     if (ready !== undefined) return ready;
     return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token }));
   }
 
   /** Withdraw the receive or probe posted with `token` and reject it; false if there is none. */
-  cancel(token: object, error: Error): boolean {
+  cancel(token: Token, error: Error): boolean {
     for (const map of [this.receives, this.probes]) {
       for (const list of map.values()) {
         const waiter = takeFirst(list, (w) => w.token === token);
@@ -88,7 +99,7 @@ export class Matcher {
   }
 
   /** Wait for a matching message without receiving it (MPI_Probe). */
-  probe(context: string, source: number, tag: number, token?: object): Promise<Envelope> | Envelope {
+  probe(context: string, source: number, tag: number, token?: Token): Promise<Envelope> | Envelope {
     const ready = this.peek(context, source, tag);
     if (ready !== undefined) return ready;
     return new Promise((resolve, reject) => queue(this.probes, context).push({ source, tag, resolve, reject, token }));

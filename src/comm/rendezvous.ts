@@ -17,8 +17,8 @@ export interface Parked {
 interface Pull {
   resolve: (envelope: Envelope) => void;
   reject: (error: Error) => void;
-  /** The wait that pulls, so a peer's death can cancel it. */
-  token: object;
+  /** The wait that pulls, so a peer's death can cancel it; marked done on arrival. */
+  token: { done?: boolean };
 }
 
 /** The sender's half: payloads parked until asked for. */
@@ -61,7 +61,7 @@ export class ParkedSends {
 export class Pulls {
   private readonly pulls = new Map<string, Pull>();
 
-  expect(from: number, id: number, token: object): Promise<Envelope> {
+  expect(from: number, id: number, token: { done?: boolean }): Promise<Envelope> {
     return new Promise((resolve, reject) => this.pulls.set(`${from}:${id}`, { resolve, reject, token }));
   }
 
@@ -71,6 +71,7 @@ export class Pulls {
     const pull = this.pulls.get(key);
     if (pull === undefined) return false;
     this.pulls.delete(key);
+    pull.token.done = true;
     pull.resolve(envelope);
     return true;
   }

@@ -23,6 +23,8 @@ export interface Outgoing {
   tag: number;
   /** Payload size as the receiver's status reports it. */
   bytes: number;
+  /** The frames view the sender's memory (see {@link Runtime.borrows}): copy them before keeping them. */
+  borrowed: boolean;
 }
 
 /** What a hang report asks a rank. */
@@ -58,6 +60,11 @@ export class Runtime implements Delivery {
     this.transport = transport;
   }
 
+  /** May a message to world rank `dest` be encoded as views of the sender's memory? (The transport copies it before `send` returns.) */
+  borrows(dest: number): boolean {
+    return dest !== this.rank && this.transport !== undefined && this.transport.borrows(dest);
+  }
+
   private drop(what: string): void {
     process.stderr.write(`tsmpi: rank ${this.rank} dropped ${what}\n`);
   }
@@ -91,7 +98,7 @@ export class Runtime implements Delivery {
     const parked = this.parked.take(id, from);
     if (parked === undefined) return this.drop(`a request for unknown message ${id} from rank ${from}`);
     this.unparked();
-    const sent = this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames]);
+    const sent = this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames], parked.handover !== undefined);
     void sent.then(
       () => parked.handover?.resolve(),
       (error: Error) => parked.handover?.reject(error),
@@ -115,7 +122,7 @@ export class Runtime implements Delivery {
       this.deliver(message.frames);
       return Promise.resolve();
     }
-    if (this.flow.trySpend(worldDest, message.wire)) return this.transport.send(worldDest, message.frames);
+    if (this.flow.trySpend(worldDest, message.wire)) return this.transport.send(worldDest, message.frames, handover !== undefined, message.borrowed);
     const gone = this.exited.get(worldDest);
     if (gone !== undefined) {
       // Nobody will ask for the payload: a collective learns it, a plain send is dropped.
@@ -126,7 +133,8 @@ export class Runtime implements Delivery {
 
   /** Park the payload and send its announcement (see `send`). */
   private announce(worldDest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
-    const parked: Parked = { dest: worldDest, frames: message.frames, call };
+    const frames = message.borrowed ? message.frames.map((frame) => Buffer.from(frame)) : message.frames;
+    const parked: Parked = { dest: worldDest, frames, call };
     const id = this.parked.park(parked);
     // Keep reading while payloads are parked: their receivers' requests must be heard.
     if (this.parked.size === 1) this.transport!.acquire();
@@ -157,6 +165,7 @@ export class Runtime implements Delivery {
     }
     // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
     const { from } = envelope;
+    wait.done = false;
     const pulled = this.pulls.expect(from, envelope.rendezvous.id, wait);
     void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, envelope.rendezvous.id])]).catch(() => undefined);
     return this.waitFor(pulled, wait, { ...peers, source: from });
@@ -199,6 +208,7 @@ export class Runtime implements Delivery {
     for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
     this.transport?.acquire();
     try {
+      this.transport?.await?.(() => wait.done === true);
       return await pending;
     } finally {
       this.transport?.release();

@@ -12,10 +12,14 @@ export interface Delivery {
 
 export interface Transport {
   /**
-   * Queue one multipart message to world rank `dest`; resolves once the transport owns it
-   * (the caller may then reuse nothing it passed: frames are the transport's).
+   * Queue one multipart message to world rank `dest`; resolves once the transport owns it, or
+   * with `flush` once the message has left this process's queues as far as the transport can tell.
+   * @param borrowed the frames view the sender's memory (allowed only where {@link borrows} says
+   *   so): the transport copies whatever it keeps past `send`
    */
-  send(dest: number, frames: Buffer[]): Promise<void>;
+  send(dest: number, frames: Buffer[], flush?: boolean, borrowed?: boolean): Promise<void>;
+  /** Does a message to `dest` leave the caller's memory before `send` returns? Then its frames may view that memory. */
+  borrows(dest: number): boolean;
   /**
    * Send an advisory one-frame message (flow-control credit): unordered with respect to data,
    * and dropped if this rank exits before it is delivered (its peer may have exited already).

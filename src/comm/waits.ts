@@ -20,6 +20,8 @@ export interface Wait {
   source: number;
   tag: number;
   since: number;
+  /** Set when the message it waits for is there (see matching.ts). */
+  done?: boolean;
 }
 
 /** Whom a receive depends on, in world ranks: its source (-1: any), and its communicator's members. */
@@ -52,7 +54,7 @@ export class Waits {
   /** What this rank is blocked in, oldest first. */
   describe(): WaitState[] {
     const now = performance.now();
-    return [...this.waits.keys()].map(({ since, ...rest }) => ({ ...rest, seconds: (now - since) / 1000 }));
+    return [...this.waits.keys()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: (now - since) / 1000 }));
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { JobKeys } from "../comm/addresses.js";
 import type { PeerNotice } from "../rank/control.js";
+import type { TransportChoice } from "./options.js";
 
 export type ToAgent =
   | {
@@ -20,7 +21,7 @@ export type ToAgent =
       env: Record<string, string>;
       /** How to pick this node's address: an interface name, a CIDR, or the route to the launcher. */
       network: { iface?: string; cidr?: string; towards: string };
-      transport: "auto" | "tcp";
+      transport: TransportChoice;
       /** The job's keys, unless --insecure. */
       keys?: JobKeys;
     }

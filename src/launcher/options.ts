@@ -9,6 +9,9 @@ import { UsageError } from "../errors.js";
 import { DEFAULT_LAUNCH_AGENT } from "./agent-link.js";
 import { merge, parseHostList, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
 
+/** How ranks reach each other (`--transport`). */
+export type TransportChoice = "auto" | "zmq" | "tcp";
+
 export interface LaunchOptions {
   /** Number of ranks; undefined = one per slot of the hosts (or 1 without hosts). */
   np: number | undefined;
@@ -30,7 +33,7 @@ export interface LaunchOptions {
   iface: string | undefined;
   cidr: string | undefined;
   /** "tcp": every pair of ranks talks over tcp, even on one host. */
-  transport: "auto" | "tcp";
+  transport: TransportChoice;
   /** No CURVE encryption/authentication on tcp. */
   insecure: boolean;
   /** Do not print which network addresses a multi-host job uses. */
@@ -81,9 +84,9 @@ function parser(argv: string[]) {
     .option("bind", { type: "string", description: "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16" })
     .option("transport", {
       type: "string",
-      choices: ["auto", "tcp"],
+      choices: ["auto", "zmq", "tcp"],
       default: "auto",
-      description: "auto: ipc on a host, tcp between hosts; tcp: tcp everywhere",
+      description: "auto: shared memory on a host (ZeroMQ ipc where unavailable), tcp between hosts; zmq: ZeroMQ ipc on a host; tcp: tcp everywhere",
     })
     .option("insecure", { type: "boolean", default: false, description: "No encryption or authentication on tcp (trusted networks only)" })
     .option("quiet", { alias: "q", type: "boolean", default: false, description: "Do not print the addresses a multi-host job uses" })
@@ -160,7 +163,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
       exportEnv: exports(all(args.x)),
       iface: last(args.iface),
       cidr: last(args.bind),
-      transport: last(args.transport) as "auto" | "tcp",
+      transport: last(args.transport) as TransportChoice,
       insecure: args.insecure,
       quiet: args.quiet,
       tagOutput: args["tag-output"],

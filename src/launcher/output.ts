@@ -1,10 +1,16 @@
 /**
  * Forwarding of a rank's stdout/stderr: whole lines only, so lines of different ranks never
  * interleave mid-line, optionally tagged like Open MPI (`[1,rank]<stdout>:`). Report lines
- * (see protocol.ts) are taken out of stderr and handed to the launcher instead.
+ * (see rank/report.ts) are taken out of stderr and handed to the launcher instead. The
+ * launcher's own messages ({@link say}) go to stderr too.
  */
 import { StringDecoder } from "node:string_decoder";
 import { REPORT_MARKER, type RankReport } from "../rank/report.js";
+
+/** A message of the launcher's own, on stderr. */
+export const say = (line: string) => process.stderr.write(`tsmpi: ${line}\n`);
+export const writeOut = (text: string) => process.stdout.write(text);
+export const writeErr = (text: string) => process.stderr.write(text);
 
 export class LineForwarder {
   private readonly decoder = new StringDecoder("utf8");

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENV, type PeerNotice, type StartMessage } from "../rank/control.js";
+import type { TransportChoice } from "./options.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "main.js");
 
@@ -35,7 +36,7 @@ export interface RankSpec {
   env: NodeJS.ProcessEnv;
   /** IP address for the tcp inbox, in jobs that need tcp. */
   address?: string;
-  transport: "auto" | "tcp";
+  transport: TransportChoice;
   cwd?: string;
 }
 
@@ -52,7 +53,7 @@ export function spawnRank(spec: RankSpec): ChildProcess {
     [ENV.jobDir]: spec.jobDir,
   };
   if (spec.address !== undefined) env[ENV.address] = spec.address;
-  if (spec.transport === "tcp") env[ENV.transport] = "tcp";
+  if (spec.transport !== "auto") env[ENV.transport] = spec.transport;
   return spawn(process.execPath, ["--enable-source-maps", RANK_MAIN, spec.script, ...spec.args], {
     stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
     detached: true, // own process group, so the whole tree of a rank can be killed

@@ -42,6 +42,6 @@ export const ENV = {
   node: "TSMPI_NODE",
   /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */
   address: "TSMPI_ADDRESS",
-  /** "tcp" when every peer, even on the same host, is reached over tcp (--transport tcp). */
+  /** "zmq": ZeroMQ ipc even on the same host (--transport zmq); "tcp": tcp everywhere (--transport tcp). */
   transport: "TSMPI_TRANSPORT",
 } as const;

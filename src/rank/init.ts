@@ -6,11 +6,14 @@
  * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
  * bootstrap attached, the world once joined, and its transport (for abort).
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "../api/communicator.js";
+import type { PeerAddress } from "../comm/addresses.js";
 import { Group } from "../comm/group.js";
+import { HostTransport } from "../comm/host.js";
+import { loadLibc } from "../comm/shm/libc.js";
 import { Runtime } from "../comm/runtime.js";
 import type { Transport } from "../comm/transport.js";
 import { secureClient } from "../comm/zmq/security.js";
@@ -88,28 +91,58 @@ async function join(link: LauncherLink): Promise<Comm> {
   const { control, keys } = link.start;
   if (!jobDir) throw new InitError(`init on rank ${rank}: ${ENV.jobDir} must be set by the tsmpi launcher`);
   const runtime = new Runtime(rank, size);
+  const mode = process.env[ENV.transport];
+  const node = Number(process.env[ENV.node] ?? 0);
+  const libc = mode === undefined ? loadLibc() : undefined;
+  const shared = libc && !("unavailable" in libc) ? libc : undefined;
+  const transport = new HostTransport(runtime, shared?.yieldCpu);
   const address = process.env[ENV.address];
-  const transport = await ZmqTransport.bind(
+  const zmq = await ZmqTransport.bind(
     {
       local: `ipc://${jobDir}/rank-${rank}`,
-      node: Number(process.env[ENV.node] ?? 0),
+      node,
       net: address ? { address, keys } : undefined,
-      netOnly: process.env[ENV.transport] === "tcp",
+      netOnly: mode === "tcp",
     },
-    runtime,
+    transport,
   );
+  transport.attachZmq(zmq);
   runtime.attach(transport);
   self.transport = transport;
+  const published: PeerAddress = { ...zmq.address };
+  let unavailable = libc && "unavailable" in libc ? libc.unavailable : undefined;
+  if (shared) {
+    try {
+      published.shm = transport.openShm(shared, rank, size);
+    } catch (error) {
+      unavailable = (error as Error).message;
+    }
+  }
+  // One line per host: its first rank speaks for it.
+  if (unavailable && process.env[ENV.localRank] === "0")
+    process.stderr.write(`tsmpi: shared memory is not available on ${hostname()} (${unavailable}); its ranks use ZeroMQ ipc\n`);
   link.listen({
     notice: (notice) => (notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank)),
     reportState: () => report({ type: "state", rank, ...runtime.state(), initialized: true }),
   });
-  transport.setPeers(await exchangeAddresses(rank, size, control, transport.address, keys));
+  const peers = await exchangeAddresses(rank, size, control, published, keys);
+  zmq.setPeers(peers);
+  const refused = transport.connectShm(
+    peers.map((peer) => (peer.node === node ? peer.shm : undefined)),
+    availableParallelism(),
+  );
+  for (const { rank: peer, reason } of refused)
+    process.stderr.write(`tsmpi: rank ${rank} reaches rank ${peer} through ZeroMQ ipc: its shared memory could not be mapped (${reason})\n`);
   return world(runtime);
 }
-
 /** Say hello to the launcher's address exchange; @returns every rank's address. */
-async function exchangeAddresses(rank: number, size: number, control: string, address: ZmqTransport["address"], keys: LauncherLink["start"]["keys"]) {
+async function exchangeAddresses(
+  rank: number,
+  size: number,
+  control: string,
+  address: PeerAddress,
+  keys: LauncherLink["start"]["keys"],
+): Promise<PeerAddress[]> {
   const dealer = new Dealer({ linger: 0 });
   try {
     if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);

@@ -134,7 +134,12 @@ export class ZmqTransport implements Transport {
     queued((this.sideboxes[dest] ??= this.connect(dest, 0)), this.sideTails, dest, [frame]).catch(() => undefined);
   }
 
-  /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it. */
+  /** ZeroMQ sends large frames zero-copy, after `send` returns: the frames must be the sender's own. */
+  borrows(): boolean {
+    return false;
+  }
+
+  /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it (its I/O thread then sends it). */
   send(dest: number, frames: Buffer[]): Promise<void> {
     return queued(this.outbox(dest), this.tails, dest, frames);
   }

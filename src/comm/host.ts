@@ -1,0 +1,162 @@
+/**
+ * The transport a rank uses: shared memory to the ranks of its host (when available) and
+ * ZeroMQ to everyone else. ZeroMQ also carries the doorbells that wake a rank sleeping on
+ * shared memory. Message order per pair holds because a pair always uses one path.
+ *
+ * Waiting: a blocked receive polls shared memory (busy while the host has a core per rank;
+ * yielding the CPU between polls when ranks outnumber cores) and, after
+ * {@link SPIN_MS} without any progress, arms its doorbell and sleeps in the event loop.
+ */
+import type { Libc } from "./shm/libc.js";
+import { ShmTransport } from "./shm/transport.js";
+import type { SegmentAddress } from "./shm/segment.js";
+import type { Delivery, Transport } from "./transport.js";
+import type { ZmqTransport } from "./zmq/transport.js";
+import { TransportError } from "../errors.js";
+
+/** How long a blocked receive polls without progress before it sleeps. */
+const SPIN_MS = 0.05;
+
+/** A doorbell: one byte no data-plane message starts with (0xc1 is never used by msgpack). */
+const DOORBELL = Buffer.from([0xc1]);
+
+export class HostTransport implements Transport, Delivery {
+  private demand = 0;
+  private shm: ShmTransport | undefined;
+  private oversubscribed = false;
+  private zmq!: ZmqTransport;
+
+  constructor(
+    private readonly sink: Delivery,
+    private readonly yieldCpu: () => void = () => undefined,
+  ) {}
+
+  /** Use `zmq` for control, doorbells and peers off the host. */
+  attachZmq(zmq: ZmqTransport): void {
+    this.zmq = zmq;
+  }
+
+  /** Create this rank's shared-memory inbox. @returns its address, for the address table. */
+  openShm(libc: Libc, rank: number, size: number): SegmentAddress {
+    this.shm = ShmTransport.create(
+      libc,
+      rank,
+      size,
+      this.sink,
+      (peer) => this.zmq.advise(peer, DOORBELL),
+      (active) => this.hold(active),
+    );
+    return this.shm.address;
+  }
+
+  /**
+   * Map the inboxes of the peers that offer one (`cores`: CPUs of this host, for the polling policy).
+   * @returns the peers that stay on ZeroMQ because their inbox could not be mapped.
+   */
+  connectShm(peers: Array<SegmentAddress | undefined>, cores: number): Array<{ rank: number; reason: string }> {
+    if (this.shm === undefined) return [];
+    const failed = this.shm.connect(peers);
+    this.oversubscribed = this.shm.count > cores;
+    return failed;
+  }
+
+  /** Frames from ZeroMQ: a doorbell means "look at shared memory"; anything else is a message. */
+  deliver(frames: Buffer[]): void {
+    if (frames.length === 1 && frames[0]!.length === 1 && frames[0]![0] === 0xc1) return this.woken();
+    this.sink.deliver(frames);
+  }
+
+  /**
+   * A doorbell: deliver what came, then keep polling while a message is half through a ring
+   * or our own data waits for room, and return as soon as a whole message was delivered (a
+   * receive may be waiting for it in the event loop).
+   */
+  private woken(): void {
+    const shm = this.shm;
+    if (shm === undefined) return;
+    const delivered = shm.delivered;
+    this.spin(() => shm.delivered !== delivered || !(shm.hasQueued || shm.midMessage));
+    if (this.demand > 0) this.rearm();
+  }
+
+  /** Poll shared memory until `done()`, or until it has made no progress for {@link SPIN_MS}. */
+  private spin(done: () => boolean): void {
+    const shm = this.shm!;
+    shm.disarm();
+    let last = performance.now();
+    while (true) {
+      const moved = shm.progress();
+      if (done()) break;
+      if (moved) last = performance.now();
+      else if (performance.now() - last > SPIN_MS) break;
+      else if (this.oversubscribed) this.yieldCpu();
+    }
+  }
+
+  /** Arm the doorbell, then look once more: a record written just before arming was not rung for. */
+  private rearm(): void {
+    this.shm!.arm();
+    this.shm!.progress();
+  }
+
+  /** Does a message to `dest` leave this process before `send` returns (so it may use the caller's memory)? */
+  borrows(dest: number): boolean {
+    return this.shm?.reaches(dest) ?? false;
+  }
+
+  send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {
+    if (this.shm?.reaches(dest)) return this.shm.send(dest, frames, borrowed, flush);
+    return this.zmq.send(dest, frames);
+  }
+
+  advise(dest: number, frame: Buffer): void {
+    if (this.shm?.reaches(dest)) void this.shm.send(dest, [frame], false).catch(() => undefined);
+    else this.zmq.advise(dest, frame);
+  }
+
+  /** Keep reading (and be woken) while shared memory holds queued outgoing data. */
+  private hold(active: boolean): void {
+    if (!active) return this.release();
+    this.zmq.acquire();
+    if (this.demand++ === 0) this.shm!.arm();
+  }
+
+  acquire(): void {
+    this.zmq.acquire();
+    if (this.demand++ === 0 && this.shm) this.rearm();
+  }
+
+  release(): void {
+    this.zmq.release();
+    if (--this.demand === 0) this.shm?.disarm();
+  }
+
+  await(satisfied: () => boolean): void {
+    if (this.shm === undefined || satisfied()) return;
+    this.spin(satisfied);
+    if (this.demand > 0) this.rearm();
+  }
+
+  async poll(): Promise<void> {
+    this.shm?.progress();
+    await this.zmq.poll();
+  }
+
+  async drain(): Promise<void> {
+    while (this.shm?.progress());
+    await this.zmq.drain();
+  }
+
+  get unread(): boolean {
+    return this.zmq.unread || (this.shm?.unread ?? false);
+  }
+
+  peerGone(rank: number): void {
+    this.shm?.peerGone(rank, new TransportError(`rank ${rank} exited before reading a message sent to it`));
+    this.zmq.peerGone();
+  }
+
+  close(discard = false): void {
+    this.zmq.close(discard);
+  }
+}

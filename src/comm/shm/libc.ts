@@ -1,0 +1,61 @@
+/**
+ * The few libc calls shared memory needs, through koffi (an FFI library whose npm package
+ * ships prebuilt binaries, so installing tsmpi runs no compiler). Loaded on first use; a
+ * platform without koffi's binary, without memfd or without /proc gets a reason instead.
+ */
+import { createRequire } from "node:module";
+
+export interface Libc {
+  /** A new anonymous shared file of `bytes` bytes (memfd_create + ftruncate): nothing in /dev/shm. */
+  createShared(name: string, bytes: number): number;
+  /** Open another process's descriptor (same user) through /proc. */
+  openPeer(pid: number, fd: number): number;
+  /** Map `bytes` of `fd` shared, read-write; the ArrayBuffer lives as long as the process. */
+  map(fd: number, bytes: number): ArrayBuffer;
+  close(fd: number): void;
+  /** Give the CPU to another runnable process (pollers on an oversubscribed host). */
+  yieldCpu(): void;
+}
+
+const PROT_READ_WRITE = 3;
+const MAP_SHARED = 1;
+const MFD_CLOEXEC = 1;
+const O_RDWR = 2;
+const O_CLOEXEC = 0o2000000;
+
+/** @returns libc through koffi, or why shared memory is not available here. */
+export function loadLibc(): Libc | { unavailable: string } {
+  if (process.platform !== "linux") return { unavailable: `shared memory needs Linux (this is ${process.platform})` };
+  let koffi: typeof import("koffi");
+  try {
+    koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+  } catch (error) {
+    return { unavailable: `koffi has no prebuilt binary for ${process.platform}-${process.arch} (${(error as Error).message.split("\n")[0]})` };
+  }
+  const lib = koffi.load("libc.so.6");
+  const memfdCreate = lib.func("int memfd_create(const char *name, unsigned int flags)");
+  const ftruncate = lib.func("int ftruncate(int fd, int64_t length)");
+  const mmap = lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
+  const open = lib.func("int open(const char *path, int flags)");
+  const close = lib.func("int close(int fd)");
+  const schedYield = lib.func("int sched_yield(void)");
+  const check = (what: string, result: number): number => {
+    if (result < 0) throw new Error(`${what} failed (errno ${koffi.errno()})`);
+    return result;
+  };
+  return {
+    createShared(name, bytes) {
+      const fd = check("memfd_create", memfdCreate(name, MFD_CLOEXEC) as number);
+      check("ftruncate", ftruncate(fd, bytes) as number);
+      return fd;
+    },
+    openPeer: (pid, fd) => check(`open /proc/${pid}/fd/${fd}`, open(`/proc/${pid}/fd/${fd}`, O_RDWR | O_CLOEXEC) as number),
+    map(fd, bytes) {
+      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, 0) as unknown;
+      if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
+      return koffi.view(pointer, bytes) as ArrayBuffer;
+    },
+    close: (fd) => void close(fd),
+    yieldCpu: () => void schedYield(),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * A multipart message as one byte stream through a ring: a frame table (frame count, then
+ * each frame's length, as u32) followed by the frames' bytes. The writer cuts the stream into
+ * records as room appears; the reader rebuilds the frames as records arrive, copying each
+ * byte once, straight into the frame it belongs to.
+ */
+import { SerializationError } from "../../errors.js";
+import { RecordKind, type Ring } from "./ring.js";
+
+/** The writer's position in one outgoing message. */
+export class OutStream {
+  private readonly parts: Uint8Array[];
+  private part = 0;
+  private offset = 0;
+  private started = false;
+  /** Stream bytes not yet written. */
+  remaining: number;
+
+  constructor(frames: Buffer[]) {
+    const table = new Uint32Array(frames.length + 1);
+    table[0] = frames.length;
+    let total = table.byteLength;
+    frames.forEach((frame, i) => {
+      table[i + 1] = frame.byteLength;
+      total += frame.byteLength;
+    });
+    this.parts = [new Uint8Array(table.buffer), ...frames];
+    this.remaining = total;
+  }
+
+  /** Write as much as the ring takes now. @returns true once the whole message is in. */
+  pump(ring: Ring): boolean {
+    while (this.remaining > 0) {
+      const head = this.started ? 0 : 8;
+      const length = ring.reserve(head + this.remaining, head || 1);
+      if (length === 0) return false;
+      const payload = ring.payload(length);
+      if (!this.started) {
+        // START: the stream's length (u64 as two words), then the stream.
+        const words = new Uint32Array(payload.buffer, payload.byteOffset, 2);
+        words[0] = this.remaining % 2 ** 32;
+        words[1] = Math.floor(this.remaining / 2 ** 32);
+      }
+      this.copyTo(payload.subarray(head));
+      ring.commit(this.started ? RecordKind.Cont : RecordKind.Start, length);
+      this.started = true;
+    }
+    return true;
+  }
+
+  private copyTo(target: Uint8Array): void {
+    let filled = 0;
+    while (filled < target.byteLength) {
+      const part = this.parts[this.part]!;
+      const n = Math.min(part.byteLength - this.offset, target.byteLength - filled);
+      target.set(part.subarray(this.offset, this.offset + n), filled);
+      filled += n;
+      this.offset += n;
+      if (this.offset === part.byteLength) {
+        this.part++;
+        this.offset = 0;
+      }
+    }
+    this.remaining -= filled;
+  }
+
+  /** Copy what is still to be written out of the caller's memory, which may change once send returns. */
+  own(): void {
+    for (let i = this.part; i < this.parts.length; i++) {
+      const part = this.parts[i]!;
+      const from = i === this.part ? this.offset : 0;
+      this.parts[i] = new Uint8Array(part.subarray(from));
+      if (i === this.part) this.offset = 0;
+    }
+  }
+}
+
+/** The reader's rebuilding of one incoming message from one sender. */
+export class InStream {
+  private total = 0;
+  private got = 0;
+  /** Stream bytes before the frames, gathered until the whole table is here. */
+  private head = new Uint8Array(0);
+  private frames: Buffer[] | undefined;
+  private frame = 0;
+  private offset = 0;
+
+  /** Part of a message has arrived, not all of it. */
+  get busy(): boolean {
+    return this.total !== 0;
+  }
+
+  /** Take one record; @returns the frames once the message is whole. */
+  take(kind: number, payload: Uint8Array): Buffer[] | undefined {
+    if (kind === RecordKind.Start) {
+      if (this.total !== 0) throw new SerializationError("shared-memory message started before the previous one ended");
+      if (payload.byteLength < 8) throw new SerializationError("shared-memory START record is too short");
+      const words = new Uint32Array(payload.slice(0, 8).buffer);
+      this.total = words[0]! + words[1]! * 2 ** 32;
+      if (this.total < 4) throw new SerializationError("shared-memory message is too short for its frame table");
+      this.got = 0;
+      payload = payload.subarray(8);
+    } else if (kind !== RecordKind.Cont || this.total === 0) {
+      throw new SerializationError(`unexpected shared-memory record of kind ${kind}`);
+    }
+    this.got += payload.byteLength;
+    if (this.got > this.total) throw new SerializationError("shared-memory message is longer than announced");
+    if (this.frames === undefined) payload = this.gatherTable(payload);
+    if (this.frames !== undefined) this.fill(payload);
+    if (this.got < this.total) return undefined;
+    const frames = this.frames;
+    if (frames === undefined || this.frame !== frames.length) throw new SerializationError("shared-memory message is shorter than its frame table");
+    this.total = 0;
+    this.frames = undefined;
+    this.head = new Uint8Array(0);
+    return frames;
+  }
+
+  /** Gather table bytes; once whole, allocate the frames. @returns the payload bytes past the table. */
+  private gatherTable(payload: Uint8Array): Uint8Array {
+    const need = (n: number) => (n < 4 ? 4 : 4 * (1 + new Uint32Array(this.head.slice(0, 4).buffer)[0]!));
+    let want = need(this.head.byteLength);
+    while (this.head.byteLength < want && payload.byteLength > 0) {
+      const n = Math.min(want - this.head.byteLength, payload.byteLength);
+      const grown = new Uint8Array(this.head.byteLength + n);
+      grown.set(this.head);
+      grown.set(payload.subarray(0, n), this.head.byteLength);
+      this.head = grown;
+      payload = payload.subarray(n);
+      want = need(this.head.byteLength);
+    }
+    if (this.head.byteLength < want) return payload;
+    const table = new Uint32Array(this.head.buffer, 0, want / 4);
+    let bytes = want;
+    for (let i = 1; i < table.length; i++) bytes += table[i]!;
+    if (bytes !== this.total) throw new SerializationError("shared-memory frame table does not add up to the message length");
+    this.frames = Array.from(table.subarray(1), (length) => Buffer.allocUnsafe(length));
+    this.frame = 0;
+    this.offset = 0;
+    this.skipEmpty();
+    return payload;
+  }
+
+  private skipEmpty(): void {
+    while (this.frames !== undefined && this.frame < this.frames.length && this.frames[this.frame]!.byteLength === 0) this.frame++;
+  }
+
+  private fill(payload: Uint8Array): void {
+    const frames = this.frames!;
+    let used = 0;
+    while (used < payload.byteLength) {
+      const frame = frames[this.frame];
+      if (frame === undefined) throw new SerializationError("shared-memory message is longer than its frame table");
+      const n = Math.min(frame.byteLength - this.offset, payload.byteLength - used);
+      frame.set(payload.subarray(used, used + n), this.offset);
+      used += n;
+      this.offset += n;
+      if (this.offset === frame.byteLength) {
+        this.frame++;
+        this.offset = 0;
+        this.skipEmpty();
+      }
+    }
+  }
+}

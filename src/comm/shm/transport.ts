@@ -1,0 +1,189 @@
+/**
+ * Shared-memory transport between the ranks of one host: each rank owns an inbox segment with
+ * one ring per sender (see segment.ts), maps the inboxes of its peers on the host, and moves
+ * messages by copying them into the peer's ring; the peer copies them out. A writer whose
+ * message does not fit keeps the rest (copied, so the sender may reuse its memory) and writes
+ * it as the reader frees room. Nobody blocks: the host transport polls ({@link progress})
+ * while a receive waits, and rings a doorbell (a ZeroMQ frame) only for a peer that sleeps.
+ */
+import { TransportError } from "../../errors.js";
+import type { Delivery } from "../transport.js";
+import type { Libc } from "./libc.js";
+import type { Ring } from "./ring.js";
+import { Segment, type SegmentAddress } from "./segment.js";
+import { InStream, OutStream } from "./stream.js";
+
+interface Outgoing {
+  stream: OutStream;
+  /** Settled once the whole message is in the ring (for senders that wait for that). */
+  done?: { resolve: () => void; reject: (error: Error) => void };
+}
+
+/** This rank's side of one peer on the host. */
+interface Peer {
+  rank: number;
+  /** The peer's inbox, where our ring to it lives. */
+  inbox: Segment;
+  /** Our ring in the peer's inbox. */
+  out: Ring;
+  /** The peer's ring in our inbox. */
+  in: Ring;
+  reader: InStream;
+  queue: Outgoing[];
+}
+
+export class ShmTransport {
+  private readonly peers: Array<Peer | undefined> = [];
+  private readonly local: Peer[] = [];
+  /** Peers with queued outgoing data. */
+  private pending = 0;
+
+  private constructor(
+    private readonly libc: Libc,
+    private readonly rank: number,
+    private readonly size: number,
+    private readonly inbox: Segment,
+    /** Where peers find this rank's inbox. */
+    readonly address: SegmentAddress,
+    private readonly sink: Delivery,
+    /** Wake a sleeping peer (a doorbell through the control transport). */
+    private readonly wake: (rank: number) => void,
+    /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
+    private readonly onPending: (active: boolean) => void,
+  ) {}
+
+  static create(libc: Libc, rank: number, size: number, sink: Delivery, wake: (rank: number) => void, onPending: (active: boolean) => void): ShmTransport {
+    const { segment, address } = Segment.create(libc, size);
+    return new ShmTransport(libc, rank, size, segment, address, sink, wake, onPending);
+  }
+
+  /** Map the inbox of every peer that offers one. @returns the ranks it could not map, with why. */
+  connect(peers: Array<SegmentAddress | undefined>): Array<{ rank: number; reason: string }> {
+    const failed: Array<{ rank: number; reason: string }> = [];
+    peers.forEach((address, rank) => {
+      if (address === undefined || rank === this.rank) return;
+      try {
+        const inbox = Segment.open(this.libc, this.size, address);
+        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), in: this.inbox.ring(rank), reader: new InStream(), queue: [] };
+        this.peers[rank] = peer;
+        this.local.push(peer);
+      } catch (error) {
+        failed.push({ rank, reason: (error as Error).message });
+      }
+    });
+    return failed;
+  }
+
+  /** Ranks reached through shared memory (this one included: it has an inbox). */
+  get count(): number {
+    return this.local.length + 1;
+  }
+
+  reaches(rank: number): boolean {
+    return this.peers[rank] !== undefined;
+  }
+
+  /**
+   * Write a message to `dest`'s ring, as far as it fits now; the rest is queued. Resolves at
+   * once, or with `flush` once the whole message is in the ring.
+   * @param borrowed the frames are the caller's memory: copy what is queued
+   */
+  send(dest: number, frames: Buffer[], borrowed: boolean, flush = false): Promise<void> {
+    const peer = this.peers[dest];
+    if (peer === undefined) return Promise.reject(new TransportError(`rank ${dest} is not reached through shared memory`));
+    const stream = new OutStream(frames);
+    if (peer.queue.length === 0 && stream.pump(peer.out)) {
+      if (peer.inbox.claimWake()) this.wake(dest);
+      return Promise.resolve();
+    }
+    if (borrowed) stream.own();
+    const outgoing: Outgoing = { stream };
+    const written = flush ? new Promise<void>((resolve, reject) => (outgoing.done = { resolve, reject })) : Promise.resolve();
+    if (peer.queue.push(outgoing) === 1 && this.pending++ === 0) this.onPending(true);
+    if (peer.inbox.claimWake()) this.wake(dest);
+    this.flushQueue(peer);
+    return written;
+  }
+
+  /** Write queued messages to `peer` while there is room. @returns true if anything was written. */
+  private flushQueue(peer: Peer): boolean {
+    if (peer.queue.length === 0) return false;
+    let moved = false;
+    for (let retry = true; peer.queue.length > 0;) {
+      const head = peer.queue[0]!;
+      const before = head.stream.remaining;
+      const whole = head.stream.pump(peer.out);
+      moved ||= head.stream.remaining !== before;
+      if (whole) {
+        peer.queue.shift();
+        head.done?.resolve();
+        continue;
+      }
+      if (!retry) break;
+      // Full: ask the reader to wake us when it frees room, then look once more, since it
+      // may have freed some just before it could see the flag.
+      peer.out.writerWaiting = true;
+      retry = false;
+    }
+    if (moved && peer.inbox.claimWake()) this.wake(peer.rank);
+    if (peer.queue.length === 0) {
+      peer.out.writerWaiting = false;
+      if (--this.pending === 0) this.onPending(false);
+    }
+    return moved;
+  }
+
+  /** Deliver what has arrived and write what is queued. @returns true if anything moved. */
+  progress(): boolean {
+    let moved = false;
+    for (const peer of this.local) {
+      if (peer.in.readable) {
+        moved = true;
+        const wakeWriter = peer.in.read((kind, payload) => {
+          const frames = peer.reader.take(kind, payload);
+          if (frames === undefined) return;
+          this.delivered++;
+          this.sink.deliver(frames);
+        });
+        if (wakeWriter) this.wake(peer.rank);
+      }
+      if (peer.queue.length > 0) moved = this.flushQueue(peer) || moved;
+    }
+    return moved;
+  }
+
+  /** Messages delivered so far. */
+  delivered = 0;
+
+  /** A message is partly through a ring: its writer is at work. */
+  get midMessage(): boolean {
+    return this.local.some((peer) => peer.reader.busy);
+  }
+
+  /** Outgoing data waits for room in a peer's ring. */
+  get hasQueued(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Messages wait in a ring, not yet delivered. */
+  get unread(): boolean {
+    return this.local.some((peer) => peer.in.readable);
+  }
+
+  arm(): void {
+    this.inbox.arm();
+  }
+
+  disarm(): void {
+    this.inbox.disarm();
+  }
+
+  /** `rank` is gone: what is queued for it will never be read. */
+  peerGone(rank: number, error: Error): void {
+    const peer = this.peers[rank];
+    if (peer === undefined || peer.queue.length === 0) return;
+    for (const outgoing of peer.queue.splice(0)) outgoing.done?.reject(error);
+    peer.out.writerWaiting = false;
+    if (--this.pending === 0) this.onPending(false);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The job's plan, made before anything starts: which hosts run which ranks, and, when ranks
+ * talk over tcp (several hosts, or --transport tcp), the launcher's address for it and the
+ * job's key pair (unless --insecure).
+ */
+import { hostname } from "node:os";
+import type { JobKeys } from "../comm/addresses.js";
+import { planHosts, type PlannedHost } from "./hosts.js";
+import { pickAddress, type Picked } from "./network.js";
+import type { LaunchOptions } from "./options.js";
+import { say } from "./output.js";
+
+export interface JobPlan {
+  hosts: PlannedHost[];
+  np: number;
+  /** Some hosts are not this one: their ranks are started by node agents. */
+  remote: boolean;
+  /** The launcher's tcp address, in jobs that need tcp. */
+  picked?: Picked;
+  /** The job's keys, in jobs that need tcp, unless --insecure. */
+  keys?: JobKeys;
+}
+
+/** Plan the job; says so if it oversubscribes its slots, or which address a multi-host job uses here. */
+export async function planJob(options: LaunchOptions): Promise<JobPlan> {
+  const { hosts, warning } = await planHosts(options, process.env);
+  if (warning) say(`warning: ${warning}`);
+  const np = hosts.reduce((sum, h) => sum + h.ranks.length, 0);
+  const remote = hosts.some((h) => h.via !== "local");
+  if (!remote && options.transport !== "tcp") return { hosts, np, remote };
+  const picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
+  const keys = options.insecure ? undefined : (await import("zeromq")).curveKeyPair();
+  const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0); // else this host uses no address
+  if (remote && ranksHere && !options.quiet)
+    say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
+  return { hosts, np, remote, picked, keys };
+}

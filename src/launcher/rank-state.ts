@@ -1,0 +1,45 @@
+/**
+ * What the launcher knows about each rank of the job, wherever it runs: its host, how to
+ * signal it, its forwarded output, and what it reported (an error, an abort, that it is
+ * exiting, what it waits in).
+ */
+import type { RankReport } from "../rank/report.js";
+import type { Reporting } from "./hang.js";
+import type { PlannedHost } from "./hosts.js";
+import { LineForwarder, writeErr, writeOut } from "./output.js";
+
+export interface Rank extends Reporting {
+  /** Its last error or abort report. */
+  report?: RankReport;
+  /** Ended by the launcher while exiting with messages nobody could receive. */
+  undeliverable?: boolean;
+  host: PlannedHost;
+  out: LineForwarder;
+  err: LineForwarder;
+}
+
+/**
+ * A rank's record, its output going to the launcher's stdout/stderr (tagged with --tag-output)
+ * and its reports taken out of stderr; `onExiting` hears that it has finished its script.
+ */
+export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], tagOutput: boolean, onExiting: () => void): Rank {
+  const tag = (stream: string) => (tagOutput ? `[1,${rank}]<${stream}>:` : "");
+  const r: Rank = {
+    rank,
+    host,
+    done: false,
+    kill,
+    out: new LineForwarder(writeOut, tag("stdout")),
+    err: new LineForwarder(writeErr, tag("stderr"), (report) => {
+      if (report.type === "exiting") {
+        r.exiting = report.code;
+        onExiting();
+      } else if (report.type !== "state") r.report ??= report;
+      else if (r.onState) {
+        r.state = report;
+        r.onState();
+      }
+    }),
+  };
+  return r;
+}

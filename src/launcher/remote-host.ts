@@ -1,0 +1,85 @@
+/**
+ * The ranks on another host: a node agent started there (ssh, --launch-agent or srun) starts
+ * them with {@link startLocalRanks} and relays their output and ends, which the launcher
+ * handles as it does its own ranks'. A host that cannot start its ranks, or whose connection
+ * dies, is lost as a whole.
+ */
+import { join } from "node:path";
+import type { FromAgent, ToAgent } from "./agent-protocol.js";
+import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
+import type { PlannedHost } from "./hosts.js";
+import type { JobContext, JobHost } from "./job-host.js";
+import type { LaunchOptions } from "./options.js";
+import { say } from "./output.js";
+import type { Supervisor } from "./supervisor.js";
+
+export function startRemoteHost(host: PlannedHost, node: number, job: JobContext): JobHost {
+  const { options, supervisor } = job;
+  const argv = agentArgv(host.name, {
+    agent: host.via === "srun" ? "srun" : options.launchAgent,
+    node: options.remoteNode ?? process.execPath,
+    agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
+    cwd: process.cwd(),
+  });
+  const link = new AgentLink(
+    host.name,
+    argv,
+    (message) => relay(message, host, supervisor, options),
+    // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
+    (why) => supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`),
+  );
+  for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
+  link.send(launchMessage(host, node, job));
+  if (host.ranks.includes(0)) {
+    process.stdin.on("data", (data: Buffer) => link.send({ type: "stdin", data: data.toString("base64") }));
+    process.stdin.on("end", () => link.send({ type: "stdin" }));
+  }
+  const limit = setTimeout(() => {
+    if (!link.ready) supervisor.hostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
+  }, options.launchTimeout * 1000);
+  limit.unref();
+  return {
+    // The agent writes a bundle's code into its own job directory.
+    start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
+    notify: (notice) => link.send({ type: "notice", notice }),
+    disconnect: () => link.disconnect(),
+    close: () => clearTimeout(limit),
+  };
+}
+
+/** What the agent needs to start the host's ranks. */
+function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir }: JobContext): ToAgent {
+  return {
+    type: "launch",
+    ranks: host.ranks.map((rank, localRank) => ({ rank, localRank })),
+    size: plan.np,
+    node,
+    jobId: jobDir.id,
+    script: options.script,
+    args: options.args,
+    cwd: process.cwd(),
+    env: options.exportEnv,
+    network: { iface: options.iface, cidr: options.cidr, towards: plan.picked!.address },
+    transport: options.transport,
+    keys: plan.keys,
+  };
+}
+
+/** What the host's agent says, handled like the launcher's own ranks' output and ends. */
+function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, options: LaunchOptions): void {
+  const r = "rank" in message ? supervisor.ranks[message.rank] : undefined;
+  switch (message.type) {
+    case "ready":
+      if (!options.quiet) say(`ranks on ${host.name} (${message.host}) use ${message.address} for tcp`);
+      break;
+    case "output":
+      if (r && r.host === host) (message.fd === 1 ? r.out : r.err).push(Buffer.from(message.data, "base64"));
+      break;
+    case "exit":
+      if (r && r.host === host) supervisor.rankExited(r, message.code, message.signal);
+      break;
+    case "failed":
+      supervisor.hostLost(host, message.message);
+      break;
+  }
+}

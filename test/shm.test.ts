@@ -1,0 +1,120 @@
+// The shared-memory transport's parts on their own: the ring (wrap-around, padding, records
+// cut anywhere), the stream decoder under fuzzed records, and the engine behaviour the ring
+// protocol relies on: Atomics on memory mapped by two processes (not a SharedArrayBuffer)
+// count exactly and order a Dekker-style handshake (a doorbell is never lost).
+import { execa } from "execa";
+import fc from "fast-check";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadLibc, type Libc } from "../src/comm/shm/libc.js";
+import { Ring } from "../src/comm/shm/ring.js";
+import { InStream, OutStream } from "../src/comm/shm/stream.js";
+import { SerializationError } from "../src/errors.js";
+
+function newRing(capacity: number): Ring {
+  return new Ring(new ArrayBuffer(Ring.bytesFor(capacity)), 0, capacity);
+}
+
+/** Send `messages` through a ring of `capacity`, reading whenever the writer is stuck; @returns what arrived. */
+function through(capacity: number, messages: Buffer[][]): Buffer[][] {
+  const ring = newRing(capacity);
+  const reader = new InStream();
+  const arrived: Buffer[][] = [];
+  const read = () =>
+    ring.read((kind, payload) => {
+      const frames = reader.take(kind, payload);
+      if (frames) arrived.push(frames);
+    });
+  for (const frames of messages) {
+    const out = new OutStream(frames);
+    for (let spins = 0; !out.pump(ring); spins++) {
+      expect(spins).toBeLessThan(1e6);
+      read();
+    }
+  }
+  read();
+  return arrived;
+}
+
+const frame = fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a));
+
+describe("shared-memory ring and streams", () => {
+  it("carries messages of any shape through a small ring, wrapping and padding, in order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(frame, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(256, 1024, 4096),
+        (messages, capacity) => {
+          expect(through(capacity, messages)).toEqual(messages);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("pipelines a message far larger than the ring", () => {
+    const big = Buffer.alloc(5 << 20);
+    for (let i = 0; i < big.length; i += 4093) big[i] = i & 0xff;
+    const [got] = through(64 << 10, [[Buffer.from("head"), big]]);
+    expect(got![0]!.toString()).toBe("head");
+    expect(got![1]!.equals(big)).toBe(true);
+  });
+
+  it("rejects fuzzed ring records with a SerializationError and never anything else", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 64 })), { maxLength: 6 }), (records) => {
+        const reader = new InStream();
+        try {
+          for (const [kind, bytes] of records) reader.take(kind, bytes);
+        } catch (error) {
+          if (!(error instanceof SerializationError)) throw error;
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe("Atomics on memory two processes map (what the ring protocol relies on)", () => {
+  const libc = loadLibc();
+  const shared = "unavailable" in libc ? undefined : (libc as Libc);
+  const LIBC = resolve(__dirname, "../dist/comm/shm/libc.js");
+
+  /** Run `body` in `n` node processes that map the same memfd as `view` (an Int32Array). */
+  async function inProcesses(n: number, bytes: number, body: string): Promise<Int32Array> {
+    const fd = shared!.createShared("tsmpi-test", bytes);
+    const view = new Int32Array(shared!.map(fd, bytes));
+    const script = `
+      const { loadLibc } = await import(${JSON.stringify(LIBC)});
+      const libc = loadLibc();
+      const fd = libc.openPeer(${process.pid}, ${fd});
+      const view = new Int32Array(libc.map(fd, ${bytes}));
+      const me = Number(process.argv[1]);
+      ${body}`;
+    await Promise.all(Array.from({ length: n }, (_, me) => execa(process.execPath, ["--input-type=module", "-e", script, String(me)], { timeout: 60_000 })));
+    shared!.close(fd);
+    return view;
+  }
+
+  it.runIf(shared)("count 4 000 000 concurrent Atomics.add from two processes exactly", async () => {
+    const view = await inProcesses(2, 4096, "for (let i = 0; i < 2_000_000; i++) Atomics.add(view, 0, 1);");
+    expect(view[0]).toBe(4_000_000);
+  });
+
+  it.runIf(shared)("order store-then-load across processes (Peterson's lock keeps a plain counter exact)", async () => {
+    // flag[me] at 16*me, turn at 64, counter at 80 (plain read-modify-write inside the lock).
+    const view = await inProcesses(
+      2,
+      4096,
+      `const other = 1 - me;
+       for (let i = 0; i < 200_000; i++) {
+         Atomics.store(view, 16 * me, 1);
+         Atomics.store(view, 64, other);
+         while (Atomics.load(view, 16 * other) === 1 && Atomics.load(view, 64) === other);
+         view[80] = view[80] + 1;
+         Atomics.store(view, 16 * me, 0);
+       }`,
+    );
+    expect(view[80]).toBe(400_000);
+  });
+});
