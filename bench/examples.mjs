@@ -9,7 +9,7 @@ import { join } from "node:path";
 const ROOT = new URL("..", import.meta.url).pathname;
 const fmt = (x) => (x === undefined ? "n/a" : x.toFixed(3));
 
-export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
+export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data }) {
   const lines = [];
   const say = (l = "") => lines.push(l);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -44,6 +44,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
       const r = fftRun(n, extra);
       if (n === 1 && variant === "spmd") base = r.compute;
       const b = base ?? r.compute;
+      data?.fft.push({ n, variant: `tsmpi ${variant}`, scatter: r.scatter, compute: r.compute, gather: r.gather, total: r.total });
       say(
         `| ${n} | tsmpi ${variant} | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | ${(b / r.compute).toFixed(2)}× | ${((100 * b) / r.compute / n).toFixed(0)}% |`,
       );
@@ -53,6 +54,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
         Array.from({ length: repeat }, () => mpirun(n, "bench/fft_batch.py", [String(S), String(L)])[0]),
         "total",
       );
+      data?.fft.push({ n, variant: "mpi4py + NumPy rfft", scatter: r.scatter, compute: r.compute, gather: r.gather, total: r.total });
       say(`| ${n} | mpi4py + NumPy rfft | ${fmt(r.scatter)} | ${fmt(r.compute)} | ${fmt(r.gather)} | ${fmt(r.total)} | | |`);
     }
   }
@@ -84,6 +86,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
       );
       const t = median(runs);
       one ??= t;
+      data?.shapelet.push({ n, impl: "tsmpi", seconds: t });
       say(`| ${n} | tsmpi | ${fmt(t)} | ${(one / t).toFixed(2)}× | ${((100 * one) / t / n).toFixed(0)}% |`);
     }
     for (const threads of [1, 2]) {
@@ -96,6 +99,7 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun }) {
           return JSON.parse(text.trim().split("\n").pop());
         });
         const r = runs[0];
+        data?.shapelet.push({ n: threads, impl: "numba parallel=True", seconds: median(runs.map((x) => x.seconds)) });
         say(`| ${threads} | numba parallel=True (max |Δ| vs tsmpi ${r.max_abs_diff_vs_tsmpi}) | ${fmt(median(runs.map((x) => x.seconds)))} | | |`);
       } catch (error) {
         say(`| ${threads} | numba | not available (${String(error.message).split("\n")[0]}) | | |`);

@@ -1,6 +1,7 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,startup,collectives,rfft,examples,multihost] [--repeat N] [--quick]
-// Prints Markdown tables with ratios and writes them to bench/results/latest.md.
+//   node bench/run.mjs [--only p2p,startup,collectives,rfft,examples,multihost,profiling] [--repeat N] [--quick]
+// Prints Markdown tables with ratios and writes them to bench/results/latest.md, the numbers
+// to bench/results/latest.json and SVG charts of them to bench/results/*.svg (bench/charts.mjs).
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,11 +13,13 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,startup,collectives,rfft,examples,multihost").split(","));
+const only = new Set(flag("--only", "p2p,startup,collectives,rfft,examples,multihost,profiling").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
 const out = [];
+/** The run's numbers, for bench/results/latest.json and the charts. */
+const data = { p2p: [], collectives: [], fft: [], shapelet: [], profiling: [] };
 const say = (line = "") => {
   out.push(line);
   console.log(line);
@@ -90,6 +93,7 @@ if (only.has("p2p")) {
     ],
     (r) => `${r.impl}/${r.kind}/${r.size}`,
   );
+  data.p2p.push(...rows.values());
   const get = (impl, kind, size) => rows.get(`${impl}/${kind}/${size}`)?.usec;
   const allSizes = [...new Set([...rows.values()].map((r) => r.size))].sort((a, b) => a - b);
   say();
@@ -157,6 +161,7 @@ if (only.has("collectives")) {
       [() => tsmpi(n, "bench/collectives.ts", sizes), ...(MPI ? [() => mpi(n, "bench/collectives.py", sizes)] : [])],
       (r) => `${r.impl}/${r.api}/${r.op}/${r.size}`,
     );
+    data.collectives.push(...[...rows.values()].map((r) => ({ ...r, n })));
     say();
     say(`### n = ${n}`);
     say();
@@ -178,7 +183,8 @@ if (only.has("rfft")) {
 if (only.has("examples")) {
   try {
     const { benchExamples } = await import("./examples.mjs");
-    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a) })) say(line);
+    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a), data }))
+      say(line);
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
   }
@@ -189,5 +195,13 @@ if (only.has("multihost")) {
   for (const line of await benchMultihost({ quick, repeat, median, fmt, ratio })) say(line);
 }
 
+if (only.has("profiling")) {
+  const { benchProfiling } = await import("./profiling.mjs");
+  for (const line of await benchProfiling({ repeat, fmt, data })) say(line);
+}
+
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/latest.md"), `${out.join("\n")}\n`);
+writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(data, null, 1)}\n`);
+const { writeCharts } = await import("./charts.mjs");
+for (const file of await writeCharts(data, join(ROOT, "bench/results"))) console.log(`chart: ${file}`);

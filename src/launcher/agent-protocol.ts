@@ -3,8 +3,7 @@
  * object per line over the agent's stdin/stdout. Byte payloads are base64.
  */
 import type { JobKeys } from "../comm/addresses.js";
-import type { PeerNotice } from "../rank/control.js";
-import type { TransportChoice } from "./options.js";
+import type { PeerNotice, TransportChoice } from "../rank/control.js";
 
 export type ToAgent =
   | {
@@ -30,10 +29,13 @@ export type ToAgent =
   /** Signal a rank (`group`: its whole process group). */
   | { type: "signal"; rank: number; signal: NodeJS.Signals; group: boolean }
   | { type: "notice"; notice: PeerNotice }
-  | { type: "stdin"; data?: string };
+  | { type: "stdin"; data?: string }
+  /** --trace: answer with this host's clock (see clock.ts). */
+  | { type: "clock"; id: number };
 
 export type FromAgent =
   | { type: "ready"; address: string; host: string }
   | { type: "output"; rank: number; fd: 1 | 2; data: string }
   | { type: "exit"; rank: number; code: number | null; signal: NodeJS.Signals | null }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  | { type: "clock"; id: number; time: number };

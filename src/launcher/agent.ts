@@ -77,6 +77,9 @@ async function handle(message: ToAgent): Promise<void> {
     case "notice":
       ranks?.notify(message.notice);
       break;
+    case "clock":
+      send({ type: "clock", id: message.id, time: performance.timeOrigin + performance.now() });
+      break;
     case "stdin":
       if (message.data === undefined) ranks?.stdin?.end();
       else ranks?.stdin?.write(Buffer.from(message.data, "base64"));

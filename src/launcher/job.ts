@@ -14,8 +14,10 @@ import type { JobContext, JobHost } from "./job-host.js";
 import { startLocalHost } from "./local-host.js";
 import type { LaunchOptions } from "./options.js";
 import { planJob } from "./plan.js";
+import { JobProfile } from "./profiling.js";
 import { startRemoteHost } from "./remote-host.js";
 import { Supervisor } from "./supervisor.js";
+import { say, writeErr } from "./output.js";
 import { watchJob } from "./watchers.js";
 
 // A reader that goes away (`tsmpi ... | head`) must not crash the launcher: output is dropped.
@@ -30,10 +32,12 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   cleanup.defer(jobDir.remove);
   const control = new AddressExchange(plan.picked ? `tcp://${plan.picked.address}:*` : `ipc://${jobDir.path}/control`, plan.keys);
   cleanup.defer(() => control.close());
-  const supervisor = new Supervisor(plan.np, options, control.arrived);
+  const profile = JobProfile.for(options, plan.np, jobDir.path);
+  const supervisor = new Supervisor(plan.np, options, control.arrived, profile);
   const job: JobContext = { options, plan, jobDir, supervisor };
   const hosts: JobHost[] = [];
   cleanup.defer(() => hosts.forEach((host) => host.close()));
+  if (profile) cleanup.defer(() => profile.finish(supervisor.ranks, writeErr, say));
   try {
     cleanup.defer(watchJob(supervisor, options));
     for (const [node, planned] of plan.hosts.entries()) {

@@ -6,8 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
-import type { PeerNotice, StartMessage } from "../rank/control.js";
-import type { TransportChoice } from "./options.js";
+import type { PeerNotice, StartMessage, TransportChoice } from "../rank/control.js";
 import { signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
 
 /** One host's part of a job: what its ranks share. */

@@ -2,15 +2,13 @@
  * Command-line options of the `tsmpi` launcher, parsed with yargs and validated in one place
  * with one message format. Parsing stops at the script: what follows belongs to the script.
  */
-import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { UsageError } from "../errors.js";
+import type { TransportChoice } from "../rank/control.js";
 import { DEFAULT_LAUNCH_AGENT } from "./agent-link.js";
 import { merge, parseHostList, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
-
-/** How ranks reach each other (`--transport`). */
-export type TransportChoice = "auto" | "zmq" | "tcp";
 
 export interface LaunchOptions {
   /** Number of ranks; undefined = one per slot of the hosts (or 1 without hosts). */
@@ -48,6 +46,12 @@ export interface LaunchOptions {
   keepGoing: boolean;
   /** Under srun: this task is one rank of the step's job (see slurm-direct.ts). */
   direct: boolean;
+  /** --trace FILE: write a Chrome trace-event JSON of every rank's calls here. */
+  trace: string | undefined;
+  /** --cpu-prof DIR: write each rank's V8 CPU profile as DIR/rank-N.cpuprofile. */
+  cpuProf: string | undefined;
+  /** --stats[=text|json]: print per-rank communication statistics at exit. */
+  stats: "text" | "json" | undefined;
   /** Absolute path of the user's script. */
   script: string;
   /** Arguments for the script. */
@@ -105,10 +109,17 @@ function parser(argv: string[]) {
       default: false,
       description: "Inside srun: each Slurm task is one rank of one job (srun --mpi=pmi2 -n N tsmpi --direct app.ts)",
     })
+    .option("trace", {
+      type: "string",
+      description: "Write a timeline of every rank's calls to FILE (Chrome trace JSON: Perfetto, chrome://tracing, speedscope)",
+    })
+    .option("cpu-prof", { type: "string", description: "Write each rank's V8 CPU profile to DIR/rank-N.cpuprofile (DevTools, speedscope)" })
+    .option("stats", { type: "boolean", description: "At exit, print time in communication, messages, bytes and top calls per rank; --stats=json for JSON" })
     .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
     .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
     .example("tsmpi -n 4 examples/hello.ts", "Four ranks print a greeting")
     .example("tsmpi -n 2 --tag-output app.ts --size 100", "Two ranks; --size 100 goes to app.ts")
+    .example("tsmpi -n 4 --trace t.json --stats app.ts", "Write a timeline of every rank to t.json and print where the time went")
     .epilogue("Each rank sees TSMPI_RANK, TSMPI_SIZE, TSMPI_LOCAL_RANK and TSMPI_JOB_ID. stdin goes to rank 0.")
     .strict()
     .exitProcess(false)
@@ -143,6 +154,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
+  const profiling = profilingOptions(args.trace, args["cpu-prof"], argv.slice(0, argv.length - args._.length));
   const hostLists = all(args.host).map(parseHostList);
   const hostfile = last(args.hostfile);
   if (hostfile !== undefined) hostLists.push(readHostfile(hostfile));
@@ -171,10 +183,55 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
       deadlockReport,
       keepGoing: args["keep-going"],
       direct: args.direct,
+      ...profiling,
       script: path,
       args: rest,
     },
   };
+}
+
+/**
+ * --trace FILE, --cpu-prof DIR, --stats[=FORMAT]. `launcherArgs` are the arguments before the
+ * script: --stats is a flag (so `--stats app.ts` is not read as a format), and its optional
+ * `=FORMAT` is taken from them.
+ */
+function profilingOptions(
+  traceArg: string | string[] | undefined,
+  cpuProfArg: string | string[] | undefined,
+  launcherArgs: string[],
+): Pick<LaunchOptions, "trace" | "cpuProf" | "stats"> {
+  const given = (name: string, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    if (value === "") throw new UsageError(`--${name} needs a path, e.g. --${name} ${name === "trace" ? "trace.json" : "profiles"}`);
+    return resolve(value);
+  };
+  const trace = given("trace", last(traceArg));
+  if (trace !== undefined) {
+    if (existsSync(trace) && statSync(trace).isDirectory())
+      throw new UsageError(`--trace must name a file, got the directory ${last(traceArg)}; write e.g. --trace ${join(last(traceArg)!, "trace.json")}`);
+    if (!existsSync(dirname(trace)))
+      throw new UsageError(`--trace ${last(traceArg)}: directory ${dirname(trace)} does not exist; create it or write the trace elsewhere`);
+  }
+  const cpuProf = given("cpu-prof", last(cpuProfArg));
+  if (cpuProf !== undefined) {
+    if (existsSync(cpuProf) && !statSync(cpuProf).isDirectory()) throw new UsageError(`--cpu-prof must name a directory, got the file ${last(cpuProfArg)}`);
+    try {
+      mkdirSync(cpuProf, { recursive: true });
+    } catch (error) {
+      throw new UsageError(`--cpu-prof ${last(cpuProfArg)}: cannot create the directory (${(error as Error).message})`, { cause: error });
+    }
+  }
+  let stats: LaunchOptions["stats"];
+  for (const arg of launcherArgs) {
+    if (arg === "--stats") stats = "text";
+    else if (arg === "--no-stats") stats = undefined;
+    else if (arg.startsWith("--stats=")) {
+      const format = arg.slice("--stats=".length);
+      if (format !== "text" && format !== "json") throw new UsageError(`--stats must be --stats, --stats=text or --stats=json, got ${arg}`);
+      stats = format;
+    }
+  }
+  return { trace, cpuProf, stats };
 }
 
 /** A repeatable option's values (yargs gives a string once, an array when repeated). */

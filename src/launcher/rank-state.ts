@@ -7,6 +7,7 @@ import type { RankReport } from "../rank/report.js";
 import type { Reporting } from "./hang.js";
 import type { PlannedHost } from "./hosts.js";
 import { LineForwarder, writeErr, writeOut } from "./output.js";
+import type { JobProfile } from "./profiling.js";
 
 export interface Rank extends Reporting {
   /** Its last error or abort report. */
@@ -22,7 +23,7 @@ export interface Rank extends Reporting {
  * A rank's record, its output going to the launcher's stdout/stderr (tagged with --tag-output)
  * and its reports taken out of stderr; `onExiting` hears that it has finished its script.
  */
-export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], tagOutput: boolean, onExiting: () => void): Rank {
+export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], tagOutput: boolean, onExiting: () => void, profile?: JobProfile): Rank {
   const tag = (stream: string) => (tagOutput ? `[1,${rank}]<${stream}>:` : "");
   const r: Rank = {
     rank,
@@ -31,7 +32,8 @@ export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], ta
     kill,
     out: new LineForwarder(writeOut, tag("stdout")),
     err: new LineForwarder(writeErr, tag("stderr"), (report) => {
-      if (report.type === "exiting") {
+      if (report.type === "profile") profile?.add(report);
+      else if (report.type === "exiting") {
         r.exiting = report.code;
         onExiting();
       } else if (report.type !== "state") r.report ??= report;

@@ -21,10 +21,10 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
     cwd: process.cwd(),
   });
-  const link = new AgentLink(
+  const link: AgentLink = new AgentLink(
     host.name,
     argv,
-    (message) => relay(message, host, supervisor, options),
+    (message) => relay(message, host, supervisor, options, (ask) => link.send(ask)),
     // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
     (why) => supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`),
   );
@@ -48,7 +48,7 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
 }
 
 /** What the agent needs to start the host's ranks. */
-function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir }: JobContext): ToAgent {
+function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir, supervisor }: JobContext): ToAgent {
   return {
     type: "launch",
     ranks: host.ranks.map((rank, localRank) => ({ rank, localRank })),
@@ -58,7 +58,7 @@ function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir 
     script: options.script,
     args: options.args,
     cwd: process.cwd(),
-    env: options.exportEnv,
+    env: { ...options.exportEnv, ...supervisor.profile?.env(true) },
     network: { iface: options.iface, cidr: options.cidr, towards: plan.picked!.address },
     transport: options.transport,
     keys: plan.keys,
@@ -66,11 +66,15 @@ function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir 
 }
 
 /** What the host's agent says, handled like the launcher's own ranks' output and ends. */
-function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, options: LaunchOptions): void {
+function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, options: LaunchOptions, send: (message: ToAgent) => void): void {
   const r = "rank" in message ? supervisor.ranks[message.rank] : undefined;
   switch (message.type) {
     case "ready":
       if (!options.quiet) say(`ranks on ${host.name} (${message.host}) use ${message.address} for tcp`);
+      supervisor.profile?.measureClock(host.name, send);
+      break;
+    case "clock":
+      supervisor.profile?.clockAnswer(host.name, message.id, message.time);
       break;
     case "output":
       if (r && r.host === host) (message.fd === 1 ? r.out : r.err).push(Buffer.from(message.data, "base64"));

@@ -18,7 +18,7 @@
  * A rank that fails ends the whole step (its task says why, then signals every task of the
  * step with scancel; each ends its rank and cleans up).
  */
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,26 +79,36 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 const unb64 = <T>(text: string) => JSON.parse(Buffer.from(text, "base64url").toString()) as T;
 const say = (line: string) => process.stderr.write(`tsmpi: ${line}\n`);
 
-/** Run this task's rank; resolves with the task's exit status. */
-export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** This task, if `options` fit direct launch; @throws UsageError saying what does not. */
+function directTask(options: LaunchOptions, env: NodeJS.ProcessEnv): SlurmTask {
   const task = slurmTask(env);
   if (task === undefined) throw new UsageError("--direct: this is not a task of a Slurm step; start it with srun --mpi=pmi2 -n N tsmpi --direct app.ts");
   if (options.np !== undefined && options.np !== task.size)
     throw new UsageError(`--direct: -n ${options.np} but srun started ${task.size} tasks, and each task is one rank; drop -n or run srun -n ${options.np}`);
-  if (options.hosts !== undefined || options.timeout !== undefined || options.deadlockReport !== undefined || options.keepGoing)
-    throw new UsageError("--direct: Slurm places the ranks and ends the step; --host, --hostfile, --timeout, --deadlock-report and --keep-going do not apply");
-  const pmi = await Pmi.connect(env, "--direct");
-  const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // this rank's ipc inbox and bundle, mode 0700
-  const needNet = task.nodes.length > 1 || options.transport === "tcp";
-  const towards = task.nodes.find((_, i) => i !== task.node) ?? "127.0.0.1";
-  const address = needNet ? (await pickAddress({ iface: options.iface, cidr: options.cidr }, towards)).address : undefined;
+  const launcherOnly = [
+    [options.hosts !== undefined, "--host/--hostfile"],
+    [options.timeout !== undefined, "--timeout"],
+    [options.deadlockReport !== undefined, "--deadlock-report"],
+    [options.keepGoing, "--keep-going"],
+    [options.trace !== undefined || options.cpuProf !== undefined || options.stats !== undefined, "--trace/--cpu-prof/--stats"],
+  ] as const;
+  const given = launcherOnly.filter(([on]) => on).map(([, name]) => name);
+  if (given.length > 0)
+    throw new UsageError(
+      `--direct: ${given.join(", ")} need${given.length === 1 ? "s" : ""} the launcher; Slurm places the ranks and ends the step (srun --time limits it)`,
+    );
+  return task;
+}
+
+/** This task's rank process, its output forwarded like the launcher's, and its end. */
+function startRank(options: LaunchOptions, task: SlurmTask, env: NodeJS.ProcessEnv, jobDir: string, address: string | undefined) {
   const tag = (stream: string) => (options.tagOutput ? `[1,${task.rank}]<${stream}>:` : "");
-  let report: RankReport | undefined;
+  const state: { report?: RankReport } = {};
   const out = new LineForwarder((text) => process.stdout.write(text), tag("stdout"));
   const err = new LineForwarder(
     (text) => process.stderr.write(text),
     tag("stderr"),
-    (r) => (r.type === "error" || r.type === "abort" ? (report ??= r) : undefined),
+    (r) => (r.type === "error" || r.type === "abort" ? (state.report ??= r) : undefined),
   );
   const child = spawnRank({
     rank: task.rank,
@@ -121,13 +131,27 @@ export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv =
     child.stdin!.on("error", () => undefined);
     process.stdin.pipe(child.stdin!);
   }
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (code, signal) => resolve([code, signal])));
-  // Slurm ends the step (another rank failed, scancel, time limit): end this rank with it.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on("close", (code, signal) => {
+      out.end();
+      err.end();
+      resolve([code, signal]);
+    }),
+  );
+  return { child, exited, state };
+}
+
+/**
+ * How this task and its step end together: Slurm signals the step (another rank failed,
+ * scancel, a time limit) and this task ends its rank; or this task's rank failed and it
+ * signals the step.
+ */
+function stepEnd(task: SlurmTask, child: ChildProcess, jobDir: string) {
   let cancelling = false;
-  let ended: NodeJS.Signals | undefined;
+  const state: { signal?: NodeJS.Signals } = {};
   const onSignal = (signal: NodeJS.Signals) => {
     if (cancelling) return; // this task asked for it
-    ended = signal;
+    state.signal = signal;
     terminateRanks([{ done: child.exitCode !== null || child.signalCode !== null }], (_, s) => signalRank(child, s));
     // If this task still waits on PMI (its rank has not joined), nothing else will end it.
     const exit = () => (rmSync(jobDir, { recursive: true, force: true }), process.exit(128 + constants.signals[signal]));
@@ -143,30 +167,41 @@ export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv =
     // SIGTERM to every task (not scancel's SIGKILL): each ends its rank and cleans up after it.
     await new Promise((resolve) => execFile("scancel", ["--quiet", "--signal=TERM", task.step], resolve));
   };
+  return { state, endStep };
+}
+
+/** Run this task's rank; resolves with the task's exit status. */
+export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const task = directTask(options, env);
+  const pmi = await Pmi.connect(env, "--direct");
+  const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // this rank's ipc inbox and bundle, mode 0700
+  const needNet = task.nodes.length > 1 || options.transport === "tcp";
+  const towards = task.nodes.find((_, i) => i !== task.node) ?? "127.0.0.1";
+  const address = needNet ? (await pickAddress({ iface: options.iface, cidr: options.cidr }, towards)).address : undefined;
+  const rank = startRank(options, task, env, jobDir, address);
+  const step = stepEnd(task, rank.child, jobDir);
   const { Router } = await import("zeromq");
   const control = new Router({ linger: 0 });
   try {
-    let exchange: Promise<void> | undefined;
+    let exchange: Promise<void>;
     try {
       const [keys, entry] = await Promise.all([shareKeys(pmi, task, needNet && !options.insecure), prepareScript(options.script, jobDir, tsmpiVersion())]);
       await control.bind(`ipc://${jobDir}/control`);
-      tellRank(child, { type: "start", entry, control: `ipc://${jobDir}/control`, keys } satisfies StartMessage);
-      exchange = exchangeAddresses(pmi, task, control, exited);
+      tellRank(rank.child, { type: "start", entry, control: `ipc://${jobDir}/control`, keys } satisfies StartMessage);
+      exchange = exchangeAddresses(pmi, task, control, rank.exited);
       exchange.catch(() => undefined); // awaited below, unless the rank fails first
     } catch (error) {
-      await endStep(`rank ${task.rank} could not start: ${(error as Error).message}`);
+      await step.endStep(`rank ${task.rank} could not start: ${(error as Error).message}`);
       return 1;
     }
-    const [code, signal] = await exited;
-    out.end();
-    err.end();
+    const [code, signal] = await rank.exited;
     // Slurm signals every process of the step at once: a rank killed by a signal may have got
     // it from Slurm ending the step, in which case this task's own signal is on its way.
-    if (signal !== null && ended === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
-    if (ended !== undefined) return 128 + constants.signals[ended];
-    const failure = describeExit({ rank: task.rank, where: "", report }, code, signal);
+    if (signal !== null && step.state.signal === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (step.state.signal !== undefined) return 128 + constants.signals[step.state.signal];
+    const failure = describeExit({ rank: task.rank, where: "", report: rank.state.report }, code, signal);
     if (failure !== undefined) {
-      await endStep(failure.message);
+      await step.endStep(failure.message);
       return failure.status;
     }
     await exchange; // a rank that exited without init() still takes part in the address exchange's barrier

@@ -6,8 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV, type PeerNotice, type StartMessage } from "../rank/control.js";
-import type { TransportChoice } from "./options.js";
+import { ENV, type PeerNotice, type StartMessage, type TransportChoice } from "../rank/control.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "main.js");
 

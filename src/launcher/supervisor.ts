@@ -10,6 +10,7 @@ import { describeExit } from "./exits.js";
 import type { PlannedHost } from "./hosts.js";
 import type { LaunchOptions } from "./options.js";
 import { say } from "./output.js";
+import type { JobProfile } from "./profiling.js";
 import { makeRank, type Rank } from "./rank-state.js";
 import { KILL_GRACE_MS, terminateRanks } from "./spawn.js";
 
@@ -48,6 +49,8 @@ export class Supervisor {
     private readonly np: number,
     private readonly options: Pick<LaunchOptions, "keepGoing" | "tagOutput">,
     private readonly arrived: ReadonlySet<number>,
+    /** --trace/--stats/--cpu-prof: hears failures and ranks' profile reports. */
+    readonly profile?: JobProfile,
   ) {
     this.ranks = new Array<Rank>(np);
     this.finished = new Promise<void>((resolve) => (this.finish = resolve));
@@ -59,7 +62,7 @@ export class Supervisor {
 
   /** Record a rank as its host starts it; `kill` signals it wherever it runs. */
   addRank(rank: number, host: PlannedHost, kill: Rank["kill"]): Rank {
-    return (this.ranks[rank] = makeRank(rank, host, kill, this.options.tagOutput, () => this.checkUndeliverable()));
+    return (this.ranks[rank] = makeRank(rank, host, kill, this.options.tagOutput, () => this.checkUndeliverable(), this.profile));
   }
 
   /** Some rank has been started (so the job has something to wait for). */
@@ -81,6 +84,7 @@ export class Supervisor {
     if (this.status !== undefined) return;
     this.status = code;
     const alive = this.live();
+    if (why) this.profile?.note(`job aborted: ${why}`);
     const count = `${alive.length}${others ? " other" : ""} rank${alive.length === 1 ? "" : "s"}`;
     if (why) say(alive.length > 0 ? `${why}; terminating ${count}` : why);
     const terminate = () => {
@@ -109,6 +113,7 @@ export class Supervisor {
     if (this.status === undefined) {
       const failure = describeExit({ ...r, where: r.host.via === "local" ? "" : r.host.name }, code, signal);
       if (failure !== undefined) {
+        this.profile?.note(`rank ${r.rank} ${failure.reason}`, r.rank, failure.message);
         this.notifyPeers(r.rank, failure.reason);
         if (this.options.keepGoing) {
           this.firstFailure ??= failure;

@@ -31,6 +31,9 @@ export interface PeerNotice {
   reason?: string;
 }
 
+/** How ranks reach each other (`--transport`): auto (shared memory on a host, tcp between hosts), zmq (ZeroMQ ipc on a host), tcp (everywhere). */
+export type TransportChoice = "auto" | "zmq" | "tcp";
+
 /** Environment variables the launcher sets in every rank (documented in docs/api.md). */
 export const ENV = {
   rank: "TSMPI_RANK",

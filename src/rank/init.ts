@@ -22,6 +22,7 @@ import { InitError } from "../errors.js";
 import { ENV, type ControlMessage } from "./control.js";
 import type { LauncherLink } from "./link.js";
 import { report } from "./report.js";
+import { probes } from "./trace/probes.js";
 
 interface RankProcess {
   link?: LauncherLink;
@@ -49,7 +50,9 @@ export function attachLauncher(link: LauncherLink): void {
  * @returns the world communicator; size 1 when the script runs without the launcher.
  */
 export function init(): Promise<Comm> {
-  return (self.world ??= self.link ? join(self.link) : alone(process.env));
+  const link = self.link;
+  if (link === undefined) return (self.world ??= alone(process.env));
+  return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
 }
 
 /** A world of size 1, unless this process is one of several tasks of an srun step: then each would be alone, silently. */

@@ -11,6 +11,7 @@ import { flushAndExit } from "./flush.js";
 import { attachLauncher } from "./init.js";
 import { LauncherLink } from "./link.js";
 import { report } from "./report.js";
+import { installProfiling } from "./trace/rank.js";
 
 const [script, ...args] = process.argv.slice(2);
 const rank = Number(process.env[ENV.rank]);
@@ -45,4 +46,5 @@ process.on("message", (message: PeerNotice) => {
   if (message?.type === "rank-failed" || message?.type === "rank-exited") link.notice(message);
 });
 process.channel?.unref();
+installProfiling();
 await import(pathToFileURL(start.entry).href);

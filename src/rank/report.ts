@@ -5,11 +5,13 @@
  */
 import { writeSync } from "node:fs";
 import type { WaitState } from "../comm/waits.js";
+import type { ProfileReport } from "./trace/types.js";
 
 export type { WaitState };
 
-/** What a rank tells the launcher just before it dies on purpose or by accident, or when asked for its state. */
+/** What a rank tells the launcher just before it dies on purpose or by accident, or when asked for its state (or its profile as it ends). */
 export type RankReport =
+  | ProfileReport
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
   | { type: "abort"; rank: number; code: number }
   | { type: "exiting"; rank: number; code: number }

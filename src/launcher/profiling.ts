@@ -1,0 +1,126 @@
+/**
+ * The launcher's side of --trace, --stats and --cpu-prof for one job: the environment that
+ * turns them on in the ranks, the ranks' reports as they arrive, the clock offset of each
+ * remote host, what went wrong and when, and at the end the trace file and the tables.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { PROFILE_ENV, type ProfileReport } from "../rank/trace/types.js";
+import { ClockProbe, epochMs } from "./clock.js";
+import type { LaunchOptions } from "./options.js";
+import { formatStats, summarize } from "./stats.js";
+import { mergeTrace, type ClockOffset, type JobEvent } from "./trace-merge.js";
+import { tsmpiVersion } from "./version.js";
+
+type Options = Pick<LaunchOptions, "trace" | "cpuProf" | "stats" | "script" | "args">;
+
+export class JobProfile {
+  private readonly reports: Array<ProfileReport | undefined>;
+  private readonly events: JobEvent[] = [];
+  private readonly clocks = new Map<string, ClockProbe>();
+  private readonly started = epochMs();
+  private readonly reportDir: string;
+
+  /** A profile for the job if any option asks for one. */
+  static for(options: Options, np: number, jobDir: string): JobProfile | undefined {
+    return options.trace || options.stats || options.cpuProf ? new JobProfile(options, np, jobDir) : undefined;
+  }
+
+  private constructor(
+    private readonly options: Options,
+    np: number,
+    jobDir: string,
+  ) {
+    this.reports = new Array<ProfileReport | undefined>(np);
+    this.reportDir = join(jobDir, "profile");
+    if (options.trace) mkdirSync(this.reportDir, { mode: 0o700 });
+  }
+
+  /** Variables for ranks on this host (`remote`: on another host, which cannot reach the job directory). */
+  env(remote: boolean): Record<string, string> {
+    const env: Record<string, string> = {};
+    if (this.options.trace) env[PROFILE_ENV.trace] = remote ? "1" : this.reportDir;
+    if (this.options.stats) env[PROFILE_ENV.stats] = "1";
+    if (this.options.cpuProf) env[PROFILE_ENV.cpuProf] = this.options.cpuProf;
+    return env;
+  }
+
+  /** A rank's report arrived (the content may be in a file in the job directory). */
+  add(report: ProfileReport): void {
+    this.reports[report.rank] = report;
+  }
+
+  /** Note something that happened now: a rank failed, the job was aborted. */
+  note(name: string, rank?: number, detail?: string): void {
+    this.events.push({ time: epochMs(), rank, name, detail });
+  }
+
+  /** A remote host's agent is up: measure its clock (traces only). */
+  measureClock(host: string, ask: (message: { type: "clock"; id: number }) => void): void {
+    if (!this.options.trace || this.clocks.has(host)) return;
+    const probe = new ClockProbe(ask);
+    this.clocks.set(host, probe);
+    void probe.measure();
+  }
+
+  /** A host answered a clock request. */
+  clockAnswer(host: string, id: number, time: number): void {
+    this.clocks.get(host)?.answer(id, time);
+  }
+
+  /**
+   * The job is over: write the trace and print the statistics.
+   * @param ranks the job's ranks, with the host each ran on as planned (a hole: it never started)
+   * @param write where the tables go (stderr)
+   */
+  finish(ranks: ReadonlyArray<{ host: { via: string; name: string } } | undefined>, write: (text: string) => void, say: (line: string) => void): void {
+    const hosts = Array.from(ranks, (r) => (r === undefined || r.host.via === "local" ? "" : r.host.name));
+    const reports = this.reports.map((report) => (report?.file === undefined ? report : this.readReport(report.file, say)));
+    for (const [rank, report] of reports.entries())
+      if (report === undefined) say(`no trace or statistics from rank ${rank}: it ended before it could send them`);
+    const names = hosts.map((host) => host || hostname());
+    if (this.options.trace) {
+      const clocks: ClockOffset[] = hosts.map((host) =>
+        host === "" ? { offsetMs: 0, errorMs: 0 } : (this.clocks.get(host)?.result ?? { offsetMs: 0, errorMs: Infinity }),
+      );
+      const trace = mergeTrace({
+        reports,
+        hosts: names,
+        clocks,
+        events: this.events,
+        origin: this.started,
+        about: {
+          tsmpi: tsmpiVersion(),
+          script: this.options.script,
+          args: this.options.args,
+          np: reports.length,
+          started: new Date(this.started).toISOString(),
+        },
+      });
+      try {
+        writeFileSync(this.options.trace, JSON.stringify(trace));
+        const lost = reports.reduce((sum, r) => sum + (r?.dropped ?? 0), 0);
+        if (lost > 0)
+          say(`trace: ${lost} spans were not kept (each rank keeps at most ${process.env[PROFILE_ENV.limit] ?? "262144"}); --stats still counts them`);
+        const worst = Math.max(0, ...clocks.map((c) => c.errorMs));
+        if (worst > 0) say(`trace: clocks of other hosts aligned within ±${worst === Infinity ? "?" : worst.toFixed(3)} ms`);
+      } catch (error) {
+        say(`cannot write the trace to ${this.options.trace}: ${(error as Error).message}`);
+      }
+    }
+    if (this.options.stats) {
+      const summary = summarize(reports, names);
+      write(this.options.stats === "json" ? `${JSON.stringify(summary, null, 2)}\n` : formatStats(summary));
+    }
+  }
+
+  private readReport(file: string, say: (line: string) => void): ProfileReport | undefined {
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as ProfileReport;
+    } catch (error) {
+      say(`cannot read a rank's trace ${file}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * PMPI-style interposition: when a job runs with --trace or --stats, each rank wraps the
+ * communicator's calls, the runtime's send and receive, and `Request.wait` with versions
+ * that record spans, before the user's script runs. A job without these options runs the
+ * unwrapped methods: it pays nothing, not even a branch.
+ *
+ * Two levels are recorded. Calls the user makes (send, recv, isend, irecv, probe, sendrecv,
+ * every collective, wait, init) are spans; the messages a collective or sendrecv sends and
+ * receives are child spans of kind "message". Every message's send and receive carry the same
+ * flow key, so the merged trace draws an arrow from one to the other.
+ */
+import { Comm } from "../../api/communicator.js";
+import { Group } from "../../comm/group.js";
+import { Matcher } from "../../comm/matching.js";
+import { Request } from "../../comm/request.js";
+import { Runtime, type Outgoing } from "../../comm/runtime.js";
+import type { Peers } from "../../comm/waits.js";
+import { probes } from "./probes.js";
+import type { OpenSpan, Recorder } from "./recorder.js";
+import type { SpanArgs } from "./types.js";
+
+/** Collectives (and sendrecv) on Comm, with the position of their `root` argument if any. */
+const COMM_CALLS: Record<string, number | undefined> = {
+  sendrecv: undefined,
+  barrier: undefined,
+  bcast: 1,
+  scatter: 1,
+  gather: 1,
+  allgather: undefined,
+  alltoall: undefined,
+  reduce: 2,
+  allreduce: undefined,
+  scan: undefined,
+  exscan: undefined,
+  reduceScatter: undefined,
+  scatterv: 2,
+  gatherv: 1,
+  allgatherv: undefined,
+  alltoallv: undefined,
+  dup: undefined,
+  split: undefined,
+};
+
+/** Point-to-point calls whose runtime send/receive is the user's call itself. */
+const USER_SENDS = new Set(["send", "isend"]);
+const USER_RECEIVES = new Set(["recv", "irecv"]);
+
+type Method = (this: Comm, ...args: unknown[]) => unknown;
+
+/** Payload bytes of a value when they are known without encoding it (typed arrays). */
+function viewBytes(value: unknown): number | undefined {
+  return ArrayBuffer.isView(value) ? value.byteLength : undefined;
+}
+
+/** End `span` when `promise` settles; the promise itself goes back to the caller untouched. */
+function endWith<T>(recorder: Recorder, span: OpenSpan, promise: Promise<T>, extra?: (value: T) => SpanArgs): Promise<T> {
+  promise.then(
+    (value) => recorder.end(span, extra?.(value)),
+    (error: unknown) => recorder.end(span, { error: error instanceof Error ? error.message : String(error) }),
+  );
+  return promise;
+}
+
+/** Install the wrappers; called once per rank, before the user's script is imported. */
+export function interpose(recorder: Recorder): void {
+  interposeComm(recorder);
+  interposeRequests(recorder);
+  interposeSends(recorder);
+  interposeReceives(recorder);
+  probes.init = (join) => {
+    const span = recorder.begin("init", "init", {});
+    return endWith(recorder, span, join());
+  };
+}
+
+/** Every public call of Comm, as one span (a collective learns its communicator from the channel it opens). */
+function interposeComm(recorder: Recorder): void {
+  // A collective opens its channel synchronously when called: that names its communicator.
+  let starting: OpenSpan | undefined;
+  const channel = Group.prototype.channel;
+  Group.prototype.channel = function (this: Group, call: string) {
+    if (starting !== undefined) starting.args.comm = this.id;
+    starting = undefined;
+    return channel.call(this, call);
+  };
+  const comm = Comm.prototype as unknown as Record<string, Method>;
+  for (const [name, rootAt] of Object.entries(COMM_CALLS)) {
+    const original = comm[name]!;
+    comm[name] = function (this: Comm, ...args: unknown[]) {
+      const spanArgs: SpanArgs = {};
+      if (rootAt !== undefined) spanArgs.root = (args[rootAt] as number | undefined) ?? 0;
+      const bytes = viewBytes(args[0]);
+      if (bytes !== undefined) spanArgs.bytes = bytes;
+      const span = recorder.begin(name, name === "sendrecv" ? "p2p" : "collective", spanArgs);
+      starting = span;
+      try {
+        return endWith(recorder, span, original.apply(this, args) as Promise<unknown>);
+      } finally {
+        starting = undefined;
+      }
+    };
+  }
+}
+
+/** The user's waits on requests (not the ones irecv makes for itself). */
+function interposeRequests(recorder: Recorder): void {
+  const comm = Comm.prototype as unknown as Record<string, Method>;
+  // irecv calls wait() on its own request to fill in its status: that is not the user waiting.
+  let internalWait = false;
+  const irecv = comm.irecv!;
+  comm.irecv = function (this: Comm, ...args: unknown[]) {
+    internalWait = true;
+    try {
+      return irecv.apply(this, args);
+    } finally {
+      internalWait = false;
+    }
+  };
+  const wait = Request.prototype.wait;
+  Request.prototype.wait = function (this: Request) {
+    const promise = wait.call(this);
+    if (internalWait) return promise;
+    return endWith(recorder, recorder.begin("wait", "wait", {}), promise);
+  };
+}
+
+/** Every message sent, user's or a collective's. */
+function interposeSends(recorder: Recorder): void {
+  const runtime = Runtime.prototype;
+  const send = runtime.send;
+  runtime.send = function (this: Runtime, worldDest: number, message: Outgoing, call = "send", handover?: { peer: number }) {
+    const user = USER_SENDS.has(call);
+    const args: SpanArgs = { peer: worldDest, tag: message.tag, bytes: message.bytes, comm: message.context };
+    if (!user) args.call = call;
+    const span = recorder.begin(user ? call : "send", user ? (call === "isend" ? "request" : "p2p") : "message", args);
+    recorder.messageSent(span, this.rank, worldDest, message.context, message.tag, message.bytes);
+    return endWith(recorder, span, send.call(this, worldDest, message, call, handover));
+  };
+}
+
+/** Every receive and probe, with how long it waited for its message. */
+function interposeReceives(recorder: Recorder): void {
+  const runtime = Runtime.prototype;
+  // The runtime posts its receive to the matcher synchronously: the span in `posting` learns
+  // when the matcher found the message, which is how long the receive waited for it.
+  let posting: OpenSpan | undefined;
+  const match = Matcher.prototype.receive;
+  Matcher.prototype.receive = function (this: Matcher, context: string, source: number, tag: number, token?: object) {
+    const span = posting;
+    posting = undefined;
+    const found = match.call(this, context, source, tag, token);
+    if (span !== undefined) {
+      if (found instanceof Promise)
+        found.then(
+          () => (span.matched = performance.now()),
+          () => undefined,
+        );
+      else span.matched = span.start;
+    }
+    return found;
+  };
+  const receive = runtime.receive;
+  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", peers?: Peers) {
+    const user = USER_RECEIVES.has(call);
+    const args: SpanArgs = { comm: context };
+    if (!user) args.call = call;
+    const span = recorder.begin(user ? call : "recv", user ? (call === "irecv" ? "request" : "p2p") : "message", args);
+    posting = span;
+    const received = receive.call(this, context, source, tag, call, peers);
+    posting = undefined;
+    return endWith(recorder, span, received, (envelope) => {
+      recorder.messageReceived(span, envelope.from, this.rank, context, envelope.tag, envelope.bytes);
+      return {
+        peer: envelope.from,
+        tag: envelope.tag,
+        bytes: envelope.bytes,
+        waitedMs: span.matched === undefined ? undefined : Math.round((span.matched - span.start) * 1000) / 1000,
+      };
+    });
+  };
+  const probe = runtime.probe;
+  runtime.probe = function (this: Runtime, context: string, source: number, tag: number, peers?: Peers) {
+    const span = recorder.begin("probe", "p2p", { comm: context });
+    return endWith(recorder, span, probe.call(this, context, source, tag, peers), (envelope) => ({
+      peer: envelope.from,
+      tag: envelope.tag,
+      bytes: envelope.bytes,
+    }));
+  };
+}

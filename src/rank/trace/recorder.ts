@@ -1,0 +1,124 @@
+/**
+ * The rank-side recorder behind --trace and --stats: spans of calls kept in a bounded
+ * buffer, and running totals that stay exact when the buffer is full. One per rank, made
+ * only when an option is on (a job without them never calls into this file).
+ */
+import type { CallTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
+
+/** A span in progress: what {@link Recorder.begin} returns and {@link Recorder.end} takes. */
+export interface OpenSpan {
+  name: string;
+  kind: SpanKind;
+  start: number;
+  args: SpanArgs;
+  flow?: string;
+  /** When a receive's message (or its announcement) was matched; undefined until then. */
+  matched?: number;
+}
+
+/** Kinds the rank waits in: their union is the communication time. */
+const BLOCKING: ReadonlySet<SpanKind> = new Set(["p2p", "collective", "wait"]);
+
+export class Recorder {
+  readonly spans: Span[] = [];
+  dropped = 0;
+  private readonly open = new Set<OpenSpan>();
+  private readonly calls = new Map<string, CallTotals>();
+  private readonly sent = { messages: 0, bytes: 0 };
+  private readonly received = { messages: 0, bytes: 0 };
+  /** Message counts per (communicator, sender, receiver, tag): the n-th send matches the n-th receive. */
+  private readonly sequence = new Map<string, number>();
+  /** Blocking calls running now, and since when the count has been above zero. */
+  private blocked = 0;
+  private blockedSince = 0;
+  private commMs = 0;
+  private initStart: number | undefined;
+  private initEnd: number | undefined;
+
+  /**
+   * @param keep keep spans for a trace (false with --stats alone)
+   * @param limit spans kept at most; later ones are counted in {@link dropped}
+   */
+  constructor(
+    readonly keep: boolean,
+    readonly limit: number,
+  ) {}
+
+  /** Start a span now. */
+  begin(name: string, kind: SpanKind, args: SpanArgs): OpenSpan {
+    const span: OpenSpan = { name, kind, start: performance.now(), args };
+    this.open.add(span);
+    if (BLOCKING.has(kind) && this.blocked++ === 0) this.blockedSince = span.start;
+    return span;
+  }
+
+  /** End a span now, with more args (what a receive learned, an error). */
+  end(span: OpenSpan, extra?: SpanArgs): void {
+    if (!this.open.delete(span)) return;
+    const now = performance.now();
+    if (extra !== undefined) Object.assign(span.args, extra);
+    const ms = now - span.start;
+    if (BLOCKING.has(span.kind) && --this.blocked === 0) this.commMs += now - this.blockedSince;
+    if (span.kind === "init") [this.initStart, this.initEnd] = [span.start, now];
+    if (span.kind !== "message") this.count(span.name, span.kind === "request" ? 0 : ms, span.args.bytes ?? 0);
+    this.keepSpan(span, ms);
+  }
+
+  /** A message left: number it so the merge can draw an arrow to its receive. */
+  messageSent(span: OpenSpan, from: number, to: number, context: string, tag: number, bytes: number): void {
+    this.sent.messages++;
+    this.sent.bytes += bytes;
+    if (this.keep) span.flow = `out:${this.key(context, from, to, tag)}`;
+  }
+
+  /** A message was received (its sender and tag are known only now). */
+  messageReceived(span: OpenSpan, from: number, to: number, context: string, tag: number, bytes: number): void {
+    this.received.messages++;
+    this.received.bytes += bytes;
+    if (this.keep) span.flow = `in:${this.key(context, from, to, tag)}`;
+  }
+
+  private key(context: string, from: number, to: number, tag: number): string {
+    const pair = `${context}/${from}>${to}/${tag}`;
+    const n = (this.sequence.get(pair) ?? 0) + 1;
+    this.sequence.set(pair, n);
+    return `${pair}#${n}`;
+  }
+
+  private count(name: string, ms: number, bytes: number): void {
+    let totals = this.calls.get(name);
+    if (totals === undefined) this.calls.set(name, (totals = { count: 0, seconds: 0, bytes: 0 }));
+    totals.count++;
+    totals.seconds += ms / 1000;
+    totals.bytes += bytes;
+  }
+
+  private keepSpan(span: OpenSpan, ms: number): void {
+    if (!this.keep) return;
+    if (this.spans.length >= this.limit) {
+      this.dropped++;
+      return;
+    }
+    const { name, kind, start, args, flow } = span;
+    this.spans.push(flow === undefined ? { name, kind, start, ms, args } : { name, kind, start, ms, args, flow });
+  }
+
+  /**
+   * The rank is ending: close what is still running (it was blocked in it; the trace shows
+   * it as unfinished) and return the totals.
+   */
+  finish(): RankStats {
+    for (const span of [...this.open]) this.end(span, { unfinished: true });
+    const now = performance.now();
+    const init = this.initEnd === undefined ? 0 : (this.initEnd - this.initStart!) / 1000;
+    // Communication time counts from the end of init(), like the wall time.
+    return {
+      wall: (now - (this.initEnd ?? 0)) / 1000,
+      init,
+      comm: this.commMs / 1000,
+      sent: { ...this.sent },
+      received: { ...this.received },
+      calls: Object.fromEntries(this.calls),
+    };
+  }
+}
