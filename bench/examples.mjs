@@ -1,6 +1,7 @@
-// Example workloads for `npm run bench` (or `npm run bench:examples`): the FFT batch and the
-// shapelet transform at 1, 2 and 4 ranks, with speed-up and parallel efficiency, next to their
-// Python twins (mpi4py + NumPy rfft; a numba parallel=True kernel with 2 threads).
+// Example workloads for `npm run bench` (or `npm run bench:examples`): the FFT batch, the
+// shapelet transform and the Gray-Scott stencil at 1, 2 and 4 ranks, with speed-up and
+// parallel efficiency, next to their Python twins (mpi4py + NumPy rfft; a numba parallel=True
+// kernel with 2 threads; mpi4py + NumPy slices and mpi4py + a numba loop).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -107,6 +108,81 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data })
     }
   } finally {
     rmSync(dump, { recursive: true, force: true });
+  }
+
+  for (const line of benchGrayScott({ quick, repeat, mpi, tsmpi, mpirun, data })) say(line);
+  return lines;
+}
+
+/** Gray-Scott time per step at 1, 2, 4 ranks: tsmpi beside the mpi4py twins, runs interleaved. */
+export function benchGrayScott({ quick, repeat, mpi, tsmpi, mpirun, data }) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const lines = [];
+  const say = (l = "") => lines.push(l);
+  const [size, steps] = quick ? [512, 40] : [1024, 100];
+  const ms = (x) => (x === undefined ? "n/a" : (1e3 * x).toFixed(2));
+  const impls = [
+    [
+      "tsmpi",
+      (n) => tsmpi(n, "examples/gray-scott/gray-scott.ts", ["--size", String(size), "--steps", String(steps), "--every", "0"], { TSMPI_EXAMPLE_JSON: "1" }),
+    ],
+    ...(mpi
+      ? [
+          ["mpi4py + NumPy", (n) => mpirun(n, "bench/gray_scott.py", ["numpy", String(size), String(steps)])],
+          ["mpi4py + numba", (n) => mpirun(n, "bench/gray_scott.py", ["numba", String(size), String(steps)])],
+        ]
+      : []),
+  ];
+  say();
+  say(`## Example: Gray-Scott stencil (${size} × ${size}, periodic), milliseconds per step`);
+  say();
+  say(
+    `\`tsmpi -n N examples/gray-scott/gray-scott.ts --size ${size} --steps ${steps} --every 0\` against \`mpirun -n N python3 bench/gray_scott.py numpy|numba ${size} ${steps}\`: same model, initial condition and decomposition (\`dimsCreate\`/\`Compute_dims\` + a periodic Cartesian communicator), halos exchanged every step. "mean": wall time of the stepping loop ÷ steps, slowest rank; "median": median step time, slowest rank (robust to other processes on a shared machine). Each is the median of ${repeat} interleaved runs. Speed-up and efficiency are of the means (of the medians in brackets); "same U, V" compares each twin's checksum with tsmpi's.`,
+  );
+  say();
+  say(`| ranks | implementation | mean | median | speed-up | efficiency | tsmpi ÷ this | same U, V |`);
+  say(`|---:|---|---:|---:|---:|---:|---:|---|`);
+  const one = new Map();
+  for (const n of [1, 2, 4]) {
+    const samples = new Map(impls.map(([name]) => [name, []]));
+    for (let r = 0; r < repeat; r++) {
+      for (const [name, run] of impls) {
+        try {
+          samples.get(name).push(run(n).find((x) => x.example === "gray-scott" || String(x.impl).startsWith("mpi4py")));
+        } catch (error) {
+          samples.get(name).push({ error: String(error.message).split("\n")[0] });
+        }
+      }
+    }
+    const stat = (name, key) => {
+      const ok = samples.get(name).filter((x) => x?.[key] !== undefined);
+      return ok.length > 0 ? median(ok.map((x) => x[key])) : undefined;
+    };
+    const ts = stat("tsmpi", "perStep"),
+      tsMedian = stat("tsmpi", "medianStep"),
+      tsSum = samples.get("tsmpi").find((x) => x?.checksum)?.checksum;
+    for (const [name] of impls) {
+      const t = stat(name, "perStep"),
+        m = stat(name, "medianStep");
+      if (n === 1) one.set(name, [t, m]);
+      data?.grayScott?.push({
+        n,
+        impl: name,
+        size,
+        steps,
+        msPerStep: t === undefined ? undefined : 1e3 * t,
+        msMedianStep: m === undefined ? undefined : 1e3 * m,
+      });
+      const [base, baseMedian] = one.get(name);
+      const sum = samples.get(name).find((x) => x?.checksum)?.checksum;
+      const failed = samples.get(name).find((x) => x?.error);
+      const speedup = t && base ? `${(base / t).toFixed(2)}× (${(baseMedian / m).toFixed(2)}×)` : "";
+      const efficiency = t && base ? `${((100 * base) / t / n).toFixed(0)}% (${((100 * baseMedian) / m / n).toFixed(0)}%)` : "";
+      const vs = name === "tsmpi" || !t || !ts ? "" : `${(ts / t).toFixed(2)}× (${(tsMedian / m).toFixed(2)}×)`;
+      say(
+        `| ${n} | ${name}${failed && t === undefined ? ` (failed: ${failed.error})` : ""} | ${ms(t)} | ${ms(m)} | ${speedup} | ${efficiency} | ${vs} | ${name === "tsmpi" ? "" : sum === tsSum ? "yes" : "NO"} |`,
+      );
+    }
   }
   return lines;
 }

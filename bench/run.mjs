@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,startup,collectives,rfft,examples,multihost,profiling] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,gray-scott,multihost,profiling] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md, the numbers
 // to bench/results/latest.json and SVG charts of them to bench/results/*.svg (bench/charts.mjs).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -13,13 +13,13 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,startup,collectives,rfft,examples,multihost,profiling").split(","));
+const only = new Set(flag("--only", "p2p,shm,startup,collectives,rfft,examples,multihost,profiling").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
 const out = [];
 /** The run's numbers, for bench/results/latest.json and the charts. */
-const data = { p2p: [], collectives: [], fft: [], shapelet: [], profiling: [] };
+const data = { p2p: [], collectives: [], fft: [], shapelet: [], grayScott: [], profiling: [] };
 const say = (line = "") => {
   out.push(line);
   console.log(line);
@@ -56,7 +56,10 @@ function jsonLines(cmd, argv, env = {}) {
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l));
 }
-const tsmpi = (n, script, extra = [], env) => jsonLines("node", [join(ROOT, "bin/tsmpi.js"), "-n", String(n), script, ...extra], env);
+const tsmpi = (n, script, extra = [], env, launcher = []) =>
+  jsonLines("node", [join(ROOT, "bin/tsmpi.js"), ...launcher, "-n", String(n), script, ...extra], env);
+/** The same benchmark over ZeroMQ ipc instead of shared memory (rows renamed "tsmpi-zmq"). */
+const tsmpiZmq = (n, script, extra = []) => tsmpi(n, script, extra, {}, ["--transport", "zmq"]).map((row) => ({ ...row, impl: "tsmpi-zmq" }));
 const mpi = (n, script, extra = [], env) => jsonLines("mpirun", [...mpirunArgs(n), PY, script, ...extra], env);
 
 /** Median over `repeat` interleaved runs of each producer, keyed by `key(row)`. */
@@ -89,6 +92,8 @@ if (only.has("p2p")) {
     [
       () => jsonLines("node", [join(ROOT, "bench/floor.mjs"), ...sizes]),
       () => tsmpi(2, "bench/pingpong.ts", sizes),
+      () => tsmpiZmq(2, "bench/pingpong.ts", sizes),
+      () => jsonLines("node", [join(ROOT, "bench/zmq-floor.mjs")]),
       ...(MPI ? [() => mpi(2, "bench/pingpong.py", sizes)] : []),
     ],
     (r) => `${r.impl}/${r.kind}/${r.size}`,
@@ -100,29 +105,42 @@ if (only.has("p2p")) {
   say(`## Point-to-point ping-pong (2 ranks, half round trip)`);
   say();
   say(
-    `Floor: two plain Node processes echoing over a Unix socket. tsmpi sends a Float64Array (raw frame) and a plain JS array of doubles ("object"). mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`,
+    `Floor: two plain Node processes echoing over a Unix socket. tsmpi (shared memory, the default) sends a Float64Array (raw frame) and a plain JS array of doubles ("object"); "zmq" is the same Float64Array over \`--transport zmq\`. mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`,
   );
   say();
-  say(`| bytes | floor µs | tsmpi Float64Array µs | ratio to floor | tsmpi object µs | mpi4py Send µs | mpi4py send(ndarray) µs | mpi4py send(list) µs |`);
-  say(`|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  say(
+    `| bytes | floor µs | tsmpi Float64Array µs | tsmpi zmq µs | tsmpi object µs | mpi4py Send µs | tsmpi / mpi4py Send | mpi4py send(ndarray) µs | mpi4py send(list) µs |`,
+  );
+  say(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of allSizes) {
-    const floor = get("node-unix", "bytes", s),
-      f64 = get("tsmpi", "Float64Array", s);
+    const f64 = get("tsmpi", "Float64Array", s),
+      send = get("mpi4py", "buffer", s);
     say(
-      `| ${s} | ${fmt(floor)} | ${fmt(f64)} | ${ratio(f64, floor)} | ${fmt(get("tsmpi", "object", s))} | ${fmt(get("mpi4py", "buffer", s), 2)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
+      `| ${s} | ${fmt(get("node-unix", "bytes", s))} | ${fmt(f64, 2)} | ${fmt(get("tsmpi-zmq", "Float64Array", s))} | ${fmt(get("tsmpi", "object", s))} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
     );
   }
+  const bare = get("zmq-bare", "bytes", 8),
+    overZmq = get("tsmpi-zmq", "Float64Array", 8);
   say();
-  say(`| bytes | floor GB/s | tsmpi Float64Array GB/s | ratio to floor | mpi4py Send GB/s | mpi4py send(ndarray) GB/s |`);
-  say(`|---:|---:|---:|---:|---:|---:|`);
+  say(
+    `Engine cost per message on ZeroMQ: tsmpi \`--transport zmq\` 8 B ${fmt(overZmq)} µs against bare zeromq.js PUSH/PULL ipc with the same two frames (\`bench/zmq-floor.mjs\`) ${fmt(bare)} µs: ${ratio(overZmq, bare)}.`,
+  );
+  say();
+  say(`| bytes | floor GB/s | tsmpi Float64Array GB/s | tsmpi zmq GB/s | mpi4py Send GB/s | tsmpi / mpi4py Send | mpi4py send(ndarray) GB/s |`);
+  say(`|---:|---:|---:|---:|---:|---:|---:|`);
   const gbps = (s, us) => (us === undefined ? undefined : s / us / 1e3);
   for (const s of allSizes.filter((s) => s >= 65536)) {
-    const floor = gbps(s, get("node-unix", "bytes", s)),
-      f64 = gbps(s, get("tsmpi", "Float64Array", s));
+    const f64 = gbps(s, get("tsmpi", "Float64Array", s)),
+      send = gbps(s, get("mpi4py", "buffer", s));
     say(
-      `| ${s} | ${fmt(floor, 2)} | ${fmt(f64, 2)} | ${ratio(f64, floor)} | ${fmt(gbps(s, get("mpi4py", "buffer", s)), 2)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`,
+      `| ${s} | ${fmt(gbps(s, get("node-unix", "bytes", s)), 2)} | ${fmt(f64, 2)} | ${fmt(gbps(s, get("tsmpi-zmq", "Float64Array", s)), 2)} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`,
     );
   }
+}
+
+if (only.has("shm")) {
+  const { benchShm } = await import("./shm.mjs");
+  for (const line of await benchShm({ quick, repeat, median, fmt, ratio })) say(line);
 }
 
 if (only.has("startup")) {
@@ -180,11 +198,12 @@ if (only.has("rfft")) {
   for (const line of await benchRfft({ quick, repeat })) say(line);
 }
 
-if (only.has("examples")) {
+if (only.has("examples") || only.has("gray-scott")) {
   try {
-    const { benchExamples } = await import("./examples.mjs");
-    for (const line of await benchExamples({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a), data }))
-      say(line);
+    const { benchExamples, benchGrayScott } = await import("./examples.mjs");
+    // --only gray-scott runs just the Gray-Scott part of the examples
+    const bench = only.has("examples") ? benchExamples : benchGrayScott;
+    for (const line of await bench({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a), data })) say(line);
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
   }

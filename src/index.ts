@@ -5,6 +5,8 @@
  */
 export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
+export { CartComm } from "./api/cartesian.js";
+export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
 export type { TypedArray } from "./comm/values.js";

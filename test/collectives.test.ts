@@ -4,8 +4,16 @@ import { fixture, leftovers, runJob } from "./helpers.js";
 const CHECKS = 14;
 
 describe("collectives", () => {
-  it.each([1, 2, 3, 4, 5, 8])("pass the whole suite at -n %i against serial results", async (np) => {
-    const job = await runJob(np, fixture("collectives.ts"), [], { timeout: 170_000 });
+  it.each([
+    [1, "auto"],
+    [2, "auto"],
+    [3, "auto"],
+    [4, "auto"],
+    [5, "auto"],
+    [8, "auto"],
+    [3, "zmq"],
+  ])("pass the whole suite at -n %i over --transport %s against serial results", async (np, transport) => {
+    const job = await runJob(np, fixture("collectives.ts"), [], { timeout: 170_000, launcherArgs: ["--transport", transport] });
     expect(job.exitCode, job.stderr).toBe(0);
     expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });

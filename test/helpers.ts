@@ -109,16 +109,18 @@ export function survivors(marker: string): string[] {
 /** Assert-friendly: the job left no process and no file behind; cleans the TMPDIR. */
 export async function leftovers(job: Pick<JobResult, "marker" | "tmp">): Promise<{ processes: string[]; files: string[] }> {
   // A killed process group can take a moment to be reaped by the kernel, and a node agent cut
-  // off from the launcher a moment to clean up on its host.
+  // off from the launcher a moment to clean up on its host. Shared memory is anonymous (memfd):
+  // it goes with the last process that maps it, and must never appear in /dev/shm.
+  const files = () => [...readdirSync(job.tmp), ...readdirSync("/dev/shm").filter((name) => name.includes("tsmpi"))];
   let processes = survivors(job.marker);
-  let files = readdirSync(job.tmp);
-  for (let i = 0; i < 40 && (processes.length > 0 || files.length > 0); i++) {
+  let left = files();
+  for (let i = 0; i < 40 && (processes.length > 0 || left.length > 0); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     processes = survivors(job.marker);
-    files = readdirSync(job.tmp);
+    left = files();
   }
   rmSync(job.tmp, { recursive: true, force: true });
-  return { processes, files };
+  return { processes, files: left };
 }
 
 /** Lines of `text` that start with `prefix`, sorted. */

@@ -13,12 +13,23 @@ import type { Reducible, TypedArray } from "../comm/values.js";
 import * as coll from "../collectives/index.js";
 import type { OpLike } from "../collectives/ops.js";
 
+/**
+ * @internal The engine group of a communicator, for the api modules that build new
+ * communicators on one (cartesian.ts: it extends Comm, so Comm cannot import it). Not exported
+ * from the package.
+ */
+export let engineGroup: (comm: Comm) => Group;
+
 export class Comm {
   /** This process's rank in the communicator, 0 ≤ rank < size. */
   readonly rank: number;
   /** Number of ranks in the communicator. */
   readonly size: number;
   readonly #group: Group;
+
+  static {
+    engineGroup = (comm) => comm.#group;
+  }
 
   /** @internal Use `init()`, `dup()` or `split()` to get a communicator. */
   constructor(group: Group) {

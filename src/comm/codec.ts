@@ -8,7 +8,7 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
 
 import type { TypedArray } from "./values.js";
 
@@ -117,6 +117,8 @@ export function encode(
   from = source,
   view = false,
 ): { frames: Buffer[]; bytes: number } {
+  const kind = arrayKind(value);
+  if (kind >= 0) return encodeRaw(context, source, tag, value as TypedArray, kind, maxFrameBytes, from, view);
   packr.arrays = [];
   packr.frameBytes = maxFrameBytes;
   packr.nextFrame = 1;
@@ -137,6 +139,37 @@ export function encode(
   }
   packr.arrays = [];
   return { frames, bytes };
+}
+
+/** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
+function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
+  const head = Buffer.allocUnsafe(RAW_HEADER_BYTES + context.length * 3);
+  const contextBytes = head.write(context, RAW_HEADER_BYTES, "utf8");
+  head[0] = RAW_MARKER;
+  head[1] = kind;
+  head.writeUInt16LE(contextBytes, 2);
+  head.writeInt32LE(source, 4);
+  head.writeInt32LE(tag, 8);
+  head.writeInt32LE(from, 12);
+  head.writeDoubleLE(array.byteLength, 16);
+  const frames = [head.subarray(0, RAW_HEADER_BYTES + contextBytes)];
+  arrayFrames(array, maxFrameBytes, frames, view);
+  return { frames, bytes: frames[0]!.byteLength + array.byteLength };
+}
+
+/** Decode a message with a raw header (see wire.ts). */
+function decodeRaw(frames: Buffer[]): Envelope {
+  const head = frames[0]!;
+  if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("malformed raw message header: too short");
+  const contextBytes = head.readUInt16LE(2);
+  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("malformed raw message header: wrong length");
+  const byteLength = head.readDoubleLE(16);
+  if (!isCount(byteLength)) throw new SerializationError("malformed raw message: bad array length");
+  if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
+  const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
+  const wire = wireBytes(frames);
+  const context = head.toString("utf8", RAW_HEADER_BYTES);
+  return { context, source: head.readInt32LE(4), tag: head.readInt32LE(8), value, bytes: byteLength, from: head.readInt32LE(12), wire };
 }
 
 /** Rebuild one out-of-band array from its frames, viewing a single frame in place when aligned. */
@@ -276,6 +309,7 @@ export function decodeMessage(frames: Buffer[]): Incoming {
 
 /** Decode one multipart data message; throws SerializationError on a malformed one. */
 export function decode(frames: Buffer[]): Envelope {
+  if (frames.length > 0 && frames[0]!.length > 0 && frames[0]![0] === RAW_MARKER) return decodeRaw(frames);
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
     if (

@@ -48,8 +48,16 @@ export class HostTransport implements Transport, Delivery {
       rank,
       size,
       this.sink,
-      (peer) => this.zmq.advise(peer, DOORBELL),
+      // Through the data socket, which delivers before the process exits (a sender often exits right after).
+      (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
       (active) => this.hold(active),
+      (step) => {
+        this.spin(() => {
+          const { done, moved } = step();
+          return done ? true : moved ? "moved" : false;
+        });
+        if (this.demand > 0) this.rearm();
+      },
     );
     return this.shm.address;
   }
@@ -84,15 +92,20 @@ export class HostTransport implements Transport, Delivery {
     if (this.demand > 0) this.rearm();
   }
 
-  /** Poll shared memory until `done()`, or until it has made no progress for {@link SPIN_MS}. */
-  private spin(done: () => boolean): void {
+  /**
+   * Poll shared memory until `done()` is true, or until neither it nor the rings have made
+   * progress for {@link SPIN_MS} (`done()` may report its own progress as "moved").
+   */
+  private spin(done: () => boolean | "moved"): void {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
     let last = performance.now();
     for (let idle = 0; ;) {
-      const moved = shm.progress();
-      if (done()) break;
+      let moved = shm.progress();
+      const state = done();
+      if (state === true) break;
+      moved ||= state === "moved";
       if (moved) idle = 0;
       else if (idle++ === 0) last = performance.now();
       // Reading the clock costs more than a poll: look at it every 64 idle polls.
@@ -129,9 +142,11 @@ export class HostTransport implements Transport, Delivery {
     if (this.demand++ === 0) this.shm!.arm();
   }
 
-  acquire(): void {
+  acquire(polling = false): void {
     this.zmq.acquire();
-    if (this.demand++ === 0 && this.shm) this.rearm();
+    // A receive about to poll arms only if it goes to sleep (see await): armed meanwhile, a
+    // peer's send would ring for nothing.
+    if (this.demand++ === 0 && this.shm && !polling) this.rearm();
   }
 
   release(): void {
@@ -142,7 +157,9 @@ export class HostTransport implements Transport, Delivery {
   await(satisfied: () => boolean): void {
     if (this.shm === undefined || satisfied()) return;
     this.spin(satisfied);
-    if (this.demand > 0) this.rearm();
+    // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
+    // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
+    if (!satisfied() || this.demand > 1) this.rearm();
   }
 
   async poll(): Promise<void> {

@@ -206,9 +206,12 @@ export class Runtime implements Delivery {
     this.waits.add(wait, peers);
     // A peer that died before this call dooms it as surely as one that dies during it.
     for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
-    this.transport?.acquire();
+    this.transport?.acquire(this.transport.await !== undefined);
+    // Poll for it once the caller's synchronous code is done (it awaits this, or a request):
+    // an irecv posted before a computation must return at once, not poll first.
+    const transport = this.transport;
+    if (transport?.await) queueMicrotask(() => wait.done || transport.await!(() => wait.done === true));
     try {
-      this.transport?.await?.(() => wait.done === true);
       return await pending;
     } finally {
       this.transport?.release();

@@ -25,8 +25,11 @@ export interface Transport {
    * and dropped if this rank exits before it is delivered (its peer may have exited already).
    */
   advise(dest: number, frame: Buffer): void;
-  /** Someone waits for a message: deliver arrivals until the matching `release()`. */
-  acquire(): void;
+  /**
+   * Someone waits for a message: deliver arrivals until the matching `release()`.
+   * @param polling the caller will call {@link await} before it sleeps (so nothing needs to wake it yet)
+   */
+  acquire(polling?: boolean): void;
   release(): void;
   /**
    * A receive is blocked until `satisfied()` turns true: the transport may spend a short

@@ -28,6 +28,17 @@ export const enum MessageKind {
  */
 export type DataHeader = [kind: MessageKind.Data, context: string, source: number, tag: number, value: unknown, from: number];
 
+/**
+ * A data message whose value is one typed array (the common case) skips msgpack: frame 0 is
+ * this fixed binary header, then the array's raw frames as usual. It starts with
+ * {@link RAW_MARKER}, which no msgpack header of ours starts with (they are arrays).
+ *
+ *   0 u8 marker   1 u8 array kind   2 u16 context length   4 i32 source   8 i32 tag
+ *   12 i32 from   16 f64 byte length   24.. context (UTF-8)
+ */
+export const RAW_MARKER = 0xd7;
+export const RAW_HEADER_BYTES = 24;
+
 /** Flow-control messages: each is one frame (Payload is followed by the data message's frames). */
 export type FlowHeader =
   /** "I have `bytes` for you on (context, source, tag); ask for `id` when a receive matches." */

@@ -6,27 +6,15 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
-import type { PeerNotice, StartMessage, TransportChoice } from "../rank/control.js";
-import { signalRank, spawnRank, tellRank, terminateRanks } from "./spawn.js";
+import type { PeerNotice, StartMessage } from "../rank/control.js";
+import { signalRank, spawnRank, tellRank, terminateRanks, type HostShare } from "./spawn.js";
 
 /** One host's part of a job: what its ranks share. */
-export interface HostJob {
+export interface HostJob extends HostShare {
   /** World ranks to start on this host, with their local ranks. */
   ranks: Array<{ rank: number; localRank: number }>;
-  size: number;
-  /** Index of this host in the job's host list. */
-  node: number;
-  jobId: string;
-  /** This host's job directory. */
-  jobDir: string;
-  script: string;
-  args: string[];
   /** Variables named with -x, set in every rank on top of this process's environment. */
   env: Record<string, string>;
-  /** IP address for the ranks' tcp inboxes, in jobs that need tcp. */
-  address?: string;
-  transport: TransportChoice;
-  cwd?: string;
 }
 
 /** Where a host's ranks' output and ends go. */

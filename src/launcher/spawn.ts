@@ -19,24 +19,30 @@ const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "m
  */
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33), GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
 
-/** After SIGTERM, ranks still alive this long later get SIGKILL (the issue asks for < 1 s). */
+/** After SIGTERM, ranks still alive this long later get SIGKILL (a job ends within a second). */
 export const KILL_GRACE_MS = 300;
 
-export interface RankSpec {
-  rank: number;
-  localRank: number;
+/** What every rank of one host shares. */
+export interface HostShare {
   size: number;
+  /** Index of this host in the job's host list. */
   node: number;
   jobId: string;
+  /** This host's job directory. */
   jobDir: string;
   script: string;
   args: string[];
-  /** The environment the rank starts from (TSMPI_* variables are added). */
-  env: NodeJS.ProcessEnv;
-  /** IP address for the tcp inbox, in jobs that need tcp. */
+  /** IP address for the ranks' tcp inboxes, in jobs that need tcp. */
   address?: string;
   transport: TransportChoice;
   cwd?: string;
+}
+
+export interface RankSpec extends HostShare {
+  rank: number;
+  localRank: number;
+  /** The environment the rank starts from (TSMPI_* variables are added). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. */

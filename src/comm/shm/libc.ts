@@ -22,6 +22,8 @@ const MAP_SHARED = 1;
 const MFD_CLOEXEC = 1;
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
+/** errno of an open through /proc whose process (or descriptor) is gone. */
+export const ENOENT = 2;
 
 /** @returns libc through koffi, or why shared memory is not available here. */
 export function loadLibc(): Libc | { unavailable: string } {
@@ -40,7 +42,10 @@ export function loadLibc(): Libc | { unavailable: string } {
   const close = lib.func("int close(int fd)");
   const schedYield = lib.func("int sched_yield(void)");
   const check = (what: string, result: number): number => {
-    if (result < 0) throw new Error(`${what} failed (errno ${koffi.errno()})`);
+    if (result < 0) {
+      const errno = koffi.errno();
+      throw Object.assign(new Error(`${what} failed (errno ${errno})`), { errno });
+    }
     return result;
   };
   return {

@@ -5,7 +5,33 @@
  * byte once, straight into the frame it belongs to.
  */
 import { SerializationError } from "../../errors.js";
-import { RecordKind, type Ring } from "./ring.js";
+import { CHUNK_BYTES, RecordKind, type Ring } from "./ring.js";
+
+const u32 = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * Write a small message as one START record if the ring has room for it now (the common case,
+ * without the bookkeeping of {@link OutStream}). @returns false if it did not fit.
+ */
+export function writeWhole(ring: Ring, frames: Buffer[]): boolean {
+  let total = 4 * (frames.length + 1);
+  for (const frame of frames) total += frame.byteLength;
+  if (total + 8 > CHUNK_BYTES || ring.reserve(total + 8, total + 8) < total + 8) return false;
+  const payload = ring.payload(total + 8);
+  const words = new DataView(payload.buffer, payload.byteOffset, 16 + 4 * frames.length);
+  words.setUint32(0, total, true);
+  words.setUint32(4, 0, true);
+  words.setUint32(8, frames.length, true);
+  let at = 12 + 4 * frames.length;
+  frames.forEach((frame, i) => {
+    words.setUint32(12 + 4 * i, frame.byteLength, true);
+    payload.set(frame, at);
+    at += frame.byteLength;
+  });
+  ring.commit(RecordKind.Start, total + 8);
+  return true;
+}
 
 /** The writer's position in one outgoing message. */
 export class OutStream {
@@ -92,6 +118,10 @@ export class InStream {
 
   /** Take one record; @returns the frames once the message is whole. */
   take(kind: number, payload: Uint8Array): Buffer[] | undefined {
+    if (kind === RecordKind.Start && this.total === 0 && payload.byteLength >= 12 && u32(payload, 0) + 8 === payload.byteLength && u32(payload, 4) === 0) {
+      const whole = this.whole(payload);
+      if (whole !== undefined) return whole;
+    }
     if (kind === RecordKind.Start) {
       if (this.total !== 0) throw new SerializationError("shared-memory message started before the previous one ended");
       if (payload.byteLength < 8) throw new SerializationError("shared-memory START record is too short");
@@ -113,6 +143,34 @@ export class InStream {
     this.total = 0;
     this.frames = undefined;
     this.head = new Uint8Array(0);
+    return frames;
+  }
+
+  /**
+   * A message that came in one record: its frames in one fresh buffer (each at an 8-byte
+   * boundary, so typed arrays can view it in place). @returns undefined if the table does not add up.
+   */
+  private whole(payload: Uint8Array): Buffer[] | undefined {
+    const n = u32(payload, 8);
+    const data = 12 + 4 * n;
+    if (n > (payload.byteLength - 12) / 4) return undefined;
+    let bytes = 0;
+    let room = 0;
+    for (let i = 0; i < n; i++) {
+      const length = u32(payload, 12 + 4 * i);
+      bytes += length;
+      room += align8(length);
+    }
+    if (data + bytes !== payload.byteLength) return undefined;
+    const block = Buffer.allocUnsafe(room);
+    const frames: Buffer[] = new Array<Buffer>(n);
+    for (let i = 0, from = data, to = 0; i < n; i++) {
+      const length = u32(payload, 12 + 4 * i);
+      block.set(payload.subarray(from, from + length), to);
+      frames[i] = block.subarray(to, to + length);
+      from += length;
+      to += align8(length);
+    }
     return frames;
   }
 

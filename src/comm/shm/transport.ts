@@ -8,10 +8,10 @@
  */
 import { TransportError } from "../../errors.js";
 import type { Delivery } from "../transport.js";
-import type { Libc } from "./libc.js";
+import { ENOENT, type Libc } from "./libc.js";
 import type { Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
-import { InStream, OutStream } from "./stream.js";
+import { InStream, OutStream, writeWhole } from "./stream.js";
 
 interface Outgoing {
   stream: OutStream;
@@ -30,6 +30,8 @@ interface Peer {
   in: Ring;
   reader: InStream;
   queue: Outgoing[];
+  /** A message is being written into `out` right now (see writeNow). */
+  writing: boolean;
 }
 
 export class ShmTransport {
@@ -50,11 +52,21 @@ export class ShmTransport {
     private readonly wake: (rank: number) => void,
     /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
     private readonly onPending: (active: boolean) => void,
+    /** Poll (see HostTransport.spin) until `step` says done, or nothing moves for a while. */
+    private readonly poll: (step: () => { done: boolean; moved: boolean }) => void,
   ) {}
 
-  static create(libc: Libc, rank: number, size: number, sink: Delivery, wake: (rank: number) => void, onPending: (active: boolean) => void): ShmTransport {
+  static create(
+    libc: Libc,
+    rank: number,
+    size: number,
+    sink: Delivery,
+    wake: (rank: number) => void,
+    onPending: (active: boolean) => void,
+    poll: (step: () => { done: boolean; moved: boolean }) => void,
+  ): ShmTransport {
     const { segment, address } = Segment.create(libc, size);
-    return new ShmTransport(libc, rank, size, segment, address, sink, wake, onPending);
+    return new ShmTransport(libc, rank, size, segment, address, sink, wake, onPending, poll);
   }
 
   /** Map the inbox of every peer that offers one. @returns the ranks it could not map, with why. */
@@ -64,11 +76,12 @@ export class ShmTransport {
       if (address === undefined || rank === this.rank) return;
       try {
         const inbox = Segment.open(this.libc, this.size, address);
-        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), in: this.inbox.ring(rank), reader: new InStream(), queue: [] };
+        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), in: this.inbox.ring(rank), reader: new InStream(), queue: [], writing: false };
         this.peers[rank] = peer;
         this.local.push(peer);
       } catch (error) {
-        failed.push({ rank, reason: (error as Error).message });
+        // A peer that has already finished closed its inbox: nothing will go to it anyway.
+        if ((error as { errno?: number }).errno !== ENOENT) failed.push({ rank, reason: (error as Error).message });
       }
     });
     return failed;
@@ -91,23 +104,49 @@ export class ShmTransport {
   send(dest: number, frames: Buffer[], borrowed: boolean, flush = false): Promise<void> {
     const peer = this.peers[dest];
     if (peer === undefined) return Promise.reject(new TransportError(`rank ${dest} is not reached through shared memory`));
-    const stream = new OutStream(frames);
-    if (peer.queue.length === 0 && stream.pump(peer.out)) {
+    // Only one message at a time goes into a ring: behind queued ones, or one being written
+    // (a message delivered while we poll for room can make the runtime send again).
+    const free = peer.queue.length === 0 && !peer.writing;
+    if (free && writeWhole(peer.out, frames)) {
       if (peer.inbox.claimWake()) this.wake(dest);
       return Promise.resolve();
     }
+    const stream = new OutStream(frames);
+    if (free && this.writeNow(peer, stream, borrowed)) return Promise.resolve();
     if (borrowed) stream.own();
     const outgoing: Outgoing = { stream };
     const written = flush ? new Promise<void>((resolve, reject) => (outgoing.done = { resolve, reject })) : Promise.resolve();
-    if (peer.queue.push(outgoing) === 1 && this.pending++ === 0) this.onPending(true);
+    // A message started in the ring goes first: the rest of its stream must follow at once.
+    if ((free ? peer.queue.unshift(outgoing) : peer.queue.push(outgoing)) === 1 && this.pending++ === 0) this.onPending(true);
     if (peer.inbox.claimWake()) this.wake(dest);
     this.flushQueue(peer);
     return written;
   }
 
+  /**
+   * Write what fits now; for the caller's memory, keep writing while the reader makes room
+   * (polling our own rings meanwhile), which spares a copy. @returns true once all of it is in.
+   */
+  private writeNow(peer: Peer, stream: OutStream, borrowed: boolean): boolean {
+    let whole = stream.pump(peer.out);
+    if (peer.inbox.claimWake()) this.wake(peer.rank);
+    if (whole || !borrowed) return whole;
+    peer.writing = true;
+    try {
+      this.poll(() => {
+        const before = stream.remaining;
+        whole = stream.pump(peer.out);
+        return { done: whole, moved: stream.remaining !== before };
+      });
+    } finally {
+      peer.writing = false;
+    }
+    return whole;
+  }
+
   /** Write queued messages to `peer` while there is room. @returns true if anything was written. */
   private flushQueue(peer: Peer): boolean {
-    if (peer.queue.length === 0) return false;
+    if (peer.queue.length === 0 || peer.writing) return false;
     let moved = false;
     for (let retry = true; peer.queue.length > 0;) {
       const head = peer.queue[0]!;

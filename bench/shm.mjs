@@ -1,0 +1,42 @@
+// Shared memory against ZeroMQ ipc on one host: a 64-rank job on this machine's cores
+// (barrier + allreduce), and the CPU a rank uses while blocked 10 s in recv.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Wall time of one tsmpi job, ms. */
+function wall(launcher, n, script, args = []) {
+  const t0 = process.hrtime.bigint();
+  execFileSync("node", [join(ROOT, "bin/tsmpi.js"), ...launcher, "-n", String(n), script, ...args], { cwd: ROOT, stdio: "ignore" });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export async function benchShm({ quick, repeat, median, fmt, ratio }) {
+  const lines = [];
+  const n = quick ? 16 : 64;
+  const auto = [],
+    zmq = [];
+  for (let i = 0; i < repeat; i++) {
+    auto.push(wall([], n, "bench/many.ts"));
+    zmq.push(wall(["--transport", "zmq"], n, "bench/many.ts"));
+  }
+  lines.push("", `## Many ranks on few cores: ${n} ranks, 20 × (barrier + allreduce), whole job (median of ${repeat}, interleaved)`, "");
+  lines.push("| transport | ms | ratio |", "|---|---:|---:|");
+  lines.push(`| shared memory (auto) | ${fmt(median(auto), 0)} | ${ratio(median(auto), median(zmq))} |`);
+  lines.push(`| ZeroMQ ipc (\`--transport zmq\`) | ${fmt(median(zmq), 0)} | 1.00× |`);
+  const seconds = quick ? 3 : 10;
+  const blocked = (launcher) =>
+    JSON.parse(
+      execFileSync("node", [join(ROOT, "bin/tsmpi.js"), ...launcher, "-n", "2", "bench/blocked.ts", String(seconds)], { cwd: ROOT, encoding: "utf8" })
+        .split("\n")
+        .find((l) => l.startsWith("{")),
+    );
+  const a = blocked([]),
+    z = blocked(["--transport", "zmq"]);
+  lines.push("", `## A rank blocked ${seconds} s in recv: CPU it used`, "");
+  lines.push("| transport | CPU s | % of one core |", "|---|---:|---:|");
+  lines.push(`| shared memory (auto) | ${a.cpu.toFixed(3)} | ${a.percent.toFixed(2)} % |`);
+  lines.push(`| ZeroMQ ipc | ${z.cpu.toFixed(3)} | ${z.percent.toFixed(2)} % |`);
+  return lines;
+}

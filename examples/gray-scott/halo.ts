@@ -1,0 +1,103 @@
+// Halo exchange for one block on a periodic Cartesian grid: the edge rows and columns of U and
+// V (packed into preallocated buffers, U then V) go to the four neighbours with nonblocking
+// sends; nonblocking receives bring theirs. `start()` posts everything and returns, so the
+// interior update runs while the messages travel; `finish()` waits and copies them into the
+// halo. A neighbour that is this rank itself (a dimension with one rank) is a local copy.
+import type { CartComm, Request } from "tsmpi";
+import type { Block } from "./model.js";
+
+/** Sides and directions of travel: 0 up (row −1), 1 down (row +1), 2 left (column −1), 3 right (column +1). */
+const SIDES = [0, 1, 2, 3] as const;
+
+export class Halo {
+  /** The neighbour on each side. */
+  private readonly peers: number[];
+  /** What this rank sends towards each side: its own edge cells there, U then V. */
+  private readonly out: Float64Array[];
+  private readonly received: Array<Request<Float64Array> | undefined> = [];
+  private readonly sent: Array<Request<void>> = [];
+
+  constructor(
+    private readonly cart: CartComm,
+    private readonly block: Block,
+  ) {
+    const rows = cart.shift(0, 1),
+      cols = cart.shift(1, 1);
+    this.peers = [rows.source, rows.dest, cols.source, cols.dest];
+    this.out = [block.ny, block.ny, block.nx, block.nx].map((n) => new Float64Array(2 * n));
+  }
+
+  /** Index in the block of cell k along side `side`: its own edge (`ghost` false) or the halo beyond it. */
+  private cell(side: number, k: number, ghost: boolean): number {
+    const { nx, ny, width } = this.block;
+    const edge = ghost ? [0, nx + 1, 0, ny + 1][side]! : [1, nx, 1, ny][side]!;
+    return side < 2 ? edge * width + k + 1 : (k + 1) * width + edge;
+  }
+
+  private pack(side: number): void {
+    const { u, v } = this.block,
+      buf = this.out[side]!,
+      n = buf.length / 2;
+    for (let k = 0; k < n; k++) {
+      const o = this.cell(side, k, false);
+      buf[k] = u[o]!;
+      buf[n + k] = v[o]!;
+    }
+  }
+
+  private unpack(side: number, buf: Float64Array): void {
+    const { u, v } = this.block,
+      n = buf.length / 2;
+    for (let k = 0; k < n; k++) {
+      const o = this.cell(side, k, true);
+      u[o] = buf[k]!;
+      v[o] = buf[n + k]!;
+    }
+  }
+
+  /**
+   * Post the sends (tag = direction of travel), then the receives, and let the sends leave.
+   * Sends first: on shared memory a send is in the peer's ring when `isend` returns, and a
+   * receive posted before its message arrives polls for it for a while before it returns, so
+   * posting our data first keeps both ranks from polling for data the other has not sent.
+   * Then yield once: over ZeroMQ (other hosts) a send reaches ZeroMQ, whose I/O thread then
+   * moves it while we compute, only when JavaScript yields to the event loop.
+   */
+  async start(): Promise<void> {
+    this.sent.length = 0;
+    for (const side of SIDES) {
+      this.pack(side);
+      const peer = this.peers[side]!;
+      if (peer === this.cart.rank) this.unpack(side ^ 1, this.out[side]!);
+      else this.sent.push(this.cart.isend(this.out[side]!, peer, side));
+    }
+    for (const side of SIDES) {
+      const peer = this.peers[side]!;
+      // what arrives from the neighbour on `side` travelled the other way: direction side ^ 1
+      this.received[side] = peer === this.cart.rank ? undefined : this.cart.irecv<Float64Array>(peer, side ^ 1);
+    }
+    if (this.sent.length > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Wait for the neighbours' edges and copy them into the halo. */
+  async finish(): Promise<void> {
+    for (const side of SIDES) {
+      const request = this.received[side];
+      if (request !== undefined) this.unpack(side, await request.wait());
+    }
+    for (const request of this.sent) await request.wait();
+  }
+}
+
+/** The halo of a block that is the whole periodic grid: opposite edges, copied in place (the serial reference). */
+export function wrap(block: Block): void {
+  const { u, v, nx, ny, width: w } = block;
+  for (const a of [u, v]) {
+    a.copyWithin(0 * w, nx * w, nx * w + w);
+    a.copyWithin((nx + 1) * w, 1 * w, 2 * w);
+    for (let i = 1; i <= nx; i++) {
+      a[i * w] = a[i * w + ny]!;
+      a[i * w + ny + 1] = a[i * w + 1]!;
+    }
+  }
+}
