@@ -106,10 +106,14 @@ describe("direct launch: srun starts the ranks (srun --mpi=pmi2 -n N tsmpi --dir
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 
-  it("passes the point-to-point suite over tcp with the job's CURVE keys shared through PMI", async () => {
-    const job = await inAllocation(["-n", "3"], ["--direct", "--transport", "tcp", fixture("p2p.ts")], ["--mpi=pmi2", "-n", "3"]);
+  it.each([
+    ["over tcp, with the job's CURVE keys shared through PMI", ["--transport", "tcp"]],
+    ["over shared memory (the default)", []],
+  ])("passes the point-to-point suite %s", async (_how, transport) => {
+    const job = await inAllocation(["-n", "3"], ["--direct", ...transport, fixture("p2p.ts")], ["--mpi=pmi2", "-n", "3"]);
     expect(job.exitCode, job.stderr).toBe(0);
     expect(job.stdout.match(/^ok /gm)).toHaveLength(14);
+    expect(job.stdout.match(/^rank \d done$/gm)).toHaveLength(3);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 

@@ -179,9 +179,6 @@ export class HostTransport implements Transport, Delivery {
   peerGone(rank: number): void {
     this.shm?.peerGone(rank, new TransportError(`rank ${rank} exited before reading a message sent to it`));
     this.zmq.peerGone();
-    // A peer that wrote to us and exited at once rang its doorbell on a socket without linger,
-    // which may have closed before sending it: look at shared memory as if it had rung.
-    this.woken();
   }
 
   close(discard = false): void {

@@ -121,9 +121,7 @@ function startRank(options: LaunchOptions, task: SlurmTask, env: NodeJS.ProcessE
     args: options.args,
     env: { ...env, ...options.exportEnv },
     address,
-    // Not shared memory: a rank that sleeps on it can miss the wake-up of a peer that writes and
-    // exits at once, which only the launcher's exit notices (none here) make up for.
-    transport: options.transport === "auto" ? "zmq" : options.transport,
+    transport: options.transport,
   });
   child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
   child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
