@@ -1,6 +1,7 @@
 /**
  * tsmpi: MPI-style message passing for TypeScript on Node.js over ZeroMQ.
- * This file only re-exports the public API.
+ * This file only re-exports the public API. Every module it reaches must declare its types
+ * without Node's (no Buffer, no NodeJS namespace): consumers type-check without @types/node.
  */
 export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
@@ -8,12 +9,10 @@ export type { IntoOptions, RecvOptions } from "./api/options.js";
 export { SharedWindow, type TypedArrayClass } from "./api/window.js";
 export { CartComm } from "./api/cartesian.js";
 export { dimsCreate } from "./comm/topology.js";
-export { ANY_SOURCE, ANY_TAG } from "./comm/matching.js";
-export { PROC_NULL, TAG_UB } from "./comm/validate.js";
+export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
-export type { TypedArray } from "./comm/codec.js";
-export { Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
-export { UNDEFINED } from "./collectives/split.js";
+export type { TypedArray } from "./comm/values.js";
+export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
 export {
   TsmpiError,
   ArgumentError,

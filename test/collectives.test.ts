@@ -18,4 +18,11 @@ describe("collectives", () => {
     expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
+
+  it.each([1, 2, 3, 5])("take plain functions and commutative user ops as ops, and refuse anything else, at -n %i", async (np) => {
+    const job = await runJob(np, fixture("user-ops.ts"));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(3);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
 });

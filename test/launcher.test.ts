@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -130,6 +130,29 @@ describe("running a job", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("points stack traces at the script's own lines on the first run and on every cached run", async () => {
+    // The cache sits in a different directory from the script, so a path resolved against it is wrong.
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-trace-test-"));
+    const cache = join(dir, "elsewhere", "cache");
+    const script = join(dir, "project", "app.ts");
+    mkdirSync(join(dir, "project"));
+    writeFileSync(
+      script,
+      `import { init } from ${JSON.stringify(join(ROOT, "dist/index.js"))};\nconst comm = await init();\nthrow new Error(\`boom on rank \${comm.rank}\`);\n`,
+    );
+    utimesSync(script, new Date(Date.now() - 100_000), new Date(Date.now() - 100_000)); // old enough to be cached
+    const frames: string[] = [];
+    for (const run of ["first", "cached", "cached again"]) {
+      const job = await runJob(1, script, [], { env: { TSMPI_CACHE_DIR: cache } });
+      expect(job.exitCode, run).toBe(1);
+      expect(job.stderr, run).toContain("Error: boom on rank 0");
+      frames.push(job.stderr.match(/^ {4}at .*$/m)?.[0] ?? `no stack frame in: ${job.stderr}`);
+      expect(readdirSync(cache), run).toHaveLength(2); // the bundle is in the cache from the first run on
+    }
+    expect(frames).toEqual(Array(3).fill(`    at <anonymous> (${script}:3:7)`));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("bundles local TypeScript imports and keeps import.meta of the script", async () => {
     const job = await runJob(2, fixture("imports.ts"));
     expect(job.exitCode, job.stderr).toBe(0);
@@ -235,7 +258,7 @@ describe("failures abort the whole job", () => {
     const started = Date.now();
     const job = await runJob(3, fixture("sleep.ts"), [], { launcherArgs: ["--timeout", "1.5"] });
     expect(job.exitCode).toBe(124);
-    expect(job.stderr).toContain("job exceeded --timeout 1.5 s; terminating 3 other ranks");
+    expect(job.stderr).toContain("job exceeded --timeout 1.5 s; terminating 3 ranks");
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
@@ -305,7 +328,7 @@ describe("failures abort the whole job", () => {
     proc.kill(signal);
     const result = await proc;
     expect(result.exitCode).toBe(status);
-    expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 other ranks`);
+    expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 ranks`);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execaSync } from "execa";
-import { fixture, follow, leftovers, runJob, startJob, type JobOptions } from "./helpers.js";
+import { fixture, follow, leftovers, linesStarting, runJob, startJob, type JobOptions } from "./helpers.js";
 import { makeCluster, waitForSsh, type Cluster } from "./netns.js";
 
 let cluster: Cluster;
@@ -209,7 +209,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     process.kill(proc.pid!, "SIGINT");
     const result = await proc;
     expect(result.exitCode).toBe(130);
-    expect(String(result.stderr)).toContain("received SIGINT; terminating 6 other ranks");
+    expect(String(result.stderr)).toContain("received SIGINT; terminating 6 ranks");
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
     expect(agents()).toEqual([]);
   });
@@ -233,7 +233,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(job.exitCode).toBe(255);
     expect(job.stderr).toMatch(
       new RegExp(
-        `tsmpi: host ${dead.replace(/\./g, "\\.")} \\(rank 2\\): lost its connection \\(ssh to ${dead.replace(/\./g, "\\.")} exited with status 255: .*(No route to host|timed out)`,
+        `tsmpi: host ${dead.replace(/\./g, "\\.")} \\(rank 2\\): could not start its ranks \\(ssh to ${dead.replace(/\./g, "\\.")} exited with status 255: .*(No route to host|timed out)`,
       ),
     );
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
@@ -255,6 +255,17 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
       expect(job.stderr).toContain(`use ${b} for tcp`);
       expect(await leftovers(job)).toEqual({ processes: [], files: [] });
     }
+  });
+
+  it("names the tcp address only of hosts that run ranks, not of the launcher's host when it runs none", async () => {
+    const [, b, c] = ips();
+    const job = await runJob(2, fixture("env.ts"), [], onCluster(["--host", `${b},${c}`]));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(linesStarting(job.stderr, "tsmpi: ranks on ").map((line) => line.replace(/ \(.*\)/, ""))).toEqual([
+      `tsmpi: ranks on ${b} use ${b} for tcp`,
+      `tsmpi: ranks on ${c} use ${c} for tcp`,
+    ]);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
   it("says so when tsmpi is missing on a remote host", async () => {

@@ -6,20 +6,17 @@
  * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
  * `i`-prefixed calls return a {@link Request}.
  */
-import { ANY_SOURCE, ANY_TAG } from "../comm/matching.js";
+import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, PROC_NULL, type Where } from "../comm/validate.js";
 import { Request, Status } from "../comm/request.js";
 import type { Group } from "../comm/group.js";
-import { checkPeer, checkTag, PROC_NULL, type Where } from "../comm/validate.js";
+import type { Reducible, TypedArray } from "../comm/values.js";
 import * as coll from "../collectives/index.js";
-import type { Op } from "../collectives/ops.js";
+import type { OpLike } from "../collectives/ops.js";
 import { land, target } from "../collectives/into.js";
 import type { IntoOptions, RecvOptions } from "./options.js";
 import { allocateShared, type SharedWindow, type TypedArrayClass } from "./window.js";
 import { describe } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-
-/** Value type accepted by reductions. */
-type Reducible = Parameters<typeof coll.reduce>[1];
 
 /**
  * @internal The engine group of a communicator, for the api modules that build new
@@ -238,17 +235,21 @@ export class Comm {
     return coll.alltoall(this.#group.channel("alltoall"), values);
   }
   /**
-   * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Works element-wise on
-   * arrays and typed arrays; a non-commutative op is applied in rank order.
+   * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Built-in ops work
+   * element-wise on arrays and typed arrays; a non-commutative op is applied in rank order.
+   * `op` may be a plain function `(a, b) => c`: it gets whole values, lower ranks' first, and
+   * is applied in rank order (declare a commutative one with `Op.create(fn, true)`).
    * @example
    * ```ts
    * const total = await comm.reduce(localSum, SUM, 0); // number at rank 0, undefined elsewhere
+   * const names = await comm.reduce(name, (a, b) => `${a},${b}`, 0); // "r0,r1,r2" at rank 0
    * ```
-   * @param op @default SUM
+   * @param op an {@link Op} or a function `(a, b) => c` @default SUM
    * @param root @default 0
    * @param options `into` (read at the root only): the result is written there; `into: value` reduces in place
+   * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
-  reduce<T extends Reducible>(value: T, op?: Op, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
+  reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
     return coll.reduce(this.#group.channel("reduce"), value, op, root, options?.into);
   }
   /**
@@ -258,43 +259,45 @@ export class Comm {
    * ```ts
    * const sums = await comm.allreduce(new Float64Array([a, b])); // element-wise SUM everywhere
    * const [worst, where] = await comm.allreduce([error, comm.rank], MAXLOC);
+   * const longest = await comm.allreduce(word, (a, b) => (b.length > a.length ? b : a));
    * await comm.allreduce(x, SUM, { into: x }); // in place (MPI_IN_PLACE): resolves to x
    * ```
-   * @param op @default SUM
+   * @param op an {@link Op} or a function `(a, b) => c` (whole values, rank order) @default SUM
    * @param options `into`: a typed array of the value's type and length that gets the result; `into: value` works in place
+   * @throws ArgumentError (the promise rejects) if `op` is neither
    */
-  allreduce<T extends Reducible>(value: T, op?: Op, options?: IntoOptions<T>): Promise<T> {
+  allreduce<T extends Reducible>(value: T, op?: OpLike<T>, options?: IntoOptions<T>): Promise<T> {
     return coll.allreduce(this.#group.channel("allreduce"), value, op, options?.into);
   }
-  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). */
-  scan<T extends Reducible>(value: T, op?: Op): Promise<T> {
+  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or `(a, b) => c`, default SUM. */
+  scan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
     return coll.scan(this.#group.channel("scan"), value, op);
   }
   /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
-  exscan<T extends Reducible>(value: T, op?: Op): Promise<T | undefined> {
+  exscan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T | undefined> {
     return coll.exscan(this.#group.channel("exscan"), value, op);
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
    * length of rank i's block; by default the array is split as evenly as possible.
    */
-  reduceScatter<T extends coll.TypedArray | readonly unknown[]>(value: T, op?: Op, counts?: readonly number[]): Promise<T> {
+  reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[]): Promise<T> {
     return coll.reduceScatter(this.#group.channel("reduceScatter"), value, op, counts);
   }
   /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array; `options.into` gets this rank's block. */
-  scatterv<T extends coll.TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: IntoOptions<T>): Promise<T> {
+  scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: IntoOptions<T>): Promise<T> {
     return coll.scatterv(this.#group.channel("scatterv"), array, counts, root, options?.into);
   }
   /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into` (root only) gets them. */
-  gatherv<T extends coll.TypedArray>(array: T, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
+  gatherv<T extends TypedArray>(array: T, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
     return coll.gatherv(this.#group.channel("gatherv"), array, root, options?.into);
   }
   /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv), in `options.into` if given. */
-  allgatherv<T extends coll.TypedArray>(array: T, options?: IntoOptions<T>): Promise<T> {
+  allgatherv<T extends TypedArray>(array: T, options?: IntoOptions<T>): Promise<T> {
     return coll.allgatherv(this.#group.channel("allgatherv"), array, options?.into);
   }
   /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv), in `options.into` if given. */
-  alltoallv<T extends coll.TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
+  alltoallv<T extends TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
     return coll.alltoallv(this.#group.channel("alltoallv"), array, counts, options?.into);
   }
   /**
@@ -315,7 +318,7 @@ export class Comm {
    * Collective; the ranks must share a host (use {@link splitShared}). Works whatever the
    * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
    */
-  allocateShared<T extends coll.TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
+  allocateShared<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
     return allocateShared(this, Kind, localLength);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */

@@ -6,13 +6,16 @@
  * collective owns). MINLOC/MAXLOC take `[value, index]` pairs, arrays of pairs, or a typed
  * array of interleaved pairs (MPI's 2DOUBLE_PRECISION layout).
  */
-import { OpError } from "../errors.js";
-import { describe } from "../comm/validate.js";
+import { ArgumentError, OpError, callError } from "../errors.js";
+import { describe, type Where } from "../comm/validate.js";
 import { copyArray, isTypedArray, type TypedArray } from "../comm/codec.js";
 
 type Scalar = number | bigint | boolean;
 
-/** A reduction operator. Use the exported constants or {@link Op.create}. */
+/**
+ * A reduction operator: one of the exported constants ({@link SUM}, {@link MAX}...), a user
+ * operator from {@link Op.create}, or, wherever an op is taken, a plain function `(a, b) => c`.
+ */
 export class Op {
   private constructor(
     /** Name used in error messages. */
@@ -27,17 +30,26 @@ export class Op {
   ) {}
 
   /**
-   * A user operator (MPI_Op_create). `fn(a, b)` gets the lower rank's value first and returns
-   * a new value. Declare it commutative only if it is: that allows faster algorithms.
+   * A user operator (MPI_Op_create). `fn(a, b)` gets the lower ranks' value first and returns
+   * the combined value; it must be associative. A plain function passed as an op is the same
+   * as `Op.create(fn)`: applied to whole values in rank order. Declare an op commutative only
+   * if it is: reductions may then combine in any order, `reduce` skips a hop to its root, and
+   * typed arrays of 64 KiB or more take the ring algorithm, which calls `fn` on matching
+   * blocks (subarrays) of the operands, element-wise as MPI user functions are called.
    * @example
    * ```ts
-   * const concat = Op.create((a: string, b: string) => a + b, false);
-   * const all = await comm.allreduce(String(comm.rank), concat); // "0123"
+   * const concat = Op.create((a: string, b: string) => a + b); // rank order: "0123"
+   * const add = Op.create((a: Float64Array, b: Float64Array) => a.map((x, i) => x + b[i]!), true);
+   * const all = await comm.allreduce(String(comm.rank), concat);
    * ```
+   * @param fn `(a, b) => c`, with `a` from lower ranks than `b`
    * @param commutative @default false, as in MPI
+   * @returns the operator, to pass to reduce, allreduce, scan, exscan or reduceScatter
+   * @throws ArgumentError if `fn` is not a function
    */
   static create<T>(fn: (a: T, b: T) => T, commutative = false): Op {
-    return new Op(fn.name || "user op", fn, commutative, "user");
+    if (typeof fn !== "function") throw new ArgumentError(`Op.create: fn must be a function (a, b) => result, got ${describe(fn)}`);
+    return new Op(fn.name ? `op ${fn.name}` : "user op", fn, commutative, "user");
   }
 
   /** @internal */
@@ -45,6 +57,25 @@ export class Op {
   static builtin(name: string, kind: Op["kind"], apply: (a: any, b: any) => unknown): Op {
     return new Op(name, apply, true, kind);
   }
+}
+
+/** What a reduction takes as its op: an {@link Op}, or a function `(a, b) => c` applied in rank order. */
+export type OpLike<T> = Op | ((a: T, b: T) => T);
+
+/**
+ * The Op behind a reduction's `op` argument; a plain function becomes a non-commutative user
+ * op (whole values, rank order: always the serial result). Anything else is refused at the
+ * call, before any data moves.
+ */
+export function toOp(where: Where, op: unknown): Op {
+  if (op instanceof Op) return op;
+  if (typeof op === "function") return Op.create(op as (a: unknown, b: unknown) => unknown);
+  throw callError(
+    ArgumentError,
+    where.call,
+    where.rank,
+    `op must be an Op (SUM, PROD, MIN, MAX, LAND, ..., MAXLOC, or Op.create(fn, commutative)) or a function (a, b) => result, got ${describe(op)}`,
+  );
 }
 
 const bool = (x: Scalar): boolean => (typeof x === "bigint" ? x !== 0n : Boolean(x));

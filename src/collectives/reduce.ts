@@ -17,17 +17,13 @@
  * flows through the algorithm, so every rank rejects with the same reason and none hangs.
  */
 import { isTypedArray, type TypedArray } from "../comm/codec.js";
-import { checkRoot } from "../comm/validate.js";
+import { checkRoot, describe } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
-import { checkOperand, own, SUM, type Op } from "./ops.js";
+import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
 import { checkInto, land, put, target } from "./into.js";
 import { borrowScratch, returnScratch } from "./scratch.js";
 import { ArgumentError, callError } from "../errors.js";
-import { describe } from "../comm/validate.js";
-
-/** Values a reduction accepts. */
-export type Reducible = number | bigint | boolean | TypedArray | readonly unknown[] | unknown;
 
 /** Typed arrays at least this large use the ring allreduce. */
 export const RING_BYTES = 64 * 1024;
@@ -77,7 +73,8 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
 }
 
 /** Reduce; with `into` (root only), the result lands there and `into` is returned. */
-export async function reduce<T>(ch: Channel, value: T, op: Op = SUM, root = 0, into?: T): Promise<T | undefined> {
+export async function reduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, root = 0, into?: T): Promise<T | undefined> {
+  const op = toOp(ch, opLike);
   checkRoot(ch, root);
   const mine = into !== undefined && ch.rank === root ? accumulator(ch, op, value, into) : undefined;
   const acc = mine ?? operand(ch, op, value);
@@ -144,11 +141,23 @@ async function ringReduceScatter(ch: Channel, op: Op, acc: TypedArray, counts: r
     const sendIdx = (rank - s - 1 + 2 * size) % size,
       recvIdx = (rank - s - 2 + 2 * size) % size;
     const incoming = await exchange<TypedArray>(ch, right, block(sendIdx), left, scratch.subarray(0, counts[recvIdx]));
-    const merged = fold(ch, op, block(recvIdx), incoming, true);
+    const mine = block(recvIdx);
+    const merged = fold(ch, op, mine, incoming, true);
     if (merged instanceof CollectiveFailure) problem ??= merged.reason;
+    // Built-ins combine in place; a user op returns a new block, which goes back in place.
+    else if (merged !== mine) problem ??= writeBack(ch, op, mine, merged);
   }
   returnScratch(scratch);
   return problem;
+}
+
+/** Copy a user op's result for one ring block into the block; a failure reason if it does not fit. */
+function writeBack(ch: Channel, op: Op, block: TypedArray, merged: unknown): string | undefined {
+  if (isTypedArray(merged) && merged.constructor === block.constructor && merged.length === block.length) {
+    (block as Uint8Array).set(merged as Uint8Array);
+    return undefined;
+  }
+  return `rank ${ch.rank} found: ${op.name} returned ${describe(merged)} for blocks of ${describe(block)}; a commutative op on a typed array must return an array of the same type and length`;
 }
 
 /** Ring allgather of the blocks of `acc`, starting from block `rank`. */
@@ -170,7 +179,8 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
 }
 
 /** Allreduce; with `into`, the result lands there (`into` = the value: in place) and `into` is returned. */
-export async function allreduce<T>(ch: Channel, value: T, op: Op = SUM, into?: T): Promise<T> {
+export async function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, into?: T): Promise<T> {
+  const op = toOp(ch, opLike);
   const acc = (into === undefined ? undefined : accumulator(ch, op, value, into)) ?? operand(ch, op, value);
   let result: unknown;
   if (useRing(op, acc, ch.size)) {
@@ -186,8 +196,9 @@ export async function allreduce<T>(ch: Channel, value: T, op: Op = SUM, into?: T
 }
 
 /** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */
-async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): Promise<unknown> {
+async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: boolean): Promise<unknown> {
   const { rank, size } = ch;
+  const op = toOp(ch, opLike);
   let partial = operand(ch, op, value);
   let result: unknown = inclusive ? own(partial) : undefined;
   let seen = inclusive;
@@ -207,15 +218,21 @@ async function prefix(ch: Channel, op: Op, value: unknown, inclusive: boolean): 
   return seen ? settle(ch, result) : undefined;
 }
 
-export async function scan<T>(ch: Channel, value: T, op: Op = SUM): Promise<T> {
+export async function scan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T> {
   return (await prefix(ch, op, value, true)) as T;
 }
 
-export async function exscan<T>(ch: Channel, value: T, op: Op = SUM): Promise<T | undefined> {
+export async function exscan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T | undefined> {
   return (await prefix(ch, op, value, false)) as T | undefined;
 }
 
-export async function reduceScatter<T extends TypedArray | readonly unknown[]>(ch: Channel, value: T, op: Op = SUM, counts?: readonly number[]): Promise<T> {
+export async function reduceScatter<T extends TypedArray | readonly unknown[]>(
+  ch: Channel,
+  value: T,
+  opLike: OpLike<T> = SUM,
+  counts?: readonly number[],
+): Promise<T> {
+  const op = toOp(ch, opLike);
   const length = (value as { length: number }).length;
   const blocks = counts ?? evenCounts(length, ch.size);
   const offsets = displacements(ch, blocks, length);

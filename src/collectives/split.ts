@@ -6,8 +6,9 @@ import { ArgumentError, callError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
 
-/** Color for ranks that want no sub-communicator from split (MPI_UNDEFINED). */
-export const UNDEFINED = -1;
+import { UNDEFINED } from "../comm/validate.js";
+
+export { UNDEFINED };
 
 /**
  * @returns the ranks (in the channel's communicator) of this rank's new group, ordered by key

@@ -10,19 +10,9 @@ import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
 import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
 
-/** Any typed array tsmpi carries as raw bytes. */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+import type { TypedArray } from "./values.js";
+
+export type { TypedArray };
 
 type ArrayCtor = { new (length: number): TypedArray; new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
 

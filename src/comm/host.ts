@@ -29,6 +29,8 @@ export class HostTransport implements Transport, Delivery {
   private demand = 0;
   private shm: ShmTransport | undefined;
   private oversubscribed = false;
+  /** How long a blocked receive polls (ms); 0 where ranks far outnumber cores (pollers would only steal each other's time). */
+  private spinLimit = SPIN_MS;
   private zmq!: ZmqTransport;
 
   constructor(
@@ -70,6 +72,7 @@ export class HostTransport implements Transport, Delivery {
     if (this.shm === undefined) return [];
     const failed = this.shm.connect(peers);
     this.oversubscribed = this.shm.count > cores;
+    this.spinLimit = this.shm.count > 2 * cores ? 0 : this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
     return failed;
   }
 
@@ -99,7 +102,7 @@ export class HostTransport implements Transport, Delivery {
   private spin(done: () => boolean | "moved"): void {
     const shm = this.shm!;
     shm.disarm();
-    const limit = this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
+    const limit = this.spinLimit;
     let last = performance.now();
     for (let idle = 0; ;) {
       let moved = shm.progress();
@@ -107,6 +110,7 @@ export class HostTransport implements Transport, Delivery {
       if (state === true) break;
       moved ||= state === "moved";
       if (moved) idle = 0;
+      else if (limit === 0) break;
       else if (idle++ === 0) last = performance.now();
       // Reading the clock costs more than a poll: look at it every 64 idle polls.
       else if ((idle & 63) === 0 && performance.now() - last > limit) break;

@@ -5,11 +5,9 @@
  * oldest first, so same-(source, tag) messages never overtake each other.
  */
 import type { Envelope, TypedArray } from "./codec.js";
+import { ANY_SOURCE, ANY_TAG } from "./validate.js";
 
-/** Wildcard source for receives and probes (MPI_ANY_SOURCE). */
-export const ANY_SOURCE = -1;
-/** Wildcard tag for receives and probes (MPI_ANY_TAG). */
-export const ANY_TAG = -1;
+export { ANY_SOURCE, ANY_TAG };
 
 interface Waiter {
   source: number;

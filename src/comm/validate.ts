@@ -3,10 +3,15 @@
  * `<call> on rank <r>: <argument> must be <expectation>, got <value>`.
  */
 import { ArgumentError, callError } from "../errors.js";
-import { ANY_SOURCE, ANY_TAG } from "./matching.js";
 
+/** Wildcard source for receives and probes (MPI_ANY_SOURCE). */
+export const ANY_SOURCE = -1;
+/** Wildcard tag for receives and probes (MPI_ANY_TAG). */
+export const ANY_TAG = -1;
 /** Send to / receive from nobody: the operation completes at once (MPI_PROC_NULL). */
 export const PROC_NULL = -2;
+/** Color for ranks that want no sub-communicator from split (MPI_UNDEFINED). */
+export const UNDEFINED = -1;
 /** Largest tag a user may use (MPI guarantees at least 32767; we allow 2^31 - 1). */
 export const TAG_UB = 0x7fffffff;
 

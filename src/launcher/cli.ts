@@ -2,6 +2,7 @@
 import { UsageError } from "../errors.js";
 import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";
+import { runDirect, separateJobsMessage } from "./slurm-direct.js";
 import { tsmpiVersion } from "./version.js";
 
 export { flushAndExit } from "../rank/flush.js";
@@ -17,6 +18,12 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.kind === "version") {
       process.stdout.write(`tsmpi ${tsmpiVersion()}\n`);
       return 0;
+    }
+    if (parsed.options.direct) return await runDirect(parsed.options);
+    const separate = separateJobsMessage(parsed.options, process.env);
+    if (separate !== undefined) {
+      if (process.env.SLURM_PROCID === "0") process.stderr.write(`tsmpi: ${separate}\n`); // once, not once per task
+      return 1;
     }
     return await runJob(parsed.options);
   } catch (error) {

@@ -44,6 +44,8 @@ export interface LaunchOptions {
   deadlockReport: number | undefined;
   /** When a rank fails, let the others run on instead of terminating them. */
   keepGoing: boolean;
+  /** Under srun: this task is one rank of the step's job (see slurm-direct.ts). */
+  direct: boolean;
   /** --trace FILE: write a Chrome trace-event JSON of every rank's calls here. */
   trace: string | undefined;
   /** --cpu-prof DIR: write each rank's V8 CPU profile as DIR/rank-N.cpuprofile. */
@@ -101,6 +103,11 @@ function parser(argv: string[]) {
       type: "boolean",
       default: false,
       description: "When a rank fails, let the others run on (what depends on it rejects with RankFailedError); the job still exits with its status",
+    })
+    .option("direct", {
+      type: "boolean",
+      default: false,
+      description: "Inside srun: each Slurm task is one rank of one job (srun --mpi=pmi2 -n N tsmpi --direct app.ts)",
     })
     .option("trace", {
       type: "string",
@@ -175,6 +182,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
       timeout,
       deadlockReport,
       keepGoing: args["keep-going"],
+      direct: args.direct,
       ...profiling,
       script: path,
       args: rest,

@@ -30,6 +30,8 @@ export async function planJob(options: LaunchOptions): Promise<JobPlan> {
   if (!remote && options.transport !== "tcp") return { hosts, np, remote };
   const picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
   const keys = options.insecure ? undefined : (await import("zeromq")).curveKeyPair();
-  if (remote && !options.quiet) say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
+  const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0); // else this host uses no address
+  if (remote && ranksHere && !options.quiet)
+    say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
   return { hosts, np, remote, picked, keys };
 }

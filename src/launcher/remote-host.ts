@@ -25,7 +25,8 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     host.name,
     argv,
     (message) => relay(message, host, supervisor, options, (ask) => link.send(ask)),
-    (why) => supervisor.hostLost(host, `lost its connection (${why})`),
+    // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
+    (why) => supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`),
   );
   for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
   link.send(launchMessage(host, node, job));

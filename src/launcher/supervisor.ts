@@ -75,13 +75,18 @@ export class Supervisor {
     return this.status ?? this.firstFailure?.status ?? 0;
   }
 
-  /** End the job with `code`, terminating every rank still running (after `delayMs`, to let them see a failure). */
-  abort(code: number, why: string, delayMs = 0): void {
+  /**
+   * End the job with `code`, terminating every rank still running (after `delayMs`, to let
+   * them see a failure). `others`: a rank or host failed, so the rest are the "other" ranks
+   * (false for a signal to the launcher or --timeout: the launcher is not a rank).
+   */
+  abort(code: number, why: string, delayMs = 0, others = true): void {
     if (this.status !== undefined) return;
     this.status = code;
     const alive = this.live();
     if (why) this.profile?.note(`job aborted: ${why}`);
-    if (why) say(alive.length > 0 ? `${why}; terminating ${alive.length} other rank${alive.length === 1 ? "" : "s"}` : why);
+    const count = `${alive.length}${others ? " other" : ""} rank${alive.length === 1 ? "" : "s"}`;
+    if (why) say(alive.length > 0 ? `${why}; terminating ${count}` : why);
     const terminate = () => {
       terminateRanks(alive, (r, signal) => r.kill(signal, true));
       // A host whose agent does not report its ranks' ends in time is cut off (its agent then kills them).

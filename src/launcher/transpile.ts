@@ -97,11 +97,12 @@ export async function prepareScript(script: string, jobDir: string, version = ""
     const result = await build({
       entryPoints: [script],
       outfile,
+      write: false,
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node20",
-      sourcemap: "inline",
+      sourcemap: "external",
       logLevel: "silent",
       metafile: true,
       plugins: [externalPackages(externals)],
@@ -112,6 +113,7 @@ export async function prepareScript(script: string, jobDir: string, version = ""
       },
     });
     inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
+    writeBundle(outfile, result.outputFiles);
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
     const where = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)).join("; ");
@@ -133,6 +135,21 @@ export async function prepareScript(script: string, jobDir: string, version = ""
     }
   }
   return outfile;
+}
+
+/**
+ * Write the bundle with its source map inline, the map naming each source by absolute path:
+ * esbuild names them relative to the output file, which would point into the cache
+ * directory once the bundle is copied there (stack traces of every cached run named
+ * `~/.cache/<project>/app.ts`).
+ */
+function writeBundle(outfile: string, files: ReadonlyArray<{ path: string; text: string }>): void {
+  const code = files.find((f) => f.path === outfile)!.text.replace(/\n\/\/# sourceMappingURL=\S*\n?$/, "\n");
+  const map = JSON.parse(files.find((f) => f.path === `${outfile}.map`)!.text) as { sources: string[]; sourceRoot?: string };
+  map.sources = map.sources.map((source) => resolve(dirname(outfile), map.sourceRoot ?? "", source));
+  delete map.sourceRoot;
+  const inline = Buffer.from(JSON.stringify(map)).toString("base64");
+  writeFileSync(outfile, `${code}//# sourceMappingURL=data:application/json;base64,${inline}\n`);
 }
 
 function pick(stat: { size: number; mtimeMs: number }): { size: number; mtimeMs: number } {

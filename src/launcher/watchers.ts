@@ -20,7 +20,7 @@ export function watchJob(job: Supervisor, options: Pick<LaunchOptions, "timeout"
     say(headline);
     for (const line of describeStates(job.ranks)) say(`  ${line}`);
   };
-  const onSignal = (signal: NodeJS.Signals) => job.abort(128 + constants.signals[signal], `received ${signal}`);
+  const onSignal = (signal: NodeJS.Signals) => job.abort(128 + constants.signals[signal], `received ${signal}`, 0, false);
   const onQuit = () => void reportStates("SIGQUIT: what each rank is doing");
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -38,7 +38,7 @@ export function watchJob(job: Supervisor, options: Pick<LaunchOptions, "timeout"
       : setTimeout(async () => {
           const why = `job exceeded --timeout ${timeout} s`;
           await reportStates(`${why}; what each rank was doing:`);
-          job.abort(TIMEOUT_STATUS, why);
+          job.abort(TIMEOUT_STATUS, why, 0, false);
         }, timeout * 1000);
   return () => {
     clearTimeout(timer);

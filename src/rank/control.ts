@@ -7,7 +7,11 @@
 import type { JobKeys, PeerAddress } from "../comm/addresses.js";
 
 /** Launcher <-> rank address exchange: each rank says hello, the launcher answers with every rank's address. */
-export type ControlMessage = { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string } | { type: "table"; peers: PeerAddress[] };
+export type ControlMessage =
+  | { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string }
+  | { type: "table"; peers: PeerAddress[] }
+  /** The job cannot start (under `--direct`: a rank exited without calling init()). */
+  | { type: "refused"; reason: string };
 
 /** Launcher (or node agent) -> rank, over the IPC channel, once the script is bundled. */
 export interface StartMessage {

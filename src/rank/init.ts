@@ -51,8 +51,21 @@ export function attachLauncher(link: LauncherLink): void {
  */
 export function init(): Promise<Comm> {
   const link = self.link;
-  if (link === undefined) return (self.world ??= Promise.resolve(world(new Runtime(0, 1))));
+  if (link === undefined) return (self.world ??= alone(process.env));
   return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
+}
+
+/** A world of size 1, unless this process is one of several tasks of an srun step: then each would be alone, silently. */
+async function alone(env: NodeJS.ProcessEnv): Promise<Comm> {
+  const tasks = Number(env.SLURM_STEP_NUM_TASKS);
+  if (env.SLURM_STEP_ID !== undefined && env.SLURM_PROCID !== undefined && tasks > 1) {
+    const script = process.argv[1] ?? "app.ts";
+    throw new InitError(
+      `init on task ${env.SLURM_PROCID} of Slurm step ${env.SLURM_JOB_ID}.${env.SLURM_STEP_ID}: srun started ${tasks} tasks without tsmpi, so each would be a world of size 1; ` +
+        `make them one job with srun --mpi=pmi2 -n ${tasks} tsmpi --direct ${script}`,
+    );
+  }
+  return world(new Runtime(0, 1));
 }
 
 function world(runtime: Runtime): Comm {
@@ -142,6 +155,7 @@ async function exchangeAddresses(
     await dealer.send(pack(hello));
     const [reply] = await dealer.receive();
     const table = unpack(reply!) as ControlMessage;
+    if (table.type === "refused") throw new InitError(`init on rank ${rank}: ${table.reason}`);
     if (table.type !== "table" || table.peers.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
     return table.peers;
   } finally {

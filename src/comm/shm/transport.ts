@@ -19,16 +19,21 @@ interface Outgoing {
   done?: { resolve: () => void; reject: (error: Error) => void };
 }
 
-/** This rank's side of one peer on the host. */
+/** A peer on the host, as a writer into our inbox. */
+interface Source {
+  rank: number;
+  /** The peer's ring in our inbox. */
+  in: Ring;
+  reader: InStream;
+}
+
+/** A peer on the host whose inbox we mapped, so that we write to it. */
 interface Peer {
   rank: number;
   /** The peer's inbox, where our ring to it lives. */
   inbox: Segment;
   /** Our ring in the peer's inbox. */
   out: Ring;
-  /** The peer's ring in our inbox. */
-  in: Ring;
-  reader: InStream;
   queue: Outgoing[];
   /** A message is being written into `out` right now (see writeNow). */
   writing: boolean;
@@ -36,7 +41,9 @@ interface Peer {
 
 export class ShmTransport {
   private readonly peers: Array<Peer | undefined> = [];
-  private readonly local: Peer[] = [];
+  /** Every peer on the host: we read its ring even if we could not map its inbox (it may have sent and exited). */
+  private readonly sources: Source[] = [];
+  private readonly writers: Peer[] = [];
   /** Peers with queued outgoing data. */
   private pending = 0;
 
@@ -74,19 +81,12 @@ export class ShmTransport {
     const failed: Array<{ rank: number; reason: string }> = [];
     peers.forEach((address, rank) => {
       if (address === undefined || rank === this.rank) return;
+      this.sources.push({ rank, in: this.inbox.ring(rank), reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))) });
       try {
         const inbox = Segment.open(this.libc, this.size, address);
-        const peer: Peer = {
-          rank,
-          inbox,
-          out: inbox.ring(this.rank),
-          in: this.inbox.ring(rank),
-          reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))),
-          queue: [],
-          writing: false,
-        };
+        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), queue: [], writing: false };
         this.peers[rank] = peer;
-        this.local.push(peer);
+        this.writers.push(peer);
       } catch (error) {
         // A peer that has already finished closed its inbox: nothing will go to it anyway.
         if ((error as { errno?: number }).errno !== ENOENT) failed.push({ rank, reason: (error as Error).message });
@@ -97,7 +97,7 @@ export class ShmTransport {
 
   /** Ranks reached through shared memory (this one included: it has an inbox). */
   get count(): number {
-    return this.local.length + 1;
+    return this.sources.length + 1;
   }
 
   reaches(rank: number): boolean {
@@ -183,19 +183,18 @@ export class ShmTransport {
   /** Deliver what has arrived and write what is queued. @returns true if anything moved. */
   progress(): boolean {
     let moved = false;
-    for (const peer of this.local) {
-      if (peer.in.readable) {
-        moved = true;
-        const wakeWriter = peer.in.read((kind, payload) => {
-          const frames = peer.reader.take(kind, payload);
-          if (frames === undefined) return;
-          this.delivered++;
-          this.sink.deliver(frames);
-        });
-        if (wakeWriter) this.wake(peer.rank);
-      }
-      if (peer.queue.length > 0) moved = this.flushQueue(peer) || moved;
+    for (const source of this.sources) {
+      if (!source.in.readable) continue;
+      moved = true;
+      const wakeWriter = source.in.read((kind, payload) => {
+        const frames = source.reader.take(kind, payload);
+        if (frames === undefined) return;
+        this.delivered++;
+        this.sink.deliver(frames);
+      });
+      if (wakeWriter) this.wake(source.rank);
     }
+    for (const peer of this.writers) if (peer.queue.length > 0) moved = this.flushQueue(peer) || moved;
     return moved;
   }
 
@@ -204,7 +203,7 @@ export class ShmTransport {
 
   /** A message is partly through a ring: its writer is at work. */
   get midMessage(): boolean {
-    return this.local.some((peer) => peer.reader.busy);
+    return this.sources.some((source) => source.reader.busy);
   }
 
   /** Outgoing data waits for room in a peer's ring. */
@@ -214,7 +213,7 @@ export class ShmTransport {
 
   /** Messages wait in a ring, not yet delivered. */
   get unread(): boolean {
-    return this.local.some((peer) => peer.in.readable);
+    return this.sources.some((source) => source.in.readable);
   }
 
   arm(): void {

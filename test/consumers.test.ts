@@ -1,0 +1,132 @@
+/**
+ * tsmpi as another project uses it: the packed tarball installed with `npm install` into
+ * fresh projects (`npm init -y`, then `"type": "module"` or npm's default CommonJS), next to
+ * TypeScript 5.9 or 7 and nothing else (no @types/node), type-checked with `tsc` under
+ * `module` NodeNext and bundler, and run with `npx tsmpi`. Needs the npm registry or npm's
+ * cache for the TypeScript packages (CI has both).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { ROOT } from "./helpers.js";
+
+const TYPESCRIPTS = ["5.9", "7"] as const;
+const PACKAGE_TYPES = ["module", "commonjs"] as const;
+const MODULES = [
+  { name: "NodeNext", module: "nodenext", moduleResolution: "nodenext" },
+  { name: "bundler", module: "preserve", moduleResolution: "bundler" },
+] as const;
+
+/** The program every consumer writes: types from tsmpi only, a plain function as an op. */
+const BODY = `const comm: Comm = await init();
+const total = await comm.allreduce(comm.rank + 1, SUM);
+const last = await comm.allreduce(\`rank \${comm.rank}\`, (a, b) => (b > a ? b : a));
+const sums: Float64Array = await comm.allreduce(new Float64Array([comm.rank, 1]));
+if (comm.rank === 0) console.log(\`size \${comm.size}: total \${total}, last \${last}, sums \${sums.join(" ")}\`);`;
+const IMPORTS = `import { init, SUM, type Comm } from "tsmpi";\n\n`;
+/** Top-level await: for ESM files (and any file under bundler resolution). */
+const TOP_LEVEL = `${IMPORTS}${BODY}\n`;
+/** A CommonJS file under NodeNext cannot await at the top level: the README's two-line wrapper. */
+const WRAPPED = `${IMPORTS}void (async () => {\n${BODY.replace(/^/gm, "  ")}\n})();\n`;
+const EXPECTED = "size 3: total 6, last rank 2, sums 3 3";
+/** npm without its update check (a registry round trip on every npx). */
+const NPM_ENV = { npm_config_update_notifier: "false" };
+
+let root: string;
+/** One project per TypeScript version, installed in parallel; each test sets its package type. */
+const projects = new Map<string, string>();
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "tsmpi-consumers-"));
+  // dist/ is built by `npm test`'s pretest; the tarball is what `npm publish` would upload.
+  const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", root], { cwd: ROOT, env: NPM_ENV });
+  const tarball = join(root, (JSON.parse(String(packed.stdout)) as Array<{ filename: string }>)[0]!.filename);
+  await Promise.all(
+    TYPESCRIPTS.map(async (typescript) => {
+      const dir = join(root, `ts${typescript}`);
+      mkdirSync(dir);
+      expect((await inProject(dir, "npm", ["init", "-y"])).exitCode).toBe(0);
+      const installed = await inProject(dir, "npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball, `typescript@${typescript}`]);
+      expect(installed.exitCode, installed.stderr).toBe(0);
+      expect(readdirSync(join(dir, "node_modules"))).not.toContain("@types"); // nothing brings Node's types
+      projects.set(typescript, dir);
+    }),
+  );
+}, 180_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Run a command in a consumer project; resolves with its exit status and output. */
+async function inProject(dir: string, command: string, args: string[]) {
+  const result = await execa(command, args, {
+    cwd: dir,
+    reject: false,
+    timeout: 120_000,
+    env: { ...NPM_ENV, TSMPI_CACHE_DIR: join(root, "cache"), TMPDIR: root },
+  });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** A fresh project as `npm init -y` makes it, with `"type"` set as the test says. */
+function project(typescript: string, type: (typeof PACKAGE_TYPES)[number], app: string, compilerOptions: object): string {
+  const dir = projects.get(typescript)!;
+  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+  manifest.type = type;
+  writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2));
+  writeFileSync(join(dir, "app.ts"), app);
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }, null, 2));
+  return dir;
+}
+
+describe.each(TYPESCRIPTS)("a project using tsmpi with TypeScript %s", (typescript) => {
+  describe.each(PACKAGE_TYPES)('and "type": "%s"', (type) => {
+    it.each(MODULES)(
+      "type-checks with module $name and runs with npx tsmpi",
+      async ({ name, module, moduleResolution }) => {
+        const wrapped = type === "commonjs" && name === "NodeNext";
+        const dir = project(typescript, type, wrapped ? WRAPPED : TOP_LEVEL, {
+          module,
+          moduleResolution,
+          target: "es2022",
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          skipLibCheck: false,
+          noEmit: true,
+        });
+        const checked = await inProject(dir, "npx", ["tsc", "-p", "."]);
+        expect(checked.stdout, `TypeScript ${typescript}, ${type}, ${name}`).toBe(""); // tsc prints its errors on stdout
+        expect(checked.exitCode).toBe(0);
+        const ran = await inProject(dir, "npx", ["tsmpi", "-n", "3", "app.ts"]);
+        expect(ran.exitCode, ran.stderr).toBe(0);
+        expect(ran.stdout.trim()).toBe(EXPECTED);
+      },
+      120_000,
+    );
+
+    if (type === "commonjs") {
+      it("needs the wrapper under NodeNext: top-level await in a CommonJS file is TS1309", async () => {
+        const dir = project(typescript, type, TOP_LEVEL, { module: "nodenext", strict: true, noEmit: true });
+        const checked = await inProject(dir, "npx", ["tsc", "-p", "."]);
+        expect(checked.exitCode).not.toBe(0);
+        expect(checked.stdout).toMatch(/app\.ts\(4,\d+\): error TS1309: The current file is a CommonJS module and cannot use 'await' at the top level/);
+      }, 120_000);
+
+      // Independent of the TypeScript version: once is enough.
+      it.runIf(typescript === "7")(
+        "runs a CommonJS script that requires tsmpi",
+        async () => {
+          const dir = project(typescript, type, TOP_LEVEL, {});
+          writeFileSync(
+            join(dir, "app.js"),
+            `const { init } = require("tsmpi");\ninit().then(async (comm) => {\n  const total = await comm.allreduce(comm.rank + 1, (a, b) => a + b);\n  if (comm.rank === 0) console.log(\`total \${total}\`);\n});\n`,
+          );
+          const ran = await inProject(dir, "npx", ["tsmpi", "-n", "3", "app.js"]);
+          expect(ran.exitCode, ran.stderr).toBe(0);
+          expect(ran.stdout.trim()).toBe("total 6");
+        },
+        60_000,
+      );
+    }
+  });
+});
