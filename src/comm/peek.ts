@@ -3,7 +3,7 @@
  * its array straight where a posted receive wants it (see Runtime.place).
  */
 import { ArrayPlaceholder, unpackHeader } from "./codec.js";
-import { MessageKind, type DataHeader } from "./wire.js";
+import { MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type DataHeader } from "./wire.js";
 
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
@@ -21,7 +21,8 @@ export interface ArrayHeader {
  * Read a data message's header (frame 0) before its other frames have arrived: if the value is
  * one typed array in frame 1, where a receiver could have its bytes written. Never throws.
  */
-export function peekArray(head: Uint8Array): ArrayHeader | undefined {
+export function peekArray(head: Buffer): ArrayHeader | undefined {
+  if (head.byteLength >= RAW_HEADER_BYTES && head[0] === RAW_MARKER) return peekRaw(head);
   // A data header is a 6-element array (0x96) whose first element is MessageKind.Data (0).
   if (head.byteLength < 2 || head[0] !== 0x96 || head[1] !== MessageKind.Data) return undefined;
   try {
@@ -44,4 +45,12 @@ export function peekPayload(head: Uint8Array): { from: number; id: number } | un
   } catch {
     return undefined;
   }
+}
+
+/** The same, from a raw header (a message whose value is one typed array; see wire.ts). */
+function peekRaw(head: Buffer): ArrayHeader | undefined {
+  if (head.byteLength !== RAW_HEADER_BYTES + head.readUInt16LE(2)) return undefined;
+  const byteLength = head.readDoubleLE(16);
+  if (!isCount(byteLength)) return undefined;
+  return { context: head.toString("utf8", RAW_HEADER_BYTES), source: head.readInt32LE(4), tag: head.readInt32LE(8), kind: head[1]!, byteLength };
 }
