@@ -76,6 +76,14 @@ export class HostTransport implements Transport, Delivery {
     return failed;
   }
 
+  /**
+   * The ZeroMQ inbox waited a while (its receive timeout) with someone waiting: look at shared
+   * memory too. A safety net: a doorbell is never lost by design, but a stall costs one timeout, not the job.
+   */
+  idle(): void {
+    if (this.shm && this.demand > 0) this.woken();
+  }
+
   /** Frames from ZeroMQ: a doorbell means "look at shared memory"; anything else is a message. */
   deliver(frames: Buffer[]): void {
     if (frames.length === 1 && frames[0]!.length === 1 && frames[0]![0] === 0xc1) return this.woken();

@@ -15,6 +15,8 @@ export interface Delivery {
    * undefined to let the transport allocate it. Optional.
    */
   place?(prior: Buffer[], length: number): Uint8Array | undefined;
+  /** Nothing arrived for a while though someone waits (called by transports that notice). */
+  idle?(): void;
 }
 
 export interface Transport {

@@ -195,7 +195,10 @@ export class ZmqTransport implements Transport {
     try {
       frames = await inbox.receive();
     } catch (error) {
-      if ((error as { code?: string }).code === "EAGAIN") return true;
+      if ((error as { code?: string }).code === "EAGAIN") {
+        if (this.demand > 0) this.sink.idle?.();
+        return true;
+      }
       if (this.closed) return false;
       throw new TransportError(`receive failed: ${(error as Error).message}`, { cause: error });
     }
