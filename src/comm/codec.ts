@@ -8,20 +8,18 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
-
+import { arrayFrames, arrayKind, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
+import { payloadBytes, type Envelope } from "./envelope.js";
+import { decodeRaw, encodeRaw } from "./raw.js";
 import type { TypedArray } from "./values.js";
+import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
 
-export type { TypedArray };
-
-type ArrayCtor = { new (length: number): TypedArray; new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
-
-const CTORS: readonly ArrayCtor[] = ARRAY_KINDS.map((name) => (name === "Buffer" ? Uint8Array : globalThis[name]) as ArrayCtor);
+export type { TypedArray, Envelope };
+export { arrayKind, copyArray, isTypedArray } from "./arrays.js";
+export { payloadBytes };
 
 /** Type code of the msgpack extension that stands for a typed array moved out of band. */
 const ARRAY_EXT = 0x40;
-
-const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 /** A packer that collects the typed arrays it meets, so that they can travel out of band. */
 class FramePackr extends Packr {
@@ -76,34 +74,6 @@ const packr = new FramePackr({
   },
 });
 
-/** Kind code of a value if it is a typed array or Buffer carried as raw bytes, else -1. */
-export function arrayKind(value: unknown): number {
-  if (!ArrayBuffer.isView(value) || value instanceof DataView) return -1;
-  if (Buffer.isBuffer(value)) return 0;
-  return ARRAY_KINDS.indexOf(value.constructor.name as (typeof ARRAY_KINDS)[number]);
-}
-
-/** Is `value` a typed array (not a DataView, not a Buffer)? */
-export function isTypedArray(value: unknown): value is TypedArray {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
-}
-
-/** A copy of a typed array of the same type (Buffer#slice would share memory, so Buffers are copied with Buffer.from). */
-export function copyArray<T extends TypedArray>(array: T): T {
-  return (Buffer.isBuffer(array) ? Buffer.from(array) : array.slice()) as T;
-}
-
-/**
- * Raw bytes of an array: copied unless `view` (a transport that sends zero-copy after
- * `send` returns must not have the user's memory in flight; one that copies at once may view it).
- */
-function arrayFrames(array: TypedArray, frameBytes: number, frames: Buffer[], view: boolean): void {
-  for (let offset = 0; offset < array.byteLength; offset += frameBytes) {
-    const bytes = Buffer.from(array.buffer, array.byteOffset + offset, Math.min(frameBytes, array.byteLength - offset));
-    frames.push(view ? bytes : Buffer.from(bytes));
-  }
-}
-
 /**
  * Encode one message: header tuple + out-of-band arrays (viewed in place with `view`, else copied).
  * @returns the frames and their total size in bytes (what flow control counts).
@@ -141,68 +111,6 @@ export function encode(
   return { frames, bytes };
 }
 
-/** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
-function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
-  const head = Buffer.allocUnsafe(RAW_HEADER_BYTES + context.length * 3);
-  const contextBytes = head.write(context, RAW_HEADER_BYTES, "utf8");
-  head[0] = RAW_MARKER;
-  head[1] = kind;
-  head.writeUInt16LE(contextBytes, 2);
-  head.writeInt32LE(source, 4);
-  head.writeInt32LE(tag, 8);
-  head.writeInt32LE(from, 12);
-  head.writeDoubleLE(array.byteLength, 16);
-  const frames = [head.subarray(0, RAW_HEADER_BYTES + contextBytes)];
-  arrayFrames(array, maxFrameBytes, frames, view);
-  return { frames, bytes: frames[0]!.byteLength + array.byteLength };
-}
-
-/** Decode a message with a raw header (see wire.ts). */
-function decodeRaw(frames: Buffer[]): Envelope {
-  const head = frames[0]!;
-  if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("malformed raw message header: too short");
-  const contextBytes = head.readUInt16LE(2);
-  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("malformed raw message header: wrong length");
-  const byteLength = head.readDoubleLE(16);
-  if (!isCount(byteLength)) throw new SerializationError("malformed raw message: bad array length");
-  if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
-  const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
-  const wire = wireBytes(frames);
-  const context = head.toString("utf8", RAW_HEADER_BYTES);
-  return { context, source: head.readInt32LE(4), tag: head.readInt32LE(8), value, bytes: byteLength, from: head.readInt32LE(12), wire };
-}
-
-/** Rebuild one out-of-band array from its frames, viewing a single frame in place when aligned. */
-function readArray([kind, byteLength, nFrames, first]: ArrayRef, frames: Buffer[]): TypedArray | Buffer {
-  const Ctor = CTORS[kind];
-  if (Ctor === undefined) throw new SerializationError(`unknown typed array kind ${kind} in message`);
-  if ((nFrames === 0) !== (byteLength === 0) || first < 1) throw new SerializationError("malformed typed array reference");
-  if (first + nFrames > frames.length) throw new SerializationError("message is missing typed array frames");
-  const width = Ctor.BYTES_PER_ELEMENT;
-  if (byteLength % width !== 0) throw new SerializationError(`typed array of ${byteLength} bytes is not a whole number of ${width}-byte elements`);
-  if (nFrames === 1) {
-    const frame = frames[first]!;
-    if (frame.byteLength !== byteLength) throw new SerializationError("typed array frame has the wrong length");
-    if (kind === 0) return frame;
-    if (frame.byteOffset % width === 0) return new Ctor(frame.buffer, frame.byteOffset, byteLength / width);
-    // Frames arrive at any alignment; a misaligned one must be copied.
-    const copy = new Ctor(byteLength / width);
-    new Uint8Array(copy.buffer).set(frame);
-    return copy;
-  }
-  const out = kind === 0 ? Buffer.allocUnsafe(byteLength) : new Ctor(byteLength / width);
-  const target = new Uint8Array(out.buffer, out.byteOffset, byteLength);
-  let offset = 0;
-  for (let i = first; i < first + nFrames; i++) {
-    const frame = frames[i]!;
-    if (offset + frame.byteLength > byteLength) throw new SerializationError("typed array frames have the wrong total length");
-    target.set(frame, offset);
-    offset += frame.byteLength;
-  }
-  if (offset !== byteLength) throw new SerializationError("typed array frames have the wrong total length");
-  return out;
-}
-
 /** What resolving placeholders has met so far: objects (cycles), arrays read (shared references), frames used. */
 interface Resolving {
   frames: Buffer[];
@@ -238,34 +146,6 @@ function resolve(value: unknown, r: Resolving): unknown {
     for (const key of Object.keys(record)) record[key] = resolve(record[key], r);
   }
   return value;
-}
-
-/** A decoded data message (or the announcement of one) with its sizes. */
-export interface Envelope {
-  context: string;
-  source: number;
-  tag: number;
-  value: unknown;
-  /** Payload size: a typed array's byteLength, otherwise the encoded size. */
-  bytes: number;
-  /** World rank of the sender. */
-  from: number;
-  /** Bytes on the wire (what flow control counts); 0 for an announcement. */
-  wire: number;
-  /** Set on an announced message: the receiver must ask `from` for payload `id`. */
-  rendezvous?: { id: number };
-}
-
-/** The size a receiver's status reports: a typed array's byteLength, otherwise the encoded size. */
-export function payloadBytes(value: unknown, wire: number): number {
-  return ArrayBuffer.isView(value) ? value.byteLength : wire;
-}
-
-/** Total size of a message's frames. */
-function wireBytes(frames: Buffer[]): number {
-  let bytes = 0;
-  for (const frame of frames) bytes += frame.byteLength;
-  return bytes;
 }
 
 /** A decoded data-plane message: data (or its announcement), or a flow-control message. */
