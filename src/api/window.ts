@@ -7,7 +7,7 @@
  * `--transport zmq` and `tcp` too, wherever koffi and memfd are available.
  */
 import { loadLibc, type Libc } from "../comm/shm/libc.js";
-import type { TypedArray } from "../comm/codec.js";
+import type { TypedArray } from "../comm/values.js";
 import { checkPeer } from "../comm/validate.js";
 import { ArgumentError, TransportError, callError } from "../errors.js";
 

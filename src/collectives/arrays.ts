@@ -1,5 +1,6 @@
 /** Typed-array helpers shared by the v-collectives: counts, displacements, concatenation. */
-import { isTypedArray, type TypedArray } from "../comm/codec.js";
+import { isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkInto, put } from "./into.js";
 import type { Channel } from "./protocol.js";

@@ -6,4 +6,4 @@ export { alltoall, alltoallv } from "./alltoall.js";
 export { reduce, allreduce, scan, exscan, reduceScatter, RING_BYTES } from "./reduce.js";
 export { scatterv, gatherv } from "./vector.js";
 export { split, UNDEFINED } from "./split.js";
-export type { TypedArray } from "../comm/codec.js";
+export type { TypedArray } from "../comm/values.js";

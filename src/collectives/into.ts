@@ -3,7 +3,8 @@
  * collectives): the checks, and the copy that is skipped when the transport already wrote
  * the data there (see Runtime.place).
  */
-import { arrayKind, isTypedArray, type TypedArray } from "../comm/codec.js";
+import { arrayKind, isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
 import { describe } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 

@@ -8,7 +8,8 @@
  */
 import { ArgumentError, OpError, callError } from "../errors.js";
 import { describe, type Where } from "../comm/validate.js";
-import { copyArray, isTypedArray, type TypedArray } from "../comm/codec.js";
+import { copyArray, isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
 
 type Scalar = number | bigint | boolean;
 

@@ -5,7 +5,7 @@
  */
 import { addExtension } from "msgpackr/pack";
 import type { Channel } from "../comm/group.js";
-import type { TypedArray } from "../comm/codec.js";
+import type { TypedArray } from "../comm/values.js";
 import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
 import { combine, type Op } from "./ops.js";
 

@@ -16,7 +16,8 @@
  * Misuse (an op that does not fit the data, shapes that differ) becomes a failure value that
  * flows through the algorithm, so every rank rejects with the same reason and none hangs.
  */
-import { isTypedArray, type TypedArray } from "../comm/codec.js";
+import { isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";

@@ -4,7 +4,8 @@
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
 import type { Channel } from "../comm/group.js";
-import { copyArray, type TypedArray } from "../comm/codec.js";
+import { copyArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
 import { checkRoot } from "../comm/validate.js";
 import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
 import { checkArray, concat, displacements, sameType } from "./arrays.js";
