@@ -54,10 +54,7 @@ export class HostTransport implements Transport, Delivery {
       (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
       (active) => this.hold(active),
       (step) => {
-        this.spin(() => {
-          const { done, moved } = step();
-          return done ? true : moved ? "moved" : false;
-        });
+        this.spin(step);
         if (this.demand > 0) this.rearm();
       },
     );
@@ -86,7 +83,7 @@ export class HostTransport implements Transport, Delivery {
 
   /** Frames from ZeroMQ: a doorbell means "look at shared memory"; anything else is a message. */
   deliver(frames: Buffer[]): void {
-    if (frames.length === 1 && frames[0]!.length === 1 && frames[0]![0] === 0xc1) return this.woken();
+    if (frames.length === 1 && frames[0]!.equals(DOORBELL)) return this.woken();
     this.sink.deliver(frames);
   }
 

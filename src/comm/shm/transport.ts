@@ -59,8 +59,8 @@ export class ShmTransport {
     private readonly wake: (rank: number) => void,
     /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
     private readonly onPending: (active: boolean) => void,
-    /** Poll (see HostTransport.spin) until `step` says done, or nothing moves for a while. */
-    private readonly poll: (step: () => { done: boolean; moved: boolean }) => void,
+    /** Poll (see HostTransport.spin) until `step` says done (true), or nothing moves ("moved": it made progress) for a while. */
+    private readonly poll: (step: () => boolean | "moved") => void,
   ) {}
 
   static create(
@@ -70,7 +70,7 @@ export class ShmTransport {
     sink: Delivery,
     wake: (rank: number) => void,
     onPending: (active: boolean) => void,
-    poll: (step: () => { done: boolean; moved: boolean }) => void,
+    poll: (step: () => boolean | "moved") => void,
   ): ShmTransport {
     const { segment, address } = Segment.create(libc, size);
     return new ShmTransport(libc, rank, size, segment, address, sink, wake, onPending, poll);
@@ -120,7 +120,11 @@ export class ShmTransport {
       return Promise.resolve();
     }
     const stream = new OutStream(frames);
-    if (free && this.writeNow(peer, stream, borrowed)) return Promise.resolve();
+    if (free && this.writeNow(peer, stream, borrowed)) {
+      // A delivery during writeNow's poll may have queued a message (a credit) to this peer.
+      this.flushQueue(peer);
+      return Promise.resolve();
+    }
     if (borrowed) stream.own();
     const outgoing: Outgoing = { stream };
     const written = flush ? new Promise<void>((resolve, reject) => (outgoing.done = { resolve, reject })) : Promise.resolve();
@@ -144,7 +148,7 @@ export class ShmTransport {
       this.poll(() => {
         const before = stream.remaining;
         whole = stream.pump(peer.out);
-        return { done: whole, moved: stream.remaining !== before };
+        return whole || (stream.remaining !== before && "moved");
       });
     } finally {
       peer.writing = false;
