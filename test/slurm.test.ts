@@ -82,9 +82,12 @@ describe("direct launch: srun starts the ranks (srun --mpi=pmi2 -n N tsmpi --dir
     // 2 CPUs allocated, 4 tasks: srun needs -O (--overcommit), as on a node with fewer CPUs than tasks.
     const { proc, marker, tmp } = startInAllocation(["-n", "2"], [BIN, "--direct", fixture("step.ts")], ["--mpi=pmi2", "-O", "-n", "4"]);
     let out = "";
+    let ended = false;
     proc.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    proc.on("exit", () => (ended = true));
     try {
-      while ((out.match(/^\{/gm) ?? []).length < 4 && proc.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      for (const deadline = Date.now() + 30_000; (out.match(/^\{/gm) ?? []).length < 4 && !ended && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 50));
       const seen = out
         .trim()
         .split("\n")

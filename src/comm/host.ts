@@ -50,8 +50,8 @@ export class HostTransport implements Transport, Delivery {
       rank,
       size,
       this.sink,
-      // Through the data socket, which delivers before the process exits (a sender often exits right after).
-      (peer) => void this.zmq.send(peer, [DOORBELL]).catch(() => undefined),
+      // A side message: delivered as the sender exits, but never holds its exit if the peer is gone.
+      (peer) => this.zmq.advise(peer, DOORBELL),
       (active) => this.hold(active),
       (step) => {
         this.spin(step);

@@ -20,6 +20,12 @@ import { zapGuard, secureClient, type Gatekeeper } from "./security.js";
 /** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
 const IDLE_RECEIVE_MS = 50;
 
+/**
+ * How long a rank's exit waits for its side messages (credits, doorbells) to leave: a live
+ * peer takes them in microseconds; one that exited never will, and must not hold the rank.
+ */
+const SIDE_LINGER_MS = 100;
+
 export interface TransportConfig {
   /** ipc address of the local inbox. */
   local: string;
@@ -49,7 +55,7 @@ function queued(socket: Push, tails: Array<Promise<void>>, dest: number, frames:
 
 export class ZmqTransport implements Transport {
   private readonly outboxes: Array<Push | undefined> = [];
-  /** Per peer, a second PUSH for advisory messages that must never hold a rank at exit. */
+  /** Per peer, a second PUSH for side messages (credits, doorbells) that must never hold a rank at exit. */
   private readonly sideboxes: Array<Push | undefined> = [];
   private readonly tails: Array<Promise<void>> = [];
   private readonly sideTails: Array<Promise<void>> = [];
@@ -127,11 +133,12 @@ export class ZmqTransport implements Transport {
   }
 
   /**
-   * Send an advisory one-frame message (flow-control credit): unordered with respect to data,
-   * and dropped if the rank exits before it is delivered (its peer may have exited already).
+   * Send a one-frame side message (flow-control credit, doorbell): unordered with respect to
+   * data, and dropped if it has not left {@link SIDE_LINGER_MS} after the rank's exit began
+   * (its peer may have exited already: a doorbell rung just as the peer found the message itself).
    */
   advise(dest: number, frame: Buffer): void {
-    queued((this.sideboxes[dest] ??= this.connect(dest, 0)), this.sideTails, dest, [frame]).catch(() => undefined);
+    queued((this.sideboxes[dest] ??= this.connect(dest, SIDE_LINGER_MS)), this.sideTails, dest, [frame]).catch(() => undefined);
   }
 
   /** ZeroMQ sends large frames zero-copy, after `send` returns: the frames must be the sender's own. */
@@ -206,7 +213,10 @@ export class ZmqTransport implements Transport {
     return true;
   }
 
-  /** Nothing to do: a ZeroMQ socket to a peer that is gone costs nothing until used. */
+  /**
+   * Nothing to do: a ZeroMQ socket to a peer that is gone costs nothing until used. Data still
+   * queued for it holds this rank's exit, so that the launcher can say it was never received.
+   */
   peerGone(): void {}
 
   /** Close every socket; queued outgoing messages are still delivered unless `discard`. */
