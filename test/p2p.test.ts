@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { hostname } from "node:os";
 import { fixture, leftovers, runJob } from "./helpers.js";
 
 const CHECKS = 14;
@@ -16,6 +17,15 @@ describe("point-to-point", () => {
     expect(job.exitCode, job.stderr).toBe(0);
     expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
     expect(job.stdout.match(/^rank \d+ done$/gm)).toHaveLength(np);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("falls back to ZeroMQ ipc with one notice line when the kernel refuses the shared segment (file size limit: ftruncate fails)", async () => {
+    // prlimit --fsize: the kernel refuses to grow the memfd (EFBIG), as a host whose shared memory is capped would.
+    const job = await runJob(3, fixture("p2p.ts"), [], { wrap: ["prlimit", `--fsize=${64 << 10}`, "--"] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
+    expect(job.stderr).toBe(`tsmpi: shared memory is not available on ${hostname()} (ftruncate failed (errno 27)); its ranks use ZeroMQ ipc`);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 });
