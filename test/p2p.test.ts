@@ -20,6 +20,16 @@ describe("point-to-point", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it.each(["auto", "zmq"])(
+    "hands over messages beyond the flow window intact, to a receiver that waits or comes late, over --transport %s",
+    async (transport) => {
+      const job = await runJob(2, fixture("rendezvous.ts"), [], { launcherArgs: ["--transport", transport] });
+      expect(job.exitCode, job.stderr).toBe(0);
+      expect(job.stdout.split("\n")).toEqual(["ok receiver waiting", "ok receiver waiting, into", "ok receiver late", "ok receiver late, into"]);
+      expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    },
+  );
+
   it("falls back to ZeroMQ ipc with one notice line when the kernel refuses the shared segment (file size limit: ftruncate fails)", async () => {
     // prlimit --fsize: the kernel refuses to grow the memfd (EFBIG), as a host whose shared memory is capped would.
     const job = await runJob(3, fixture("p2p.ts"), [], { wrap: ["prlimit", `--fsize=${64 << 10}`, "--"] });

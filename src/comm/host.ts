@@ -104,12 +104,12 @@ export class HostTransport implements Transport, Delivery {
    * Poll shared memory until `done()` is true, or until neither it nor the rings have made
    * progress for {@link SPIN_MS} (`done()` may report its own progress as "moved").
    */
-  private spin(done: () => boolean | "moved"): void {
+  private spin(done: () => boolean | "moved", deadline = Infinity): void {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.spinLimit;
     let last = performance.now();
-    for (let idle = 0; ;) {
+    for (let idle = 0, polls = 1; ; polls++) {
       let moved = shm.progress();
       const state = done();
       if (state === true) break;
@@ -119,6 +119,7 @@ export class HostTransport implements Transport, Delivery {
       else if (idle++ === 0) last = performance.now();
       // Reading the clock costs more than a poll: look at it every 64 idle polls.
       else if ((idle & 63) === 0 && performance.now() - last > limit) break;
+      if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();
     }
   }
@@ -163,9 +164,9 @@ export class HostTransport implements Transport, Delivery {
     if (--this.demand === 0) this.shm?.disarm();
   }
 
-  await(satisfied: () => boolean): void {
+  await(satisfied: () => boolean, limitMs?: number): void {
     if (this.shm === undefined || satisfied()) return;
-    this.spin(satisfied);
+    this.spin(satisfied, limitMs === undefined ? Infinity : performance.now() + limitMs);
     // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
     // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
     if (!satisfied() || this.demand > 1) this.rearm();

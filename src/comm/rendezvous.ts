@@ -10,6 +10,8 @@ export interface Parked {
   dest: number;
   frames: Buffer[];
   call: string;
+  /** The frames view the sender's memory (see Runtime.announce). */
+  borrowed?: boolean;
   /** Settled once the payload is handed to the transport (for senders that wait for that). */
   handover?: { resolve: () => void; reject: (error: Error) => void };
 }
@@ -37,6 +39,10 @@ export class ParkedSends {
     const id = ++this.nextId;
     this.parked.set(id, parked);
     return id;
+  }
+
+  has(id: number): boolean {
+    return this.parked.has(id);
   }
 
   /** The payload `from` asks for, removed; undefined if there is none for it. */

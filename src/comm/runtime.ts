@@ -14,6 +14,9 @@ import type { Delivery, Transport } from "./transport.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
 
+/** A cautious copy speed (4 GB/s): how long copying a payload would take, to poll no longer than that instead. */
+const COPY_BYTES_PER_MS = 4e6;
+
 /** An encoded message on its way out, with what an announcement of it must say. */
 export interface Outgoing {
   frames: Buffer[];
@@ -137,7 +140,12 @@ export class Runtime implements Delivery {
     const parked = this.parked.take(id, from);
     if (parked === undefined) return this.drop(`a request for unknown message ${id} from rank ${from}`);
     this.unparked();
-    const sent = this.transport!.send(parked.dest, [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames], parked.handover !== undefined);
+    const sent = this.transport!.send(
+      parked.dest,
+      [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames],
+      parked.handover !== undefined,
+      parked.borrowed,
+    );
     void sent.then(
       () => parked.handover?.resolve(),
       (error: Error) => parked.handover?.reject(error),
@@ -172,15 +180,15 @@ export class Runtime implements Delivery {
 
   /** Park the payload and send its announcement (see `send`). */
   private announce(worldDest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
-    // A collective (handover) holds its caller until the payload has left: its memory stays put, no copy needed.
-    const frames = message.borrowed && handover === undefined ? message.frames.map((frame) => Buffer.from(frame)) : message.frames;
-    const parked: Parked = { dest: worldDest, frames, call };
+    // A collective (handover) holds its caller until the payload has left: its memory stays put.
+    const parked: Parked = { dest: worldDest, frames: message.frames, call, borrowed: message.borrowed && handover === undefined };
     const id = this.parked.park(parked);
     // Keep reading while payloads are parked: their receivers' requests must be heard.
     if (this.parked.size === 1) this.transport!.acquire();
     const announced = this.transport!.send(worldDest, [
       encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id]),
     ]);
+    if (parked.borrowed) this.keepOrCopy(parked, id, message.wire);
     if (!handover) return announced;
     const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
     // It may settle before the announcement is queued, or never be awaited if that fails.
@@ -189,6 +197,19 @@ export class Runtime implements Delivery {
     const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: performance.now() };
     this.waits.add(wait, ANYONE);
     return announced.then(() => handed).finally(() => this.waits.delete(wait));
+  }
+
+  /**
+   * A parked payload that views the caller's memory: poll for its receiver's request for about
+   * as long as copying it would take, so that a receiver already waiting pulls it straight from
+   * that memory (one copy through shared memory instead of three); past that, copy it, since
+   * the caller may reuse its memory as soon as `send` returns.
+   */
+  private keepOrCopy(parked: Parked, id: number, bytes: number): void {
+    this.transport!.await?.(() => !this.parked.has(id), bytes / COPY_BYTES_PER_MS);
+    if (!this.parked.has(id)) return;
+    parked.frames = parked.frames.map((frame) => Buffer.from(frame));
+    parked.borrowed = false;
   }
 
   private unparked(): void {

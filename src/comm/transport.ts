@@ -43,8 +43,9 @@ export interface Transport {
   /**
    * A receive is blocked until `satisfied()` turns true: the transport may spend a short
    * while polling for it before the caller yields to the event loop. Optional.
+   * @param limitMs poll at most this long (by default, until nothing has moved for a while)
    */
-  await?(satisfied: () => boolean): void;
+  await?(satisfied: () => boolean, limitMs?: number): void;
   /** Deliver whatever has already arrived (progress for iprobe/test). */
   poll(): Promise<void>;
   /** Deliver everything that has already arrived, however long that takes. */
