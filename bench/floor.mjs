@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const DEFAULT_SIZES = [1, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
-const iterations = (size) => Math.max(5, Math.min(2000, Math.round(1e8 / (size + 50_000))));
+const iterations = (size) => Math.max(5, Math.min(10_000, Math.round(5e8 / (size + 50_000))));
 
 /** Read length-prefixed messages; call `onMessage(chunks)` for each complete one. */
 function framer(socket, onMessage) {

@@ -6,7 +6,7 @@ import numpy as np
 from mpi4py import MPI
 
 DEFAULT_SIZES = [1, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
-iterations = lambda size: max(5, min(2000, round(1e8 / (size + 50_000))))
+iterations = lambda size: max(5, min(10_000, round(5e8 / (size + 50_000))))
 comm = MPI.COMM_WORLD
 rank = comm.rank
 peer = 1 - rank

@@ -9,8 +9,8 @@ describe("collectives", () => {
     [2, "auto"],
     [3, "auto"],
     [4, "auto"],
-    [5, "auto"],
-    [8, "auto"],
+    [5, "shm"],
+    [8, "shm"],
     [3, "zmq"],
   ])("pass the whole suite at -n %i over --transport %s against serial results", async (np, transport) => {
     const job = await runJob(np, fixture("collectives.ts"), [], { timeout: 170_000, launcherArgs: ["--transport", transport] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { fixture, leftovers, runJob } from "./helpers.js";
 
 const CHECKS = 14;
@@ -29,6 +29,23 @@ describe("point-to-point", () => {
       expect(await leftovers(job)).toEqual({ processes: [], files: [] });
     },
   );
+
+  it.each([
+    ["auto", 2 * availableParallelism(), "shared memory"],
+    ["auto", 2 * availableParallelism() + 1, "ZeroMQ ipc"],
+    ["shm", 2 * availableParallelism() + 1, "shared memory"],
+  ])("--transport %s with %i ranks on this host's cores uses %s", async (transport, np, path) => {
+    const job = await runJob(np, fixture("inboxes.ts"), [], { launcherArgs: ["--transport", transport] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    // Every rank maps its own inbox; one that writes into a peer's maps part of that one too.
+    const counts = /^inbox mappings: ([\d ]+)$/m.exec(job.stdout)![1]!.split(" ").map(Number);
+    expect(counts).toHaveLength(np);
+    expect(
+      counts.every((count) => (path === "shared memory" ? count > 1 : count === 1)),
+      `inbox mappings per rank: ${counts.join(" ")}`,
+    ).toBe(true);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
 
   it("falls back to ZeroMQ ipc with one notice line when the kernel refuses the shared segment (file size limit: ftruncate fails)", async () => {
     // prlimit --fsize: the kernel refuses to grow the memfd (EFBIG), as a host whose shared memory is capped would.

@@ -15,6 +15,8 @@ export interface PeerAddress {
   net?: string;
   /** The rank's shared-memory inbox, when it has one (peers on the same node map it). */
   shm?: SegmentAddress;
+  /** CPUs the rank may run on: its host's ranks decide alike from the table whether shared memory pays (see HostTransport.connectShm). */
+  cores?: number;
 }
 
 /**

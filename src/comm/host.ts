@@ -62,15 +62,26 @@ export class HostTransport implements Transport, Delivery {
   }
 
   /**
-   * Map the inboxes of the peers that offer one (`cores`: CPUs of this host, for the polling policy).
-   * @returns the peers that stay on ZeroMQ because their inbox could not be mapped.
+   * Reach the peers that offer an inbox through it; `refused` hears of a peer that stays on
+   * ZeroMQ because its inbox could not be mapped.
+   *
+   * Where ranks outnumber the host's cores more than twice, nobody can poll, so every message
+   * would cost a ring write and a ZeroMQ doorbell: more than the ZeroMQ message alone (64 ranks
+   * on 2 cores ran 1.2x slower). Such a host stays on ZeroMQ unless `force`d (--transport shm).
+   * Every rank of the host must decide alike (a rank that writes into a ring nobody reads
+   * would wait forever), so `hostCores` is one number from the address table, not this rank's own.
+   * @param cores CPUs this rank may run on (its own polling policy)
+   * @param hostCores the fewest CPUs any rank of the host may run on
    */
-  connectShm(peers: Array<SegmentAddress | undefined>, cores: number): Array<{ rank: number; reason: string }> {
-    if (this.shm === undefined) return [];
-    const failed = this.shm.connect(peers);
+  connectShm(peers: Array<SegmentAddress | undefined>, cores: number, hostCores: number, refused: (rank: number, reason: string) => void, force = false): void {
+    if (this.shm === undefined) return;
+    if (!force && peers.filter(Boolean).length > 2 * hostCores) {
+      this.shm = undefined;
+      return;
+    }
+    this.shm.connect(peers, refused);
     this.oversubscribed = this.shm.count > cores;
     this.spinLimit = this.shm.count > 2 * cores ? 0 : this.oversubscribed ? SPIN_OVERSUBSCRIBED_MS : SPIN_MS;
-    return failed;
   }
 
   /**

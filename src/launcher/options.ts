@@ -88,9 +88,10 @@ function parser(argv: string[]) {
     .option("bind", { type: "string", description: "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16" })
     .option("transport", {
       type: "string",
-      choices: ["auto", "zmq", "tcp"],
+      choices: ["auto", "shm", "zmq", "tcp"],
       default: "auto",
-      description: "auto: shared memory on a host (ZeroMQ ipc where unavailable), tcp between hosts; zmq: ZeroMQ ipc on a host; tcp: tcp everywhere",
+      description:
+        "auto: shared memory on a host (ZeroMQ ipc where unavailable, or where ranks outnumber cores more than twice), tcp between hosts; shm: shared memory on a host however many ranks it runs; zmq: ZeroMQ ipc on a host; tcp: tcp everywhere",
     })
     .option("insecure", { type: "boolean", default: false, description: "No encryption or authentication on tcp (trusted networks only)" })
     .option("quiet", { alias: "q", type: "boolean", default: false, description: "Do not print the addresses a multi-host job uses" })

@@ -32,7 +32,7 @@ export interface PeerNotice {
 }
 
 /** How ranks reach each other (`--transport`): auto (shared memory on a host, tcp between hosts), zmq (ZeroMQ ipc on a host), tcp (everywhere). */
-export type TransportChoice = "auto" | "zmq" | "tcp";
+export type TransportChoice = "auto" | "shm" | "zmq" | "tcp";
 
 /** Environment variables the launcher sets in every rank (documented in docs/api.md). */
 export const ENV = {
@@ -45,6 +45,6 @@ export const ENV = {
   node: "TSMPI_NODE",
   /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */
   address: "TSMPI_ADDRESS",
-  /** "zmq": ZeroMQ ipc even on the same host (--transport zmq); "tcp": tcp everywhere (--transport tcp). */
+  /** "shm": shared memory on a host however many ranks it runs (--transport shm); "zmq": ZeroMQ ipc even on the same host (--transport zmq); "tcp": tcp everywhere (--transport tcp). */
   transport: "TSMPI_TRANSPORT",
 } as const;

@@ -97,7 +97,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   const mode = process.env[ENV.transport];
   const node = Number(process.env[ENV.node] ?? 0);
   runtime.node = node;
-  const libc = mode === undefined ? loadLibc() : undefined;
+  const libc = mode === undefined || mode === "shm" ? loadLibc() : undefined;
   const shared = libc && !("unavailable" in libc) ? libc : undefined;
   const transport = new HostTransport(runtime, shared?.yieldCpu);
   const address = process.env[ENV.address];
@@ -113,7 +113,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   transport.attachZmq(zmq);
   runtime.attach(transport);
   self.transport = transport;
-  const published: PeerAddress = { ...zmq.address };
+  const published: PeerAddress = { ...zmq.address, cores: availableParallelism() };
   let unavailable = libc && "unavailable" in libc ? libc.unavailable : undefined;
   if (shared) {
     try {
@@ -131,12 +131,14 @@ async function join(link: LauncherLink): Promise<Comm> {
   });
   const peers = await exchangeAddresses(rank, size, control, published, keys);
   zmq.setPeers(peers);
-  const refused = transport.connectShm(
+  const local = peers.filter((peer) => peer.node === node);
+  transport.connectShm(
     peers.map((peer) => (peer.node === node ? peer.shm : undefined)),
-    availableParallelism(),
+    published.cores!,
+    Math.min(...local.map((peer) => peer.cores ?? Infinity)),
+    (peer, reason) => process.stderr.write(`tsmpi: rank ${rank} reaches rank ${peer} through ZeroMQ ipc: its shared memory could not be mapped (${reason})\n`),
+    mode === "shm",
   );
-  for (const { rank: peer, reason } of refused)
-    process.stderr.write(`tsmpi: rank ${rank} reaches rank ${peer} through ZeroMQ ipc: its shared memory could not be mapped (${reason})\n`);
   return world(runtime);
 }
 /** Say hello to the launcher's address exchange; @returns every rank's address. */

@@ -10,8 +10,8 @@ export interface Libc {
   createShared(name: string, bytes: number): number;
   /** Open another process's descriptor (same user) through /proc. */
   openPeer(pid: number, fd: number): number;
-  /** Map `bytes` of `fd` shared, read-write; the ArrayBuffer lives as long as the process. */
-  map(fd: number, bytes: number): ArrayBuffer;
+  /** Map `bytes` of `fd` from `offset` (page-aligned) shared, read-write; the ArrayBuffer lives as long as the process. */
+  map(fd: number, bytes: number, offset?: number): ArrayBuffer;
   close(fd: number): void;
   /**
    * Map `bytes` of `fd` shared, read-write, with a way to let go of it before the process
@@ -62,8 +62,8 @@ export function loadLibc(): Libc | { unavailable: string } {
       return fd;
     },
     openPeer: (pid, fd) => check(`open /proc/${pid}/fd/${fd}`, open(`/proc/${pid}/fd/${fd}`, O_RDWR | O_CLOEXEC) as number),
-    map(fd, bytes) {
-      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, 0) as unknown;
+    map(fd, bytes, offset = 0) {
+      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, offset) as unknown;
       if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
       return koffi.view(pointer, bytes) as ArrayBuffer;
     },

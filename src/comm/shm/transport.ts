@@ -44,13 +44,15 @@ export class ShmTransport {
   /** Every peer on the host: we read its ring even if we could not map its inbox (it may have sent and exited). */
   private readonly sources: Source[] = [];
   private readonly writers: Peer[] = [];
+  /** Inboxes of peers not mapped yet (see connect). */
+  private readonly addresses: Array<SegmentAddress | undefined> = [];
+  private refused: (rank: number, reason: string) => void = () => undefined;
   /** Peers with queued outgoing data. */
   private pending = 0;
 
   private constructor(
     private readonly libc: Libc,
     private readonly rank: number,
-    private readonly size: number,
     private readonly inbox: Segment,
     /** Where peers find this rank's inbox. */
     readonly address: SegmentAddress,
@@ -73,26 +75,38 @@ export class ShmTransport {
     poll: (step: () => boolean | "moved") => void,
   ): ShmTransport {
     const { segment, address } = Segment.create(libc, size);
-    return new ShmTransport(libc, rank, size, segment, address, sink, wake, onPending, poll);
+    return new ShmTransport(libc, rank, segment, address, sink, wake, onPending, poll);
   }
 
-  /** Map the inbox of every peer that offers one. @returns the ranks it could not map, with why. */
-  connect(peers: Array<SegmentAddress | undefined>): Array<{ rank: number; reason: string }> {
-    const failed: Array<{ rank: number; reason: string }> = [];
+  /**
+   * Learn the inboxes of the peers that offer one; each is mapped when this rank first sends
+   * to it (most ranks of a large job talk to few others: mapping every inbox up front made
+   * start-up slower than over ZeroMQ). `refused` hears of an inbox that could not be mapped.
+   */
+  connect(peers: Array<SegmentAddress | undefined>, refused: (rank: number, reason: string) => void): void {
+    this.refused = refused;
     peers.forEach((address, rank) => {
       if (address === undefined || rank === this.rank) return;
       this.sources.push({ rank, in: this.inbox.ring(rank), reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))) });
-      try {
-        const inbox = Segment.open(this.libc, this.size, address);
-        const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), queue: [], writing: false };
-        this.peers[rank] = peer;
-        this.writers.push(peer);
-      } catch (error) {
-        // A peer that has already finished closed its inbox: nothing will go to it anyway.
-        if ((error as { errno?: number }).errno !== ENOENT) failed.push({ rank, reason: (error as Error).message });
-      }
+      this.addresses[rank] = address;
     });
-    return failed;
+  }
+
+  /** Map `rank`'s inbox (once). @returns undefined if it cannot be: that peer is then reached through ZeroMQ. */
+  private open(rank: number): Peer | undefined {
+    const address = this.addresses[rank];
+    if (address === undefined) return undefined;
+    this.addresses[rank] = undefined;
+    try {
+      const inbox = Segment.open(this.libc, address, this.rank);
+      const peer: Peer = { rank, inbox, out: inbox.ring(this.rank), queue: [], writing: false };
+      this.writers.push(peer);
+      return (this.peers[rank] = peer);
+    } catch (error) {
+      // A peer that has already finished closed its inbox: ZeroMQ tells the launcher if a message for it is never read.
+      if ((error as { errno?: number }).errno !== ENOENT) this.refused(rank, (error as Error).message);
+      return undefined;
+    }
   }
 
   /** Ranks reached through shared memory (this one included: it has an inbox). */
@@ -101,7 +115,7 @@ export class ShmTransport {
   }
 
   reaches(rank: number): boolean {
-    return this.peers[rank] !== undefined;
+    return (this.peers[rank] ?? this.open(rank)) !== undefined;
   }
 
   /**
