@@ -29,15 +29,10 @@ export function checkInto(site: Site, into: unknown, like: TypedArray, length: n
   if (!isTypedArray(into) || arrayKind(into) !== arrayKind(like) || into.length < length) throw badInto(site, into, like.constructor.name, length);
 }
 
-/** Do `a` and `b` start at the same byte of the same memory? */
-function sameStart(a: TypedArray, b: TypedArray): boolean {
-  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
-}
-
 /** Copy `block` to `into` at element `offset`, unless it is there already. */
 export function put(into: TypedArray, block: TypedArray, offset = 0): void {
-  const at = into.subarray(offset, offset + block.length);
-  if (!sameStart(at, block)) (at as Uint8Array).set(block as Uint8Array);
+  if (block.buffer === into.buffer && block.byteOffset === into.byteOffset + offset * into.BYTES_PER_ELEMENT) return;
+  (into.subarray(offset, offset + block.length) as Uint8Array).set(block as Uint8Array);
 }
 
 /**

@@ -15,11 +15,14 @@ export const CTORS: readonly ArrayCtor[] = ARRAY_KINDS.map((name) => (name === "
 
 export const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
+/** Kind code of each typed array constructor (on every send: a lookup by name cost more than the rest of the check). */
+const KINDS = new Map<unknown, number>(CTORS.map((ctor, kind) => [ctor, kind] as const).filter(([, kind]) => kind > 0));
+
 /** Kind code of a value if it is a typed array or Buffer carried as raw bytes, else -1. */
 export function arrayKind(value: unknown): number {
   if (!ArrayBuffer.isView(value) || value instanceof DataView) return -1;
   if (Buffer.isBuffer(value)) return 0;
-  return ARRAY_KINDS.indexOf(value.constructor.name as (typeof ARRAY_KINDS)[number]);
+  return KINDS.get(value.constructor) ?? ARRAY_KINDS.indexOf(value.constructor.name as (typeof ARRAY_KINDS)[number]);
 }
 
 /** Is `value` a typed array (not a DataView, not a Buffer)? */

@@ -51,6 +51,9 @@ export class Group {
   /** Context of collective traffic, apart from point-to-point traffic. */
   readonly collectiveContext: string;
   private collectiveSeq = 0;
+  /** Peers of receives, by source + 1 (ANY_SOURCE is -1): see peers(). */
+  private readonly plainPeers: Peers[] = [];
+  private readonly collectivePeers: Peers[] = [];
   private childSeq = 0;
 
   constructor(
@@ -65,9 +68,13 @@ export class Group {
     this.collectiveContext = `${id}!`;
   }
 
-  /** Whom a receive from `source` depends on, in world ranks (for RankFailedError). */
+  /** Whom a receive from `source` depends on, in world ranks (for RankFailedError); made once per source, not per receive. */
   peers(source: number, collective = false): Peers {
-    return { source: source === ANY_SOURCE ? -1 : this.members[source]!, group: this.members, collective };
+    const known = (collective ? this.collectivePeers : this.plainPeers)[source + 1];
+    if (known !== undefined) return known;
+    const peers: Peers = { source: source === ANY_SOURCE ? -1 : this.members[source]!, group: this.members, collective };
+    (collective ? this.collectivePeers : this.plainPeers)[source + 1] = peers;
+    return peers;
   }
 
   private encodeFor(call: string, context: string, dest: number, tag: number, value: unknown): Outgoing {

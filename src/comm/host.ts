@@ -20,7 +20,7 @@ import { TransportError } from "../errors.js";
  * short enough that a rank blocked for long uses no CPU. Less when ranks outnumber cores.
  */
 const SPIN_MS = 2;
-const SPIN_OVERSUBSCRIBED_MS = 0.2;
+const SPIN_OVERSUBSCRIBED_MS = 2;
 
 /** A doorbell: one byte no data-plane message starts with (0xc1 is never used by msgpack). */
 const DOORBELL = Buffer.from([0xc1]);
@@ -119,7 +119,7 @@ export class HostTransport implements Transport, Delivery {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.spinLimit;
-    let last = performance.now();
+    let last = 0;
     for (let idle = 0, polls = 1; ; polls++) {
       let moved = shm.progress();
       const state = done();
@@ -127,9 +127,12 @@ export class HostTransport implements Transport, Delivery {
       moved ||= state === "moved";
       if (moved) idle = 0;
       else if (limit === 0) break;
-      else if (idle++ === 0) last = performance.now();
-      // Reading the clock costs more than a poll: look at it every 64 idle polls.
-      else if ((idle & 63) === 0 && performance.now() - last > limit) break;
+      // Reading the clock costs more than a poll: look at it every 64 idle polls (from the 64th on).
+      else if ((++idle & 63) === 0) {
+        const now = performance.now();
+        if (idle === 64) last = now;
+        else if (now - last > limit) break;
+      }
       if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();
     }

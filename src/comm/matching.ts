@@ -25,15 +25,38 @@ export interface Token {
   done?: boolean;
 }
 
-function matches(envelope: Envelope, source: number, tag: number): boolean {
-  return (source === ANY_SOURCE || source === envelope.source) && (tag === ANY_TAG || tag === envelope.tag);
+/** Does a message from `source` with `tag` match the pattern `want` (ANY_SOURCE/ANY_TAG allowed)? */
+function fits(want: { source: number; tag: number }, source: number, tag: number): boolean {
+  return (want.source === ANY_SOURCE || want.source === source) && (want.tag === ANY_TAG || want.tag === tag);
+}
+
+/** Remove and return `list[index]` (the oldest, index 0, in the common case: no array made for it). */
+function removeAt<T>(list: T[], index: number): T | undefined {
+  if (index < 0) return undefined;
+  return index === 0 ? list.shift() : list.splice(index, 1)[0];
+}
+
+/** Remove and return the oldest waiter whose pattern a message from `source` with `tag` fits. */
+function takeWaiter(list: Waiter[] | undefined, source: number, tag: number): Waiter | undefined {
+  if (list === undefined) return undefined;
+  let index = 0;
+  while (index < list.length && !fits(list[index]!, source, tag)) index++;
+  return removeAt(list, index < list.length ? index : -1);
+}
+
+/** Remove and return the oldest message that fits the pattern (`source`, `tag`). */
+function takeMessage(list: Envelope[] | undefined, source: number, tag: number): Envelope | undefined {
+  if (list === undefined) return undefined;
+  const pattern = { source, tag };
+  let index = 0;
+  while (index < list.length && !fits(pattern, list[index]!.source, list[index]!.tag)) index++;
+  return removeAt(list, index < list.length ? index : -1);
 }
 
 /** Remove and return the first item of `list` accepted by `accept`. */
 function takeFirst<T>(list: T[] | undefined, accept: (item: T) => boolean): T | undefined {
   if (list === undefined) return undefined;
-  const index = list.findIndex(accept);
-  return index < 0 ? undefined : list.splice(index, 1)[0];
+  return removeAt(list, list.findIndex(accept));
 }
 
 /** Get-or-create for the per-context queues. */
@@ -50,7 +73,7 @@ export class Matcher {
 
   /** A message arrived: hand it to the oldest matching receive, or queue it. */
   deliver(envelope: Envelope): void {
-    const receive = takeFirst(this.receives.get(envelope.context), (w) => matches(envelope, w.source, w.tag));
+    const receive = takeWaiter(this.receives.get(envelope.context), envelope.source, envelope.tag);
     if (receive !== undefined) {
       if (receive.into !== undefined) this.intoPosted--;
       if (receive.token) receive.token.done = true;
@@ -59,7 +82,7 @@ export class Matcher {
     queue(this.unexpected, envelope.context).push(envelope);
     const probes = this.probes.get(envelope.context);
     if (probes === undefined) return;
-    for (let probe; (probe = takeFirst(probes, (w) => matches(envelope, w.source, w.tag))) !== undefined;) {
+    for (let probe; (probe = takeWaiter(probes, envelope.source, envelope.tag)) !== undefined;) {
       if (probe.token) probe.token.done = true;
       probe.resolve(envelope);
     }
@@ -70,7 +93,7 @@ export class Matcher {
    * @param into bytes the message's array may be written to as it arrives (see {@link destination})
    */
   receive(context: string, source: number, tag: number, token?: Token, into?: TypedArray): Promise<Envelope> | Envelope {
-    const ready = takeFirst(this.unexpected.get(context), (e) => matches(e, source, tag));
+    const ready = takeMessage(this.unexpected.get(context), source, tag);
     if (ready !== undefined) return ready;
     if (into !== undefined) this.intoPosted++;
     return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token, into }));
@@ -85,7 +108,7 @@ export class Matcher {
    * can match it, so the message's bytes may be written there before it is whole.
    */
   destination(context: string, source: number, tag: number): TypedArray | undefined {
-    const receive = this.receives.get(context)?.find((w) => matches({ source, tag } as Envelope, w.source, w.tag));
+    const receive = this.receives.get(context)?.find((w) => fits(w, source, tag));
     return receive !== undefined && receive.source !== ANY_SOURCE ? receive.into : undefined;
   }
 
@@ -105,7 +128,7 @@ export class Matcher {
 
   /** The oldest matching arrived message, left in place (MPI_Iprobe). */
   peek(context: string, source: number, tag: number): Envelope | undefined {
-    return this.unexpected.get(context)?.find((e) => matches(e, source, tag));
+    return this.unexpected.get(context)?.find((e) => fits({ source, tag }, e.source, e.tag));
   }
 
   /** How many arrived messages wait unmatched, and their bytes (for hang reports). */

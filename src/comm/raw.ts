@@ -11,7 +11,7 @@ import { RAW_HEADER_BYTES, RAW_MARKER } from "./wire.js";
 /** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
 export function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
   const head = Buffer.allocUnsafe(RAW_HEADER_BYTES + context.length * 3);
-  const contextBytes = head.write(context, RAW_HEADER_BYTES, "utf8");
+  const contextBytes = writeContext(head, context);
   head[0] = RAW_MARKER;
   head[1] = kind;
   head.writeUInt16LE(contextBytes, 2);
@@ -22,6 +22,16 @@ export function encodeRaw(context: string, source: number, tag: number, array: T
   const frames = [head.subarray(0, RAW_HEADER_BYTES + contextBytes)];
   arrayFrames(array, maxFrameBytes, frames, view);
   return { frames, bytes: frames[0]!.byteLength + array.byteLength };
+}
+
+/** Write `context` after the fixed header; @returns its byte length (ASCII ids byte by byte: cheaper than a UTF-8 encoder call for a few bytes). */
+function writeContext(head: Buffer, context: string): number {
+  for (let i = 0; i < context.length; i++) {
+    const code = context.charCodeAt(i);
+    if (code >= 0x80) return head.write(context, RAW_HEADER_BYTES, "utf8");
+    head[RAW_HEADER_BYTES + i] = code;
+  }
+  return context.length;
 }
 
 /** Decode a message with a raw header (see wire.ts). */

@@ -14,6 +14,8 @@ import type { Delivery, Transport } from "./transport.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
 
+const RESOLVED = Promise.resolve();
+
 /** A cautious copy speed (4 GB/s): how long copying a payload would take, to poll no longer than that instead. */
 const COPY_BYTES_PER_MS = 4e6;
 
@@ -194,7 +196,7 @@ export class Runtime implements Delivery {
     // It may settle before the announcement is queued, or never be awaited if that fails.
     handed.catch(() => undefined);
     // Listed like a receive, so that a hang report shows the collective waiting for its peer.
-    const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: performance.now() };
+    const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: Date.now() };
     this.waits.add(wait, ANYONE);
     return announced.then(() => handed).finally(() => this.waits.delete(wait));
   }
@@ -221,7 +223,7 @@ export class Runtime implements Delivery {
    * @param into where the transport may write the message's array as it arrives (see {@link place})
    */
   async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray): Promise<Envelope> {
-    const wait: Wait = { call, context, source, tag, since: performance.now() };
+    const wait: Wait = { call, context, source, tag, since: Date.now() };
     const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers);
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
@@ -253,7 +255,7 @@ export class Runtime implements Delivery {
 
   /** Wait until a matching message has arrived, without receiving it. */
   async probe(context: string, source: number, tag: number, peers: Peers = ANYONE): Promise<Envelope> {
-    const wait: Wait = { call: "probe", context, source, tag, since: performance.now() };
+    const wait: Wait = { call: "probe", context, source, tag, since: Date.now() };
     return this.waitFor(this.matcher.probe(context, source, tag, wait), wait, peers);
   }
 
@@ -274,7 +276,8 @@ export class Runtime implements Delivery {
     // Poll for it once the caller's synchronous code is done (it awaits this, or a request):
     // an irecv posted before a computation must return at once, not poll first.
     const transport = this.transport;
-    if (transport?.await) queueMicrotask(() => wait.done || transport.await!(() => wait.done === true));
+    // (A resolved promise's reaction, not queueMicrotask: that one makes an async-hooks resource per call.)
+    if (transport?.await) void RESOLVED.then(() => wait.done || transport.await!(() => wait.done === true));
     try {
       return await pending;
     } finally {

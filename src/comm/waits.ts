@@ -19,6 +19,7 @@ export interface Wait {
   context: string;
   source: number;
   tag: number;
+  /** Date.now() when it began (cheaper than performance.now() on every receive; hang reports count seconds). */
   since: number;
   /** Set when the message it waits for is there (see matching.ts). */
   done?: boolean;
@@ -53,7 +54,7 @@ export class Waits {
 
   /** What this rank is blocked in, oldest first. */
   describe(): WaitState[] {
-    const now = performance.now();
+    const now = Date.now();
     return [...this.waits.keys()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: (now - since) / 1000 }));
   }
 }

@@ -90,7 +90,8 @@ export class Segment {
   }
 
   disarm(): void {
-    Atomics.store(this.header, ARMED, 0);
+    // A load first: a sequentially consistent store is a full fence, and most polls find it disarmed already.
+    if (Atomics.load(this.header, ARMED) !== 0) Atomics.store(this.header, ARMED, 0);
   }
 
   /** A writer has just published a record: @returns true if the owner sleeps and this writer must wake it (once). */

@@ -9,6 +9,13 @@ import { CHUNK_BYTES, RecordKind, type Ring } from "./ring.js";
 
 const u32 = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 const align8 = (n: number): number => (n + 7) & ~7;
+/** Little-endian u32 at `at` (byte by byte: no DataView to allocate per message). */
+function putU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
+}
 
 /**
  * Write a small message as one START record if the ring has room for it now (the common case,
@@ -19,16 +26,16 @@ export function writeWhole(ring: Ring, frames: Buffer[]): boolean {
   for (const frame of frames) total += frame.byteLength;
   if (total + 8 > CHUNK_BYTES || ring.reserve(total + 8, total + 8) < total + 8) return false;
   const payload = ring.payload(total + 8);
-  const words = new DataView(payload.buffer, payload.byteOffset, 16 + 4 * frames.length);
-  words.setUint32(0, total, true);
-  words.setUint32(4, 0, true);
-  words.setUint32(8, frames.length, true);
+  putU32(payload, 0, total);
+  putU32(payload, 4, 0);
+  putU32(payload, 8, frames.length);
   let at = 12 + 4 * frames.length;
-  frames.forEach((frame, i) => {
-    words.setUint32(12 + 4 * i, frame.byteLength, true);
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i]!;
+    putU32(payload, 12 + 4 * i, frame.byteLength);
     payload.set(frame, at);
     at += frame.byteLength;
-  });
+  }
   ring.commit(RecordKind.Start, total + 8);
   return true;
 }
