@@ -81,7 +81,13 @@ function collectivesSpec(collectives) {
   // A barrier carries no data: it is drawn with the small size.
   const values = collectives
     .filter((r) => pick.includes(r.size) || r.size === 0)
-    .map((r) => ({ op: r.op, n: r.n, usec: r.usec, series: r.impl === "tsmpi" ? "tsmpi" : `mpi4py ${r.api}`, size: label(r.size || pick[0]) }));
+    .map((r) => ({
+      op: r.op,
+      n: r.n,
+      usec: r.usec,
+      series: r.impl === "tsmpi" ? (r.api === "into" ? "tsmpi into" : "tsmpi value") : `mpi4py ${r.api}`,
+      size: label(r.size || pick[0]),
+    }));
   return {
     title: `Collectives: mean time per call against ranks (${pick.map(label).join(" and ")} per rank)`,
     data: { values },

@@ -1,8 +1,10 @@
 // osu-style collective latency: for each operation and size, warm up, time `iters` calls
 // back to back, and report the slowest rank's mean (as osu's max latency). Sizes are the
 // bytes of the Float64Array each rank contributes (alltoall: its whole send buffer, n blocks).
+// Two APIs: "tsmpi" returns fresh values (mpi4py's lowercase calls); "into" writes results into
+// arrays allocated once (mpi4py's uppercase buffer calls: Bcast, Allreduce, Allgather, Alltoall).
 //   tsmpi -n 4 bench/collectives.ts [sizes...]
-import { init, MAX, wtime } from "tsmpi";
+import { init, MAX, SUM, wtime } from "tsmpi";
 import { COLLECTIVE_SIZES, collectiveIterations } from "./sizes.js";
 
 const comm = await init();
@@ -13,11 +15,28 @@ const sizes = process.argv
   .map(Number);
 const ops = (process.env.TSMPI_BENCH_OPS ?? "barrier,bcast,allreduce,allgather,alltoall").split(",");
 
-async function time(op: string, bytes: number): Promise<number> {
+async function time(api: string, op: string, bytes: number): Promise<number> {
   const elems = Math.max(1, Math.floor(bytes / 8));
   const data = new Float64Array(elems).fill(comm.rank);
   const blocks = Array.from({ length: n }, () => new Float64Array(Math.max(1, Math.floor(elems / n))));
+  const block = blocks[0]!.length;
+  const out = new Float64Array(elems * n);
+  const mine = new Float64Array(block * n);
+  const counts = Array.from({ length: n }, () => block);
   const call = (): Promise<unknown> => {
+    if (api === "into")
+      switch (op) {
+        case "barrier":
+          return comm.barrier();
+        case "bcast":
+          return comm.bcast(data, 0, { into: data });
+        case "allreduce":
+          return comm.allreduce(data, SUM, { into: out.subarray(0, elems) });
+        case "allgather":
+          return comm.allgatherv(data, { into: out });
+        case "alltoall":
+          return comm.alltoallv(mine, counts, { into: out.subarray(0, block * n) });
+      }
     switch (op) {
       case "barrier":
         return comm.barrier();
@@ -33,7 +52,8 @@ async function time(op: string, bytes: number): Promise<number> {
     throw new Error(op);
   };
   const iters = collectiveIterations(bytes, n);
-  for (let i = 0; i < Math.max(2, iters >> 3); i++) await call();
+  // Warm up as long as the timed run: the JIT settles (as for the ping-pong).
+  for (let i = 0; i < Math.max(2, iters); i++) await call();
   await comm.barrier();
   const t0 = wtime();
   for (let i = 0; i < iters; i++) await call();
@@ -43,7 +63,9 @@ async function time(op: string, bytes: number): Promise<number> {
 
 for (const op of ops) {
   for (const bytes of op === "barrier" ? [0] : sizes.length ? sizes : COLLECTIVE_SIZES) {
-    const usec = (await time(op, bytes)) * 1e6;
-    if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", api: "tsmpi", op, n, size: bytes, usec }));
+    for (const api of op === "barrier" ? ["into"] : ["into", "tsmpi"]) {
+      const usec = (await time(api, op, bytes)) * 1e6;
+      if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", api, op, n, size: bytes, usec }));
+    }
   }
 }

@@ -16,5 +16,5 @@ export const COLLECTIVE_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 8 << 
 
 /** Fewer calls for large data and for more (oversubscribed) ranks. */
 export function collectiveIterations(size: number, n: number): number {
-  return Math.max(3, Math.min(500, Math.round(2e7 / ((size + 20_000) * n))));
+  return Math.max(3, Math.min(5000, Math.round(2e8 / ((size + 20_000) * n * n))));
 }
