@@ -25,7 +25,8 @@ describe("point-to-point", () => {
     async (transport) => {
       const job = await runJob(2, fixture("rendezvous.ts"), [], { launcherArgs: ["--transport", transport] });
       expect(job.exitCode, job.stderr).toBe(0);
-      expect(job.stdout.split("\n")).toEqual(["ok receiver waiting", "ok receiver waiting, into", "ok receiver late", "ok receiver late, into"]);
+      expect(job.stdout.split("\n")).toEqual(["ok receiver waiting", "ok receiver waiting, into", "ok receiver late", "ok receiver late, into", "ok bounced"]);
+      expect(job.stderr).toBe("");
       expect(await leftovers(job)).toEqual({ processes: [], files: [] });
     },
   );

@@ -25,6 +25,11 @@ interface Source {
   /** The peer's ring in our inbox. */
   in: Ring;
   reader: InStream;
+  /**
+   * Its ring is being read: a delivery can make the runtime send and poll for room, which
+   * polls our rings again, and that must not hand out the record being delivered a second time.
+   */
+  reading: boolean;
 }
 
 /** A peer on the host whose inbox we mapped, so that we write to it. */
@@ -87,7 +92,12 @@ export class ShmTransport {
     this.refused = refused;
     peers.forEach((address, rank) => {
       if (address === undefined || rank === this.rank) return;
-      this.sources.push({ rank, in: this.inbox.ring(rank), reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))) });
+      this.sources.push({
+        rank,
+        in: this.inbox.ring(rank),
+        reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))),
+        reading: false,
+      });
       this.addresses[rank] = address;
     });
   }
@@ -202,14 +212,20 @@ export class ShmTransport {
   progress(): boolean {
     let moved = false;
     for (const source of this.sources) {
-      if (!source.in.readable) continue;
+      if (source.reading || !source.in.readable) continue;
       moved = true;
-      const wakeWriter = source.in.read((kind, payload) => {
-        const frames = source.reader.take(kind, payload);
-        if (frames === undefined) return;
-        this.delivered++;
-        this.sink.deliver(frames);
-      });
+      source.reading = true;
+      let wakeWriter: boolean;
+      try {
+        wakeWriter = source.in.read((kind, payload) => {
+          const frames = source.reader.take(kind, payload);
+          if (frames === undefined) return;
+          this.delivered++;
+          this.sink.deliver(frames);
+        });
+      } finally {
+        source.reading = false;
+      }
       if (wakeWriter) this.wake(source.rank);
     }
     for (const peer of this.writers) if (peer.queue.length > 0) moved = this.flushQueue(peer) || moved;
