@@ -181,6 +181,21 @@ describe("--trace of a job that fails", () => {
   });
 });
 
+describe("--trace of a job with more spans than a rank keeps", () => {
+  it("keeps the first 262 144 spans of each rank, says how many it dropped, and still writes the trace", async () => {
+    const file = join(out, "chatty.json");
+    // 140 000 round trips: 280 000 spans on each of ranks 0 and 1.
+    const job = await runJob(2, fixture("chatty.ts"), ["140000"], { launcherArgs: ["--trace", file], timeout: 120_000 });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toBe("140000 round trips");
+    expect(job.stderr).toMatch(/^tsmpi: trace: \d+ spans were not kept \(each rank keeps at most 262144\); --stats still counts them$/m);
+    const trace = read(file);
+    // What the rank recorded, without the compute slices the merge draws between its spans.
+    for (const rank of [0, 1]) expect(slices(trace).filter((e) => e.pid === rank && e.name !== "compute").length).toBe(262_144);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  }, 150_000);
+});
+
 describe("--stats", () => {
   it("prints a table per rank and a total, and the top calls", async () => {
     const job = await runJob(2, fixture("traced.ts"), [], { launcherArgs: ["--stats"] });

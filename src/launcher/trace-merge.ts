@@ -84,7 +84,8 @@ export function mergeTrace(input: MergeInput): { traceEvents: TraceEvent[]; disp
     const toUs = (ms: number) => Math.round((report.origin + ms - clock.offsetMs - input.origin) * 1000);
     const spans = [...report.spans, ...computeSpans(report.spans, report.end)];
     const placed = placeInLanes(spans.map((span) => ({ span, start: toUs(span.start), end: toUs(span.start + span.ms), lane: 0 })));
-    const lanes = Math.max(0, ...placed.map((p) => p.lane)) + 1;
+    // A loop, not Math.max(...spans): a rank may keep a million spans, far more arguments than a call takes.
+    const lanes = placed.reduce((most, p) => Math.max(most, p.lane), 0) + 1;
     for (let lane = 0; lane < lanes; lane++) {
       events.push({ ph: "M", name: "thread_name", pid: rank, tid: lane, args: { name: lane === 0 ? "calls" : `overlapping calls ${lane}` } });
       events.push({ ph: "M", name: "thread_sort_index", pid: rank, tid: lane, args: { sort_index: lane } });

@@ -26,8 +26,12 @@ export class Recorder {
   private readonly calls = new Map<string, CallTotals>();
   private readonly sent = { messages: 0, bytes: 0 };
   private readonly received = { messages: 0, bytes: 0 };
-  /** Message counts per (communicator, sender, receiver, tag): the n-th send matches the n-th receive. */
-  private readonly sequence = new Map<string, number>();
+  /**
+   * Message counts per communicator, (sender, receiver) pair and tag: the n-th send matches the
+   * n-th receive. Numbers as keys below the communicator: a string key per message cost more
+   * than the rest of the recording.
+   */
+  private readonly sequence = new Map<string, Map<number, Map<number, number>>>();
   /** Blocking calls running now, and since when the count has been above zero. */
   private blocked = 0;
   private blockedSince = 0;
@@ -79,10 +83,14 @@ export class Recorder {
   }
 
   private key(context: string, from: number, to: number, tag: number): string {
-    const pair = `${context}/${from}>${to}/${tag}`;
-    const n = (this.sequence.get(pair) ?? 0) + 1;
-    this.sequence.set(pair, n);
-    return `${pair}#${n}`;
+    let pairs = this.sequence.get(context);
+    if (pairs === undefined) this.sequence.set(context, (pairs = new Map()));
+    const pair = from * 2 ** 22 + to;
+    let tags = pairs.get(pair);
+    if (tags === undefined) pairs.set(pair, (tags = new Map()));
+    const n = (tags.get(tag) ?? 0) + 1;
+    tags.set(tag, n);
+    return `${context}/${from}>${to}/${tag}#${n}`;
   }
 
   private count(name: string, ms: number, bytes: number): void {
