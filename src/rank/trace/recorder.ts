@@ -3,6 +3,7 @@
  * buffer, and running totals that stay exact when the buffer is full. One per rank, made
  * only when an option is on (a job without them never calls into this file).
  */
+import { SpanStore, type Flow } from "./store.js";
 import type { CallTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
 
 /** A span in progress: what {@link Recorder.begin} returns and {@link Recorder.end} takes. */
@@ -11,7 +12,7 @@ export interface OpenSpan {
   kind: SpanKind;
   start: number;
   args: SpanArgs;
-  flow?: string;
+  flow?: Flow;
   /** When a receive's message (or its announcement) was matched; undefined until then. */
   matched?: number;
 }
@@ -20,7 +21,7 @@ export interface OpenSpan {
 const BLOCKING: ReadonlySet<SpanKind> = new Set(["p2p", "collective", "wait"]);
 
 export class Recorder {
-  readonly spans: Span[] = [];
+  private readonly store = new SpanStore();
   dropped = 0;
   private readonly open = new Set<OpenSpan>();
   private readonly calls = new Map<string, CallTotals>();
@@ -72,17 +73,18 @@ export class Recorder {
   messageSent(span: OpenSpan, from: number, to: number, context: string, tag: number, bytes: number): void {
     this.sent.messages++;
     this.sent.bytes += bytes;
-    if (this.keep) span.flow = `out:${this.key(context, from, to, tag)}`;
+    if (this.keep) span.flow = { out: true, context, from, to, tag, n: this.next(context, from, to, tag) };
   }
 
   /** A message was received (its sender and tag are known only now). */
   messageReceived(span: OpenSpan, from: number, to: number, context: string, tag: number, bytes: number): void {
     this.received.messages++;
     this.received.bytes += bytes;
-    if (this.keep) span.flow = `in:${this.key(context, from, to, tag)}`;
+    if (this.keep) span.flow = { out: false, context, from, to, tag, n: this.next(context, from, to, tag) };
   }
 
-  private key(context: string, from: number, to: number, tag: number): string {
+  /** The number of this message among those of its communicator, pair and tag. */
+  private next(context: string, from: number, to: number, tag: number): number {
     let pairs = this.sequence.get(context);
     if (pairs === undefined) this.sequence.set(context, (pairs = new Map()));
     const pair = from * 2 ** 22 + to;
@@ -90,7 +92,7 @@ export class Recorder {
     if (tags === undefined) pairs.set(pair, (tags = new Map()));
     const n = (tags.get(tag) ?? 0) + 1;
     tags.set(tag, n);
-    return `${context}/${from}>${to}/${tag}#${n}`;
+    return n;
   }
 
   private count(name: string, ms: number, bytes: number): void {
@@ -103,12 +105,16 @@ export class Recorder {
 
   private keepSpan(span: OpenSpan, ms: number): void {
     if (!this.keep) return;
-    if (this.spans.length >= this.limit) {
+    if (this.store.length >= this.limit) {
       this.dropped++;
       return;
     }
-    const { name, kind, start, args, flow } = span;
-    this.spans.push(flow === undefined ? { name, kind, start, ms, args } : { name, kind, start, ms, args, flow });
+    this.store.add(span.name, span.kind, span.start, ms, span.args, span.flow);
+  }
+
+  /** The spans kept, as the report carries them (built once, when the rank exits). */
+  get spans(): Span[] {
+    return this.store.spans();
   }
 
   /**
