@@ -144,7 +144,7 @@ export class ShmTransport {
       return Promise.resolve();
     }
     const stream = new OutStream(frames);
-    if (free && this.writeNow(peer, stream, borrowed)) {
+    if (free && this.writeNow(peer, stream, borrowed || flush)) {
       // A delivery during writeNow's poll may have queued a message (a credit) to this peer.
       this.flushQueue(peer);
       return Promise.resolve();
@@ -160,13 +160,14 @@ export class ShmTransport {
   }
 
   /**
-   * Write what fits now; for the caller's memory, keep writing while the reader makes room
-   * (polling our own rings meanwhile), which spares a copy. @returns true once all of it is in.
+   * Write what fits now; with `poll` (the caller's memory, or a sender that waits until its
+   * message is in), keep writing while the reader makes room, polling our own rings meanwhile:
+   * that spares a copy, and a sleep per ringful. @returns true once all of it is in.
    */
-  private writeNow(peer: Peer, stream: OutStream, borrowed: boolean): boolean {
+  private writeNow(peer: Peer, stream: OutStream, poll: boolean): boolean {
     let whole = stream.pump(peer.out);
     if (peer.inbox.claimWake()) this.wake(peer.rank);
-    if (whole || !borrowed) return whole;
+    if (whole || !poll) return whole;
     peer.writing = true;
     try {
       this.poll(() => {
