@@ -11,7 +11,8 @@ import type { Group } from "../comm/group.js";
 import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
 import { checkPeer, describe, PROC_NULL } from "../comm/validate.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
-import { Comm, engineGroup } from "./communicator.js";
+import { Comm } from "./communicator.js";
+import { engineGroup } from "./p2p.js";
 
 declare module "./communicator.js" {
   interface Comm {

@@ -3,12 +3,11 @@
  * transport, the matcher, flow control and rendezvous, and the fate of peers. It speaks to
  * the transport only through the {@link Transport} interface.
  */
-import { arrayKind, isTypedArray, decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
-import { peekArray, peekPayload } from "./peek.js";
+import { decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
+import { Placement } from "./placement.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
-import { FramePool } from "./recycle.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
 import type { Delivery, Transport } from "./transport.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
@@ -55,8 +54,7 @@ export class Runtime implements Delivery {
   private readonly flow = new FlowControl();
   private readonly parked = new ParkedSends();
   private readonly pulls = new Pulls();
-  /** Frames of unexpected messages, recycled by receives with `into`. */
-  private readonly frames = new FramePool();
+  private readonly placement = new Placement(this.matcher, this.pulls);
   private transport: Transport | undefined;
   /** Index of this rank's host in the job (set by init; splitShared groups ranks by it). */
   node = 0;
@@ -104,37 +102,9 @@ export class Runtime implements Delivery {
     }
   }
 
-  /**
-   * Delivery hook: a message (or pulled payload) whose one array fits the `into` of the receive
-   * it goes to is written there as it arrives, instead of into fresh memory.
-   */
+  /** Delivery hook: where an arriving array may be written (see placement.ts). */
   place(prior: Buffer[], length: number): Uint8Array | undefined {
-    const header = peekArray(prior[prior.length - 1]!);
-    if (header === undefined || header.byteLength !== length) return undefined;
-    let into: TypedArray | undefined;
-    if (prior.length === 1) {
-      if (this.matcher.intoPosted > 0) into = this.matcher.destination(header.context, header.source, header.tag);
-    } else {
-      const payload = peekPayload(prior[0]!);
-      if (payload !== undefined) into = this.pulls.destination(payload.from, payload.id);
-    }
-    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return prior.length === 1 ? this.frames.take(length) : undefined;
-    return new Uint8Array(into.buffer, into.byteOffset, length);
-  }
-
-  /**
-   * A message received with `into`: copied there now if it arrived unexpected into memory of
-   * its own, whose frame then goes back to the pool (see recycle.ts). Other cases are left to
-   * the caller (already in place, or not a fit: the caller reports that).
-   */
-  private landed(envelope: Envelope, into: TypedArray): Envelope {
-    const value = envelope.value;
-    if (!isTypedArray(value) || arrayKind(value) !== arrayKind(into) || value.byteLength > into.byteLength || value.buffer === into.buffer) return envelope;
-    if (!this.borrows(envelope.from)) return envelope;
-    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    new Uint8Array(into.buffer, into.byteOffset, value.byteLength).set(bytes);
-    this.frames.give(bytes);
-    return { ...envelope, value: into.subarray(0, value.length) };
+    return this.placement.place(prior, length);
   }
 
   /** A receiver asks for a parked payload: send it. */
@@ -227,7 +197,7 @@ export class Runtime implements Delivery {
     const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers);
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
-      return into === undefined ? envelope : this.landed(envelope, into);
+      return into === undefined ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
     }
     // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
     const { from } = envelope;

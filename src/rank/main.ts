@@ -33,7 +33,8 @@ process.on("disconnect", () => {
   process.exit(129);
 });
 // Past this point Node resets signal handlers: tell the launcher to stop sending SIGUSR2.
-process.on("exit", (code) => report({ type: "exiting", rank, code }));
+const exiting = (code: number) => report({ type: "exiting", rank, code });
+process.on("exit", exiting);
 
 const start = await new Promise<StartMessage>((resolve) => process.once("message", (message: StartMessage) => resolve(message)));
 const link = new LauncherLink(start, () => report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, delivered: 0, initialized: false }));
@@ -47,4 +48,9 @@ process.on("message", (message: PeerNotice) => {
 });
 process.channel?.unref();
 installProfiling();
+// Say "exiting" after the trace report is written (its exit hook is now registered first): a
+// rank that has said it is exiting and still runs looks stuck to the launcher after a second,
+// and writing a full trace on a loaded machine can take longer than that.
+process.off("exit", exiting);
+process.on("exit", exiting);
 await import(pathToFileURL(start.entry).href);

@@ -1,0 +1,158 @@
+/**
+ * The point-to-point half of a communicator: rank, size, and the calls between two ranks
+ * (send, recv, their nonblocking forms, probe, sendrecv). `Comm` extends it with the
+ * collectives and the calls that make communicators.
+ */
+import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/validate.js";
+import { Request, Status } from "../comm/request.js";
+import type { Group } from "../comm/group.js";
+import { land, target } from "../collectives/into.js";
+import type { IntoOptions, RecvOptions } from "./options.js";
+import { ArgumentError, callError } from "../errors.js";
+
+/**
+ * @internal The engine group of a communicator, for the api modules that build new
+ * communicators on one (cartesian.ts: it extends Comm, so Comm cannot import it). Not exported
+ * from the package.
+ */
+export let engineGroup: (comm: PointToPoint) => Group;
+
+/** Rank, size and the point-to-point calls of a communicator (see `Comm`). */
+export class PointToPoint {
+  /** This process's rank in the communicator, 0 ≤ rank < size. */
+  readonly rank: number;
+  /** Number of ranks in the communicator. */
+  readonly size: number;
+  readonly #group: Group;
+
+  static {
+    engineGroup = (comm) => comm.#group;
+  }
+
+  /** @internal Use `init()`, `dup()` or `split()` to get a communicator. */
+  constructor(group: Group) {
+    this.#group = group;
+    this.rank = group.rank;
+    this.size = group.size;
+  }
+
+  #where(call: string): Where {
+    return { call, rank: this.rank, size: this.size };
+  }
+
+  #startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
+    const where = this.#where(call);
+    checkPeer(where, "dest", dest, { procNull: true });
+    checkTag(where, tag);
+    if (dest === PROC_NULL) return Promise.resolve();
+    return this.#group.post(call, this.#group.id, dest, tag, value);
+  }
+
+  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T): Promise<T> {
+    if (source === PROC_NULL) {
+      if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+      return (into ?? undefined) as T;
+    }
+    const envelope = await this.#group.take(call, this.#group.id, source, tag, false, target(into));
+    if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
+    return into === undefined ? (envelope.value as T) : land(this.#where(call), into, envelope.value);
+  }
+
+  #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
+    const where = this.#where(call);
+    checkPeer(where, "source", source, { any: true, procNull: true });
+    checkTag(where, tag, true);
+    if (into !== undefined && target(into) === undefined)
+      throw callError(ArgumentError, call, this.rank, `into must be a typed array or Buffer of the message's type and length, got ${describe(into)}`);
+  }
+
+  /**
+   * Send a value to `dest` (MPI standard-mode send, like mpi4py `comm.send`).
+   * Resolves once the message is queued: it never waits for the receiver to post a receive,
+   * and the value may be modified afterwards. Messages to one rank with one tag arrive in order.
+   *
+   * @example
+   * ```ts
+   * if (comm.rank === 0) await comm.send({ step: 1, data: new Float64Array(8) }, 1, 7);
+   * ```
+   * @param value anything msgpack carries; typed arrays and Buffers travel as raw bytes
+   * @param dest rank in this communicator, or PROC_NULL
+   * @param tag integer in [0, 2^31 - 1] @default 0
+   */
+  async send(value: unknown, dest: number, tag = 0): Promise<void> {
+    return this.#startSend("send", value, dest, tag);
+  }
+
+  /**
+   * Receive a value (like mpi4py `comm.recv`). Waits for the oldest message matching
+   * `source` and `tag`; the message may have arrived before or after the call.
+   *
+   * @example
+   * ```ts
+   * const status = new Status();
+   * const msg = await comm.recv<number[]>(ANY_SOURCE, ANY_TAG, status);
+   * console.log(`got ${status.bytes} bytes from ${status.source}`);
+   * ```
+   * Into an array you own (mpi4py `Recv(buf)`): with a named source the transport writes the
+   * data straight there as it arrives, where it can.
+   * ```ts
+   * const buf = new Float64Array(1 << 19);
+   * await comm.recv(0, 7, { into: buf, status }); // resolves to buf
+   * ```
+   * @param source rank, ANY_SOURCE or PROC_NULL @default ANY_SOURCE
+   * @param tag tag or ANY_TAG @default ANY_TAG
+   * @param options a {@link Status} to fill, or `{ into, status }` (see {@link IntoOptions})
+   */
+  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: Status | RecvOptions<T>): Promise<T> {
+    const { into, status } = options instanceof Status ? { into: undefined, status: options } : (options ?? {});
+    this.#checkRecvArgs("recv", source, tag, into);
+    return this.#startRecv<T>(source, tag, status, "recv", into);
+  }
+
+  /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
+  isend(value: unknown, dest: number, tag = 0): Request<void> {
+    return new Request(this.#startSend("isend", value, dest, tag));
+  }
+
+  /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value (or `options.into`) and fills `request.status`. */
+  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IntoOptions<T>): Request<T> {
+    this.#checkRecvArgs("irecv", source, tag, options?.into);
+    const status = new Status();
+    const request = new Request<T>(this.#startRecv<T>(source, tag, status, "irecv", options?.into));
+    void request.wait().then(
+      () => (request.status = status),
+      () => undefined,
+    );
+    return request;
+  }
+
+  /** Wait until a matching message has arrived, without receiving it (MPI_Probe). */
+  async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
+    this.#checkRecvArgs("probe", source, tag);
+    return toStatus(await this.#group.runtime.probe(this.#group.id, source, tag, this.#group.peers(source)));
+  }
+
+  /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */
+  async iprobe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status | undefined> {
+    this.#checkRecvArgs("iprobe", source, tag);
+    const envelope = await this.#group.runtime.iprobe(this.#group.id, source, tag);
+    return envelope && toStatus(envelope);
+  }
+
+  /**
+   * Send to `dest` and receive from `source` at once (MPI_Sendrecv): never deadlocks in a ring shift.
+   * @example
+   * ```ts
+   * const left = await comm.sendrecv(comm.rank, (comm.rank + 1) % comm.size, 0, (comm.rank - 1 + comm.size) % comm.size);
+   * ```
+   */
+  async sendrecv<T = unknown>(value: unknown, dest: number, sendTag = 0, source: number = ANY_SOURCE, recvTag: number = ANY_TAG, status?: Status): Promise<T> {
+    this.#checkRecvArgs("sendrecv", source, recvTag);
+    const [, received] = await Promise.all([this.#startSend("sendrecv", value, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecv")]);
+    return received;
+  }
+}
+
+function toStatus(envelope: { source: number; tag: number; bytes: number }): Status {
+  return Object.assign(new Status(), { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
+}

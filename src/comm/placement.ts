@@ -1,0 +1,55 @@
+/**
+ * Where the arrays of arriving messages land: straight into the `into` array of the receive
+ * they go to when it fits (the transport writes them there as they arrive), else into frames
+ * recycled from earlier unexpected messages; and the one copy into `into` of a message that
+ * arrived before its receive was posted.
+ */
+import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "./codec.js";
+import type { Matcher } from "./matching.js";
+import { peekArray, peekPayload } from "./peek.js";
+import { FramePool } from "./recycle.js";
+import type { Pulls } from "./rendezvous.js";
+
+export class Placement {
+  /** Frames of unexpected messages, recycled by receives with `into`. */
+  private readonly frames = new FramePool();
+
+  constructor(
+    private readonly matcher: Matcher,
+    private readonly pulls: Pulls,
+  ) {}
+
+  /**
+   * Delivery hook: a message (or pulled payload) whose one array fits the `into` of the receive
+   * it goes to is written there as it arrives, instead of into fresh memory.
+   */
+  place(prior: Buffer[], length: number): Uint8Array | undefined {
+    const header = peekArray(prior[prior.length - 1]!);
+    if (header === undefined || header.byteLength !== length) return undefined;
+    let into: TypedArray | undefined;
+    if (prior.length === 1) {
+      if (this.matcher.intoPosted > 0) into = this.matcher.destination(header.context, header.source, header.tag);
+    } else {
+      const payload = peekPayload(prior[0]!);
+      if (payload !== undefined) into = this.pulls.destination(payload.from, payload.id);
+    }
+    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return prior.length === 1 ? this.frames.take(length) : undefined;
+    return new Uint8Array(into.buffer, into.byteOffset, length);
+  }
+
+  /**
+   * A message received with `into`: copied there now if it arrived unexpected into memory of
+   * its own (`borrowed`: frames the transport wrote, which it does not keep), whose frame then
+   * goes back to the pool (see recycle.ts). Other cases are left to the caller (already in
+   * place, or not a fit: the caller reports that).
+   */
+  landed(envelope: Envelope, into: TypedArray, borrowed: boolean): Envelope {
+    const value = envelope.value;
+    if (!isTypedArray(value) || arrayKind(value) !== arrayKind(into) || value.byteLength > into.byteLength || value.buffer === into.buffer) return envelope;
+    if (!borrowed) return envelope;
+    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    new Uint8Array(into.buffer, into.byteOffset, value.byteLength).set(bytes);
+    this.frames.give(bytes);
+    return { ...envelope, value: into.subarray(0, value.length) };
+  }
+}
