@@ -9,6 +9,8 @@ import { afterAll } from "vitest";
 export const ROOT = new URL("..", import.meta.url).pathname;
 export const BIN = join(ROOT, "bin/tsmpi.js");
 export const fixture = (name: string) => join(ROOT, "test/fixtures", name);
+/** Checks in the point-to-point suite (test/fixtures/p2p.ts): its "ok" lines on rank 0. */
+export const P2P_CHECKS = 15;
 
 export interface JobResult {
   exitCode: number | undefined;

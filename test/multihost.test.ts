@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execaSync } from "execa";
-import { fixture, follow, leftovers, linesStarting, runJob, startJob, type JobOptions } from "./helpers.js";
+import { fixture, follow, leftovers, linesStarting, runJob, startJob, type JobOptions, P2P_CHECKS } from "./helpers.js";
 import { makeCluster, waitForSsh, type Cluster } from "./netns.js";
 
 let cluster: Cluster;
@@ -86,7 +86,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
       ]),
     );
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout.match(/^ok /gm)).toHaveLength(14);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(job.stdout.match(/^rank \d+ done$/gm)).toHaveLength(6);
     // It says which address each host's ranks use.
     for (const ip of ips()) expect(job.stderr).toContain(`use ${ip}`);

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { availableParallelism, hostname } from "node:os";
-import { fixture, leftovers, runJob } from "./helpers.js";
-
-const CHECKS = 14;
+import { fixture, leftovers, P2P_CHECKS, runJob } from "./helpers.js";
 
 describe("point-to-point", () => {
   it.each([
@@ -15,7 +13,7 @@ describe("point-to-point", () => {
   ])("passes the whole suite at -n %i over --transport %s", async (np, transport) => {
     const job = await runJob(np, fixture("p2p.ts"), [], { launcherArgs: ["--transport", transport] });
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(job.stdout.match(/^rank \d+ done$/gm)).toHaveLength(np);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
@@ -52,7 +50,7 @@ describe("point-to-point", () => {
     // prlimit --fsize: the kernel refuses to grow the memfd (EFBIG), as a host whose shared memory is capped would.
     const job = await runJob(3, fixture("p2p.ts"), [], { wrap: ["prlimit", `--fsize=${64 << 10}`, "--"] });
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(job.stderr).toBe(`tsmpi: shared memory is not available on ${hostname()} (ftruncate failed (errno 27)); its ranks use ZeroMQ ipc`);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });

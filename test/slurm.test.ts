@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa, execaSync } from "execa";
-import { BIN, fixture, leftovers, linesStarting, survivors } from "./helpers.js";
+import { BIN, fixture, leftovers, linesStarting, survivors, P2P_CHECKS } from "./helpers.js";
 import { startSlurm, type SlurmCluster } from "./slurm.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,7 +62,7 @@ describe("inside a Slurm allocation", () => {
   it("runs the point-to-point suite with -n 3 in a 3-task allocation", async () => {
     const job = await inAllocation(["-n", "3"], ["-n", "3", fixture("p2p.ts")]);
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout.match(/^ok /gm)).toHaveLength(14);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
@@ -115,7 +115,7 @@ describe("direct launch: srun starts the ranks (srun --mpi=pmi2 -n N tsmpi --dir
   ])("passes the point-to-point suite %s", async (_how, transport) => {
     const job = await inAllocation(["-n", "3"], ["--direct", ...transport, fixture("p2p.ts")], ["--mpi=pmi2", "-n", "3"]);
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout.match(/^ok /gm)).toHaveLength(14);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(job.stdout.match(/^rank \d done$/gm)).toHaveLength(3);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });

@@ -27,19 +27,26 @@ export class Halo {
     this.out = [block.ny, block.ny, block.nx, block.nx].map((n) => new Float64Array(2 * n));
   }
 
-  /** Index in the block of cell k along side `side`: its own edge (`ghost` false) or the halo beyond it. */
-  private cell(side: number, k: number, ghost: boolean): number {
+  /**
+   * Where side `side`'s cells lie in the block, as (first index, stride): its own edge cells
+   * (`ghost` false) or the halo cells beyond them. Cell k is at first + k * stride.
+   */
+  private line(side: number, ghost: boolean): { first: number; stride: number } {
     const { nx, ny, width } = this.block;
-    const edge = ghost ? [0, nx + 1, 0, ny + 1][side]! : [1, nx, 1, ny][side]!;
-    return side < 2 ? edge * width + k + 1 : (k + 1) * width + edge;
+    if (side < 2) {
+      const row = side === 0 ? (ghost ? 0 : 1) : ghost ? nx + 1 : nx;
+      return { first: row * width + 1, stride: 1 };
+    }
+    const col = side === 2 ? (ghost ? 0 : 1) : ghost ? ny + 1 : ny;
+    return { first: width + col, stride: width };
   }
 
   private pack(side: number): void {
     const { u, v } = this.block,
       buf = this.out[side]!,
       n = buf.length / 2;
-    for (let k = 0; k < n; k++) {
-      const o = this.cell(side, k, false);
+    const { first, stride } = this.line(side, false);
+    for (let k = 0, o = first; k < n; k++, o += stride) {
       buf[k] = u[o]!;
       buf[n + k] = v[o]!;
     }
@@ -48,8 +55,8 @@ export class Halo {
   private unpack(side: number, buf: Float64Array): void {
     const { u, v } = this.block,
       n = buf.length / 2;
-    for (let k = 0; k < n; k++) {
-      const o = this.cell(side, k, true);
+    const { first, stride } = this.line(side, true);
+    for (let k = 0, o = first; k < n; k++, o += stride) {
       u[o] = buf[k]!;
       v[o] = buf[n + k]!;
     }
@@ -57,11 +64,10 @@ export class Halo {
 
   /**
    * Post the sends (tag = direction of travel), then the receives, and let the sends leave.
-   * Sends first: on shared memory a send is in the peer's ring when `isend` returns, and a
-   * receive posted before its message arrives polls for it for a while before it returns, so
-   * posting our data first keeps both ranks from polling for data the other has not sent.
-   * Then yield once: over ZeroMQ (other hosts) a send reaches ZeroMQ, whose I/O thread then
-   * moves it while we compute, only when JavaScript yields to the event loop.
+   * On shared memory a send is in the peer's ring when `isend` returns; an `irecv` returns at
+   * once and looks for its message only when waited for, in `finish()`. Then yield once: over
+   * ZeroMQ (other hosts) a send reaches ZeroMQ, whose I/O thread then moves it while we
+   * compute, only when JavaScript yields to the event loop.
    */
   async start(): Promise<void> {
     this.sent.length = 0;

@@ -62,6 +62,9 @@ export class Block {
     this.width = this.ny + 2;
     const cells = (this.nx + 2) * this.width;
     [this.u, this.v, this.u2, this.v2] = [0, 1, 2, 3].map(() => new Float64Array(cells));
+    // Touch the next state's pages now rather than in the first step (the twins do the same).
+    this.u2.fill(0);
+    this.v2.fill(0);
     this.initialise();
   }
 

@@ -4,7 +4,7 @@
  * collectives and the calls that make communicators.
  */
 import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/validate.js";
-import { Request, Status } from "../comm/request.js";
+import { Request, Status, type Hurry } from "../comm/request.js";
 import type { Group } from "../comm/group.js";
 import { land, target } from "../collectives/into.js";
 import type { IntoOptions, RecvOptions } from "./options.js";
@@ -48,12 +48,12 @@ export class PointToPoint {
     return this.#group.post(call, this.#group.id, dest, tag, value);
   }
 
-  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T): Promise<T> {
+  async #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T, hurry?: Hurry): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return (into ?? undefined) as T;
     }
-    const envelope = await this.#group.take(call, this.#group.id, source, tag, false, target(into));
+    const envelope = await this.#group.take(call, this.#group.id, source, tag, false, target(into), hurry);
     if (status) Object.assign(status, { source: envelope.source, tag: envelope.tag, bytes: envelope.bytes });
     return into === undefined ? (envelope.value as T) : land(this.#where(call), into, envelope.value);
   }
@@ -114,14 +114,22 @@ export class PointToPoint {
     return new Request(this.#startSend("isend", value, dest, tag));
   }
 
-  /** Nonblocking receive (MPI_Irecv); `wait()` resolves with the value (or `options.into`) and fills `request.status`. */
+  /**
+   * Nonblocking receive (MPI_Irecv); `wait()` resolves with the value (or `options.into`) and
+   * fills `request.status`. It returns at once and spends no time polling until `wait()`: a
+   * computation between `irecv` and `wait` runs undisturbed while the message comes.
+   */
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IntoOptions<T>): Request<T> {
     this.#checkRecvArgs("irecv", source, tag, options?.into);
     const status = new Status();
-    const request = new Request<T>(this.#startRecv<T>(source, tag, status, "irecv", options?.into));
-    void request.wait().then(
-      () => (request.status = status),
-      () => undefined,
+    const hurry: Hurry = {};
+    const received = this.#startRecv<T>(source, tag, status, "irecv", options?.into, hurry);
+    const request: Request<T> = new Request<T>(
+      received.then((value) => {
+        request.status = status;
+        return value;
+      }),
+      hurry,
     );
     return request;
   }

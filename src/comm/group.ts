@@ -9,6 +9,7 @@ import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
 import type { Envelope, TypedArray } from "./codec.js";
 import type { Peers } from "./waits.js";
+import type { Hurry } from "./request.js";
 
 /**
  * A private lane for one collective call: its own tag on the communicator's collective
@@ -94,8 +95,8 @@ export class Group {
   }
 
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
-  take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray): Promise<Envelope> {
-    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into);
+  take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
+    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry);
   }
 
   /** A private channel for one collective call. */

@@ -12,6 +12,16 @@ export class Status {
   bytes = 0;
 }
 
+/**
+ * @internal A receive that does not poll until it is waited for (irecv): `wait()` runs `poll`
+ * first, which the engine sets while the receive is pending.
+ */
+export interface Hurry {
+  poll?: () => void;
+  /** Deliver what has arrived, without waiting (MPI_Test's progress). */
+  test?: () => void;
+}
+
 /** Result of {@link Request.test}: like an iterator result. */
 export type TestResult<T> = { done: true; value: T } | { done: false };
 
@@ -33,21 +43,31 @@ export class Request<T = unknown> {
   /** Filled in when a receive completes. */
   status: Status | undefined;
 
+  readonly #hurry: Hurry | undefined;
+
   /** @internal */
-  constructor(promise: Promise<T>) {
+  constructor(promise: Promise<T>, hurry?: Hurry) {
+    this.#hurry = hurry;
     this.promise = promise.then((value) => {
       this.outcome = { done: true, value };
       return value;
     });
+    // A lazily polled receive's failure surfaces in wait(), never as an unhandled rejection.
+    if (hurry !== undefined) this.promise.catch(() => undefined);
   }
 
   /** Wait for completion (MPI_Wait). @returns the received value, or `undefined` for a send. */
   wait(): Promise<T> {
+    this.#hurry?.poll?.();
     return this.promise;
   }
 
-  /** Check for completion without waiting (MPI_Test). Never throws; a failure surfaces in `wait()`. */
+  /**
+   * Check for completion without waiting (MPI_Test). Never throws; a failure surfaces in `wait()`.
+   * A receive that has just arrived reports done from the next call on (after the caller yields once).
+   */
   test(): TestResult<T> {
+    if (!this.outcome.done) this.#hurry?.test?.();
     return this.outcome;
   }
 }

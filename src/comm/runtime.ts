@@ -10,6 +10,7 @@ import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
 import type { Delivery, Transport } from "./transport.js";
+import type { Hurry } from "./request.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
 
@@ -191,10 +192,12 @@ export class Runtime implements Delivery {
   /**
    * Receive the oldest matching message, reading the inbox only while waiting.
    * @param into where the transport may write the message's array as it arrives (see {@link place})
+   * @param hurry poll only when this hook is called (irecv: when its request is waited for),
+   *   not as soon as the caller yields
    */
-  async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray): Promise<Envelope> {
+  async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
     const wait: Wait = { call, context, source, tag, since: Date.now() };
-    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers);
+    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers, hurry);
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
       return into === undefined ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
@@ -204,7 +207,7 @@ export class Runtime implements Delivery {
     wait.done = false;
     const pulled = this.pulls.expect(from, envelope.rendezvous.id, wait, into);
     void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, envelope.rendezvous.id])]).catch(() => undefined);
-    return this.waitFor(pulled, wait, { ...peers, source: from });
+    return this.waitFor(pulled, wait, { ...peers, source: from }, hurry);
   }
 
   /** Eager data from a peer has been received: give its window back, in batches. */
@@ -237,17 +240,22 @@ export class Runtime implements Delivery {
     return this.matcher.peek(context, source, tag);
   }
 
-  private async waitFor(pending: Promise<Envelope> | Envelope, wait: Wait, peers: Peers): Promise<Envelope> {
+  private async waitFor(pending: Promise<Envelope> | Envelope, wait: Wait, peers: Peers, hurry?: Hurry): Promise<Envelope> {
     if (!(pending instanceof Promise)) return pending;
     this.waits.add(wait, peers);
     // A peer that died before this call dooms it as surely as one that dies during it.
     for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
-    this.transport?.acquire(this.transport.await !== undefined);
-    // Poll for it once the caller's synchronous code is done (it awaits this, or a request):
-    // an irecv posted before a computation must return at once, not poll first.
     const transport = this.transport;
+    const satisfied = (): boolean => wait.done === true;
+    const poll = transport?.await && ((limitMs?: number) => wait.done || transport.await!(satisfied, limitMs));
+    // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
+    transport?.acquire(poll !== undefined);
+    // Poll for it once the caller's synchronous code is done (it awaits this), or, lazily, when
+    // its request is waited for or tested: an irecv posted before a computation does not poll,
+    // nor have its sender ring a doorbell, while the computation runs.
     // (A resolved promise's reaction, not queueMicrotask: that one makes an async-hooks resource per call.)
-    if (transport?.await) void RESOLVED.then(() => wait.done || transport.await!(() => wait.done === true));
+    if (hurry !== undefined && poll) [hurry.poll, hurry.test] = [poll, () => poll(0)];
+    else if (poll) void RESOLVED.then(() => poll());
     try {
       return await pending;
     } finally {

@@ -46,6 +46,8 @@ const USER_SENDS = new Set(["send", "isend"]);
 const USER_RECEIVES = new Set(["recv", "irecv"]);
 
 type Method = (this: Comm, ...args: unknown[]) => unknown;
+/** Runtime.receive's arguments after `call` (peers, into, hurry), passed through as they are. */
+type AfterCall = Parameters<Runtime["receive"]> extends [string, number, number, string?, ...infer Rest] ? Rest : never;
 
 /** Payload bytes of a value when they are known without encoding it (typed arrays). */
 function viewBytes(value: unknown): number | undefined {
@@ -102,25 +104,13 @@ function interposeComm(recorder: Recorder): void {
   }
 }
 
-/** The user's waits on requests (not the ones irecv makes for itself). */
+/** The user's waits on requests. */
 function interposeRequests(recorder: Recorder): void {
-  const comm = Comm.prototype as unknown as Record<string, Method>;
-  // irecv calls wait() on its own request to fill in its status: that is not the user waiting.
-  let internalWait = false;
-  const irecv = comm.irecv!;
-  comm.irecv = function (this: Comm, ...args: unknown[]) {
-    internalWait = true;
-    try {
-      return irecv.apply(this, args);
-    } finally {
-      internalWait = false;
-    }
-  };
   const wait = Request.prototype.wait;
   Request.prototype.wait = function (this: Request) {
-    const promise = wait.call(this);
-    if (internalWait) return promise;
-    return endWith(recorder, recorder.begin("wait", "wait", {}), promise);
+    // Begun before the call: wait() may poll for the message first.
+    const span = recorder.begin("wait", "wait", {});
+    return endWith(recorder, span, wait.call(this));
   };
 }
 
@@ -160,13 +150,13 @@ function interposeReceives(recorder: Recorder): void {
     return found;
   };
   const receive = runtime.receive;
-  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", peers?: Peers) {
+  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", ...rest: AfterCall) {
     const user = USER_RECEIVES.has(call);
     const args: SpanArgs = { comm: context };
     if (!user) args.call = call;
     const span = recorder.begin(user ? call : "recv", user ? (call === "irecv" ? "request" : "p2p") : "message", args);
     posting = span;
-    const received = receive.call(this, context, source, tag, call, peers);
+    const received = receive.call(this, context, source, tag, call, ...rest);
     posting = undefined;
     return endWith(recorder, span, received, (envelope) => {
       recorder.messageReceived(span, envelope.from, this.rank, context, envelope.tag, envelope.bytes);
