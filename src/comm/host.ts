@@ -22,6 +22,13 @@ import { TransportError } from "../errors.js";
  */
 const SPIN_MS = 2;
 
+/**
+ * A rank in the middle of a large transfer (writing a message that waits for room, or reading
+ * one that has started) polls this many times longer: on a busy host its peer is often just
+ * descheduled for a few milliseconds, and giving up meant a doorbell round trip per ringful.
+ */
+const TRANSFER_PATIENCE = 10;
+
 /** A doorbell: one byte no data-plane message starts with (0xc1 is never used by msgpack). */
 const DOORBELL = Buffer.from([0xc1]);
 
@@ -54,7 +61,7 @@ export class HostTransport implements Transport, Delivery {
       (peer) => this.zmq.advise(peer, DOORBELL),
       (active) => this.hold(active),
       (step) => {
-        this.spin(step);
+        this.spin(step, Infinity, true);
         if (this.demand > 0) this.rearm();
       },
     );
@@ -113,9 +120,11 @@ export class HostTransport implements Transport, Delivery {
 
   /**
    * Poll shared memory until `done()` is true, or until neither it nor the rings have made
-   * progress for {@link SPIN_MS} (`done()` may report its own progress as "moved").
+   * progress for {@link SPIN_MS}, or {@link TRANSFER_PATIENCE} times that while a message is
+   * partly through (`done()` may report its own progress as "moved"; `transferring`: it is
+   * writing one).
    */
-  private spin(done: () => boolean | "moved", deadline = Infinity): void {
+  private spin(done: () => boolean | "moved", deadline = Infinity, transferring = false): void {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.spinLimit;
@@ -131,7 +140,7 @@ export class HostTransport implements Transport, Delivery {
       else if ((++idle & 63) === 0) {
         const now = performance.now();
         if (idle === 64) last = now;
-        else if (now - last > limit) break;
+        else if (now - last > (transferring || shm.midMessage || shm.hasQueued ? limit * TRANSFER_PATIENCE : limit)) break;
       }
       if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();

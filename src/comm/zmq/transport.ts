@@ -16,6 +16,7 @@ import { TransportError } from "../../errors.js";
 import type { JobKeys, PeerAddress } from "../addresses.js";
 import type { Delivery, Transport } from "../transport.js";
 import { zapGuard, secureClient, type Gatekeeper } from "./security.js";
+import { SideChannel } from "./side.js";
 
 /** How long an idle receive waits before re-checking demand (bounds exit delay, no spinning). */
 const IDLE_RECEIVE_MS = 50;
@@ -56,9 +57,8 @@ function queued(socket: Push, tails: Array<Promise<void>>, dest: number, frames:
 export class ZmqTransport implements Transport {
   private readonly outboxes: Array<Push | undefined> = [];
   /** Per peer, a second PUSH for side messages (credits, doorbells) that must never hold a rank at exit. */
-  private readonly sideboxes: Array<Push | undefined> = [];
+  private readonly sideboxes: Array<SideChannel | undefined> = [];
   private readonly tails: Array<Promise<void>> = [];
-  private readonly sideTails: Array<Promise<void>> = [];
   private readonly sources: Source[] = [];
   private peers: PeerAddress[] = [];
   private demand = 0;
@@ -138,7 +138,7 @@ export class ZmqTransport implements Transport {
    * (its peer may have exited already: a doorbell rung just as the peer found the message itself).
    */
   advise(dest: number, frame: Buffer): void {
-    queued((this.sideboxes[dest] ??= this.connect(dest, SIDE_LINGER_MS)), this.sideTails, dest, [frame]).catch(() => undefined);
+    (this.sideboxes[dest] ??= new SideChannel(this.connect(dest, SIDE_LINGER_MS))).send(frame);
   }
 
   /** ZeroMQ sends large frames zero-copy, after `send` returns: the frames must be the sender's own. */
@@ -227,7 +227,7 @@ export class ZmqTransport implements Transport {
       if (discard) socket.linger = 0;
       socket.close();
     }
-    for (const socket of this.sideboxes) socket?.close();
+    for (const side of this.sideboxes) side?.close();
     for (const inbox of this.inboxes) inbox.close();
     this.gate?.close();
   }
