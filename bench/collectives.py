@@ -6,7 +6,7 @@ import numpy as np
 from mpi4py import MPI
 
 COLLECTIVE_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 8 << 20]
-iterations = lambda size, n: max(3, min(5000, round(2e8 / ((size + 20_000) * n * n))))
+iterations = lambda size, n: max(20, min(5000, round(2e8 / ((size + 20_000) * n * n))))
 comm = MPI.COMM_WORLD
 n = comm.size
 sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or COLLECTIVE_SIZES
@@ -42,7 +42,7 @@ for api in ("buffer", "object"):
         for size in ([0] if op == "barrier" else sizes):
             call = make_call(api, op, size)
             iters = iterations(size, n)
-            for _ in range(max(2, iters)):
+            for _ in range(4 * iters):  # warm-up, as long as tsmpi's
                 call()
             comm.Barrier()
             t0 = MPI.Wtime()

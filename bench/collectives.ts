@@ -52,8 +52,9 @@ async function time(api: string, op: string, bytes: number): Promise<number> {
     throw new Error(op);
   };
   const iters = collectiveIterations(bytes, n);
-  // Warm up as long as the timed run: the JIT settles (as for the ping-pong).
-  for (let i = 0; i < Math.max(2, iters); i++) await call();
+  // Warm up four times as long as the timed run: the JIT settles (a few thousand calls of
+  // the small sizes ran several times slower than later ones). The twin does the same.
+  for (let i = 0; i < 4 * iters; i++) await call();
   await comm.barrier();
   const t0 = wtime();
   for (let i = 0; i < iters; i++) await call();

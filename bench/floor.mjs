@@ -104,7 +104,7 @@ async function pingPong(socket, sizes, impl) {
     const iters = iterations(size);
     let elapsed = 0;
     for (const [round, count] of [
-      [0, Math.max(2, iters >> 3)],
+      [0, 3 * iters], // warm-up as long as tsmpi's (bench/pingpong.ts)
       [1, iters],
     ]) {
       const t0 = performance.now();

@@ -22,7 +22,10 @@ for (const kind of ["Float64Array", "object"] as const) {
     const iters = iterations(size);
     let elapsed = 0;
     for (const [round, count] of [
-      [0, Math.max(2, iters)], // warm-up as long as the timed run: the JIT settles (as osu_latency skips its first 1000)
+      // Warm-up three times as long as the timed run: V8 optimises the ~50 functions a message
+      // passes through over the first ~15 000 round trips (the first 5 000 ran at ~25 µs per
+      // half round trip, the next 10 000 at 5-9); osu_latency likewise skips its first calls.
+      [0, 3 * iters],
       [1, iters],
     ] as const) {
       await comm.barrier();

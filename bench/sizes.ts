@@ -14,7 +14,7 @@ export function objectPayload(size: number): number[] {
 /** Collective sizes (bytes per rank), 8 B to 8 MiB. */
 export const COLLECTIVE_SIZES = [8, 64, 512, 4096, 32768, 262144, 1 << 20, 8 << 20];
 
-/** Fewer calls for large data and for more (oversubscribed) ranks. */
+/** Fewer calls for large data and for more (oversubscribed) ranks; at least 20, so that one slow call does not make the mean. */
 export function collectiveIterations(size: number, n: number): number {
-  return Math.max(3, Math.min(5000, Math.round(2e8 / ((size + 20_000) * n * n))));
+  return Math.max(20, Math.min(5000, Math.round(2e8 / ((size + 20_000) * n * n))));
 }
