@@ -9,7 +9,7 @@ import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
 import { Matcher } from "./matching.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
-import type { Delivery, Transport } from "./transport.js";
+import { SENT, type Delivery, type Transport } from "./transport.js";
 import type { Hurry } from "./request.js";
 import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
@@ -140,13 +140,13 @@ export class Runtime implements Delivery {
     if (reason !== undefined) return Promise.reject(this.failure(call, worldDest, reason));
     if (worldDest === this.rank || this.transport === undefined) {
       this.deliver(message.frames);
-      return Promise.resolve();
+      return SENT;
     }
     if (this.flow.trySpend(worldDest, message.wire)) return this.transport.send(worldDest, message.frames, handover !== undefined, message.borrowed);
     const gone = this.exited.get(worldDest);
     if (gone !== undefined) {
       // Nobody will ask for the payload: a collective learns it, a plain send is dropped.
-      return handover ? Promise.reject(this.failure(call, worldDest, gone)) : Promise.resolve();
+      return handover ? Promise.reject(this.failure(call, worldDest, gone)) : SENT;
     }
     return this.announce(worldDest, message, call, handover);
   }

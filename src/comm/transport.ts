@@ -4,6 +4,12 @@
  * world ranks, in order per pair of ranks, and never drops one while both ranks live.
  */
 
+/**
+ * What a send returns when it completed at once: one shared resolved promise, so that an
+ * observer (the tracer) can tell without a promise reaction. Sends may also return others.
+ */
+export const SENT: Promise<void> = Promise.resolve();
+
 /** What a transport hands arriving messages to. */
 export interface Delivery {
   /** One whole message from a peer (frames as the peer sent them). */

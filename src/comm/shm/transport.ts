@@ -7,7 +7,7 @@
  * while a receive waits, and rings a doorbell (a ZeroMQ frame) only for a peer that sleeps.
  */
 import { TransportError } from "../../errors.js";
-import type { Delivery } from "../transport.js";
+import { SENT, type Delivery } from "../transport.js";
 import { ENOENT, type Libc } from "./libc.js";
 import type { Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
@@ -141,17 +141,17 @@ export class ShmTransport {
     const free = peer.queue.length === 0 && !peer.writing;
     if (free && writeWhole(peer.out, frames)) {
       if (peer.inbox.claimWake()) this.wake(dest);
-      return Promise.resolve();
+      return SENT;
     }
     const stream = new OutStream(frames);
     if (free && this.writeNow(peer, stream, borrowed || flush)) {
       // A delivery during writeNow's poll may have queued a message (a credit) to this peer.
       this.flushQueue(peer);
-      return Promise.resolve();
+      return SENT;
     }
     if (borrowed) stream.own();
     const outgoing: Outgoing = { stream };
-    const written = flush ? new Promise<void>((resolve, reject) => (outgoing.done = { resolve, reject })) : Promise.resolve();
+    const written = flush ? new Promise<void>((resolve, reject) => (outgoing.done = { resolve, reject })) : SENT;
     // A message started in the ring goes first: the rest of its stream must follow at once.
     if ((free ? peer.queue.unshift(outgoing) : peer.queue.push(outgoing)) === 1 && this.pending++ === 0) this.onPending(true);
     if (peer.inbox.claimWake()) this.wake(dest);

@@ -11,10 +11,12 @@
  */
 import { Comm } from "../../api/communicator.js";
 import { Group } from "../../comm/group.js";
-import { Matcher } from "../../comm/matching.js";
+import { Matcher, type Token } from "../../comm/matching.js";
 import { Request } from "../../comm/request.js";
 import { Runtime, type Outgoing } from "../../comm/runtime.js";
 import type { Peers } from "../../comm/waits.js";
+import { SENT } from "../../comm/transport.js";
+import type { Envelope, TypedArray } from "../../comm/codec.js";
 import { probes } from "./probes.js";
 import type { OpenSpan, Recorder } from "./recorder.js";
 import type { SpanArgs } from "./types.js";
@@ -69,6 +71,7 @@ export function interpose(recorder: Recorder): void {
   interposeRequests(recorder);
   interposeSends(recorder);
   interposeReceives(recorder);
+  interposeProbes(recorder);
   probes.init = (join) => {
     const span = recorder.begin("init", "init", {});
     return endWith(recorder, span, join());
@@ -124,50 +127,114 @@ function interposeSends(recorder: Recorder): void {
     if (!user) args.call = call;
     const span = recorder.begin(user ? call : "send", user ? (call === "isend" ? "request" : "p2p") : "message", args);
     recorder.messageSent(span, this.rank, worldDest, message.context, message.tag, message.bytes);
-    return endWith(recorder, span, send.call(this, worldDest, message, call, handover));
+    const sent = send.call(this, worldDest, message, call, handover);
+    // Done at once (most sends): no promise reaction needed to end the span.
+    if (sent === SENT) recorder.end(span);
+    else endWith(recorder, span, sent);
+    return sent;
   };
 }
 
-/** Every receive and probe, with how long it waited for its message. */
+/** Messages up to this size end their receive's span when matched (the rest when the receive settles). */
+const SMALL_BYTES = 64 * 1024;
+
+/** A receive being traced: its span, and the promise the runtime returned for it (once it has). */
+interface Receiving {
+  span: OpenSpan;
+  rank: number;
+  context: string;
+  promise?: Promise<Envelope>;
+  /** Matched or cancelled before the runtime returned: follow the promise once it is known. */
+  follow?: boolean;
+}
+
+/**
+ * Every receive, with how long it waited for its message. A receive's span ends when
+ * the matcher hands it its message, watched synchronously (the matcher's token turns done), not
+ * through a promise reaction per message: tracing a ping-pong cost 1.45x without this. Large or
+ * announced messages, and failures, end when the runtime's promise settles.
+ */
 function interposeReceives(recorder: Recorder): void {
   const runtime = Runtime.prototype;
-  // The runtime posts its receive to the matcher synchronously: the span in `posting` learns
-  // when the matcher found the message, which is how long the receive waited for it.
-  let posting: OpenSpan | undefined;
-  const match = Matcher.prototype.receive;
-  Matcher.prototype.receive = function (this: Matcher, context: string, source: number, tag: number, token?: object) {
-    const span = posting;
+  const matcher = Matcher.prototype;
+  /** Receives posted to the matcher and not matched yet, by their wait token. */
+  const waiting = new Map<Token, Receiving>();
+  let posting: Receiving | undefined;
+
+  const follow = (r: Receiving) => {
+    if (r.promise === undefined) r.follow = true;
+    else endWith(recorder, r.span, r.promise, (envelope) => arrived(r, envelope));
+  };
+  const arrived = (r: Receiving, envelope: Envelope): SpanArgs => {
+    recorder.messageReceived(r.span, envelope.from, r.rank, r.context, envelope.tag, envelope.bytes);
+    const args = r.span.args;
+    args.peer = envelope.from;
+    args.tag = envelope.tag;
+    args.bytes = envelope.bytes;
+    args.waitedMs = Math.round((r.span.matched! - r.span.start) * 1000) / 1000;
+    return args;
+  };
+  const matched = (r: Receiving, envelope: Envelope, at: number) => {
+    r.span.matched = at;
+    if (envelope.rendezvous === undefined && envelope.bytes <= SMALL_BYTES) {
+      arrived(r, envelope);
+      recorder.end(r.span);
+    } else follow(r);
+  };
+
+  const receive = matcher.receive;
+  matcher.receive = function (this: Matcher, context: string, source: number, tag: number, token?: Token, into?: TypedArray) {
+    const r = posting;
     posting = undefined;
-    const found = match.call(this, context, source, tag, token);
-    if (span !== undefined) {
-      if (found instanceof Promise)
-        found.then(
-          () => (span.matched = performance.now()),
-          () => undefined,
-        );
-      else span.matched = span.start;
+    const found = receive.call(this, context, source, tag, token, into);
+    if (r !== undefined) {
+      if (!(found instanceof Promise)) matched(r, found, r.span.start);
+      else if (token !== undefined) waiting.set(token, r);
+      else follow(r);
     }
     return found;
   };
-  const receive = runtime.receive;
+  const deliver = matcher.deliver;
+  matcher.deliver = function (this: Matcher, envelope: Envelope) {
+    deliver.call(this, envelope);
+    // A delivery completes at most one receive: the one whose token it turned done.
+    if (waiting.size > 0)
+      for (const [token, r] of waiting)
+        if (token.done) {
+          waiting.delete(token);
+          matched(r, envelope, performance.now());
+          break;
+        }
+  };
+  const cancel = matcher.cancel;
+  matcher.cancel = function (this: Matcher, token: Token, error: Error) {
+    const r = waiting.get(token);
+    if (r !== undefined) {
+      waiting.delete(token);
+      follow(r);
+    }
+    return cancel.call(this, token, error);
+  };
+
+  const receiveCall = runtime.receive;
   runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", ...rest: AfterCall) {
     const user = USER_RECEIVES.has(call);
     const args: SpanArgs = { comm: context };
     if (!user) args.call = call;
     const span = recorder.begin(user ? call : "recv", user ? (call === "irecv" ? "request" : "p2p") : "message", args);
-    posting = span;
-    const received = receive.call(this, context, source, tag, call, ...rest);
+    const r: Receiving = { span, rank: this.rank, context };
+    posting = r;
+    const received = receiveCall.call(this, context, source, tag, call, ...rest);
     posting = undefined;
-    return endWith(recorder, span, received, (envelope) => {
-      recorder.messageReceived(span, envelope.from, this.rank, context, envelope.tag, envelope.bytes);
-      return {
-        peer: envelope.from,
-        tag: envelope.tag,
-        bytes: envelope.bytes,
-        waitedMs: span.matched === undefined ? undefined : Math.round((span.matched - span.start) * 1000) / 1000,
-      };
-    });
+    r.promise = received;
+    if (r.follow) follow(r);
+    return received;
   };
+}
+
+/** Every probe, with what it found. */
+function interposeProbes(recorder: Recorder): void {
+  const runtime = Runtime.prototype;
   const probe = runtime.probe;
   runtime.probe = function (this: Runtime, context: string, source: number, tag: number, peers?: Peers) {
     const span = recorder.begin("probe", "p2p", { comm: context });

@@ -61,7 +61,7 @@ export class Recorder {
   end(span: OpenSpan, extra?: SpanArgs): void {
     if (!this.open.delete(span)) return;
     const now = performance.now();
-    if (extra !== undefined) Object.assign(span.args, extra);
+    if (extra !== undefined && extra !== span.args) Object.assign(span.args, extra);
     const ms = now - span.start;
     if (BLOCKING.has(span.kind) && --this.blocked === 0) this.commMs += now - this.blockedSince;
     if (span.kind === "init") [this.initStart, this.initEnd] = [span.start, now];
