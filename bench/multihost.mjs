@@ -54,7 +54,8 @@ export async function benchMultihost({ quick, repeat, median, fmt, ratio }) {
       server.kill();
       return rows;
     };
-    const pingpong = (extra) => lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/pingpong.ts", ...sizes]))).filter((r) => r.kind === "Float64Array");
+    const pingpong = (extra) =>
+      lines(on(0, tsmpi(["--host", `${a},${b}`, ...extra, "bench/pingpong.ts", ...sizes, "--kinds", "Float64Array"]))).filter((r) => r.kind === "Float64Array");
     /** Median of `field` per (producer, size) over `repeat` interleaved runs. */
     const collect = async (producers, field) => {
       const samples = new Map();

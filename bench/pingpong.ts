@@ -1,7 +1,7 @@
 // osu_latency-style ping-pong between ranks 0 and 1: warm-up, then many round trips; reports
 // the half round trip (typed arrays received into a preallocated array). Prints one JSON line
 // per (kind, size) on rank 0.
-//   tsmpi -n 2 bench/pingpong.ts [sizes...]
+//   tsmpi -n 2 bench/pingpong.ts [sizes...] [--kinds Float64Array,object]
 import { init, wtime } from "tsmpi";
 import { DEFAULT_SIZES, iterations, objectPayload } from "./sizes.js";
 
@@ -12,7 +12,11 @@ const sizes = process.argv
   .map(Number);
 const peer = 1 - comm.rank;
 
+const kindsAt = process.argv.indexOf("--kinds");
+const kinds = kindsAt > 0 ? process.argv[kindsAt + 1]!.split(",") : ["Float64Array", "object"];
+
 for (const kind of ["Float64Array", "object"] as const) {
+  if (!kinds.includes(kind)) continue;
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
     if (kind === "object" && size > 4 << 20) continue;
     // below 8 bytes the raw payload is a Uint8Array of exactly `size` bytes

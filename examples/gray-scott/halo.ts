@@ -1,8 +1,9 @@
 // Halo exchange for one block on a periodic Cartesian grid: the edge rows and columns of U and
 // V (packed into preallocated buffers, U then V) go to the four neighbours with nonblocking
-// sends; nonblocking receives bring theirs. `start()` posts everything and returns, so the
-// interior update runs while the messages travel; `finish()` waits and copies them into the
-// halo. A neighbour that is this rank itself (a dimension with one rank) is a local copy.
+// sends; nonblocking receives bring theirs into preallocated buffers too. `start()` posts
+// everything and returns, so the interior update runs while the messages travel; `finish()`
+// waits and copies them into the halo. A neighbour that is this rank itself (a dimension with
+// one rank) is a local copy.
 import type { CartComm, Request } from "tsmpi";
 import type { Block } from "./model.js";
 
@@ -14,6 +15,8 @@ export class Halo {
   private readonly peers: number[];
   /** What this rank sends towards each side: its own edge cells there, U then V. */
   private readonly out: Float64Array[];
+  /** Where each side's halo arrives (receives write into them: nothing is allocated per step). */
+  private readonly in: Float64Array[];
   private readonly received: Array<Request<Float64Array> | undefined> = [];
   private readonly sent: Array<Request<void>> = [];
 
@@ -25,6 +28,7 @@ export class Halo {
       cols = cart.shift(1, 1);
     this.peers = [rows.source, rows.dest, cols.source, cols.dest];
     this.out = [block.ny, block.ny, block.nx, block.nx].map((n) => new Float64Array(2 * n));
+    this.in = this.out.map((buf) => new Float64Array(buf.length));
   }
 
   /**
@@ -80,7 +84,7 @@ export class Halo {
     for (const side of SIDES) {
       const peer = this.peers[side]!;
       // what arrives from the neighbour on `side` travelled the other way: direction side ^ 1
-      this.received[side] = peer === this.cart.rank ? undefined : this.cart.irecv<Float64Array>(peer, side ^ 1);
+      this.received[side] = peer === this.cart.rank ? undefined : this.cart.irecv(peer, side ^ 1, { into: this.in[side]! });
     }
     if (this.sent.length > 0) await new Promise((resolve) => setImmediate(resolve));
   }

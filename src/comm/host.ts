@@ -195,6 +195,10 @@ export class HostTransport implements Transport, Delivery {
     if (!satisfied() || this.demand > 1) this.rearm();
   }
 
+  nearby(rank: number): boolean {
+    return this.shm?.hosts(rank) ?? false;
+  }
+
   async poll(): Promise<void> {
     this.shm?.progress();
     await this.zmq.poll();

@@ -11,7 +11,7 @@ import { Matcher } from "./matching.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
 import { SENT, type Delivery, type Transport } from "./transport.js";
 import type { Hurry } from "./request.js";
-import { ANYONE, Waits, dooms, type Peers, type Wait, type WaitState } from "./waits.js";
+import { ANYONE, Waits, dooms, mayArriveNearby, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
 
 const RESOLVED = Promise.resolve();
@@ -247,7 +247,8 @@ export class Runtime implements Delivery {
     for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
     const transport = this.transport;
     const satisfied = (): boolean => wait.done === true;
-    const poll = transport?.await && ((limitMs?: number) => wait.done || transport.await!(satisfied, limitMs));
+    const near = transport?.nearby === undefined || mayArriveNearby(peers, this.rank, (rank) => transport.nearby!(rank));
+    const poll = transport?.await && near ? (limitMs?: number) => wait.done || transport.await!(satisfied, limitMs) : undefined;
     // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
     transport?.acquire(poll !== undefined);
     // Poll for it once the caller's synchronous code is done (it awaits this), or, lazily, when

@@ -52,6 +52,11 @@ export interface Transport {
    * @param limitMs poll at most this long (by default, until nothing has moved for a while)
    */
   await?(satisfied: () => boolean, limitMs?: number): void;
+  /**
+   * Do messages from world rank `rank` arrive where {@link await} polls? A receive from any
+   * other peer (another host: ZeroMQ) sleeps in the event loop at once instead of polling.
+   */
+  nearby?(rank: number): boolean;
   /** Deliver whatever has already arrived (progress for iprobe/test). */
   poll(): Promise<void>;
   /** Deliver everything that has already arrived, however long that takes. */

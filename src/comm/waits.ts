@@ -33,6 +33,17 @@ export interface Peers {
   collective: boolean;
 }
 
+/**
+ * Can a message for this wait come from a peer whose messages arrive `nearby` (through the
+ * shared memory a receive polls)? Not when every possible sender is on another host: polling
+ * would only hold off the event loop that delivers the message (a 2 ms spin per receive across
+ * hosts). Unknown peers (an empty group): yes.
+ */
+export function mayArriveNearby(peers: Peers, self: number, nearby: (rank: number) => boolean): boolean {
+  if (peers.source >= 0) return nearby(peers.source);
+  return peers.group.length === 0 || peers.group.some((rank) => rank !== self && nearby(rank));
+}
+
 /** A wait that depends on no peer in particular. */
 export const ANYONE: Peers = { source: -1, group: [], collective: false };
 

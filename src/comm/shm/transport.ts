@@ -51,6 +51,8 @@ export class ShmTransport {
   private readonly writers: Peer[] = [];
   /** Inboxes of peers not mapped yet (see connect). */
   private readonly addresses: Array<SegmentAddress | undefined> = [];
+  /** Peers whose ring this rank reads, by world rank. */
+  private readonly local: boolean[] = [];
   private refused: (rank: number, reason: string) => void = () => undefined;
   /** Peers with queued outgoing data. */
   private pending = 0;
@@ -99,6 +101,7 @@ export class ShmTransport {
         reading: false,
       });
       this.addresses[rank] = address;
+      this.local[rank] = true;
     });
   }
 
@@ -117,6 +120,11 @@ export class ShmTransport {
       if ((error as { errno?: number }).errno !== ENOENT) this.refused(rank, (error as Error).message);
       return undefined;
     }
+  }
+
+  /** Does `rank` write into this rank's inbox (a peer on the host that offered one)? */
+  hosts(rank: number): boolean {
+    return this.local[rank] === true;
   }
 
   /** Ranks reached through shared memory (this one included: it has an inbox). */
