@@ -45,7 +45,7 @@ export async function benchProfiling({ repeat, fmt, data }) {
     "",
     `## Cost of --trace and --stats: ${SIZE} B ping-pong (2 ranks, half round trip, Float64Array)`,
     "",
-    `Best of ${Math.max(3, repeat)} interleaved runs of each (10 000 round trips per run, after as many to warm up); the ratio is against the first "no option" runs of the same session.`,
+    `Best of ${Math.max(3, repeat)} interleaved runs of each (10 000 round trips per run, after 30 000 to warm up); the ratio is against the first "no option" runs of the same session.`,
     "",
     "| options | µs | ratio |",
     "|---|---:|---:|",

@@ -69,9 +69,9 @@ export class Halo {
   /**
    * Post the sends (tag = direction of travel), then the receives, and let the sends leave.
    * On shared memory a send is in the peer's ring when `isend` returns; an `irecv` returns at
-   * once and looks for its message only when waited for, in `finish()`. Then yield once: over
-   * ZeroMQ (other hosts) a send reaches ZeroMQ, whose I/O thread then moves it while we
-   * compute, only when JavaScript yields to the event loop.
+   * once and looks for its message only when waited for, in `finish()`. Then let the sends
+   * settle: over ZeroMQ (other hosts) a send queued behind another reaches ZeroMQ, whose I/O
+   * thread then moves it while we compute, only when JavaScript yields.
    */
   async start(): Promise<void> {
     this.sent.length = 0;
@@ -86,7 +86,10 @@ export class Halo {
       // what arrives from the neighbour on `side` travelled the other way: direction side ^ 1
       this.received[side] = peer === this.cart.rank ? undefined : this.cart.irecv(peer, side ^ 1, { into: this.in[side]! });
     }
-    if (this.sent.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    // Let the sends settle (promise reactions only); yield to the event loop only if one is
+    // still queued in JavaScript, waiting for its turn on a ZeroMQ socket.
+    await Promise.resolve();
+    if (!this.sent.every((request) => request.test().done)) await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Wait for the neighbours' edges and copy them into the halo. */
