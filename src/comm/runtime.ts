@@ -247,16 +247,18 @@ export class Runtime implements Delivery {
     for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
     const transport = this.transport;
     const satisfied = (): boolean => wait.done === true;
-    const near = transport?.nearby === undefined || mayArriveNearby(peers, this.rank, (rank) => transport.nearby!(rank));
-    const poll = transport?.await && near ? (limitMs?: number) => wait.done || transport.await!(satisfied, limitMs) : undefined;
+    const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, (rank) => transport.nearby!(rank)));
+    const poll = near ? (limitMs?: number) => wait.done || transport!.await!(satisfied, limitMs) : undefined;
     // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
     transport?.acquire(poll !== undefined);
     // Poll for it once the caller's synchronous code is done (it awaits this), or, lazily, when
     // its request is waited for or tested: an irecv posted before a computation does not poll,
     // nor have its sender ring a doorbell, while the computation runs.
     // (A resolved promise's reaction, not queueMicrotask: that one makes an async-hooks resource per call.)
-    if (hurry !== undefined && poll) [hurry.poll, hurry.test] = [poll, () => poll(0)];
-    else if (poll) void RESOLVED.then(() => poll());
+    if (hurry !== undefined && poll) {
+      hurry.poll = poll;
+      hurry.test = () => poll(0);
+    } else if (poll) void RESOLVED.then(() => poll());
     try {
       return await pending;
     } finally {

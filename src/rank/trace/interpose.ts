@@ -171,7 +171,7 @@ function interposeReceives(recorder: Recorder): void {
     args.peer = envelope.from;
     args.tag = envelope.tag;
     args.bytes = envelope.bytes;
-    args.waitedMs = Math.round((r.span.matched! - r.span.start) * 1000) / 1000;
+    if (r.span.matched !== undefined) args.waitedMs = Math.round((r.span.matched - r.span.start) * 1000) / 1000;
     return args;
   };
   const matched = (r: Receiving, envelope: Envelope, at: number) => {
