@@ -1,7 +1,9 @@
 // osu_latency-style ping-pong between ranks 0 and 1: warm-up, then many round trips; reports
 // the half round trip (typed arrays received into a preallocated array). Prints one JSON line
-// per (kind, size) on rank 0.
-//   tsmpi -n 2 bench/pingpong.ts [sizes...] [--kinds Float64Array,object]
+// per (kind, size) on rank 0. With --median it also times every round trip of the timed run and
+// reports the median half round trip (`p50usec`): on a noisy host a few round trips stalled for
+// milliseconds by the scheduler make most of the mean.
+//   tsmpi -n 2 bench/pingpong.ts [sizes...] [--kinds Float64Array,object] [--median]
 import { init, wtime } from "tsmpi";
 import { DEFAULT_SIZES, iterations, objectPayload } from "./sizes.js";
 
@@ -13,6 +15,7 @@ const sizes = process.argv
 const peer = 1 - comm.rank;
 
 const kindsAt = process.argv.indexOf("--kinds");
+const median = process.argv.includes("--median");
 const kinds = kindsAt > 0 ? process.argv[kindsAt + 1]!.split(",") : ["Float64Array", "object"];
 
 for (const kind of ["Float64Array", "object"] as const) {
@@ -24,6 +27,7 @@ for (const kind of ["Float64Array", "object"] as const) {
     // Typed arrays are received into a preallocated array, as mpi4py's Recv(buf) does.
     const options = ArrayBuffer.isView(payload) ? { into: payload.slice() } : {};
     const iters = iterations(size);
+    const trips = new Float64Array(median ? iters : 0);
     let elapsed = 0;
     for (const [round, count] of [
       // Warm-up three times as long as the timed run: V8 optimises the ~50 functions a message
@@ -35,16 +39,20 @@ for (const kind of ["Float64Array", "object"] as const) {
       await comm.barrier();
       const t0 = wtime();
       for (let i = 0; i < count; i++) {
+        const start = median ? performance.now() : 0;
         if (comm.rank === 0) {
           await comm.send(payload, peer, 1);
           await comm.recv(peer, 1, options);
         } else if (comm.rank === 1) {
           await comm.send(await comm.recv(peer, 1, options), peer, 1);
         }
+        if (median && round === 1) trips[i] = performance.now() - start;
       }
       if (round === 1) elapsed = wtime() - t0;
     }
     const half = elapsed / iters / 2;
-    if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 }));
+    const row: Record<string, unknown> = { impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 };
+    if (median) row.p50usec = (trips.subarray(0, iters).sort()[iters >> 1]! / 2) * 1000;
+    if (comm.rank === 0) console.log(JSON.stringify(row));
   }
 }

@@ -12,14 +12,13 @@
 import { Comm } from "../../api/communicator.js";
 import { Group } from "../../comm/group.js";
 import { Matcher, type Token } from "../../comm/matching.js";
-import { Request } from "../../comm/request.js";
+import { Request, type Hurry } from "../../comm/request.js";
 import { Runtime, type Outgoing } from "../../comm/runtime.js";
 import type { Peers } from "../../comm/waits.js";
 import { SENT } from "../../comm/transport.js";
 import type { Envelope, TypedArray } from "../../comm/codec.js";
 import { probes } from "./probes.js";
-import type { OpenSpan, Recorder } from "./recorder.js";
-import type { SpanArgs } from "./types.js";
+import type { Recorder, SpanId } from "./recorder.js";
 
 /** Collectives (and sendrecv) on Comm, with the position of their `root` argument if any. */
 const COMM_CALLS: Record<string, number | undefined> = {
@@ -43,24 +42,21 @@ const COMM_CALLS: Record<string, number | undefined> = {
   split: undefined,
 };
 
-/** Point-to-point calls whose runtime send/receive is the user's call itself. */
-const USER_SENDS = new Set(["send", "isend"]);
-const USER_RECEIVES = new Set(["recv", "irecv"]);
-
 type Method = (this: Comm, ...args: unknown[]) => unknown;
-/** Runtime.receive's arguments after `call` (peers, into, hurry), passed through as they are. */
-type AfterCall = Parameters<Runtime["receive"]> extends [string, number, number, string?, ...infer Rest] ? Rest : never;
 
 /** Payload bytes of a value when they are known without encoding it (typed arrays). */
 function viewBytes(value: unknown): number | undefined {
   return ArrayBuffer.isView(value) ? value.byteLength : undefined;
 }
 
-/** End `span` when `promise` settles; the promise itself goes back to the caller untouched. */
-function endWith<T>(recorder: Recorder, span: OpenSpan, promise: Promise<T>, extra?: (value: T) => SpanArgs): Promise<T> {
+/** End `span` when `promise` settles (after `settled`, given the value); the promise itself goes back to the caller untouched. */
+function endWith<T>(recorder: Recorder, span: SpanId, promise: Promise<T>, settled?: (value: T) => void): Promise<T> {
   promise.then(
-    (value) => recorder.end(span, extra?.(value)),
-    (error: unknown) => recorder.end(span, { error: error instanceof Error ? error.message : String(error) }),
+    (value) => {
+      settled?.(value);
+      recorder.end(span);
+    },
+    (error: unknown) => recorder.end(span, error instanceof Error ? error.message : String(error)),
   );
   return promise;
 }
@@ -72,36 +68,34 @@ export function interpose(recorder: Recorder): void {
   interposeSends(recorder);
   interposeReceives(recorder);
   interposeProbes(recorder);
-  probes.init = (join) => {
-    const span = recorder.begin("init", "init", {});
-    return endWith(recorder, span, join());
-  };
+  const init = recorder.label("init", "init");
+  probes.init = (join) => endWith(recorder, recorder.begin(init), join());
 }
 
 /** Every public call of Comm, as one span (a collective learns its communicator from the channel it opens). */
 function interposeComm(recorder: Recorder): void {
   // A collective opens its channel synchronously when called: that names its communicator.
-  let starting: OpenSpan | undefined;
+  let starting = -1;
   const channel = Group.prototype.channel;
   Group.prototype.channel = function (this: Group, call: string) {
-    if (starting !== undefined) starting.args.comm = this.id;
-    starting = undefined;
+    if (starting >= 0) recorder.comm(starting, this.id);
+    starting = -1;
     return channel.call(this, call);
   };
   const comm = Comm.prototype as unknown as Record<string, Method>;
   for (const [name, rootAt] of Object.entries(COMM_CALLS)) {
     const original = comm[name]!;
+    const label = recorder.label(name, name === "sendrecv" ? "p2p" : "collective");
     comm[name] = function (this: Comm, ...args: unknown[]) {
-      const spanArgs: SpanArgs = {};
-      if (rootAt !== undefined) spanArgs.root = (args[rootAt] as number | undefined) ?? 0;
+      const span = recorder.begin(label);
+      if (rootAt !== undefined) recorder.root(span, (args[rootAt] as number | undefined) ?? 0);
       const bytes = viewBytes(args[0]);
-      if (bytes !== undefined) spanArgs.bytes = bytes;
-      const span = recorder.begin(name, name === "sendrecv" ? "p2p" : "collective", spanArgs);
+      if (bytes !== undefined) recorder.bytes(span, bytes);
       starting = span;
       try {
         return endWith(recorder, span, original.apply(this, args) as Promise<unknown>);
       } finally {
-        starting = undefined;
+        starting = -1;
       }
     };
   }
@@ -110,10 +104,10 @@ function interposeComm(recorder: Recorder): void {
 /** The user's waits on requests. */
 function interposeRequests(recorder: Recorder): void {
   const wait = Request.prototype.wait;
+  const label = recorder.label("wait", "wait");
   Request.prototype.wait = function (this: Request) {
     // Begun before the call: wait() may poll for the message first.
-    const span = recorder.begin("wait", "wait", {});
-    return endWith(recorder, span, wait.call(this));
+    return endWith(recorder, recorder.begin(label), wait.call(this));
   };
 }
 
@@ -121,15 +115,18 @@ function interposeRequests(recorder: Recorder): void {
 function interposeSends(recorder: Recorder): void {
   const runtime = Runtime.prototype;
   const send = runtime.send;
-  runtime.send = function (this: Runtime, worldDest: number, message: Outgoing, call = "send", handover?: { peer: number }) {
-    const user = USER_SENDS.has(call);
-    const args: SpanArgs = { peer: worldDest, tag: message.tag, bytes: message.bytes, comm: message.context };
-    if (!user) args.call = call;
-    const span = recorder.begin(user ? call : "send", user ? (call === "isend" ? "request" : "p2p") : "message", args);
-    recorder.messageSent(span, this.rank, worldDest, message.context, message.tag, message.bytes);
-    const sent = send.call(this, worldDest, message, call, handover);
+  const [user, request, message] = [recorder.label("send", "p2p"), recorder.label("isend", "request"), recorder.label("send", "message")];
+  runtime.send = function (this: Runtime, worldDest: number, outgoing: Outgoing, call = "send", handover?: { peer: number }) {
+    // Only the clock is read before the message leaves; the span is recorded after, while the message travels.
+    const start = performance.now();
+    const sent = send.call(this, worldDest, outgoing, call, handover);
     // Done at once (most sends): no promise reaction needed to end the span.
-    if (sent === SENT) recorder.end(span);
+    const end = sent === SENT ? performance.now() : undefined;
+    const label = call === "send" ? user : call === "isend" ? request : message;
+    const span = recorder.beginAt(label, start);
+    if (label === message) recorder.call(span, call);
+    recorder.messageSent(span, worldDest, outgoing.context, outgoing.tag, outgoing.bytes);
+    if (end !== undefined) recorder.endAt(span, end);
     else endWith(recorder, span, sent);
     return sent;
   };
@@ -138,97 +135,132 @@ function interposeSends(recorder: Recorder): void {
 /** Messages up to this size end their receive's span when matched (the rest when the receive settles). */
 const SMALL_BYTES = 64 * 1024;
 
-/** A receive being traced: its span, and the promise the runtime returned for it (once it has). */
-interface Receiving {
-  span: OpenSpan;
-  rank: number;
-  context: string;
-  promise?: Promise<Envelope>;
-  /** Matched or cancelled before the runtime returned: follow the promise once it is known. */
-  follow?: boolean;
+/**
+ * The receives being traced. A receive's span ends when the matcher hands it its message,
+ * watched synchronously (the matcher's token turns done), not through a promise reaction per
+ * message: tracing a ping-pong cost 1.45x without this. Large or announced messages, and
+ * failures, end when the runtime's promise settles.
+ */
+class Receives {
+  /** Receives posted to the matcher and not matched yet: their wait tokens and spans, side by side. */
+  private readonly tokens: Token[] = [];
+  private readonly spans: SpanId[] = [];
+  /** The runtime's promise of each receive span in progress, by span (known once Runtime.receive returns). */
+  private readonly promises: (Promise<Envelope> | undefined)[] = [];
+  /** The receive whose Runtime.receive is running and has not reached the matcher yet. */
+  private posting = -1;
+  /** The running receive was matched or cancelled before its promise was known: follow the promise. */
+  private followPosting = false;
+
+  constructor(private readonly recorder: Recorder) {}
+
+  /** Runtime.receive of `span` is about to run. */
+  start(span: SpanId): void {
+    this.posting = span;
+    this.followPosting = false;
+  }
+
+  /** Runtime.receive of `span` returned `received`. */
+  returned(span: SpanId, received: Promise<Envelope>): Promise<Envelope> {
+    // Not posted to the matcher (it failed first), or matched or cancelled before the promise was known.
+    const follows = this.followPosting || this.posting === span;
+    this.posting = -1;
+    this.followPosting = false;
+    if (follows) this.followPromise(span, received);
+    else if (this.recorder.isOpen(span)) this.promises[span] = received;
+    return received;
+  }
+
+  /** The running receive reached the matcher, which returned `found`. */
+  posted(found: Promise<Envelope> | Envelope, token: Token | undefined): void {
+    const span = this.posting;
+    this.posting = -1;
+    if (span < 0 || !this.recorder.isOpen(span)) return;
+    if (!(found instanceof Promise)) this.matched(span, found);
+    else if (token !== undefined) {
+      this.tokens.push(token);
+      this.spans.push(span);
+    } else this.follow(span);
+  }
+
+  /** The matcher delivered `envelope`: it completed at most one receive, the one whose token it turned done. */
+  delivered(envelope: Envelope): void {
+    for (let i = 0; i < this.tokens.length; i++) if (this.tokens[i]!.done) return this.matched(this.take(i), envelope, performance.now());
+  }
+
+  cancelled(token: Token): void {
+    const i = this.tokens.indexOf(token);
+    if (i >= 0) this.follow(this.take(i));
+  }
+
+  /** Remove entry `i` (order does not matter) and return its span. */
+  private take(i: number): SpanId {
+    const span = this.spans[i]!;
+    this.tokens[i] = this.tokens[this.tokens.length - 1]!;
+    this.spans[i] = this.spans[this.spans.length - 1]!;
+    this.tokens.pop();
+    this.spans.pop();
+    return span;
+  }
+
+  /** The receive's message was matched `at` (undefined: when the receive began, the message was there). */
+  private matched(span: SpanId, envelope: Envelope, at?: number): void {
+    if (envelope.rendezvous === undefined && envelope.bytes <= SMALL_BYTES) {
+      this.promises[span] = undefined;
+      this.recorder.arrived(span, envelope.from, envelope.tag, envelope.bytes, at);
+    } else {
+      this.recorder.matched(span, at);
+      this.follow(span);
+    }
+  }
+
+  private follow(span: SpanId): void {
+    const promise = this.promises[span];
+    this.promises[span] = undefined;
+    if (promise === undefined) this.followPosting = true;
+    else this.followPromise(span, promise);
+  }
+
+  private followPromise(span: SpanId, promise: Promise<Envelope>): void {
+    endWith(this.recorder, span, promise, (envelope) => this.arrived(span, envelope));
+  }
+
+  private arrived(span: SpanId, envelope: Envelope): void {
+    this.recorder.messageReceived(span, envelope.from, envelope.tag, envelope.bytes);
+  }
 }
 
-/**
- * Every receive, with how long it waited for its message. A receive's span ends when
- * the matcher hands it its message, watched synchronously (the matcher's token turns done), not
- * through a promise reaction per message: tracing a ping-pong cost 1.45x without this. Large or
- * announced messages, and failures, end when the runtime's promise settles.
- */
+/** Every receive, with how long it waited for its message (see {@link Receives}). */
 function interposeReceives(recorder: Recorder): void {
-  const runtime = Runtime.prototype;
+  const receives = new Receives(recorder);
   const matcher = Matcher.prototype;
-  /** Receives posted to the matcher and not matched yet, by their wait token. */
-  const waiting = new Map<Token, Receiving>();
-  let posting: Receiving | undefined;
-
-  const follow = (r: Receiving) => {
-    if (r.promise === undefined) r.follow = true;
-    else endWith(recorder, r.span, r.promise, (envelope) => arrived(r, envelope));
-  };
-  const arrived = (r: Receiving, envelope: Envelope): SpanArgs => {
-    recorder.messageReceived(r.span, envelope.from, r.rank, r.context, envelope.tag, envelope.bytes);
-    const args = r.span.args;
-    args.peer = envelope.from;
-    args.tag = envelope.tag;
-    args.bytes = envelope.bytes;
-    if (r.span.matched !== undefined) args.waitedMs = Math.round((r.span.matched - r.span.start) * 1000) / 1000;
-    return args;
-  };
-  const matched = (r: Receiving, envelope: Envelope, at: number) => {
-    r.span.matched = at;
-    if (envelope.rendezvous === undefined && envelope.bytes <= SMALL_BYTES) {
-      arrived(r, envelope);
-      recorder.end(r.span);
-    } else follow(r);
-  };
-
   const receive = matcher.receive;
   matcher.receive = function (this: Matcher, context: string, source: number, tag: number, token?: Token, into?: TypedArray) {
-    const r = posting;
-    posting = undefined;
     const found = receive.call(this, context, source, tag, token, into);
-    if (r !== undefined) {
-      if (!(found instanceof Promise)) matched(r, found, r.span.start);
-      else if (token !== undefined) waiting.set(token, r);
-      else follow(r);
-    }
+    receives.posted(found, token);
     return found;
   };
   const deliver = matcher.deliver;
   matcher.deliver = function (this: Matcher, envelope: Envelope) {
     deliver.call(this, envelope);
-    // A delivery completes at most one receive: the one whose token it turned done.
-    if (waiting.size > 0)
-      for (const [token, r] of waiting)
-        if (token.done) {
-          waiting.delete(token);
-          matched(r, envelope, performance.now());
-          break;
-        }
+    receives.delivered(envelope);
   };
   const cancel = matcher.cancel;
   matcher.cancel = function (this: Matcher, token: Token, error: Error) {
-    const r = waiting.get(token);
-    if (r !== undefined) {
-      waiting.delete(token);
-      follow(r);
-    }
+    receives.cancelled(token);
     return cancel.call(this, token, error);
   };
 
+  const runtime = Runtime.prototype;
+  const [user, request, message] = [recorder.label("recv", "p2p"), recorder.label("irecv", "request"), recorder.label("recv", "message")];
   const receiveCall = runtime.receive;
-  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", ...rest: AfterCall) {
-    const user = USER_RECEIVES.has(call);
-    const args: SpanArgs = { comm: context };
-    if (!user) args.call = call;
-    const span = recorder.begin(user ? call : "recv", user ? (call === "irecv" ? "request" : "p2p") : "message", args);
-    const r: Receiving = { span, rank: this.rank, context };
-    posting = r;
-    const received = receiveCall.call(this, context, source, tag, call, ...rest);
-    posting = undefined;
-    r.promise = received;
-    if (r.follow) follow(r);
-    return received;
+  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", peers?: Peers, into?: TypedArray, hurry?: Hurry) {
+    const label = call === "recv" ? user : call === "irecv" ? request : message;
+    const span = recorder.begin(label);
+    recorder.comm(span, context);
+    if (label === message) recorder.call(span, call);
+    receives.start(span);
+    return receives.returned(span, receiveCall.call(this, context, source, tag, call, peers, into, hurry));
   };
 }
 
@@ -236,12 +268,12 @@ function interposeReceives(recorder: Recorder): void {
 function interposeProbes(recorder: Recorder): void {
   const runtime = Runtime.prototype;
   const probe = runtime.probe;
+  const label = recorder.label("probe", "p2p");
   runtime.probe = function (this: Runtime, context: string, source: number, tag: number, peers?: Peers) {
-    const span = recorder.begin("probe", "p2p", { comm: context });
-    return endWith(recorder, span, probe.call(this, context, source, tag, peers), (envelope) => ({
-      peer: envelope.from,
-      tag: envelope.tag,
-      bytes: envelope.bytes,
-    }));
+    const span = recorder.begin(label);
+    recorder.comm(span, context);
+    return endWith(recorder, span, probe.call(this, context, source, tag, peers), (envelope) =>
+      recorder.message(span, envelope.from, envelope.tag, envelope.bytes),
+    );
   };
 }

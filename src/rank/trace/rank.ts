@@ -24,7 +24,7 @@ export function installProfiling(env: NodeJS.ProcessEnv = process.env): void {
   const stats = env[PROFILE_ENV.stats] === "1";
   const cpuDir = env[PROFILE_ENV.cpuProf];
   const limit = Number(env[PROFILE_ENV.limit] ?? DEFAULT_SPAN_LIMIT);
-  const recorder = trace || stats ? new Recorder(Boolean(trace), limit) : undefined;
+  const recorder = trace || stats ? new Recorder(rank, Boolean(trace), limit) : undefined;
   if (recorder) interpose(recorder);
   const stopProfile = cpuDir ? startCpuProfile() : undefined;
 

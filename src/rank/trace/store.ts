@@ -9,23 +9,38 @@
  */
 import type { Span, SpanArgs, SpanKind } from "./types.js";
 
-/** Numeric args kept in columns (NaN: absent). */
+/** Numeric args kept in columns (NaN: absent), in this order after start and ms. */
 const NUMBERS = ["peer", "tag", "bytes", "root", "waitedMs"] as const;
-/** String args kept as string-table indices (-1: absent). */
-const STRINGS = ["comm", "call"] as const;
+/** Number columns per span: start, ms, {@link NUMBERS}, the flow's message number. */
+const NUMS = 2 + NUMBERS.length + 1;
+/** Reference columns per span: name, kind, comm, call (string-table indices, -1: absent), flow direction. */
+const REFS = 5;
 
-/** A message's flow key, in parts (see Recorder): direction, then what names the message. */
-export interface Flow {
-  out: boolean;
-  context: string;
-  from: number;
-  to: number;
-  tag: number;
-  n: number;
-}
+/** A message's direction: none (not a message), sent, received. */
+export const FLOW_NONE = 0;
+export const FLOW_OUT = 1;
+export const FLOW_IN = 2;
 
 /** Spans per block of columns. */
 const BLOCK = 16_384;
+
+/** One finished span, in the form the recorder hands over (numbers NaN and references -1 when absent). */
+export interface Row {
+  name: number;
+  kind: number;
+  start: number;
+  ms: number;
+  peer: number;
+  tag: number;
+  bytes: number;
+  root: number;
+  waitedMs: number;
+  comm: number;
+  call: number;
+  flow: number;
+  /** The message's number among this rank's messages to (or from) its peer on its communicator and tag. */
+  n: number;
+}
 
 export class SpanStore {
   private count = 0;
@@ -40,62 +55,58 @@ export class SpanStore {
     return this.count;
   }
 
-  /** Columns per span: start, ms, the numeric args, flow from/to/tag/n; and name, kind, the string args, flow direction and context. */
-  private static readonly NUMS = 2 + NUMBERS.length + 4;
-  private static readonly REFS = 2 + STRINGS.length + 2;
+  /** The string's index in the table (added if new). */
+  intern(text: string): number {
+    let id = this.ids.get(text);
+    if (id === undefined) this.ids.set(text, (id = this.strings.push(text) - 1));
+    return id;
+  }
 
-  add(name: string, kind: SpanKind, start: number, ms: number, args: SpanArgs, flow: Flow | undefined): void {
+  /** Keep a finished span; `extra` holds its rare args (error, unfinished). */
+  add(row: Row, extra?: SpanArgs): void {
     const slot = this.count % BLOCK;
     if (slot === 0) {
-      this.numberBlocks.push(new Float64Array(BLOCK * SpanStore.NUMS));
-      this.refBlocks.push(new Int32Array(BLOCK * SpanStore.REFS));
+      this.numberBlocks.push(new Float64Array(BLOCK * NUMS));
+      this.refBlocks.push(new Int32Array(BLOCK * REFS));
     }
     const numbers = this.numberBlocks[this.numberBlocks.length - 1]!;
     const refs = this.refBlocks[this.refBlocks.length - 1]!;
-    const n = slot * SpanStore.NUMS;
-    const r = slot * SpanStore.REFS;
-    numbers[n] = start;
-    numbers[n + 1] = ms;
+    const n = slot * NUMS;
+    const r = slot * REFS;
     // Property by property (in NUMBERS' order): a keyed read per column cost more than the rest.
-    numbers[n + 2] = args.peer ?? NaN;
-    numbers[n + 3] = args.tag ?? NaN;
-    numbers[n + 4] = args.bytes ?? NaN;
-    numbers[n + 5] = args.root ?? NaN;
-    numbers[n + 6] = args.waitedMs ?? NaN;
-    refs[r] = this.id(name);
-    refs[r + 1] = this.id(kind);
-    refs[r + 2] = args.comm === undefined ? -1 : this.id(args.comm);
-    refs[r + 3] = args.call === undefined ? -1 : this.id(args.call);
-    refs[r + 2 + STRINGS.length] = flow === undefined ? 0 : flow.out ? 1 : 2;
-    if (flow !== undefined) {
-      refs[r + 3 + STRINGS.length] = this.id(flow.context);
-      const f = n + 2 + NUMBERS.length;
-      [numbers[f], numbers[f + 1], numbers[f + 2], numbers[f + 3]] = [flow.from, flow.to, flow.tag, flow.n];
-    }
-    if (args.error !== undefined || args.unfinished !== undefined) this.extra.set(this.count, { error: args.error, unfinished: args.unfinished });
+    numbers[n] = row.start;
+    numbers[n + 1] = row.ms;
+    numbers[n + 2] = row.peer;
+    numbers[n + 3] = row.tag;
+    numbers[n + 4] = row.bytes;
+    numbers[n + 5] = row.root;
+    numbers[n + 6] = row.waitedMs;
+    numbers[n + 7] = row.n;
+    refs[r] = row.name;
+    refs[r + 1] = row.kind;
+    refs[r + 2] = row.comm;
+    refs[r + 3] = row.call;
+    refs[r + 4] = row.flow;
+    if (extra !== undefined) this.extra.set(this.count, extra);
     this.count++;
   }
 
-  /** Every span as the report carries it. */
-  spans(): Span[] {
+  /** Every span as the report carries it; `rank` is the rank that kept them (one end of each message). */
+  spans(rank: number): Span[] {
     const out: Span[] = [];
     for (let i = 0; i < this.count; i++) {
       const numbers = this.numberBlocks[Math.floor(i / BLOCK)]!;
       const refs = this.refBlocks[Math.floor(i / BLOCK)]!;
-      const n = (i % BLOCK) * SpanStore.NUMS;
-      const r = (i % BLOCK) * SpanStore.REFS;
+      const n = (i % BLOCK) * NUMS;
+      const r = (i % BLOCK) * REFS;
       const args: SpanArgs = {};
       NUMBERS.forEach((key, k) => {
         const value = numbers[n + 2 + k]!;
         if (!Number.isNaN(value)) args[key] = value;
       });
-      STRINGS.forEach((key, k) => {
-        const ref = refs[r + 2 + k]!;
-        if (ref >= 0) args[key] = this.strings[ref];
-      });
-      const extra = this.extra.get(i);
-      if (extra?.error !== undefined) args.error = extra.error;
-      if (extra?.unfinished !== undefined) args.unfinished = extra.unfinished;
+      if (refs[r + 2]! >= 0) args.comm = this.strings[refs[r + 2]!];
+      if (refs[r + 3]! >= 0) args.call = this.strings[refs[r + 3]!];
+      Object.assign(args, this.extra.get(i));
       const span: Span = {
         name: this.strings[refs[r]!]!,
         kind: this.strings[refs[r + 1]!] as SpanKind,
@@ -103,20 +114,13 @@ export class SpanStore {
         ms: numbers[n + 1]!,
         args,
       };
-      const direction = refs[r + 2 + STRINGS.length]!;
-      if (direction !== 0) {
-        const f = n + 2 + NUMBERS.length;
-        const [from, to, tag, count] = [numbers[f], numbers[f + 1], numbers[f + 2], numbers[f + 3]];
-        span.flow = `${direction === 1 ? "out" : "in"}:${this.strings[refs[r + 3 + STRINGS.length]!]}/${from}>${to}/${tag}#${count}`;
+      const flow = refs[r + 4]!;
+      if (flow !== FLOW_NONE) {
+        const [from, to] = flow === FLOW_OUT ? [rank, args.peer] : [args.peer, rank];
+        span.flow = `${flow === FLOW_OUT ? "out" : "in"}:${args.comm}/${from}>${to}/${args.tag}#${numbers[n + 7]}`;
       }
       out.push(span);
     }
     return out;
-  }
-
-  private id(text: string): number {
-    let id = this.ids.get(text);
-    if (id === undefined) this.ids.set(text, (id = this.strings.push(text) - 1));
-    return id;
   }
 }
