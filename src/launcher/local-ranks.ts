@@ -40,7 +40,8 @@ export function startLocalRanks(job: HostJob, events: RankEvents): LocalRanks {
   const ranks = new LocalRanks(job.ranks.length);
   for (const { rank, localRank } of job.ranks) {
     const { size, node, jobId, jobDir, script, args, address, transport, cwd } = job;
-    ranks.add(rank, spawnRank({ rank, localRank, size, node, jobId, jobDir, script, args, env, address, transport, cwd }), events);
+    const hostRanks = job.ranks.length;
+    ranks.add(rank, spawnRank({ rank, localRank, hostRanks, size, node, jobId, jobDir, script, args, env, address, transport, cwd }), events);
   }
   return ranks;
 }
