@@ -108,7 +108,7 @@ U, V = initial()
 U2, V2 = np.zeros_like(U), np.zeros_like(V)
 U2.fill(0)  # touch the next state's pages now rather than in the first step (as the tsmpi example does)
 V2.fill(0)
-for _ in range(20):  # warm-up exchanges, as many as the tsmpi example makes; they only fill the halo
+for _ in range(1000):  # warm-up exchanges, as many as the tsmpi example makes; they only fill the halo
     exchange(U, V)
 times = np.zeros(steps)
 cart.Barrier()

@@ -51,8 +51,13 @@ function serialStep(whole: Block): void {
   whole.swap();
 }
 
-/** Halo exchanges before timing (the twins make as many). */
-const WARM_UP_EXCHANGES = 20;
+/**
+ * Halo exchanges before timing (the twins make as many): enough for V8 to have optimised the
+ * message path. With 20, functions of that path turned hot between steps 230 and 285 of the
+ * timed loop, and optimising each cost that step 4-15 ms (ranks that fill the host's cores
+ * compile on their own thread, see the launcher's rankNodeFlags).
+ */
+const WARM_UP_EXCHANGES = 1000;
 
 const comm = await init();
 const dims = dimsCreate(comm.size, 2);
