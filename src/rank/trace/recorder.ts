@@ -296,7 +296,8 @@ export class Recorder {
     row.bytes = this.nums[n + BYTES]!;
     row.root = this.nums[n + ROOT]!;
     const matched = this.nums[n + MATCHED]!;
-    row.waitedMs = matched === matched ? Math.round((matched - row.start) * 1000) / 1000 : NaN;
+    // Whole microseconds, rounded down: never more than the span lasted.
+    row.waitedMs = matched === matched ? Math.floor((matched - row.start) * 1000) / 1000 : NaN;
     row.comm = this.refs[r + COMM]!;
     row.call = this.refs[r + CALL]!;
     row.flow = this.refs[r + FLOW]!;
