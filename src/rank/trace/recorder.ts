@@ -8,6 +8,7 @@
  * and a finished span is copied into the store's columns. An object per span, a Set of open
  * spans and a flow object per message made a traced 8 B ping-pong 1.8x slower.
  */
+import { FlowNumbers } from "./flows.js";
 import { FLOW_IN, FLOW_NONE, FLOW_OUT, SpanStore, type Row } from "./store.js";
 import type { CallTotals, RankStats, Span, SpanKind } from "./types.js";
 
@@ -65,14 +66,8 @@ export class Recorder {
   private readonly row: Row = { name: 0, kind: 0, start: 0, ms: 0, peer: 0, tag: 0, bytes: 0, root: 0, waitedMs: 0, comm: -1, call: -1, flow: 0, n: 0 };
   private readonly sent = { messages: 0, bytes: 0 };
   private readonly received = { messages: 0, bytes: 0 };
-  /**
-   * Message counts per (peer, direction, communicator) and tag: the n-th message one rank sends
-   * to another on a communicator and tag is the n-th the other receives from it there. Keys
-   * assume fewer than 4096 communicators (their string references) in a trace.
-   */
-  private readonly sequence = new Map<number, Map<number, number>>();
-  private readonly lastKeys = [-1, -1];
-  private readonly lastTags: (Map<number, number> | undefined)[] = [undefined, undefined];
+  /** Message numbers for the trace's arrows. */
+  private readonly flows = new FlowNumbers();
   /** The last string interned, and its reference (a job mostly uses one communicator). */
   private lastText = "";
   private lastRef = -1;
@@ -229,22 +224,8 @@ export class Recorder {
   }
 
   private flow(span: SpanId, direction: number, peer: number, tag: number): void {
-    const context = this.refs[span * REFS + COMM]!;
-    const key = (peer * 2 + (direction === FLOW_OUT ? 0 : 1)) * 4096 + context;
-    // The last two keys' counters are at hand: a ping-pong or a stencil alternates between few.
-    let tags: Map<number, number>;
-    if (key === this.lastKeys[0]) tags = this.lastTags[0]!;
-    else if (key === this.lastKeys[1]) tags = this.lastTags[1]!;
-    else {
-      tags = this.sequence.get(key) ?? new Map<number, number>();
-      this.sequence.set(key, tags);
-      [this.lastKeys[1], this.lastTags[1]] = [this.lastKeys[0]!, this.lastTags[0]];
-      [this.lastKeys[0], this.lastTags[0]] = [key, tags];
-    }
-    const count = (tags.get(tag) ?? 0) + 1;
-    tags.set(tag, count);
     this.refs[span * REFS + FLOW] = direction;
-    this.nums[span * NUMS + FLOW_N] = count;
+    this.nums[span * NUMS + FLOW_N] = this.flows.next(peer, direction === FLOW_OUT, this.refs[span * REFS + COMM]!, tag);
   }
 
   /** End a span now; `error` if its call failed, `unfinished` if the rank ended during it. */
