@@ -28,28 +28,26 @@ for (const kind of ["Float64Array", "object"] as const) {
     const options = ArrayBuffer.isView(payload) ? { into: payload.slice() } : {};
     const iters = iterations(size);
     const trips = new Float64Array(median ? iters : 0);
-    let elapsed = 0;
-    for (const [round, count] of [
-      // Warm-up three times as long as the timed run: V8 optimises the ~50 functions a message
-      // passes through over the first ~15 000 round trips (the first 5 000 ran at ~25 µs per
-      // half round trip, the next 10 000 at 5-9); osu_latency likewise skips its first calls.
-      [0, 3 * iters],
-      [1, iters],
-    ] as const) {
-      await comm.barrier();
-      const t0 = wtime();
-      for (let i = 0; i < count; i++) {
-        const start = median ? performance.now() : 0;
-        if (comm.rank === 0) {
-          await comm.send(payload, peer, 1);
-          await comm.recv(peer, 1, options);
-        } else if (comm.rank === 1) {
-          await comm.send(await comm.recv(peer, 1, options), peer, 1);
-        }
-        if (median && round === 1) trips[i] = performance.now() - start;
+    // One loop, as osu_latency: warm-up round trips three times as many as the timed ones, then
+    // the clock starts without a pause. V8 optimises the ~50 functions a message passes through
+    // over the first ~15 000 round trips; a barrier between warm-up and timing ran code the
+    // ping-pong does not, and the functions it deoptimised were optimised again inside the
+    // timed run, stalling a round trip for 2-8 ms each.
+    const skip = 3 * iters;
+    await comm.barrier();
+    let t0 = 0;
+    for (let i = 0; i < skip + iters; i++) {
+      if (i === skip) t0 = wtime();
+      const start = median ? performance.now() : 0;
+      if (comm.rank === 0) {
+        await comm.send(payload, peer, 1);
+        await comm.recv(peer, 1, options);
+      } else if (comm.rank === 1) {
+        await comm.send(await comm.recv(peer, 1, options), peer, 1);
       }
-      if (round === 1) elapsed = wtime() - t0;
+      if (median && i >= skip) trips[i - skip] = performance.now() - start;
     }
+    const elapsed = wtime() - t0;
     const half = elapsed / iters / 2;
     const row: Record<string, unknown> = { impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 };
     if (median) row.p50usec = (trips.subarray(0, iters).sort()[iters >> 1]! / 2) * 1000;
