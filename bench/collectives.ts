@@ -52,17 +52,12 @@ async function time(api: string, op: string, bytes: number): Promise<number> {
     throw new Error(op);
   };
   const iters = collectiveIterations(bytes, n);
-  // Warm up four times as long as the timed run, in the same loop (no barrier in between: code
-  // the timed op does not run would deoptimise functions it does, and optimising them again
-  // would stall calls inside the timed run). The JIT settles meanwhile (a few thousand calls of
+  // Warm up four times as long as the timed run: the JIT settles (a few thousand calls of
   // the small sizes ran several times slower than later ones). The twin does the same.
-  const skip = 4 * iters;
+  for (let i = 0; i < 4 * iters; i++) await call();
   await comm.barrier();
-  let t0 = 0;
-  for (let i = 0; i < skip + iters; i++) {
-    if (i === skip) t0 = wtime();
-    await call();
-  }
+  const t0 = wtime();
+  for (let i = 0; i < iters; i++) await call();
   const mean = (wtime() - t0) / iters;
   return (await comm.allreduce(mean, MAX)) as number;
 }
