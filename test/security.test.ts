@@ -55,7 +55,8 @@ describe("authenticated tcp transport", () => {
       ["--insecure"],
       '"evil" from rank 1 tag 7',
       [
-        /^tsmpi: rank [01] dropped a malformed message: malformed message: .+$/,
+        // Random bytes fail the decoder at its header or further in, whichever they happen to reach.
+        /^tsmpi: rank [01] dropped a malformed message: malformed message(: .+| header)$/,
         /^tsmpi: rank 1 finished with messages queued for ranks that had all exited; they were dropped$/,
         /^\(node:\d+\) WARNING: Waiting for queued ZeroMQ messages to be delivered\./,
       ],
