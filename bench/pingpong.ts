@@ -1,8 +1,8 @@
 // osu_latency-style ping-pong between ranks 0 and 1: warm-up, then many round trips; reports
 // the half round trip (typed arrays received into a preallocated array). Prints one JSON line
 // per (kind, size) on rank 0. With --median it also times every round trip of the timed run and
-// reports the median half round trip (`p50usec`): on a noisy host a few round trips stalled for
-// milliseconds by the scheduler make most of the mean.
+// reports the median half round trip (`p50usec`): a few round trips stalled for milliseconds
+// (a rank descheduled, or V8 optimising a function on the rank's thread) can weigh on the mean.
 //   tsmpi -n 2 bench/pingpong.ts [sizes...] [--kinds Float64Array,object] [--median]
 import { init, wtime } from "tsmpi";
 import { DEFAULT_SIZES, iterations, objectPayload } from "./sizes.js";
@@ -50,7 +50,7 @@ for (const kind of ["Float64Array", "object"] as const) {
     const elapsed = wtime() - t0;
     const half = elapsed / iters / 2;
     const row: Record<string, unknown> = { impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 };
-    if (median) row.p50usec = (trips.subarray(0, iters).sort()[iters >> 1]! / 2) * 1000;
+    if (median) row.p50usec = (trips.sort()[iters >> 1]! / 2) * 1000;
     if (comm.rank === 0) console.log(JSON.stringify(row));
   }
 }

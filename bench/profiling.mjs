@@ -52,7 +52,7 @@ export async function benchProfiling({ repeat, fmt, data }) {
     "",
     `## Cost of --trace and --stats: ${SIZE} B ping-pong (2 ranks, half round trip, Float64Array)`,
     "",
-    `${Math.max(3, repeat)} interleaved runs of each (10 000 timed round trips per run, after 30 000 to warm up). "mean": total time over round trips, best run; "median": the median round trip of each run, median over runs. On this VM a few round trips stalled for milliseconds by the scheduler make up to half of the mean, so the median measures what the option costs; ratios are against the first "no option" runs of the same session.`,
+    `${Math.max(3, repeat)} interleaved runs of each (10 000 timed round trips per run, after 30 000 to warm up). "mean": total time over round trips, best run; "median": the median round trip of each run, median over runs. A few round trips stalled for milliseconds (a rank descheduled, or V8 optimising a function on the rank's thread) can weigh on the mean, which the median ignores; ratios are against the first "no option" runs of the same session.`,
     "",
     "| options | mean µs | ratio | median µs | ratio |",
     "|---|---:|---:|---:|---:|",

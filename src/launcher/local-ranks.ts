@@ -38,9 +38,9 @@ interface LocalRank {
 export function startLocalRanks(job: HostJob, events: RankEvents): LocalRanks {
   const env: NodeJS.ProcessEnv = { ...process.env, ...job.env };
   const ranks = new LocalRanks(job.ranks.length);
+  const hostRanks = job.ranks.length;
   for (const { rank, localRank } of job.ranks) {
     const { size, node, jobId, jobDir, script, args, address, transport, cwd } = job;
-    const hostRanks = job.ranks.length;
     ranks.add(rank, spawnRank({ rank, localRank, hostRanks, size, node, jobId, jobDir, script, args, env, address, transport, cwd }), events);
   }
   return ranks;

@@ -10,7 +10,7 @@
  */
 import { FlowNumbers } from "./flows.js";
 import { FLOW_IN, FLOW_NONE, FLOW_OUT, SpanStore, type Row } from "./store.js";
-import type { CallTotals, RankStats, Span, SpanKind } from "./types.js";
+import type { CallTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
 
 /** A span in progress: its slot in the recorder's columns, valid until {@link Recorder.end}. */
 export type SpanId = number;
@@ -148,11 +148,8 @@ export class Recorder {
    * the store) waits for the rank's next call into the recorder, after its answer has left.
    */
   arrived(span: SpanId, from: number, tag: number, bytes: number, at?: number): void {
-    const n = span * NUMS;
-    this.nums[n + PEER] = from;
-    this.nums[n + TAG] = tag;
-    this.nums[n + BYTES] = bytes;
-    this.nums[n + MATCHED] = at ?? this.nums[n + START]!;
+    this.message(span, from, tag, bytes);
+    this.matched(span, at);
     this.refs[span * REFS + OPEN] = ENDING;
     this.ending.push(span);
   }
@@ -163,9 +160,8 @@ export class Recorder {
     if (ending.length === 0) return;
     for (let i = 0; i < ending.length; i++) {
       const span = ending[i]!;
-      const n = span * NUMS;
-      this.messageReceived(span, this.nums[n + PEER]!, this.nums[n + TAG]!, this.nums[n + BYTES]!);
-      this.close(span, this.nums[n + MATCHED]!);
+      this.countReceived(span);
+      this.close(span, this.nums[span * NUMS + MATCHED]!);
     }
     ending.length = 0;
   }
@@ -217,10 +213,16 @@ export class Recorder {
 
   /** A message was received (its sender and tag are known only now); its communicator was given at begin. */
   messageReceived(span: SpanId, from: number, tag: number, bytes: number): void {
-    this.received.messages++;
-    this.received.bytes += bytes;
     this.message(span, from, tag, bytes);
-    if (this.keep) this.flow(span, FLOW_IN, from, tag);
+    this.countReceived(span);
+  }
+
+  /** Count the message a receive span holds (see {@link message}) and number it for the trace. */
+  private countReceived(span: SpanId): void {
+    const n = span * NUMS;
+    this.received.messages++;
+    this.received.bytes += this.nums[n + BYTES]!;
+    if (this.keep) this.flow(span, FLOW_IN, this.nums[n + PEER]!, this.nums[n + TAG]!);
   }
 
   private flow(span: SpanId, direction: number, peer: number, tag: number): void {
@@ -261,10 +263,10 @@ export class Recorder {
       this.dropped++;
       return;
     }
-    this.keepSpan(span, label, ms, error === undefined && unfinished === undefined ? undefined : { error, unfinished });
+    this.keepSpan(span, label, ms, error, unfinished);
   }
 
-  private keepSpan(span: SpanId, label: Label, ms: number, extra: { error?: string; unfinished?: boolean } | undefined): void {
+  private keepSpan(span: SpanId, label: Label, ms: number, error: string | undefined, unfinished: boolean | undefined): void {
     const n = span * NUMS;
     const r = span * REFS;
     const row = this.row;
@@ -283,7 +285,9 @@ export class Recorder {
     row.call = this.refs[r + CALL]!;
     row.flow = this.refs[r + FLOW]!;
     row.n = this.nums[n + FLOW_N]!;
-    if (extra !== undefined) for (const key of ["error", "unfinished"] as const) if (extra[key] === undefined) delete extra[key];
+    // The rare args outside the columns, only those that are set.
+    const extra: SpanArgs | undefined =
+      error === undefined && unfinished === undefined ? undefined : { ...(error !== undefined && { error }), ...(unfinished !== undefined && { unfinished }) };
     this.store.add(row, extra);
   }
 
