@@ -62,9 +62,16 @@ async function time(api: string, op: string, bytes: number): Promise<number> {
   return (await comm.allreduce(mean, MAX)) as number;
 }
 
+const apis = (op: string): string[] => (op === "barrier" ? ["into"] : ["into", "tsmpi"]);
+// Warm-up of the code every operation shares: each one runs once at its smallest size before
+// anything is timed, so that the first operation timed does not pay for compiling it (the twin does the same).
+// Three rounds: V8 compiles a function again each time it gets hotter, and on a full host
+// each compile stalls every rank for milliseconds.
+for (let round = 0; round < 3; round++) for (const op of ops) for (const api of apis(op)) await time(api, op, op === "barrier" ? 0 : 8);
+
 for (const op of ops) {
   for (const bytes of op === "barrier" ? [0] : sizes.length ? sizes : COLLECTIVE_SIZES) {
-    for (const api of op === "barrier" ? ["into"] : ["into", "tsmpi"]) {
+    for (const api of apis(op)) {
       const usec = (await time(api, op, bytes)) * 1e6;
       if (comm.rank === 0) console.log(JSON.stringify({ impl: "tsmpi", api, op, n, size: bytes, usec }));
     }

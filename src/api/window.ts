@@ -9,7 +9,8 @@
 import { loadLibc, type Libc } from "../comm/shm/libc.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkPeer } from "../comm/validate.js";
-import { ArgumentError, TransportError, callError } from "../errors.js";
+import { mapShared } from "../comm/shm/shared.js";
+import { ArgumentError, callError } from "../errors.js";
 
 /** A typed array class, e.g. `Float64Array`. */
 export type TypedArrayClass<T extends TypedArray> = {
@@ -32,9 +33,6 @@ const ALIGN = 64;
 const PAGE = 4096;
 
 let libc: Libc | { unavailable: string } | undefined;
-
-/** Where rank 0 made the segment, or why it could not. */
-type Offer = { pid: number; fd: number; bytes: number } | { error: string };
 
 /**
  * Memory shared by the ranks of one host (MPI_Win_allocate_shared): each rank owns a part,
@@ -118,62 +116,9 @@ export async function allocateShared<T extends TypedArray>(comm: WindowComm, Kin
     bytes += Math.ceil((length * Kind.BYTES_PER_ELEMENT) / ALIGN) * ALIGN;
   }
   bytes = Math.max(PAGE, Math.ceil(bytes / PAGE) * PAGE);
-  const { buffer, release } = await mapSegment(comm, call, bytes);
+  libc ??= loadLibc();
+  const agreement = { rank: comm.rank, bcast: <V>(value: V) => comm.bcast(value, 0), allgather: <V>(value: V) => comm.allgather(value) };
+  const { buffer, release } = await mapShared(agreement, libc, call, bytes, "tsmpi-window");
   const parts = lengths.map((length, r) => new Kind(buffer, offsets[r]!, length));
   return new SharedWindow(comm, parts, release);
-}
-
-/** Rank 0 creates the segment and offers it; everyone maps it; nobody goes on until all have. */
-async function mapSegment(comm: WindowComm, call: string, bytes: number): Promise<{ buffer: ArrayBuffer; release(): void }> {
-  libc ??= loadLibc();
-  const lib = libc;
-  let own: { fd: number; mapped: { buffer: ArrayBuffer; release(): void } } | undefined;
-  let made: Offer | undefined;
-  if (comm.rank === 0) {
-    made = attempt(() => {
-      if ("unavailable" in lib) throw new Error(lib.unavailable);
-      const fd = lib.createShared("tsmpi-window", bytes);
-      own = { fd, mapped: lib.mapReleasable(fd, bytes) };
-      return { pid: process.pid, fd, bytes };
-    });
-  }
-  const offer = (await comm.bcast(made, 0))!;
-  let mapped = own?.mapped;
-  let error = "error" in offer ? offer.error : undefined;
-  if (comm.rank !== 0 && !("error" in offer)) {
-    const { pid, fd } = offer;
-    const result = attempt(() => {
-      if ("unavailable" in lib) throw new Error(lib.unavailable);
-      const mine = lib.openPeer(pid, fd);
-      try {
-        mapped = lib.mapReleasable(mine, bytes);
-      } finally {
-        lib.close(mine); // the mapping keeps the memory
-      }
-      return {};
-    });
-    if ("error" in result) error = result.error;
-  }
-  const errors = await comm.allgather(error);
-  if (own !== undefined && !("unavailable" in lib)) lib.close(own.fd);
-  const first = errors.findIndex((e) => e !== undefined);
-  if (first >= 0) {
-    mapped?.release();
-    throw callError(
-      TransportError,
-      call,
-      comm.rank,
-      `cannot map shared memory on rank ${first} of the host (${errors[first]}); shared windows need Linux, memfd and koffi`,
-    );
-  }
-  return mapped!;
-}
-
-/** Run `body`, turning an error into a value that can be broadcast. */
-function attempt<V extends object>(body: () => V): V | { error: string } {
-  try {
-    return body();
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
 }

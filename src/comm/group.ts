@@ -10,6 +10,8 @@ import type { Outgoing, Runtime } from "./runtime.js";
 import type { Envelope, TypedArray } from "./codec.js";
 import type { Peers } from "./waits.js";
 import type { Hurry } from "./request.js";
+import { Board } from "./board.js";
+import type { Libc } from "./shm/libc.js";
 
 /**
  * A private lane for one collective call: its own tag on the communicator's collective
@@ -36,6 +38,25 @@ export class Channel {
     return this.group.post(this.call, this.group.collectiveContext, dest, this.tag, value, true);
   }
 
+  /** The communicator's collective board (see board.ts): undefined until first needed; null where messages serve. */
+  get board(): Board | null | Promise<Board | null> | undefined {
+    return this.group.board;
+  }
+
+  set board(board: Board | null | Promise<Board | null>) {
+    this.group.board = board;
+  }
+
+  /** Shared memory, if every member of the communicator is on this host and reached through it (a board can serve). */
+  get boardLibc(): Libc | undefined {
+    return this.group.boardLibc();
+  }
+
+  /** A board over `buffer` (mapped by every member). */
+  makeBoard(buffer: ArrayBuffer): Board {
+    return this.group.makeBoard(buffer);
+  }
+
   /**
    * Receive this channel's message from `source`; any member's death fails it.
    * @param into where a typed array that fits may be written as it arrives (the value returned may then view it)
@@ -56,6 +77,8 @@ export class Group {
   private readonly plainPeers: Peers[] = [];
   private readonly collectivePeers: Peers[] = [];
   private childSeq = 0;
+  /** See Channel.board. */
+  board: Board | null | Promise<Board | null> | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -97,6 +120,22 @@ export class Group {
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
   take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
     return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry);
+  }
+
+  /** Shared memory, if every member is on this host and reached through it (and there are several). */
+  boardLibc(): Libc | undefined {
+    const { runtime } = this;
+    if (this.size < 2 || runtime.libc === undefined) return undefined;
+    return this.members.every((rank) => rank === runtime.rank || runtime.nearby(rank)) ? runtime.libc : undefined;
+  }
+
+  makeBoard(buffer: ArrayBuffer): Board {
+    const peers = this.peers(ANY_SOURCE, true);
+    return new Board(buffer, this.rank, this.size, {
+      watch: (call, ready, sleeping, awaited) => this.runtime.watch(call, this.collectiveContext, peers, ready, sleeping, awaited),
+      nudge: (member) => this.runtime.nudge(this.members[member]!),
+      spin: (ready) => this.runtime.spin(ready),
+    });
   }
 
   /** A private channel for one collective call. */

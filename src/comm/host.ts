@@ -39,6 +39,8 @@ export class HostTransport implements Transport, Delivery {
   /** How long a blocked receive polls (ms); 0 where ranks far outnumber cores (pollers would only steal each other's time). */
   private spinLimit = SPIN_MS;
   private zmq!: ZmqTransport;
+  /** Waits on shared state other than the rings (see onWake). */
+  private readonly wakeListeners = new Set<() => void>();
 
   constructor(
     private readonly sink: Delivery,
@@ -116,6 +118,16 @@ export class HostTransport implements Transport, Delivery {
     const delivered = shm.delivered;
     this.spin(() => shm.delivered !== delivered || !(shm.hasQueued || shm.midMessage));
     if (this.demand > 0) this.rearm();
+    for (const listener of this.wakeListeners) listener();
+  }
+
+  nudge(rank: number): void {
+    this.zmq.advise(rank, DOORBELL);
+  }
+
+  onWake(listener: () => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => this.wakeListeners.delete(listener);
   }
 
   /**

@@ -13,6 +13,8 @@ import { SENT, type Delivery, type Transport } from "./transport.js";
 import type { Hurry } from "./request.js";
 import { ANYONE, Waits, dooms, mayArriveNearby, type Peers, type Wait, type WaitState } from "./waits.js";
 import { MessageKind } from "./wire.js";
+import { Watches } from "./watch.js";
+import type { Libc } from "./shm/libc.js";
 
 const RESOLVED = Promise.resolve();
 
@@ -57,8 +59,11 @@ export class Runtime implements Delivery {
   private readonly pulls = new Pulls();
   private readonly placement = new Placement(this.matcher, this.pulls);
   private transport: Transport | undefined;
+  private readonly watches = new Watches();
   /** Index of this rank's host in the job (set by init; splitShared groups ranks by it). */
   node = 0;
+  /** Shared memory, where the host has it (set by init: collective boards map their segment with it). */
+  libc: Libc | undefined;
 
   constructor(
     readonly rank: number,
@@ -267,6 +272,41 @@ export class Runtime implements Delivery {
     }
   }
 
+  /**
+   * Wait until `ready()`: shared memory that ranks of this host change (see watch.ts). Listed
+   * like a receive for hang reports (`awaited`: the rank it waits for, as of its last look);
+   * rejects with a RankFailedError if a rank of `peers` dies.
+   */
+  watch(call: string, context: string, peers: Peers, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void> {
+    if (ready()) return RESOLVED;
+    const wait: Wait = { call, context, source: awaited(), tag: -1, since: Date.now() };
+    this.waits.add(wait, peers);
+    const done = this.watches.watch(
+      this.transport!,
+      wait,
+      () => ready() || ((wait.source = awaited()), false),
+      sleeping,
+      () => this.waits.delete(wait),
+    );
+    for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
+    return done;
+  }
+
+  /** Poll the transport until `ready()`, for as long as a blocked receive would before sleeping. */
+  spin(ready: () => boolean): void {
+    this.transport?.await?.(ready);
+  }
+
+  /** Wake world rank `rank` if it sleeps on shared memory this rank has just changed. */
+  nudge(rank: number): void {
+    this.transport?.nudge?.(rank);
+  }
+
+  /** Is world rank `rank` on this host, reached through shared memory? */
+  nearby(rank: number): boolean {
+    return this.transport?.nearby?.(rank) ?? false;
+  }
+
   /** What this rank is blocked in and holds, for hang reports. */
   state(): RuntimeState {
     const { count, bytes } = this.matcher.unexpectedSummary();
@@ -290,7 +330,7 @@ export class Runtime implements Delivery {
   /** Reject a pending wait because `rank` died. */
   private cancel(wait: Wait, rank: number, reason: string): void {
     const error = this.failure(wait.call, rank, reason);
-    if (!this.matcher.cancel(wait, error)) this.pulls.cancel(wait, error);
+    if (!this.watches.cancel(wait, error) && !this.matcher.cancel(wait, error)) this.pulls.cancel(wait, error);
   }
 
   private failure(call: string, rank: number, reason: string): RankFailedError {

@@ -57,6 +57,13 @@ export interface Transport {
    * other peer (another host: ZeroMQ) sleeps in the event loop at once instead of polling.
    */
   nearby?(rank: number): boolean;
+  /**
+   * Ring world rank `rank`'s doorbell: it may sleep waiting on shared memory this rank has just
+   * changed (a collective board; see {@link onWake}). Optional.
+   */
+  nudge?(rank: number): void;
+  /** Call `listener` after every doorbell (and idle timeout) while someone waits; @returns its removal. Optional. */
+  onWake?(listener: () => void): () => void;
   /** Deliver whatever has already arrived (progress for iprobe/test). */
   poll(): Promise<void>;
   /** Deliver everything that has already arrived, however long that takes. */

@@ -100,6 +100,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   const libc = mode === undefined || mode === "shm" ? loadLibc() : undefined;
   const shared = libc && !("unavailable" in libc) ? libc : undefined;
   const transport = new HostTransport(runtime, shared?.yieldCpu);
+  runtime.libc = shared;
   const address = process.env[ENV.address];
   const zmq = await ZmqTransport.bind(
     {

@@ -1,0 +1,39 @@
+/**
+ * Collectives on the communicator's board (src/comm/board.ts) when all its ranks share a host:
+ * the board is set up by the first collective that can use it (one message bcast and allgather,
+ * once per communicator), and every later one meets there, one at a time.
+ */
+import { Board } from "../comm/board.js";
+import { mapShared } from "../comm/shm/shared.js";
+import { TransportError } from "../errors.js";
+import { bruck } from "./allgather.js";
+import { bcast } from "./binomial.js";
+import type { Channel } from "./protocol.js";
+
+/** Set up the board (collective: every member gets here in the same call); null if it cannot be. */
+async function setUp(ch: Channel): Promise<Board | null> {
+  const libc = ch.boardLibc!;
+  const agreement = { rank: ch.rank, bcast: <V>(value: V) => bcast(ch, value, 0), allgather: <V>(value: V) => bruck(ch, value) };
+  let board: Board | null = null;
+  try {
+    board = ch.makeBoard((await mapShared(agreement, libc, ch.call, Board.bytesFor(ch.size), "tsmpi-board")).buffer);
+  } catch (error) {
+    if (!(error instanceof TransportError)) throw error;
+  }
+  ch.board = board;
+  return board;
+}
+
+/**
+ * Run `fast` on the board of `ch`'s communicator, once the collectives started before it on the
+ * board are over; `slow` (messages) where there is no board. Every member decides alike: the
+ * board exists on all or none.
+ */
+export function onBoard<T>(ch: Channel, fast: (board: Board) => T | Promise<T>, slow: () => Promise<T>): Promise<T> {
+  let board = ch.board;
+  if (board === undefined) board = ch.board = ch.boardLibc === undefined ? null : setUp(ch);
+  if (board === null) return slow();
+  if (board instanceof Promise) return board.then((made) => (made === null ? slow() : made.run(() => fast(made))));
+  const ready = board;
+  return ready.run(() => fast(ready));
+}

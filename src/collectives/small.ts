@@ -1,0 +1,187 @@
+/**
+ * Barrier, bcast, allreduce, allgather(v) and alltoall(v) where the communicator has a board
+ * (all its ranks on one host): each rank writes its part once, and the others read it there,
+ * with no message. Values that do not fit a slot (or are not typed arrays or numbers) fall
+ * back, on every rank alike, to the message algorithms, which also serve everywhere else.
+ */
+import type { Board } from "../comm/board.js";
+import { FALLBACK } from "../comm/board.js";
+import { arrayKind, isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
+import { checkRoot, describe } from "../comm/validate.js";
+import { OpError } from "../errors.js";
+import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
+import { alltoall as pairwiseAlltoall, alltoallv as pairwiseAlltoallv } from "./alltoall.js";
+import { checkArray, concat, displacements } from "./arrays.js";
+import { barrier as dissemination } from "./barrier.js";
+import { bcast as binomialBcast } from "./binomial.js";
+import { onBoard } from "./board.js";
+import { land, put } from "./into.js";
+import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
+import { collectiveGuard, settle, type Channel } from "./protocol.js";
+import { allreduce as messageAllreduce } from "./reduce.js";
+
+/** A value a board slot holds: a number or a typed array (not a Buffer, which must come back a Buffer). */
+const boardable = (value: unknown): boolean => typeof value === "number" || arrayKind(value) > 0;
+
+/** A board value the caller may keep: numbers as they are, arrays copied off the board. */
+const keep = <T>(value: TypedArray | number): T => (typeof value === "number" ? value : value.slice()) as T;
+
+/** `next()` once `wait` is over: at once if there is nothing to wait for (the usual case: no promise, no microtask). */
+const after = <T>(wait: Promise<void> | undefined, next: () => T | Promise<T>): T | Promise<T> => (wait === undefined ? next() : wait.then(next));
+
+/** A call's argument check, as a rejected promise (every call reports misuse that way) or undefined. */
+function refused(check: () => unknown): Promise<never> | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+export function barrier(ch: Channel): Promise<void> {
+  return onBoard(
+    ch,
+    (board) => {
+      board.next(ch.call, false);
+      board.publish();
+      return board.all();
+    },
+    () => dissemination(ch),
+  );
+}
+
+export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> {
+  const misuse = refused(() => checkRoot(ch, root));
+  if (misuse) return misuse;
+  const finish = (board: Board, fits: boolean): T | Promise<T> => {
+    if (!fits) return binomialBcast(ch, value, root, into);
+    const data = ch.rank === root ? value : board.read(root, 0);
+    if (into !== undefined) return land(ch, into, data);
+    return ch.rank === root ? value : keep<T>(data as TypedArray | number);
+  };
+  return onBoard(
+    ch,
+    (board) => {
+      if (ch.rank === root) return after(board.next(ch.call, true), () => finish(board, board.publish(boardable(value) ? [value] : FALLBACK)));
+      board.next(ch.call, false);
+      board.publish();
+      return after(board.from(root), () => finish(board, !board.fellBack(root)));
+    },
+    () => binomialBcast(ch, value, root, into),
+  );
+}
+
+/** Publish `values` (or fall back) once the slots are free, then `done(true)` once every member has, or `done(false)` if any fell back. */
+function exchange<R>(board: Board, ch: Channel, values: readonly unknown[] | typeof FALLBACK, done: (fits: boolean) => R | Promise<R>): R | Promise<R> {
+  return after(board.next(ch.call, true), () => {
+    board.publish(values);
+    return after(board.all(), () => done(!board.anyFellBack()));
+  });
+}
+
+export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as Op, into?: T): Promise<T> {
+  let op!: Op;
+  const misuse = refused(() => (op = toOp(ch, opLike)));
+  if (misuse) return misuse;
+  return onBoard(
+    ch,
+    (board) => {
+      const usable = op.kind !== "user" && boardable(value) && collectiveGuard(ch, () => checkOperand(op, value)) === undefined;
+      return exchange(board, ch, usable ? [value] : FALLBACK, (fits) => {
+        if (!fits) return messageAllreduce(ch, value, op, into);
+        const result = settle(
+          ch,
+          collectiveGuard(ch, () => reduceSlots(board, op, value, into)),
+        );
+        return into === undefined || result === into ? (result as T) : land(ch, into, result);
+      });
+    },
+    () => messageAllreduce(ch, value, op, into),
+  );
+}
+
+/**
+ * op over every member's value in rank order (the same on every rank, so all get the same
+ * bits): into `into` when it fits this rank's value (in place when it is the value), else a new array.
+ */
+function reduceSlots(board: Board, op: Op, value: unknown, into: unknown): unknown {
+  const first = board.read(0, 0);
+  if (typeof first === "number") {
+    let acc: unknown = first;
+    for (let r = 1; r < board.size; r++) acc = combine(op, acc, board.read(r, 0), true);
+    return acc;
+  }
+  for (let r = 1; r < board.size; r++) {
+    const other = board.read(r, 0);
+    if (typeof other === "number" || other.constructor !== first.constructor || other.length !== first.length) {
+      throw new OpError(`${op.name} got arrays of different shapes: ${describe(first)} and ${describe(other)}; every rank must pass the same type and length`);
+    }
+  }
+  const fitsInto = isTypedArray(into) && isTypedArray(value) && into.constructor === first.constructor && into.length >= first.length;
+  const acc = fitsInto ? (into.length === first.length ? into : into.subarray(0, first.length)) : first.slice();
+  if (fitsInto) put(acc, first);
+  for (let r = 1; r < board.size; r++) combine(op, acc, board.read(r, 0), true);
+  return fitsInto && acc !== into ? into : acc;
+}
+
+export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
+  return onBoard(
+    ch,
+    (board) =>
+      exchange(board, ch, boardable(value) ? [value] : FALLBACK, (fits) => {
+        if (!fits) return bruckAllgather(ch, value);
+        return Array.from({ length: ch.size }, (_, r) => (r === ch.rank ? value : keep<T>(board.read(r, 0))));
+      }),
+    () => bruckAllgather(ch, value),
+  );
+}
+
+export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T): Promise<T> {
+  return onBoard(
+    ch,
+    (board) =>
+      exchange(board, ch, boardable(array) ? [array] : FALLBACK, (fits) => {
+        if (!fits) return bruckAllgatherv(ch, array, into);
+        const blocks: TypedArray[] = [];
+        for (let r = 0; r < ch.size; r++) blocks.push(r === ch.rank ? array : (board.read(r, 0) as TypedArray));
+        return concat(ch, array, blocks, into);
+      }),
+    () => bruckAllgatherv(ch, array, into),
+  );
+}
+
+export function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[]> {
+  return onBoard(
+    ch,
+    (board) => {
+      const usable = Array.isArray(values) && values.length === ch.size && values.every(boardable);
+      return exchange(board, ch, usable ? values : FALLBACK, (fits) => {
+        if (!fits) return pairwiseAlltoall(ch, values);
+        return Array.from({ length: ch.size }, (_, s) => (s === ch.rank ? values[s]! : keep<T>(board.read(s, ch.rank))));
+      });
+    },
+    () => pairwiseAlltoall(ch, values),
+  );
+}
+
+export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[], into?: T): Promise<T> {
+  return onBoard(
+    ch,
+    (board) => {
+      const blocks = collectiveGuard(ch, () => {
+        const offsets = displacements(ch, counts, checkArray(ch, "array", array).length);
+        return counts.map((count, dest) => array.subarray(offsets[dest]!, offsets[dest]! + count) as TypedArray);
+      });
+      const usable = Array.isArray(blocks) && boardable(array);
+      return exchange(board, ch, usable ? blocks : FALLBACK, (fits) => {
+        if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
+        const got: TypedArray[] = [];
+        for (let s = 0; s < ch.size; s++) got.push(s === ch.rank ? (blocks as TypedArray[])[s]! : (board.read(s, ch.rank) as TypedArray));
+        return concat(ch, array, got, into);
+      });
+    },
+    () => pairwiseAlltoallv(ch, array, counts, into),
+  );
+}

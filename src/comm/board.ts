@@ -1,0 +1,241 @@
+/**
+ * A collective board: memory shared by the members of a communicator that all live on one
+ * host, where small collectives meet without messages (as MPI's shared-memory collectives do).
+ *
+ * Each member has a control line (its generation counter and a sleeping flag) and, for each
+ * of two parities, a slot it alone writes. Collective number g (counted per communicator,
+ * the same on every member since collectives are called in the same order) uses the slots of
+ * parity g % 2: a member writes its slot, then publishes g. Publishing g also says that the
+ * member is done reading collective g - 1; so before writing, a member waits until everyone
+ * has published g - 1 (done with g - 2, the last user of these slots).
+ *
+ * A slot holds a list of values (typed arrays or numbers), or a FALLBACK mark: a value that
+ * does not fit (too large, or of another kind). Every member reads the marks of the slots it
+ * needs, so members agree on falling back to messages without a further exchange.
+ *
+ * Sequentially consistent Atomics order everything: a sleeper sets its flag then reads the
+ * counters; a publisher stores its counter then reads the flags, so one of the two sees the
+ * other, and a doorbell is never lost.
+ */
+import { CTORS, arrayKind } from "./arrays.js";
+import type { TypedArray } from "./values.js";
+
+/** Int32 words per member's control line (one cache line). */
+const LINE = 16;
+const SEQ = 0;
+const ASLEEP = 1;
+/** Slot word 0: the number of values, or FALLBACK. */
+export const FALLBACK = -1;
+/** Value code of a plain number (typed arrays use their kind code, 1 and up). */
+const NUMBER = 255;
+const PAGE = 4096;
+
+/** Bytes of a member's slot for a communicator of `size` (all slots of a board: 2 · size of them). */
+export function slotBytes(size: number): number {
+  return Math.max(1024, Math.min(64 * 1024, 2 ** Math.floor(Math.log2((1024 * 1024) / size))));
+}
+
+/** What a board waits with (the engine's watch, and its doorbells). */
+export interface BoardHooks {
+  /** Resolve once `ready()`; `sleeping` sets this member's flag (see Runtime.watch); `call` names the wait in hang reports. */
+  watch(call: string, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void>;
+  /** Poll for `ready()` right away, for a while (as a blocked receive does; see Transport.await). */
+  spin(ready: () => boolean): void;
+  /** Wake member `member`. */
+  nudge(member: number): void;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+export class Board {
+  private readonly control: Int32Array;
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly doubles: Float64Array;
+  private readonly slot: number;
+  /** The current collective's number (0: none yet). */
+  private generation = 0;
+  /** Byte offset of each member's slot, this generation. */
+  private readonly base: number[];
+  /** The current collective's call, and the member it last found missing, for hang reports. */
+  private call = "";
+  private missing = 0;
+  /** The last collective started and not yet over: the next one starts after it (see run). */
+  private active: Promise<unknown> | undefined;
+
+  constructor(
+    readonly buffer: ArrayBuffer,
+    readonly rank: number,
+    readonly size: number,
+    private readonly hooks: BoardHooks,
+  ) {
+    this.slot = slotBytes(size);
+    this.control = new Int32Array(buffer, 0, size * LINE);
+    this.words = new Int32Array(buffer);
+    this.bytes = new Uint8Array(buffer);
+    this.doubles = new Float64Array(buffer);
+    this.base = new Array<number>(size).fill(0);
+  }
+
+  /** Bytes of a board for `size` members. */
+  static bytesFor(size: number): number {
+    return Math.ceil((size * LINE * 4 + 2 * size * slotBytes(size)) / PAGE) * PAGE;
+  }
+
+  /**
+   * Run the collective `op` once those started before it on this board are over: a member takes
+   * part in one collective at a time, since publishing one says it is done with the last.
+   */
+  run<T>(op: () => T | Promise<T>): Promise<T> {
+    if (this.active !== undefined) return this.track(this.active.then(op, op));
+    let result: T | Promise<T>;
+    try {
+      result = op();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    // Over already (the usual case: nobody had to sleep): nothing to wait for.
+    return result instanceof Promise ? this.track(result) : Promise.resolve(result);
+  }
+
+  private track<T>(done: Promise<T>): Promise<T> {
+    this.active = done;
+    const clear = (): void => {
+      if (this.active === done) this.active = undefined;
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  /**
+   * Start the next collective (inside {@link run}). @returns a promise while some member still
+   * reads the slots this one is to `write` (rare), else undefined.
+   */
+  next(call: string, write: boolean): Promise<void> | undefined {
+    const g = ++this.generation;
+    this.call = call;
+    const first = this.size * LINE * 4 + (g & 1) * this.size * this.slot;
+    for (let r = 0; r < this.size; r++) this.base[r] = first + r * this.slot;
+    return write ? this.waitFor(() => this.everyone(g - 1)) : undefined;
+  }
+
+  /** Has every member published at least collective `g`? */
+  private everyone(g: number): boolean {
+    for (let r = 0; r < this.size; r++) {
+      if (Atomics.load(this.control, r * LINE + SEQ) < g) {
+        this.missing = r;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Has `member` published the current collective? */
+  private arrived(member: number): boolean {
+    this.missing = member;
+    return Atomics.load(this.control, member * LINE + SEQ) >= this.generation;
+  }
+
+  /**
+   * @returns undefined once `ready()`, polling for it at once (the caller is a blocking
+   * collective, as in MPI), or a promise if it has to sleep.
+   */
+  private waitFor(ready: () => boolean): Promise<void> | undefined {
+    if (ready()) return undefined;
+    this.hooks.spin(ready);
+    if (ready()) return undefined;
+    return this.hooks.watch(
+      this.call,
+      ready,
+      (asleep) => Atomics.store(this.control, this.rank * LINE + ASLEEP, asleep ? 1 : 0),
+      () => this.missing,
+    );
+  }
+
+  /** Wait until every member has published the current collective. */
+  all(): Promise<void> | undefined {
+    return this.waitFor(() => this.everyone(this.generation));
+  }
+
+  /** Wait until `member` has published the current collective. */
+  from(member: number): Promise<void> | undefined {
+    return this.waitFor(() => this.arrived(member));
+  }
+
+  /**
+   * Write this member's values into its slot (`undefined`: nothing to say; FALLBACK if they do
+   * not fit), then publish the collective and wake whoever sleeps. @returns false if it fell back.
+   */
+  publish(values?: readonly unknown[] | typeof FALLBACK): boolean {
+    const ok = values === undefined || (values !== FALLBACK && this.write(values));
+    if (!ok) this.words[this.base[this.rank]! >> 2] = FALLBACK;
+    const control = this.control;
+    Atomics.store(control, this.rank * LINE + SEQ, this.generation);
+    for (let r = 0; r < this.size; r++) {
+      if (r !== this.rank && Atomics.load(control, r * LINE + ASLEEP) === 1 && Atomics.compareExchange(control, r * LINE + ASLEEP, 1, 0) === 1)
+        this.hooks.nudge(r);
+    }
+    return ok;
+  }
+
+  /** Encode `values` into this member's slot: count, then (code, length) pairs, then the payloads. @returns false if they do not fit. */
+  private write(values: readonly unknown[]): boolean {
+    const start = this.base[this.rank]!;
+    const words = this.words;
+    let at = start + align8(4 + 8 * values.length);
+    const end = start + this.slot;
+    if (at > end) return false;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      const number = typeof value === "number";
+      const code = number ? NUMBER : arrayKind(value);
+      if (code <= 0) return false; // not a typed array (a Buffer reads back as a Uint8Array: messages keep it one)
+      const array = value as TypedArray;
+      const bytes = number ? 8 : array.byteLength;
+      if (at + bytes > end) return false;
+      words[(start >> 2) + 1 + 2 * i] = code;
+      words[(start >> 2) + 2 + 2 * i] = number ? 1 : array.length;
+      if (number) this.doubles[at >> 3] = value;
+      else this.bytes.set(new Uint8Array(array.buffer, array.byteOffset, bytes), at);
+      at += align8(bytes);
+    }
+    words[start >> 2] = values.length;
+    return true;
+  }
+
+  /** Did `member` fall back (its values do not fit)? Read only once it has published. */
+  fellBack(member: number): boolean {
+    return this.words[this.base[member]! >> 2] === FALLBACK;
+  }
+
+  /** Did any member fall back? */
+  anyFellBack(): boolean {
+    for (let r = 0; r < this.size; r++) if (this.fellBack(r)) return true;
+    return false;
+  }
+
+  /** Number of values in `member`'s slot. */
+  count(member: number): number {
+    return this.words[this.base[member]! >> 2]!;
+  }
+
+  /**
+   * Value `index` of `member`'s slot: a number, or a view of the board (valid until this member
+   * starts its next collective: copy what is kept).
+   */
+  read(member: number, index: number): TypedArray | number {
+    const start = this.base[member]!;
+    const words = this.words;
+    const count = words[start >> 2]!;
+    let at = start + align8(4 + 8 * count);
+    for (let i = 0; i < index; i++) at += align8(this.bytesOf(words[(start >> 2) + 1 + 2 * i]!, words[(start >> 2) + 2 + 2 * i]!));
+    const code = words[(start >> 2) + 1 + 2 * index]!;
+    const length = words[(start >> 2) + 2 + 2 * index]!;
+    if (code === NUMBER) return this.doubles[at >> 3]!;
+    return new CTORS[code]!(this.buffer, at, length);
+  }
+
+  private bytesOf(code: number, length: number): number {
+    return code === NUMBER ? 8 : length * CTORS[code]!.BYTES_PER_ELEMENT;
+  }
+}
