@@ -6,17 +6,17 @@
  */
 import type { Board } from "../comm/board.js";
 import { FALLBACK } from "../comm/board.js";
-import { arrayKind, isTypedArray } from "../comm/arrays.js";
+import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
 import { OpError } from "../errors.js";
 import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
 import { alltoall as pairwiseAlltoall, alltoallv as pairwiseAlltoallv } from "./alltoall.js";
-import { checkArray, concat, displacements } from "./arrays.js";
+import { checkArray, displacements, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
-import { land, put } from "./into.js";
+import { checkInto, land, put } from "./into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
 import { allreduce as messageAllreduce } from "./reduce.js";
@@ -74,9 +74,15 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
 }
 
 /** Publish `values` (or fall back) once the slots are free, then `done(true)` once every member has, or `done(false)` if any fell back. */
-function exchange<R>(board: Board, ch: Channel, values: readonly unknown[] | typeof FALLBACK, done: (fits: boolean) => R | Promise<R>): R | Promise<R> {
+function exchange<R>(
+  board: Board,
+  ch: Channel,
+  values: readonly unknown[] | typeof FALLBACK,
+  described: boolean,
+  done: (fits: boolean) => R | Promise<R>,
+): R | Promise<R> {
   return after(board.next(ch.call, true), () => {
-    board.publish(values);
+    board.publish(values, described);
     return after(board.all(), () => done(!board.anyFellBack()));
   });
 }
@@ -89,7 +95,7 @@ export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as O
     ch,
     (board) => {
       const usable = op.kind !== "user" && boardable(value) && collectiveGuard(ch, () => checkOperand(op, value)) === undefined;
-      return exchange(board, ch, usable ? [value] : FALLBACK, (fits) => {
+      return exchange(board, ch, usable ? [value] : FALLBACK, false, (fits) => {
         if (!fits) return messageAllreduce(ch, value, op, into);
         const result = settle(
           ch,
@@ -130,7 +136,7 @@ export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
   return onBoard(
     ch,
     (board) =>
-      exchange(board, ch, boardable(value) ? [value] : FALLBACK, (fits) => {
+      exchange(board, ch, boardable(value) ? [value] : FALLBACK, false, (fits) => {
         if (!fits) return bruckAllgather(ch, value);
         return Array.from({ length: ch.size }, (_, r) => (r === ch.rank ? value : keep<T>(board.read(r, 0))));
       }),
@@ -141,13 +147,21 @@ export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
 export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T): Promise<T> {
   return onBoard(
     ch,
-    (board) =>
-      exchange(board, ch, boardable(array) ? [array] : FALLBACK, (fits) => {
+    (board) => {
+      // Data too large for the slot is described there (length, kind), then sent straight into place.
+      const data = [array];
+      const described = boardable(array) && !board.fits(data);
+      return exchange(board, ch, !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array)] : data, described, (fits) => {
         if (!fits) return bruckAllgatherv(ch, array, into);
-        const blocks: TypedArray[] = [];
-        for (let r = 0; r < ch.size; r++) blocks.push(r === ch.rank ? array : (board.read(r, 0) as TypedArray));
-        return concat(ch, array, blocks, into);
-      }),
+        const blocks: Block[] = [];
+        for (let r = 0; r < ch.size; r++) {
+          if (r === ch.rank) blocks.push(array);
+          else if (!board.described(r)) blocks.push(board.read(r, 0) as TypedArray);
+          else blocks.push({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number });
+        }
+        return direct(ch, array, blocks, described, () => array, into);
+      });
+    },
     () => bruckAllgatherv(ch, array, into),
   );
 }
@@ -157,7 +171,7 @@ export function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[]> {
     ch,
     (board) => {
       const usable = Array.isArray(values) && values.length === ch.size && values.every(boardable);
-      return exchange(board, ch, usable ? values : FALLBACK, (fits) => {
+      return exchange(board, ch, usable ? values : FALLBACK, false, (fits) => {
         if (!fits) return pairwiseAlltoall(ch, values);
         return Array.from({ length: ch.size }, (_, s) => (s === ch.rank ? values[s]! : keep<T>(board.read(s, ch.rank))));
       });
@@ -175,13 +189,70 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
         return counts.map((count, dest) => array.subarray(offsets[dest]!, offsets[dest]! + count) as TypedArray);
       });
       const usable = Array.isArray(blocks) && boardable(array);
-      return exchange(board, ch, usable ? blocks : FALLBACK, (fits) => {
+      const described = usable && !board.fits(blocks);
+      return exchange(board, ch, !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array)] : blocks, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
-        const got: TypedArray[] = [];
-        for (let s = 0; s < ch.size; s++) got.push(s === ch.rank ? (blocks as TypedArray[])[s]! : (board.read(s, ch.rank) as TypedArray));
-        return concat(ch, array, got, into);
+        const got: Block[] = [];
+        for (let s = 0; s < ch.size; s++) {
+          if (s === ch.rank) got.push((blocks as TypedArray[])[s]!);
+          else if (!board.described(s)) got.push(board.read(s, ch.rank) as TypedArray);
+          else got.push({ length: (board.read(s, 0) as Int32Array)[ch.rank]!, kind: board.read(s, 1) as number });
+        }
+        return direct(ch, array, got, described, (dest) => (blocks as TypedArray[])[dest]!, into);
       });
     },
     () => pairwiseAlltoallv(ch, array, counts, into),
   );
+}
+
+/** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
+type Block = TypedArray | { length: number; kind: number };
+
+/**
+ * The v-collectives once every block is on the board or described there: each lands at its
+ * place in the result (`into` if it fits), described ones as messages received straight
+ * there, pairwise (round s: send to rank + s, receive from rank - s), as far as the sender
+ * described its data. An `into` that does not fit is refused only after the exchange, so that
+ * no other rank waits for this one.
+ */
+async function direct<T extends TypedArray>(
+  ch: Channel,
+  like: T,
+  blocks: Block[],
+  sends: boolean,
+  outgoing: (dest: number) => TypedArray,
+  into?: T,
+): Promise<T> {
+  const { rank, size } = ch;
+  const kind = arrayKind(like);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const block of blocks) {
+    const other = isTypedArray(block) ? arrayKind(block) : block.kind;
+    if (other !== kind) sameType(ch, like, isTypedArray(block) ? block : new CTORS[other]!(0));
+    offsets.push(total);
+    total += block.length;
+  }
+  const fitsInto = isTypedArray(into) && arrayKind(into) === kind && into.length >= total;
+  const out = fitsInto ? into : (new (like.constructor as new (n: number) => T)(total) as T);
+  const round = async (s: number): Promise<void> => {
+    const dest = (rank + s) % size,
+      source = (rank - s + size) % size;
+    const place = out.subarray(offsets[source]!, offsets[source]! + blocks[source]!.length);
+    const [, received] = await Promise.all([
+      sends ? ch.send(dest, outgoing(dest)) : undefined,
+      isTypedArray(blocks[source]) ? undefined : ch.recv<TypedArray>(source, place),
+    ]);
+    if (received !== undefined) {
+      sameType(ch, like, received);
+      put(place, received);
+    }
+  };
+  // The first round starts before the blocks at hand are copied, so that its peer need not wait for that.
+  const first = size > 1 ? round(1) : undefined;
+  for (let r = 0; r < size; r++) if (isTypedArray(blocks[r])) put(out, blocks[r] as TypedArray, offsets[r]);
+  await first;
+  for (let s = 2; s < size; s++) await round(s);
+  if (into !== undefined) checkInto(ch, into, like, total);
+  return out;
 }

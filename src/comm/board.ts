@@ -11,7 +11,9 @@
  *
  * A slot holds a list of values (typed arrays or numbers), or a FALLBACK mark: a value that
  * does not fit (too large, or of another kind). Every member reads the marks of the slots it
- * needs, so members agree on falling back to messages without a further exchange.
+ * needs, so members agree on falling back to messages without a further exchange. A slot may
+ * also be DESCRIBED: its values then describe data too large for it (lengths, kind), which
+ * travels as messages straight into place once every member knows where each block goes.
  *
  * Sequentially consistent Atomics order everything: a sleeper sets its flag then reads the
  * counters; a publisher stores its counter then reads the flags, so one of the two sees the
@@ -24,8 +26,9 @@ import type { TypedArray } from "./values.js";
 const LINE = 16;
 const SEQ = 0;
 const ASLEEP = 1;
-/** Slot word 0: the number of values, or FALLBACK. */
+/** Slot word 0: the number of values, or FALLBACK; with DESCRIBED, the values describe data that travels as messages. */
 export const FALLBACK = -1;
+const DESCRIBED = 0x4000_0000;
 /** Value code of a plain number (typed arrays use their kind code, 1 and up). */
 const NUMBER = 255;
 const PAGE = 4096;
@@ -166,8 +169,8 @@ export class Board {
    * Write this member's values into its slot (`undefined`: nothing to say; FALLBACK if they do
    * not fit), then publish the collective and wake whoever sleeps. @returns false if it fell back.
    */
-  publish(values?: readonly unknown[] | typeof FALLBACK): boolean {
-    const ok = values === undefined || (values !== FALLBACK && this.write(values));
+  publish(values?: readonly unknown[] | typeof FALLBACK, described = false): boolean {
+    const ok = values === undefined || (values !== FALLBACK && this.write(values, described));
     if (!ok) this.words[this.base[this.rank]! >> 2] = FALLBACK;
     const control = this.control;
     Atomics.store(control, this.rank * LINE + SEQ, this.generation);
@@ -178,8 +181,19 @@ export class Board {
     return ok;
   }
 
+  /** Would `values` (numbers and typed arrays) fit this member's slot? */
+  fits(values: readonly unknown[]): boolean {
+    let bytes = align8(4 + 8 * values.length);
+    for (const value of values) {
+      if (typeof value === "number") bytes += 8;
+      else if (arrayKind(value) > 0) bytes += align8((value as TypedArray).byteLength);
+      else return false;
+    }
+    return bytes <= this.slot;
+  }
+
   /** Encode `values` into this member's slot: count, then (code, length) pairs, then the payloads. @returns false if they do not fit. */
-  private write(values: readonly unknown[]): boolean {
+  private write(values: readonly unknown[], described: boolean): boolean {
     const start = this.base[this.rank]!;
     const words = this.words;
     let at = start + align8(4 + 8 * values.length);
@@ -199,7 +213,7 @@ export class Board {
       else this.bytes.set(new Uint8Array(array.buffer, array.byteOffset, bytes), at);
       at += align8(bytes);
     }
-    words[start >> 2] = values.length;
+    words[start >> 2] = described ? values.length | DESCRIBED : values.length;
     return true;
   }
 
@@ -214,9 +228,10 @@ export class Board {
     return false;
   }
 
-  /** Number of values in `member`'s slot. */
-  count(member: number): number {
-    return this.words[this.base[member]! >> 2]!;
+  /** Did `member` publish a description of its data (which then travels as messages) rather than the data? */
+  described(member: number): boolean {
+    const word = this.words[this.base[member]! >> 2]!;
+    return word !== FALLBACK && (word & DESCRIBED) !== 0;
   }
 
   /**
@@ -226,7 +241,7 @@ export class Board {
   read(member: number, index: number): TypedArray | number {
     const start = this.base[member]!;
     const words = this.words;
-    const count = words[start >> 2]!;
+    const count = words[start >> 2]! & ~DESCRIBED;
     let at = start + align8(4 + 8 * count);
     for (let i = 0; i < index; i++) at += align8(this.bytesOf(words[(start >> 2) + 1 + 2 * i]!, words[(start >> 2) + 2 + 2 * i]!));
     const code = words[(start >> 2) + 1 + 2 * index]!;
