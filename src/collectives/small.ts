@@ -12,7 +12,7 @@ import { checkRoot, describe } from "../comm/validate.js";
 import { OpError } from "../errors.js";
 import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
 import { alltoall as pairwiseAlltoall, alltoallv as pairwiseAlltoallv } from "./alltoall.js";
-import { checkArray, displacements, sameType } from "./arrays.js";
+import { checkArray, concat, displacements, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
@@ -154,12 +154,16 @@ export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T
       return exchange(board, ch, !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array)] : data, described, (fits) => {
         if (!fits) return bruckAllgatherv(ch, array, into);
         const blocks: Block[] = [];
+        let messages = false;
         for (let r = 0; r < ch.size; r++) {
           if (r === ch.rank) blocks.push(array);
           else if (!board.described(r)) blocks.push(board.read(r, 0) as TypedArray);
-          else blocks.push({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number });
+          else {
+            blocks.push({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number });
+            messages = true;
+          }
         }
-        return direct(ch, array, blocks, described, () => array, into);
+        return messages || described ? direct(ch, array, blocks, described, () => array, into) : concat(ch, array, blocks as TypedArray[], into);
       });
     },
     () => bruckAllgatherv(ch, array, into),
@@ -193,11 +197,16 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       return exchange(board, ch, !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array)] : blocks, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
         const got: Block[] = [];
+        let messages = false;
         for (let s = 0; s < ch.size; s++) {
           if (s === ch.rank) got.push((blocks as TypedArray[])[s]!);
           else if (!board.described(s)) got.push(board.read(s, ch.rank) as TypedArray);
-          else got.push({ length: (board.read(s, 0) as Int32Array)[ch.rank]!, kind: board.read(s, 1) as number });
+          else {
+            got.push({ length: (board.read(s, 0) as Int32Array)[ch.rank]!, kind: board.read(s, 1) as number });
+            messages = true;
+          }
         }
+        if (!messages && !described) return concat(ch, array, got as TypedArray[], into);
         return direct(ch, array, got, described, (dest) => (blocks as TypedArray[])[dest]!, into);
       });
     },
