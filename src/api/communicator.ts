@@ -27,7 +27,8 @@ export class Comm extends PointToPoint {
   // (wrong counts, a bad root, an op that does not fit) rejects on every rank.
 
   /**
-   * Resolve once every rank has called barrier (MPI_Barrier). Dissemination, ⌈log₂ n⌉ rounds.
+   * Resolve once every rank has called barrier (MPI_Barrier). On one host: a shared-memory
+   * board; otherwise dissemination, ⌈log₂ n⌉ rounds.
    * @example
    * ```ts
    * await comm.barrier(); // every rank has finished the previous phase
