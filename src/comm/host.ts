@@ -134,15 +134,15 @@ export class HostTransport implements Transport, Delivery {
    * Poll shared memory until `done()` is true, or until neither it nor the rings have made
    * progress for {@link SPIN_MS}, or {@link TRANSFER_PATIENCE} times that while a message is
    * partly through (`done()` may report its own progress as "moved"; `transferring`: it is
-   * writing one).
+   * writing one; `deliver`: read the rings too, not just write what is queued).
    */
-  private spin(done: () => boolean | "moved", deadline = Infinity, transferring = false): void {
+  private spin(done: () => boolean | "moved", deadline = Infinity, transferring = false, deliver = true): void {
     const shm = this.shm!;
     shm.disarm();
     const limit = this.spinLimit;
     let last = 0;
     for (let idle = 0, polls = 1; ; polls++) {
-      let moved = shm.progress();
+      let moved = shm.progress(deliver);
       const state = done();
       if (state === true) break;
       moved ||= state === "moved";
@@ -199,9 +199,9 @@ export class HostTransport implements Transport, Delivery {
     if (--this.demand === 0) this.shm?.disarm();
   }
 
-  await(satisfied: () => boolean, limitMs?: number): void {
+  await(satisfied: () => boolean, limitMs?: number, deliver = true): void {
     if (this.shm === undefined || satisfied()) return;
-    this.spin(satisfied, limitMs === undefined ? Infinity : performance.now() + limitMs);
+    this.spin(satisfied, limitMs === undefined ? Infinity : performance.now() + limitMs, false, deliver);
     // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
     // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
     if (!satisfied() || this.demand > 1) this.rearm();

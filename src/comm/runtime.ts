@@ -292,9 +292,14 @@ export class Runtime implements Delivery {
     return done;
   }
 
-  /** Poll the transport until `ready()`, for as long as a blocked receive would before sleeping. */
+  /**
+   * Poll until `ready()`, for as long as a blocked receive would before sleeping, leaving
+   * arriving messages in the rings: a collective that falls back to messages right after
+   * posts receives that want them in place (delivered now, a large one would land in a fresh
+   * buffer, to be copied again; bcast of 1 MiB into: 65 -> 442 µs).
+   */
   spin(ready: () => boolean): void {
-    this.transport?.await?.(ready);
+    this.transport?.await?.(ready, undefined, false);
   }
 
   /** Wake world rank `rank` if it sleeps on shared memory this rank has just changed. */

@@ -50,8 +50,10 @@ export interface Transport {
    * A receive is blocked until `satisfied()` turns true: the transport may spend a short
    * while polling for it before the caller yields to the event loop. Optional.
    * @param limitMs poll at most this long (by default, until nothing has moved for a while)
+   * @param deliver deliver arriving messages meanwhile (default); a wait on shared state other
+   *   than messages may leave them in the rings, so that they land where a receive posted next wants them
    */
-  await?(satisfied: () => boolean, limitMs?: number): void;
+  await?(satisfied: () => boolean, limitMs?: number, deliver?: boolean): void;
   /**
    * Do messages from world rank `rank` arrive where {@link await} polls? A receive from any
    * other peer (another host: ZeroMQ) sleeps in the event loop at once instead of polling.

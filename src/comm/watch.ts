@@ -42,7 +42,7 @@ export class Watches {
       this.pending.set(wait, finish);
       void RESOLVED.then(() => {
         if (wait.done) return;
-        transport.await?.(ready);
+        transport.await?.(ready, undefined, false);
         sleepUnlessReady();
         if (!wait.done) unsubscribe = transport.onWake?.(sleepUnlessReady);
       });

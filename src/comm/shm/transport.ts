@@ -218,14 +218,14 @@ export class ShmTransport {
   }
 
   /**
-   * Deliver what has arrived and write what is queued. @returns true if anything moved.
+   * Deliver what has arrived (unless not to `deliver`) and write what is queued. @returns true if anything moved.
    * Called in tight polling loops: it allocates nothing while nothing has arrived (no
    * iterators, and the delivery closure lives in {@link readFrom}: captured by a closure in
    * this loop, `source` needed a fresh context per poll, a minor GC per millisecond of polling).
    */
-  progress(): boolean {
+  progress(deliver = true): boolean {
     let moved = false;
-    const sources = this.sources;
+    const sources = deliver ? this.sources : [];
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i]!;
       if (source.reading || !source.in.readable) continue;
