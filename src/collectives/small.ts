@@ -4,8 +4,7 @@
  * with no message. Values that do not fit a slot (or are not typed arrays or numbers) fall
  * back, on every rank alike, to the message algorithms, which also serve everywhere else.
  */
-import type { Board } from "../comm/board.js";
-import { FALLBACK } from "../comm/board.js";
+import { FALLBACK, type Board } from "../comm/board.js";
 import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
@@ -26,6 +25,14 @@ const boardable = (value: unknown): boolean => typeof value === "number" || arra
 
 /** A board value the caller may keep: numbers as they are, arrays copied off the board. */
 const keep = <T>(value: TypedArray | number): T => (typeof value === "number" ? value : value.slice()) as T;
+
+/** Each member's value `index` of its slot, copied off the board (this rank's: `own`, as it is). */
+function keptFrom<T>(board: Board, ch: Channel, own: T, index: number): T[] {
+  // A loop, not Array.from with a map function: in blocksFor that cost 0.4 µs of a 0.7 µs allgatherv.
+  const values: T[] = [];
+  for (let r = 0; r < ch.size; r++) values.push(r === ch.rank ? own : keep<T>(board.read(r, index)));
+  return values;
+}
 
 /** `next()` once `wait` is over: at once if there is nothing to wait for (the usual case: no promise, no microtask). */
 const after = <T>(wait: Promise<void> | undefined, next: () => T | Promise<T>): T | Promise<T> => (wait === undefined ? next() : wait.then(next));
@@ -138,7 +145,7 @@ export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
     (board) =>
       exchange(board, ch, boardable(value) ? [value] : FALLBACK, false, (fits) => {
         if (!fits) return bruckAllgather(ch, value);
-        return Array.from({ length: ch.size }, (_, r) => (r === ch.rank ? value : keep<T>(board.read(r, 0))));
+        return keptFrom(board, ch, value, 0);
       }),
     () => bruckAllgather(ch, value),
   );
@@ -153,17 +160,8 @@ export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T
       const described = boardable(array) && !board.fits(data);
       return exchange(board, ch, !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array)] : data, described, (fits) => {
         if (!fits) return bruckAllgatherv(ch, array, into);
-        const blocks: Block[] = [];
-        let messages = false;
-        for (let r = 0; r < ch.size; r++) {
-          if (r === ch.rank) blocks.push(array);
-          else if (!board.described(r)) blocks.push(board.read(r, 0) as TypedArray);
-          else {
-            blocks.push({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number });
-            messages = true;
-          }
-        }
-        return messages || described ? direct(ch, array, blocks, described, () => array, into) : concat(ch, array, blocks as TypedArray[], into);
+        const blocks = blocksFor(board, ch, array, 0, (r) => ({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number }));
+        return atHand(blocks) && !described ? concat(ch, array, blocks, into) : direct(ch, array, blocks, described, () => array, into);
       });
     },
     () => bruckAllgatherv(ch, array, into),
@@ -177,7 +175,7 @@ export function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[]> {
       const usable = Array.isArray(values) && values.length === ch.size && values.every(boardable);
       return exchange(board, ch, usable ? values : FALLBACK, false, (fits) => {
         if (!fits) return pairwiseAlltoall(ch, values);
-        return Array.from({ length: ch.size }, (_, s) => (s === ch.rank ? values[s]! : keep<T>(board.read(s, ch.rank))));
+        return keptFrom(board, ch, values[ch.rank]!, ch.rank);
       });
     },
     () => pairwiseAlltoall(ch, values),
@@ -196,18 +194,12 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       const described = usable && !board.fits(blocks);
       return exchange(board, ch, !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array)] : blocks, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
-        const got: Block[] = [];
-        let messages = false;
-        for (let s = 0; s < ch.size; s++) {
-          if (s === ch.rank) got.push((blocks as TypedArray[])[s]!);
-          else if (!board.described(s)) got.push(board.read(s, ch.rank) as TypedArray);
-          else {
-            got.push({ length: (board.read(s, 0) as Int32Array)[ch.rank]!, kind: board.read(s, 1) as number });
-            messages = true;
-          }
-        }
-        if (!messages && !described) return concat(ch, array, got as TypedArray[], into);
-        return direct(ch, array, got, described, (dest) => (blocks as TypedArray[])[dest]!, into);
+        const mine = blocks as TypedArray[];
+        const got = blocksFor(board, ch, mine[ch.rank]!, ch.rank, (s) => ({
+          length: (board.read(s, 0) as Int32Array)[ch.rank]!,
+          kind: board.read(s, 1) as number,
+        }));
+        return atHand(got) && !described ? concat(ch, array, got, into) : direct(ch, array, got, described, (dest) => mine[dest]!, into);
       });
     },
     () => pairwiseAlltoallv(ch, array, counts, into),
@@ -216,6 +208,22 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
 
 /** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
 type Block = TypedArray | { length: number; kind: number };
+
+/**
+ * Each member's block for this rank in a v-collective: this rank's `own`, value `index` of the
+ * member's slot, or, where the member described its data, what `described` makes of that.
+ */
+function blocksFor(board: Board, ch: Channel, own: TypedArray, index: number, described: (member: number) => Block): Block[] {
+  const blocks: Block[] = [];
+  for (let r = 0; r < ch.size; r++) blocks.push(r === ch.rank ? own : board.described(r) ? described(r) : (board.read(r, index) as TypedArray));
+  return blocks;
+}
+
+/** Are all the blocks at hand (none comes as a message)? */
+function atHand(blocks: Block[]): blocks is TypedArray[] {
+  for (const block of blocks) if (!isTypedArray(block)) return false;
+  return true;
+}
 
 /**
  * The v-collectives once every block is on the board or described there: each lands at its

@@ -176,7 +176,8 @@ export class Board {
    * not fit), then publish the collective and wake whoever sleeps. @returns false if it fell back.
    */
   publish(values?: readonly unknown[] | typeof FALLBACK, described = false): boolean {
-    const ok = values === undefined || (values !== FALLBACK && this.write(values, described));
+    const ok = values === undefined || (values !== FALLBACK && this.fits(values));
+    if (ok && values !== undefined) this.write(values as readonly unknown[], described);
     if (!ok) this.words[this.base[this.rank]! >> 2] = FALLBACK;
     const control = this.control;
     Atomics.store(control, this.rank * LINE + SEQ, this.generation);
@@ -187,7 +188,7 @@ export class Board {
     return ok;
   }
 
-  /** Would `values` (numbers and typed arrays) fit this member's slot? */
+  /** Would `values` fit this member's slot (numbers and typed arrays only: a Buffer would read back as a Uint8Array, so messages keep it one)? */
   fits(values: readonly unknown[]): boolean {
     let bytes = align8(4 + 8 * values.length);
     for (const value of values) {
@@ -198,29 +199,23 @@ export class Board {
     return bytes <= this.slot;
   }
 
-  /** Encode `values` into this member's slot: count, then (code, length) pairs, then the payloads. @returns false if they do not fit. */
-  private write(values: readonly unknown[], described: boolean): boolean {
+  /** Encode `values` (that {@link fits} said fit) into this member's slot: count, then (code, length) pairs, then the payloads. */
+  private write(values: readonly unknown[], described: boolean): void {
     const start = this.base[this.rank]!;
     const words = this.words;
     let at = start + align8(4 + 8 * values.length);
-    const end = start + this.slot;
-    if (at > end) return false;
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       const number = typeof value === "number";
-      const code = number ? NUMBER : arrayKind(value);
-      if (code <= 0) return false; // not a typed array (a Buffer reads back as a Uint8Array: messages keep it one)
       const array = value as TypedArray;
       const bytes = number ? 8 : array.byteLength;
-      if (at + bytes > end) return false;
-      words[(start >> 2) + 1 + 2 * i] = code;
+      words[(start >> 2) + 1 + 2 * i] = number ? NUMBER : arrayKind(value);
       words[(start >> 2) + 2 + 2 * i] = number ? 1 : array.length;
       if (number) this.doubles[at >> 3] = value;
       else this.bytes.set(new Uint8Array(array.buffer, array.byteOffset, bytes), at);
       at += align8(bytes);
     }
     words[start >> 2] = described ? values.length | DESCRIBED : values.length;
-    return true;
   }
 
   /** Did `member` fall back (its values do not fit)? Read only once it has published. */

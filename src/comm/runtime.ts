@@ -273,7 +273,8 @@ export class Runtime implements Delivery {
   }
 
   /**
-   * Wait until `ready()`: shared memory that ranks of this host change (see watch.ts). Listed
+   * Wait until `ready()`, asleep until doorbells (poll first with {@link spin}): shared memory
+   * that ranks of this host change (see watch.ts). Listed
    * like a receive for hang reports (`awaited`: the rank it waits for, as of its last look);
    * rejects with a RankFailedError if a rank of `peers` dies.
    */

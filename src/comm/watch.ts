@@ -1,21 +1,19 @@
 /**
  * Waits on shared memory other ranks of the host change (a collective board), rather than on
- * a message: polled like a receive, then asleep until a doorbell. A rank that changes what a
+ * a message: once polling has not found it ready, asleep until a doorbell. A rank that changes what a
  * wait reads must nudge the sleepers (the board's sleeping flags say whom).
  */
 import type { Transport } from "./transport.js";
 import type { Wait } from "./waits.js";
-
-const RESOLVED = Promise.resolve();
 
 export class Watches {
   /** Pending watches, so that a peer's death can end them: each maps to its finish. */
   private readonly pending = new Map<Wait, (error?: Error) => void>();
 
   /**
-   * Resolve once `ready()`. Polls from the next microtask (the caller's synchronous code runs
-   * first, as with a receive), then sleeps: `sleeping(true)` announces it, `ready` is checked
-   * once more, and every doorbell checks it again. `sleeping(false)` once it is over.
+   * Resolve once `ready()`, sleeping meanwhile (the caller has already polled for it, see
+   * Runtime.spin): `sleeping(true)` announces it, `ready` is checked once more, and every
+   * doorbell checks it again. `sleeping(false)` once it is over.
    * @param ended called once, however the wait ends
    */
   watch(transport: Transport, wait: Wait, ready: () => boolean, sleeping: (asleep: boolean) => void, ended: () => void): Promise<void> {
@@ -40,12 +38,8 @@ export class Watches {
         if (ready()) finish();
       };
       this.pending.set(wait, finish);
-      void RESOLVED.then(() => {
-        if (wait.done) return;
-        transport.await?.(ready, undefined, false);
-        sleepUnlessReady();
-        if (!wait.done) unsubscribe = transport.onWake?.(sleepUnlessReady);
-      });
+      sleepUnlessReady();
+      if (!wait.done) unsubscribe = transport.onWake?.(sleepUnlessReady);
     });
   }
 
