@@ -18,6 +18,30 @@ const kindsAt = process.argv.indexOf("--kinds");
 const median = process.argv.includes("--median");
 const kinds = kindsAt > 0 ? process.argv[kindsAt + 1]!.split(",") : ["Float64Array", "object"];
 
+/**
+ * `n` round trips of `payload` (rank 0 sends first; rank 1 echoes what it received); with
+ * `trips`, each one's time in ms. A function of its own, called in chunks: V8 optimises it
+ * like any hot function. Written inline in the module body, the loop was compiled on the
+ * stack (OSR) in the middle of the timed run: the module body is large, so each of its two
+ * compiles stalled both ranks for ~10 ms (with --trace-opt; ranks that fill the cores compile
+ * on their main thread, see rankNodeFlags), which was a third of the 8 B run's time.
+ */
+async function roundTrips(n: number, payload: unknown, options: { into?: ArrayBufferView }, trips: Float64Array | undefined, at: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const start = trips ? performance.now() : 0;
+    if (comm.rank === 0) {
+      await comm.send(payload, peer, 1);
+      await comm.recv(peer, 1, options);
+    } else if (comm.rank === 1) {
+      await comm.send(await comm.recv(peer, 1, options), peer, 1);
+    }
+    if (trips) trips[at + i] = performance.now() - start;
+  }
+}
+
+/** Round trips per call of {@link roundTrips}. */
+const CHUNK = 100;
+
 for (const kind of ["Float64Array", "object"] as const) {
   if (!kinds.includes(kind)) continue;
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
@@ -27,30 +51,22 @@ for (const kind of ["Float64Array", "object"] as const) {
     // Typed arrays are received into a preallocated array, as mpi4py's Recv(buf) does.
     const options = ArrayBuffer.isView(payload) ? { into: payload.slice() } : {};
     const iters = iterations(size);
-    const trips = new Float64Array(median ? iters : 0);
-    // One loop, as osu_latency: warm-up round trips three times as many as the timed ones, then
-    // the clock starts without a pause. V8 optimises the ~50 functions a message passes through
+    const chunk = Math.min(CHUNK, iters);
+    const trips = median ? new Float64Array(iters) : undefined;
+    // Warm-up round trips three times as many as the timed ones, then the clock starts without
+    // a pause, as osu_latency does. V8 optimises the ~50 functions a message passes through
     // over the first ~15 000 round trips; a barrier between warm-up and timing ran code the
     // ping-pong does not, and the functions it deoptimised were optimised again inside the
     // timed run, stalling a round trip for 2-8 ms each.
-    const skip = 3 * iters;
     await comm.barrier();
-    let t0 = 0;
-    for (let i = 0; i < skip + iters; i++) {
-      if (i === skip) t0 = wtime();
-      const start = median ? performance.now() : 0;
-      if (comm.rank === 0) {
-        await comm.send(payload, peer, 1);
-        await comm.recv(peer, 1, options);
-      } else if (comm.rank === 1) {
-        await comm.send(await comm.recv(peer, 1, options), peer, 1);
-      }
-      if (median && i >= skip) trips[i - skip] = performance.now() - start;
-    }
+    for (let done = 0; done < 3 * iters; done += chunk)
+      await roundTrips(Math.min(chunk, 3 * iters - done), payload, options, trips && new Float64Array(chunk), 0);
+    const t0 = wtime();
+    for (let done = 0; done < iters; done += chunk) await roundTrips(Math.min(chunk, iters - done), payload, options, trips, done);
     const elapsed = wtime() - t0;
     const half = elapsed / iters / 2;
     const row: Record<string, unknown> = { impl: "tsmpi", kind, size, usec: half * 1e6, gbps: size / half / 1e9 };
-    if (median) row.p50usec = (trips.sort()[iters >> 1]! / 2) * 1000;
+    if (trips) row.p50usec = (trips.sort()[iters >> 1]! / 2) * 1000;
     if (comm.rank === 0) console.log(JSON.stringify(row));
   }
 }

@@ -281,7 +281,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     const job = await runJob(2, fixture("spin.ts"), [], onCluster(["--host", ips().slice(1).join(","), "--remote-node", "/opt/no-such-node/bin/node"]));
     expect(job.exitCode).toBe(255);
     expect(job.stderr).toMatch(
-      /exited with status 127: tsmpi: no node at \/opt\/no-such-node\/bin\/node on .*; install Node.js at the same path or give --remote-node/,
+      /exited with status 127: (.* \| )?tsmpi: no node at \/opt\/no-such-node\/bin\/node on .*; install Node.js at the same path or give --remote-node/,
     );
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });

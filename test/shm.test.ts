@@ -8,7 +8,10 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadLibc, type Libc } from "../src/comm/shm/libc.js";
 import { Ring } from "../src/comm/shm/ring.js";
-import { InStream, OutStream } from "../src/comm/shm/stream.js";
+import { InStream, OutStream, pairAt, writePair, writeWhole } from "../src/comm/shm/stream.js";
+import { encode } from "../src/comm/codec.js";
+import { RawHead, RawHeadReader } from "../src/comm/raw.js";
+import { ARRAY_KINDS } from "../src/comm/wire.js";
 import { SerializationError } from "../src/errors.js";
 
 function newRing(capacity: number): Ring {
@@ -21,8 +24,8 @@ function through(capacity: number, messages: Buffer[][]): Buffer[][] {
   const reader = new InStream();
   const arrived: Buffer[][] = [];
   const read = () =>
-    ring.read((kind, payload) => {
-      const frames = reader.take(kind, payload);
+    ring.read((kind, at, length) => {
+      const frames = reader.take(kind, ring.bytes.subarray(at, at + length));
       if (frames) arrived.push(frames);
     });
   for (const frames of messages) {
@@ -69,6 +72,74 @@ describe("shared-memory ring and streams", () => {
         } catch (error) {
           if (!(error instanceof SerializationError)) throw error;
         }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+/** The records a ring holds, as [kind, payload bytes] (read out, so the ring is empty after). */
+function records(ring: Ring): Array<[number, Uint8Array]> {
+  const out: Array<[number, Uint8Array]> = [];
+  ring.read((kind, at, length) => out.push([kind, ring.bytes.slice(at, at + length)]));
+  return out;
+}
+
+describe("the small-array fast path's records (a raw header written in place)", () => {
+  const message = fc.record({
+    context: fc.stringMatching(/^[\w.!]{0,12}$/),
+    source: fc.nat(1000),
+    tag: fc.nat(2 ** 31 - 1),
+    from: fc.nat(1000),
+    kind: fc.nat(ARRAY_KINDS.length - 1),
+    bytes: fc.uint8Array({ minLength: 8, maxLength: 256 }),
+  });
+
+  it("writes byte for byte what the frame encoding writes, and reads it back where it lies", () => {
+    fc.assert(
+      fc.property(message, fc.nat(4000), ({ context, source, tag, from, kind, bytes }, skew) => {
+        const width = kind === 0 ? 1 : (globalThis[ARRAY_KINDS[kind] as "Uint8Array"] as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+        const data = bytes.slice(0, bytes.length - (bytes.length % width));
+        const Ctor = kind === 0 ? Buffer : (globalThis[ARRAY_KINDS[kind] as "Uint8Array"] as unknown as new (b: ArrayBuffer) => Uint8Array);
+        const value = kind === 0 ? Buffer.from(data) : new Ctor(data.slice().buffer);
+        // Both rings start at the same odd place, so records wrap and pad alike.
+        const [framed, placed] = [newRing(8192), newRing(8192)];
+        for (const ring of [framed, placed]) {
+          ring.commit(2, ring.reserve(skew + 1));
+          records(ring);
+        }
+        expect(writeWhole(framed, encode(context, source, tag, value, undefined, from).frames)).toBe(true);
+        const head = new RawHead();
+        expect(head.set(context, source, tag, from, kind, data.length)).toBe(true);
+        expect(writePair(placed, head, data, data.length)).toBe(true);
+        const [one, two] = [records(framed), records(placed)];
+        expect(two).toEqual(one);
+        // Read back in place: the header's fields, and where the array lies.
+        const [[, payload]] = two as [[number, Uint8Array]];
+        const view = new DataView(payload.buffer);
+        const at = pairAt(view, 0, payload.length);
+        expect(at).toBe(20);
+        const reader = new RawHeadReader();
+        expect(reader.read(payload, view, at, head.length)).toBe(true);
+        expect({ ...reader }).toEqual({ context, source, tag, from, kind, byteLength: data.length });
+        expect(payload.subarray(at + head.length)).toEqual(data);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reads fuzzed headers without throwing, refusing what is not a raw header", () => {
+    const reader = new RawHeadReader();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(64), (bytes, length) => {
+        const n = Math.min(length, bytes.length);
+        const ok = reader.read(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, n);
+        if (ok) {
+          expect(bytes[0]).toBe(0xd7);
+          expect(n).toBe(24 + (bytes[2]! | (bytes[3]! << 8)));
+          expect(Number.isSafeInteger(reader.byteLength) && reader.byteLength >= 0).toBe(true);
+        }
+        expect(pairAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, n)).toBeLessThanOrEqual(n);
       }),
       { numRuns: 5000 },
     );

@@ -17,6 +17,10 @@ import { ArgumentError, callError } from "../errors.js";
  */
 export let engineGroup: (comm: PointToPoint) => Group;
 
+/** The peers a send may name, and a receive. */
+const TO = { procNull: true };
+const FROM = { any: true, procNull: true };
+
 /** Rank, size and the point-to-point calls of a communicator (see `Comm`). */
 export class PointToPoint {
   /** This process's rank in the communicator, 0 ≤ rank < size. */
@@ -36,13 +40,18 @@ export class PointToPoint {
     this.size = group.size;
   }
 
+  /** Where each call stands, for error messages: made once per call name, not per call. */
+  readonly #wheres = new Map<string, Where>();
+
   #where(call: string): Where {
-    return { call, rank: this.rank, size: this.size };
+    let where = this.#wheres.get(call);
+    if (where === undefined) this.#wheres.set(call, (where = { call, rank: this.rank, size: this.size }));
+    return where;
   }
 
   #startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
     const where = this.#where(call);
-    checkPeer(where, "dest", dest, { procNull: true });
+    checkPeer(where, "dest", dest, TO);
     checkTag(where, tag);
     if (dest === PROC_NULL) return Promise.resolve();
     return this.#group.post(call, this.#group.id, dest, tag, value);
@@ -60,7 +69,7 @@ export class PointToPoint {
 
   #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
     const where = this.#where(call);
-    checkPeer(where, "source", source, { any: true, procNull: true });
+    checkPeer(where, "source", source, FROM);
     checkTag(where, tag, true);
     if (into !== undefined && target(into) === undefined)
       throw callError(ArgumentError, call, this.rank, `into must be a typed array or Buffer of the message's type and length, got ${describe(into)}`);
@@ -103,9 +112,15 @@ export class PointToPoint {
    * @param tag tag or ANY_TAG @default ANY_TAG
    * @param options a {@link Status} to fill, or `{ into, status }` (see {@link IntoOptions})
    */
-  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: Status | RecvOptions<T>): Promise<T> {
-    const { into, status } = options instanceof Status ? { into: undefined, status: options } : (options ?? {});
-    this.#checkRecvArgs("recv", source, tag, into);
+  recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: Status | RecvOptions<T>): Promise<T> {
+    // Not async (one promise layer less per receive), so bad arguments are caught into a rejection here.
+    const status = options instanceof Status ? options : options?.status;
+    const into = options instanceof Status ? undefined : options?.into;
+    try {
+      this.#checkRecvArgs("recv", source, tag, into);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#startRecv<T>(source, tag, status, "recv", into);
   }
 

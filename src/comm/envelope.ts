@@ -1,4 +1,4 @@
-/** A decoded message, as the matcher and the receiver see it. */
+/** A message as the engine sees it: decoded, as the matcher and the receiver see it; encoded, on its way out. */
 
 /** A decoded data message (or the announcement of one) with its sizes. */
 export interface Envelope {
@@ -19,4 +19,19 @@ export interface Envelope {
 /** The size a receiver's status reports: a typed array's byteLength, otherwise the encoded size. */
 export function payloadBytes(value: unknown, wire: number): number {
   return ArrayBuffer.isView(value) ? value.byteLength : wire;
+}
+
+/** An encoded message on its way out, with what an announcement of it must say. */
+export interface Outgoing {
+  frames: Buffer[];
+  /** Total size of the frames (what flow control counts). */
+  wire: number;
+  context: string;
+  /** Source rank within the communicator. */
+  source: number;
+  tag: number;
+  /** Payload size as the receiver's status reports it. */
+  bytes: number;
+  /** The frames view the sender's memory (see Runtime.borrows): copy them before keeping them. */
+  borrowed: boolean;
 }

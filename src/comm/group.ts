@@ -3,7 +3,7 @@
  * runtime they talk through. The public `Comm` wraps one; collectives see only the
  * {@link Channel}s it opens.
  */
-import { encode, payloadBytes } from "./codec.js";
+import { arrayKind, encode, payloadBytes } from "./codec.js";
 import { SerializationError, callError } from "../errors.js";
 import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
@@ -113,8 +113,15 @@ export class Group {
 
   /** Send `value` to group rank `dest` (arguments already checked). */
   post(call: string, context: string, dest: number, tag: number, value: unknown, collective = false): Promise<void> {
+    const worldDest = this.members[dest]!;
+    if (!collective) {
+      // A small typed array goes straight into the transport where it can (see Runtime.sendArray).
+      const kind = arrayKind(value);
+      const sent = kind >= 0 ? this.runtime.sendArray(worldDest, context, this.rank, tag, value as TypedArray, kind, call) : undefined;
+      if (sent !== undefined) return sent;
+    }
     const handover = collective ? { peer: dest } : undefined;
-    return this.runtime.send(this.members[dest]!, this.encodeFor(call, context, dest, tag, value), call, handover);
+    return this.runtime.send(worldDest, this.encodeFor(call, context, dest, tag, value), call, handover);
   }
 
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */

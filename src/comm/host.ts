@@ -10,7 +10,7 @@
 import type { Libc } from "./shm/libc.js";
 import { ShmTransport } from "./shm/transport.js";
 import type { SegmentAddress } from "./shm/segment.js";
-import type { Delivery, Transport } from "./transport.js";
+import type { Delivery, FrameWriter, Transport } from "./transport.js";
 import type { ZmqTransport } from "./zmq/transport.js";
 import { TransportError } from "../errors.js";
 
@@ -168,6 +168,10 @@ export class HostTransport implements Transport, Delivery {
   /** Does a message to `dest` leave this process before `send` returns (so it may use the caller's memory)? */
   borrows(dest: number): boolean {
     return this.shm?.reaches(dest) ?? false;
+  }
+
+  sendPair(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
+    return this.shm?.reaches(dest) === true && this.shm.sendPair(dest, head, array, arrayBytes);
   }
 
   send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {

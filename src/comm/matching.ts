@@ -108,8 +108,13 @@ export class Matcher {
    * can match it, so the message's bytes may be written there before it is whole.
    */
   destination(context: string, source: number, tag: number): TypedArray | undefined {
-    const receive = this.receives.get(context)?.find((w) => fits(w, source, tag));
-    return receive !== undefined && receive.source !== ANY_SOURCE ? receive.into : undefined;
+    const list = this.receives.get(context);
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const receive = list[i]!;
+      if (fits(receive, source, tag)) return receive.source !== ANY_SOURCE ? receive.into : undefined;
+    }
+    return undefined;
   }
 
   /** Withdraw the receive or probe posted with `token` and reject it; false if there is none. */

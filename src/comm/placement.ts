@@ -5,6 +5,7 @@
  * arrived before its receive was posted.
  */
 import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "./codec.js";
+import { CTORS } from "./arrays.js";
 import type { Matcher } from "./matching.js";
 import { peekArray, peekPayload } from "./peek.js";
 import { FramePool } from "./recycle.js";
@@ -35,6 +36,22 @@ export class Placement {
     }
     if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return prior.length === 1 ? this.frames.take(length) : undefined;
     return new Uint8Array(into.buffer, into.byteOffset, length);
+  }
+
+  /**
+   * An array of `length` bytes of `kind` has arrived whole at `at` of `bytes` (transport memory,
+   * valid only now) for (`context`, `source`, `tag`): copy it once, into the `into` of the
+   * receive it goes to when it fits, else into a recycled frame or a fresh array. @returns the array.
+   */
+  arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
+    const into = this.matcher.intoPosted > 0 ? this.matcher.destination(context, source, tag) : undefined;
+    const Ctor = CTORS[kind]!;
+    let target: Uint8Array;
+    if (into !== undefined && arrayKind(into) === kind && into.byteLength >= length) target = new Uint8Array(into.buffer, into.byteOffset, length);
+    else target = this.frames.take(length) ?? new Uint8Array(length);
+    if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
+    else target.set(bytes.subarray(at, at + length));
+    return kind === 0 ? Buffer.from(target.buffer, target.byteOffset, length) : new Ctor(target.buffer, target.byteOffset, length / Ctor.BYTES_PER_ELEMENT);
   }
 
   /**

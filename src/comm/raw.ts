@@ -3,7 +3,7 @@
  * the most common path.
  */
 import { SerializationError } from "../errors.js";
-import { arrayFrames, isCount, readArray, wireBytes } from "./arrays.js";
+import { arrayFrames, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
 import type { Envelope } from "./envelope.js";
 import type { TypedArray } from "./values.js";
 import { RAW_HEADER_BYTES, RAW_MARKER } from "./wire.js";
@@ -32,6 +32,83 @@ function writeContext(head: Buffer, context: string): number {
     head[RAW_HEADER_BYTES + i] = code;
   }
   return context.length;
+}
+
+/**
+ * The raw header of one message at a time, written in place into a transport's memory (see
+ * FrameWriter in shm/stream.ts): the small-array fast path makes no frame and no Buffer. One
+ * object, refilled per message.
+ */
+export class RawHead {
+  length = 0;
+  private context = "";
+  private source = 0;
+  private tag = 0;
+  private from = 0;
+  private kind = 0;
+  private byteLength = 0;
+
+  /** Describe the next message; @returns false if its context is not ASCII (encode it the usual way). */
+  set(context: string, source: number, tag: number, from: number, kind: number, byteLength: number): boolean {
+    for (let i = 0; i < context.length; i++) if (context.charCodeAt(i) >= 0x80) return false;
+    this.context = context;
+    this.source = source;
+    this.tag = tag;
+    this.from = from;
+    this.kind = kind;
+    this.byteLength = byteLength;
+    this.length = RAW_HEADER_BYTES + context.length;
+    return true;
+  }
+
+  write(bytes: Uint8Array, view: DataView, at: number): void {
+    const context = this.context;
+    bytes[at] = RAW_MARKER;
+    bytes[at + 1] = this.kind;
+    view.setUint16(at + 2, context.length, true);
+    view.setInt32(at + 4, this.source, true);
+    view.setInt32(at + 8, this.tag, true);
+    view.setInt32(at + 12, this.from, true);
+    view.setFloat64(at + 16, this.byteLength, true);
+    for (let i = 0; i < context.length; i++) bytes[at + RAW_HEADER_BYTES + i] = context.charCodeAt(i);
+  }
+}
+
+/**
+ * Reads raw headers where they lie (a transport's memory), into its own fields: no Buffer, and
+ * no new string while messages keep coming on the same communicator.
+ */
+export class RawHeadReader {
+  context = "";
+  source = 0;
+  tag = 0;
+  from = 0;
+  kind = 0;
+  byteLength = 0;
+
+  /** Read the header of `length` bytes at `at`; @returns false if it is not a well-formed raw header (decode the message the usual way). */
+  read(bytes: Uint8Array, view: DataView, at: number, length: number): boolean {
+    if (length < RAW_HEADER_BYTES || bytes[at] !== RAW_MARKER) return false;
+    const contextBytes = view.getUint16(at + 2, true);
+    const byteLength = view.getFloat64(at + 16, true);
+    if (length !== RAW_HEADER_BYTES + contextBytes || !isCount(byteLength) || bytes[at + 1]! >= CTORS.length) return false;
+    if (byteLength % CTORS[bytes[at + 1]!]!.BYTES_PER_ELEMENT !== 0) return false;
+    if (!this.sameContext(bytes, at + RAW_HEADER_BYTES, contextBytes))
+      this.context = Buffer.from(bytes.buffer, bytes.byteOffset + at + RAW_HEADER_BYTES, contextBytes).toString("utf8");
+    this.kind = bytes[at + 1]!;
+    this.source = view.getInt32(at + 4, true);
+    this.tag = view.getInt32(at + 8, true);
+    this.from = view.getInt32(at + 12, true);
+    this.byteLength = byteLength;
+    return true;
+  }
+
+  private sameContext(bytes: Uint8Array, at: number, length: number): boolean {
+    const context = this.context;
+    if (context.length !== length) return false;
+    for (let i = 0; i < length; i++) if (bytes[at + i] !== context.charCodeAt(i)) return false;
+    return true;
+  }
 }
 
 /** Decode a message with a raw header (see wire.ts). */

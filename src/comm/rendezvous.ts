@@ -4,6 +4,7 @@
  * pulls it (Payload). This module keeps both halves' bookkeeping.
  */
 import type { Envelope, TypedArray } from "./codec.js";
+import type { Transport } from "./transport.js";
 
 /** An announced message whose payload waits here for its receiver's request. */
 export interface Parked {
@@ -26,6 +27,9 @@ interface Pull {
 }
 
 /** The sender's half: payloads parked until asked for. */
+/** A cautious copy speed (4 GB/s): how long copying a payload would take, to poll no longer than that instead. */
+const COPY_BYTES_PER_MS = 4e6;
+
 export class ParkedSends {
   private readonly parked = new Map<number, Parked>();
   private nextId = 0;
@@ -43,6 +47,19 @@ export class ParkedSends {
 
   has(id: number): boolean {
     return this.parked.has(id);
+  }
+
+  /**
+   * A parked payload that views the caller's memory: poll for its receiver's request for about
+   * as long as copying it would take, so that a receiver already waiting pulls it straight from
+   * that memory (one copy through shared memory instead of three); past that, copy it, since
+   * the caller may reuse its memory as soon as `send` returns.
+   */
+  keepOrCopy(transport: Transport, parked: Parked, id: number, bytes: number): void {
+    transport.await?.(() => !this.parked.has(id), bytes / COPY_BYTES_PER_MS);
+    if (!this.parked.has(id)) return;
+    parked.frames = parked.frames.map((frame) => Buffer.from(frame));
+    parked.borrowed = false;
   }
 
   /** The payload `from` asks for, removed; undefined if there is none for it. */

@@ -4,6 +4,7 @@
  * the transport only through the {@link Transport} interface.
  */
 import { decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
+import { SmallArrays } from "./small.js";
 import { Placement } from "./placement.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
@@ -11,45 +12,23 @@ import { Matcher } from "./matching.js";
 import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
 import { SENT, type Delivery, type Transport } from "./transport.js";
 import type { Hurry } from "./request.js";
-import { ANYONE, Waits, dooms, mayArriveNearby, type Peers, type Wait, type WaitState } from "./waits.js";
+import { ANYONE, dooms, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
+import type { Outgoing } from "./envelope.js";
+
+export type { Outgoing, RuntimeState };
+import { Posting } from "./posting.js";
 import { MessageKind } from "./wire.js";
 import { Watches } from "./watch.js";
 import type { Libc } from "./shm/libc.js";
 
 const RESOLVED = Promise.resolve();
 
-/** A cautious copy speed (4 GB/s): how long copying a payload would take, to poll no longer than that instead. */
-const COPY_BYTES_PER_MS = 4e6;
-
-/** An encoded message on its way out, with what an announcement of it must say. */
-export interface Outgoing {
-  frames: Buffer[];
-  /** Total size of the frames (what flow control counts). */
-  wire: number;
-  context: string;
-  /** Source rank within the communicator. */
-  source: number;
-  tag: number;
-  /** Payload size as the receiver's status reports it. */
-  bytes: number;
-  /** The frames view the sender's memory (see {@link Runtime.borrows}): copy them before keeping them. */
-  borrowed: boolean;
-}
-
-/** What a hang report asks a rank. */
-export interface RuntimeState {
-  waiting: WaitState[];
-  unexpected: number;
-  unexpectedBytes: number;
-  delivered: number;
-  unread: boolean | undefined;
-}
-
 export class Runtime implements Delivery {
   readonly matcher = new Matcher();
   /** Messages delivered so far (hang detection: "no message moving"). */
   private delivered = 0;
-  private readonly waits = new Waits();
+  private readonly posting: Posting;
+  private readonly waits: Waits;
   /** World ranks known to have died, with the launcher's reason. */
   private readonly failed = new Map<number, string>();
   /** World ranks known to have finished, with why a message for them cannot be taken. */
@@ -64,15 +43,21 @@ export class Runtime implements Delivery {
   node = 0;
   /** Shared memory, where the host has it (set by init: collective boards map their segment with it). */
   libc: Libc | undefined;
+  private readonly small: SmallArrays;
 
   constructor(
     readonly rank: number,
     readonly size: number,
-  ) {}
+  ) {
+    this.posting = new Posting(rank);
+    this.small = new SmallArrays(rank, this.flow, this.placement);
+    this.waits = this.posting.waits;
+  }
 
   /** Connect the transport (created after the runtime, since it delivers into it). */
   attach(transport: Transport): void {
     this.transport = transport;
+    this.posting.transport = transport;
   }
 
   /** May a message to world rank `dest` be encoded as views of the sender's memory? (The transport copies it before `send` returns.) */
@@ -106,6 +91,15 @@ export class Runtime implements Delivery {
       case MessageKind.Credit:
         return this.flow.credit(message.from, message.bytes);
     }
+  }
+
+  /** Delivery hook: a message of two frames read where it lies (see Transport.sendPair); false: not a small array (it comes as frames). */
+  deliverPair(bytes: Uint8Array, view: DataView, head: number, headLength: number, at: number, length: number): boolean {
+    const envelope = this.small.arrive(bytes, view, head, headLength, at, length);
+    if (envelope === undefined) return false;
+    this.delivered++;
+    this.matcher.deliver(envelope);
+    return true;
   }
 
   /** Delivery hook: where an arriving array may be written (see placement.ts). */
@@ -156,6 +150,19 @@ export class Runtime implements Delivery {
     return this.announce(worldDest, message, call, handover);
   }
 
+  /**
+   * Send a small typed array eagerly, straight into the transport (see small.ts). @returns SENT,
+   * a rejection if `worldDest` has failed, or undefined if it cannot go that way now: send it
+   * with {@link send}.
+   */
+  sendArray(worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, call = "send"): Promise<void> | undefined {
+    const transport = this.transport;
+    if (transport?.sendPair === undefined || worldDest === this.rank) return undefined;
+    const reason = this.failed.size > 0 ? this.failed.get(worldDest) : undefined;
+    if (reason !== undefined) return Promise.reject(this.failure(call, worldDest, reason));
+    return this.small.send(transport, worldDest, context, source, tag, array, kind) ? SENT : undefined;
+  }
+
   /** Park the payload and send its announcement (see `send`). */
   private announce(worldDest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
     // A collective (handover) holds its caller until the payload has left: its memory stays put.
@@ -166,28 +173,15 @@ export class Runtime implements Delivery {
     const announced = this.transport!.send(worldDest, [
       encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id]),
     ]);
-    if (parked.borrowed) this.keepOrCopy(parked, id, message.wire);
+    if (parked.borrowed) this.parked.keepOrCopy(this.transport!, parked, id, message.wire);
     if (!handover) return announced;
     const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
     // It may settle before the announcement is queued, or never be awaited if that fails.
     handed.catch(() => undefined);
     // Listed like a receive, so that a hang report shows the collective waiting for its peer.
-    const wait: Wait = { call, context: message.context, source: handover.peer, tag: message.tag, since: Date.now() };
+    const wait = newWait(call, message.context, handover.peer, message.tag);
     this.waits.add(wait, ANYONE);
     return announced.then(() => handed).finally(() => this.waits.delete(wait));
-  }
-
-  /**
-   * A parked payload that views the caller's memory: poll for its receiver's request for about
-   * as long as copying it would take, so that a receiver already waiting pulls it straight from
-   * that memory (one copy through shared memory instead of three); past that, copy it, since
-   * the caller may reuse its memory as soon as `send` returns.
-   */
-  private keepOrCopy(parked: Parked, id: number, bytes: number): void {
-    this.transport!.await?.(() => !this.parked.has(id), bytes / COPY_BYTES_PER_MS);
-    if (!this.parked.has(id)) return;
-    parked.frames = parked.frames.map((frame) => Buffer.from(frame));
-    parked.borrowed = false;
   }
 
   private unparked(): void {
@@ -201,8 +195,18 @@ export class Runtime implements Delivery {
    *   not as soon as the caller yields
    */
   async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
-    const wait: Wait = { call, context, source, tag, since: Date.now() };
-    const envelope = await this.waitFor(this.matcher.receive(context, source, tag, wait, into), wait, peers, hurry);
+    const wait = newWait(call, context, source, tag);
+    const found = this.matcher.receive(context, source, tag, wait, into);
+    let envelope = found as Envelope;
+    // waitFor, inlined: one async layer less on every receive that waits.
+    if (found instanceof Promise) {
+      this.posted(wait, peers, hurry);
+      try {
+        envelope = await found;
+      } finally {
+        this.posting.settle(wait);
+      }
+    }
     if (envelope.rendezvous === undefined) {
       this.consumed(envelope);
       return into === undefined ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
@@ -233,7 +237,7 @@ export class Runtime implements Delivery {
 
   /** Wait until a matching message has arrived, without receiving it. */
   async probe(context: string, source: number, tag: number, peers: Peers = ANYONE): Promise<Envelope> {
-    const wait: Wait = { call: "probe", context, source, tag, since: Date.now() };
+    const wait = newWait("probe", context, source, tag);
     return this.waitFor(this.matcher.probe(context, source, tag, wait), wait, peers);
   }
 
@@ -247,29 +251,18 @@ export class Runtime implements Delivery {
 
   private async waitFor(pending: Promise<Envelope> | Envelope, wait: Wait, peers: Peers, hurry?: Hurry): Promise<Envelope> {
     if (!(pending instanceof Promise)) return pending;
-    this.waits.add(wait, peers);
-    // A peer that died before this call dooms it as surely as one that dies during it.
-    for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
-    const transport = this.transport;
-    const satisfied = (): boolean => wait.done === true;
-    const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, (rank) => transport.nearby!(rank)));
-    const poll = near ? (limitMs?: number) => wait.done || transport!.await!(satisfied, limitMs) : undefined;
-    // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
-    transport?.acquire(poll !== undefined);
-    // Poll for it once the caller's synchronous code is done (it awaits this), or, lazily, when
-    // its request is waited for or tested: an irecv posted before a computation does not poll,
-    // nor have its sender ring a doorbell, while the computation runs.
-    // (A resolved promise's reaction, not queueMicrotask: that one makes an async-hooks resource per call.)
-    if (hurry !== undefined && poll) {
-      hurry.poll = poll;
-      hurry.test = () => poll(0);
-    } else if (poll) void RESOLVED.then(() => poll());
+    this.posted(wait, peers, hurry);
     try {
       return await pending;
     } finally {
-      this.transport?.release();
-      this.waits.delete(wait);
+      this.posting.settle(wait);
     }
+  }
+
+  /** A receive or probe is posted and waits (see Posting.post); a peer that died before this call dooms it as surely as one that dies during it. */
+  private posted(wait: Wait, peers: Peers, hurry?: Hurry): void {
+    this.posting.post(wait, peers, hurry);
+    if (this.failed.size > 0) for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
   }
 
   /**
@@ -280,7 +273,7 @@ export class Runtime implements Delivery {
    */
   watch(call: string, context: string, peers: Peers, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void> {
     if (ready()) return RESOLVED;
-    const wait: Wait = { call, context, source: awaited(), tag: -1, since: Date.now() };
+    const wait = newWait(call, context, awaited(), -1);
     this.waits.add(wait, peers);
     const done = this.watches.watch(
       this.transport!,

@@ -10,10 +10,25 @@
  */
 export const SENT: Promise<void> = Promise.resolve();
 
+/** Writes a frame in place, in a transport's memory (a message header that is never a frame of its own). */
+export interface FrameWriter {
+  /** Its length in bytes. */
+  readonly length: number;
+  /** Write it at `at` of `bytes` (`view`: the same memory, little-endian accessors). */
+  write(bytes: Uint8Array, view: DataView, at: number): void;
+}
+
 /** What a transport hands arriving messages to. */
 export interface Delivery {
   /** One whole message from a peer (frames as the peer sent them). */
   deliver(frames: Buffer[]): void;
+  /**
+   * A whole message of two frames, read where it lies in the transport's memory (valid only
+   * during the call): its first frame is `headLength` bytes at `head` of `bytes` (`view`: the
+   * same memory), its second `length` bytes at `at`. @returns false to have it delivered as
+   * frames instead. Optional: the small-array fast path (see Runtime.sendArray).
+   */
+  deliverPair?(bytes: Uint8Array, view: DataView, head: number, headLength: number, at: number, length: number): boolean;
   /**
    * All frames of a message but its last (`prior`: a data header, or a payload header and a
    * data header) are here, and its last, `length`-byte frame is about to arrive: @returns where
@@ -33,6 +48,12 @@ export interface Transport {
    *   so): the transport copies whatever it keeps past `send`
    */
   send(dest: number, frames: Buffer[], flush?: boolean, borrowed?: boolean): Promise<void>;
+  /**
+   * Write a message of two frames to `dest` at once, without making them: `head` is written in
+   * place, then `arrayBytes` bytes of `array` (undefined when empty). @returns false if it cannot
+   * go now (send it with {@link send}). Optional; used only where {@link borrows} says so.
+   */
+  sendPair?(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean;
   /** Does a message to `dest` leave the caller's memory before `send` returns? Then its frames may view that memory. */
   borrows(dest: number): boolean;
   /**

@@ -13,6 +13,15 @@ export interface WaitState {
   seconds: number;
 }
 
+/** What a hang report asks a rank. */
+export interface RuntimeState {
+  waiting: WaitState[];
+  unexpected: number;
+  unexpectedBytes: number;
+  delivered: number;
+  unread: boolean | undefined;
+}
+
 /** A blocked operation; the object itself is the token that cancels it. */
 export interface Wait {
   call: string;
@@ -23,6 +32,15 @@ export interface Wait {
   since: number;
   /** Set when the message it waits for is there (see matching.ts). */
   done?: boolean;
+  /** Its place in {@link Waits} (set there: a list through the waits themselves, so that a receive adds no entry object). */
+  peers?: Peers;
+  older?: Wait;
+  newer?: Wait;
+}
+
+/** A wait that begins now, with every field in place (one object shape for all: optimised code that reads waits stays valid). */
+export function newWait(call: string, context: string, source: number, tag: number): Wait {
+  return { call, context, source, tag, since: Date.now(), done: false, peers: undefined, older: undefined, newer: undefined };
 }
 
 /** Whom a receive depends on, in world ranks: its source (-1: any), and its communicator's members. */
@@ -39,34 +57,50 @@ export interface Peers {
  * would only hold off the event loop that delivers the message (a 2 ms spin per receive across
  * hosts). Unknown peers (an empty group): yes.
  */
-export function mayArriveNearby(peers: Peers, self: number, nearby: (rank: number) => boolean): boolean {
-  if (peers.source >= 0) return nearby(peers.source);
-  return peers.group.length === 0 || peers.group.some((rank) => rank !== self && nearby(rank));
+export function mayArriveNearby(peers: Peers, self: number, transport: { nearby(rank: number): boolean }): boolean {
+  if (peers.source >= 0) return transport.nearby(peers.source);
+  return peers.group.length === 0 || peers.group.some((rank) => rank !== self && transport.nearby(rank));
 }
 
 /** A wait that depends on no peer in particular. */
 export const ANYONE: Peers = { source: -1, group: [], collective: false };
 
+/** The waits in progress, oldest first: a list linked through the waits (adding and removing allocate nothing). */
 export class Waits {
-  private readonly waits = new Map<Wait, Peers>();
+  private oldest: Wait | undefined;
+  private newest: Wait | undefined;
 
   add(wait: Wait, peers: Peers): void {
-    this.waits.set(wait, peers);
+    wait.peers = peers;
+    wait.older = this.newest;
+    wait.newer = undefined;
+    if (this.newest === undefined) this.oldest = wait;
+    else this.newest.newer = wait;
+    this.newest = wait;
   }
 
   delete(wait: Wait): void {
-    this.waits.delete(wait);
+    if (wait.peers === undefined) return;
+    if (wait.older === undefined) this.oldest = wait.newer;
+    else wait.older.newer = wait.newer;
+    if (wait.newer === undefined) this.newest = wait.older;
+    else wait.newer.older = wait.older;
+    wait.peers = wait.older = wait.newer = undefined;
+  }
+
+  private *all(): Generator<Wait> {
+    for (let wait = this.oldest; wait !== undefined; wait = wait.newer) yield wait;
   }
 
   /** The waits that `rank`'s death dooms (`pending`: the wait was already posted when it died). */
   doomedBy(rank: number, pending: boolean): Wait[] {
-    return [...this.waits].filter(([, peers]) => dooms(peers, rank, pending)).map(([wait]) => wait);
+    return [...this.all()].filter((wait) => dooms(wait.peers!, rank, pending));
   }
 
   /** What this rank is blocked in, oldest first. */
   describe(): WaitState[] {
     const now = Date.now();
-    return [...this.waits.keys()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: (now - since) / 1000 }));
+    return [...this.all()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: (now - since) / 1000 }));
   }
 }
 

@@ -29,7 +29,9 @@ const align8 = (n: number): number => (n + 7) & ~7;
 /** One ring, seen from either end. */
 export class Ring {
   private readonly control: Int32Array;
-  private readonly bytes: Uint8Array;
+  /** The data area, as bytes and as a little-endian view (writers of records in place use them). */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
   private readonly words: Uint32Array;
   private readonly mask: number;
 
@@ -42,6 +44,7 @@ export class Ring {
     this.control = new Int32Array(buffer, offset, RING_CONTROL_BYTES / 4);
     this.bytes = new Uint8Array(buffer, offset + RING_CONTROL_BYTES, capacity);
     this.words = new Uint32Array(buffer, offset + RING_CONTROL_BYTES, capacity / 4);
+    this.view = new DataView(buffer, offset + RING_CONTROL_BYTES, capacity);
     this.mask = capacity - 1;
   }
 
@@ -78,8 +81,13 @@ export class Ring {
 
   /** The payload area of the record `reserve` made room for. */
   payload(length: number): Uint8Array {
-    const position = (Atomics.load(this.control, HEAD) >>> 0) & this.mask;
-    return this.bytes.subarray(position + HEADER_BYTES, position + HEADER_BYTES + length);
+    const at = this.payloadAt();
+    return this.bytes.subarray(at, at + length);
+  }
+
+  /** Where in {@link bytes} the payload of the record `reserve` made room for starts (8-byte aligned). */
+  payloadAt(): number {
+    return ((Atomics.load(this.control, HEAD) >>> 0) & this.mask) + HEADER_BYTES;
   }
 
   /** Publish the record whose payload was written into `payload(length)`. */
@@ -104,10 +112,10 @@ export class Ring {
   }
 
   /**
-   * Hand each record to `take` (kind, payload view valid only during the call) and free it.
-   * @returns true if the writer waits for room and should be woken.
+   * Hand each record to `take` (kind, and where its payload sits in {@link bytes}: valid only
+   * during the call) and free it. @returns true if the writer waits for room and should be woken.
    */
-  read(take: (kind: number, payload: Uint8Array) => void): boolean {
+  read(take: (kind: number, at: number, length: number) => void): boolean {
     const head = Atomics.load(this.control, HEAD) >>> 0;
     let tail = Atomics.load(this.control, TAIL) >>> 0;
     if (head === tail) return false;
@@ -116,7 +124,7 @@ export class Ring {
       const length = this.words[position >> 2]!;
       const kind = this.words[(position >> 2) + 1]!;
       if (length > this.capacity - position - HEADER_BYTES) throw new RangeError(`ring record of ${length} bytes overruns the ring`);
-      if (kind !== RecordKind.Pad) take(kind, this.bytes.subarray(position + HEADER_BYTES, position + HEADER_BYTES + length));
+      if (kind !== RecordKind.Pad) take(kind, position + HEADER_BYTES, length);
       tail = (tail + HEADER_BYTES + align8(length)) >>> 0;
       // Free each record at once, so that the writer can refill behind us.
       Atomics.store(this.control, TAIL, tail | 0);

@@ -5,6 +5,7 @@
  * byte once, straight into the frame it belongs to.
  */
 import { SerializationError } from "../../errors.js";
+import type { FrameWriter } from "../transport.js";
 import { CHUNK_BYTES, RecordKind, type Ring } from "./ring.js";
 
 const u32 = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
@@ -38,6 +39,37 @@ export function writeWhole(ring: Ring, frames: Buffer[]): boolean {
   }
   ring.commit(RecordKind.Start, total + 8);
   return true;
+}
+
+/**
+ * Write a message of two frames, `head` (written in place) and `array`'s bytes, as one START
+ * record, byte for byte what {@link writeWhole} writes for `[head, array]`: no frame is made.
+ * @returns false if it does not fit in the ring now.
+ */
+export function writePair(ring: Ring, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
+  const total = 12 + head.length + arrayBytes;
+  if (total + 8 > CHUNK_BYTES || ring.reserve(total + 8, total + 8) < total + 8) return false;
+  const { bytes, view } = ring;
+  const at = ring.payloadAt();
+  view.setUint32(at, total, true);
+  view.setUint32(at + 4, 0, true);
+  view.setUint32(at + 8, 2, true);
+  view.setUint32(at + 12, head.length, true);
+  view.setUint32(at + 16, arrayBytes, true);
+  head.write(bytes, view, at + 20);
+  if (array !== undefined) bytes.set(array, at + 20 + head.length);
+  ring.commit(RecordKind.Start, total + 8);
+  return true;
+}
+
+/**
+ * Where the two frames of a message that came whole in one record sit (see {@link writePair}),
+ * relative to the record's payload at `at` in `bytes`: @returns the first frame's offset, or
+ * -1 if the record is not a whole two-frame message (its second frame follows the first).
+ */
+export function pairAt(view: DataView, at: number, length: number): number {
+  if (length < 20 || view.getUint32(at, true) + 8 !== length || view.getUint32(at + 4, true) !== 0 || view.getUint32(at + 8, true) !== 2) return -1;
+  return view.getUint32(at + 12, true) + view.getUint32(at + 16, true) + 20 === length ? at + 20 : -1;
 }
 
 /** The writer's position in one outgoing message. */

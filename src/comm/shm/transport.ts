@@ -7,11 +7,11 @@
  * while a receive waits, and rings a doorbell (a ZeroMQ frame) only for a peer that sleeps.
  */
 import { TransportError } from "../../errors.js";
-import { SENT, type Delivery } from "../transport.js";
+import { SENT, type Delivery, type FrameWriter } from "../transport.js";
 import { ENOENT, type Libc } from "./libc.js";
-import type { Ring } from "./ring.js";
+import { RecordKind, type Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
-import { InStream, OutStream, writeWhole } from "./stream.js";
+import { InStream, OutStream, pairAt, writePair, writeWhole } from "./stream.js";
 
 interface Outgoing {
   stream: OutStream;
@@ -25,6 +25,8 @@ interface Source {
   /** The peer's ring in our inbox. */
   in: Ring;
   reader: InStream;
+  /** Hands one record of its ring on (made once: see {@link ShmTransport.record}). */
+  take: (kind: number, at: number, length: number) => void;
   /**
    * Its ring is being read: a delivery can make the runtime send and poll for room, which
    * polls our rings again, and that must not hand out the record being delivered a second time.
@@ -94,12 +96,15 @@ export class ShmTransport {
     this.refused = refused;
     peers.forEach((address, rank) => {
       if (address === undefined || rank === this.rank) return;
-      this.sources.push({
+      const source: Source = {
         rank,
         in: this.inbox.ring(rank),
         reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))),
+        take: () => undefined,
         reading: false,
-      });
+      };
+      source.take = (kind, at, length) => this.record(source, kind, at, length);
+      this.sources.push(source);
       this.addresses[rank] = address;
       this.local[rank] = true;
     });
@@ -165,6 +170,14 @@ export class ShmTransport {
     if (peer.inbox.claimWake()) this.wake(dest);
     this.flushQueue(peer);
     return written;
+  }
+
+  /** Write a two-frame message whole into `dest`'s ring now, if nothing is queued before it and it fits (see Transport.sendPair). */
+  sendPair(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
+    const peer = this.peers[dest];
+    if (peer === undefined || peer.queue.length > 0 || peer.writing || !writePair(peer.out, head, array, arrayBytes)) return false;
+    if (peer.inbox.claimWake()) this.wake(dest);
+    return true;
   }
 
   /**
@@ -242,16 +255,30 @@ export class ShmTransport {
     source.reading = true;
     let wakeWriter: boolean;
     try {
-      wakeWriter = source.in.read((kind, payload) => {
-        const frames = source.reader.take(kind, payload);
-        if (frames === undefined) return;
-        this.delivered++;
-        this.sink.deliver(frames);
-      });
+      wakeWriter = source.in.read(source.take);
     } finally {
       source.reading = false;
     }
     if (wakeWriter) this.wake(source.rank);
+  }
+
+  /** One record of `source`'s ring: a whole two-frame message is offered to the sink where it lies, anything else goes through the stream decoder. */
+  private record(source: Source, kind: number, at: number, length: number): void {
+    const { bytes, view } = source.in;
+    if (kind === RecordKind.Start && !source.reader.busy && this.sink.deliverPair !== undefined) {
+      const head = pairAt(view, at, length);
+      if (head >= 0) {
+        const headLength = view.getUint32(at + 12, true);
+        if (this.sink.deliverPair(bytes, view, head, headLength, head + headLength, length - 20 - headLength)) {
+          this.delivered++;
+          return;
+        }
+      }
+    }
+    const frames = source.reader.take(kind, bytes.subarray(at, at + length));
+    if (frames === undefined) return;
+    this.delivered++;
+    this.sink.deliver(frames);
   }
 
   /** Messages delivered so far. */

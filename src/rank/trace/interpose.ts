@@ -116,18 +116,38 @@ function interposeSends(recorder: Recorder): void {
   const runtime = Runtime.prototype;
   const send = runtime.send;
   const [user, request, message] = [recorder.label("send", "p2p"), recorder.label("isend", "request"), recorder.label("send", "message")];
-  runtime.send = function (this: Runtime, worldDest: number, outgoing: Outgoing, call = "send", handover?: { peer: number }) {
-    // Only the clock is read before the message leaves; the span is recorded after, while the message travels.
-    const start = performance.now();
-    const sent = send.call(this, worldDest, outgoing, call, handover);
+  /** Record a send that began at `start` (only the clock is read before the message leaves; the span is recorded after, while it travels). */
+  const record = (start: number, sent: Promise<void>, call: string, worldDest: number, context: string, tag: number, bytes: number) => {
     // Done at once (most sends): no promise reaction needed to end the span.
     const end = sent === SENT ? performance.now() : undefined;
     const label = call === "send" ? user : call === "isend" ? request : message;
     const span = recorder.beginAt(label, start);
     if (label === message) recorder.call(span, call);
-    recorder.messageSent(span, worldDest, outgoing.context, outgoing.tag, outgoing.bytes);
+    recorder.messageSent(span, worldDest, context, tag, bytes);
     if (end !== undefined) recorder.endAt(span, end);
     else endWith(recorder, span, sent);
+  };
+  runtime.send = function (this: Runtime, worldDest: number, outgoing: Outgoing, call = "send", handover?: { peer: number }) {
+    const start = performance.now();
+    const sent = send.call(this, worldDest, outgoing, call, handover);
+    record(start, sent, call, worldDest, outgoing.context, outgoing.tag, outgoing.bytes);
+    return sent;
+  };
+  const sendArray = runtime.sendArray;
+  runtime.sendArray = function (
+    this: Runtime,
+    worldDest: number,
+    context: string,
+    source: number,
+    tag: number,
+    array: TypedArray,
+    kind: number,
+    call = "send",
+  ) {
+    const start = performance.now();
+    const sent = sendArray.call(this, worldDest, context, source, tag, array, kind, call);
+    // Not sent this way: it goes through runtime.send, recorded there.
+    if (sent !== undefined) record(start, sent, call, worldDest, context, tag, array.byteLength);
     return sent;
   };
 }

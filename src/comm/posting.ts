@@ -1,0 +1,67 @@
+/**
+ * Receives and probes posted and waiting for their message: listed (hang reports, and the
+ * failures that doom them; see waits.ts) and polled for, through the transport, once the
+ * caller has yielded. A receive that waits allocates nothing here beyond its promise reaction.
+ */
+import type { Hurry } from "./request.js";
+import type { Transport } from "./transport.js";
+import { Waits, mayArriveNearby, type Peers, type Wait } from "./waits.js";
+
+const RESOLVED = Promise.resolve();
+
+export class Posting {
+  /** Everything this rank waits in: receives and probes, and the runtime's other waits. */
+  readonly waits = new Waits();
+  /** Set once the runtime has its transport. */
+  transport: Transport | undefined;
+  /** Waits posted and not polled for yet, oldest first (see {@link post}). */
+  private readonly toPoll: Wait[] = [];
+  private readonly pollNext = (): void => this.pollFor(this.toPoll.shift()!);
+  /** The wait being polled for, and the test the transport polls with. */
+  private polled: Wait | undefined;
+  private readonly pollDone = (): boolean => this.polled!.done === true;
+
+  constructor(private readonly rank: number) {}
+
+  /**
+   * List `wait` and have it polled for once the caller's synchronous code is done (it awaits
+   * the receive), or, lazily, when its request is waited for or tested (`hurry`): an irecv
+   * posted before a computation does not poll, nor have its sender ring a doorbell, while the
+   * computation runs. Balance with {@link settle}.
+   */
+  post(wait: Wait, peers: Peers, hurry?: Hurry): void {
+    this.waits.add(wait, peers);
+    const transport = this.transport;
+    const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, transport as Required<Transport>));
+    // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
+    transport?.acquire(near);
+    if (!near) return;
+    if (hurry !== undefined) {
+      hurry.poll = () => this.pollFor(wait);
+      hurry.test = () => this.pollFor(wait, 0);
+      return;
+    }
+    // A resolved promise's reaction, not queueMicrotask (that one makes an async-hooks resource
+    // per call), with no closure per receive: the reactions take the posted waits in order.
+    this.toPoll.push(wait);
+    void RESOLVED.then(this.pollNext);
+  }
+
+  /** The posted wait is over (matched, failed or cancelled). */
+  settle(wait: Wait): void {
+    this.transport?.release();
+    this.waits.delete(wait);
+  }
+
+  /** Poll the transport until `wait` is done, or for at most `limitMs`, or until it would sleep. */
+  private pollFor(wait: Wait, limitMs?: number): void {
+    if (wait.done) return;
+    const outer = this.polled;
+    this.polled = wait;
+    try {
+      this.transport!.await!(this.pollDone, limitMs);
+    } finally {
+      this.polled = outer;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The small-array fast path between ranks of a host: a message whose value is one small typed
+ * array is written into the transport with its raw header in place (no frames, no Buffer, no
+ * msgpack), and read where it lies on arrival, its array copied once, into the `into` of the
+ * receive it goes to when there is one. Byte for byte the message a frame encoding makes (see
+ * raw.ts), so that either end may take the usual path instead.
+ */
+import type { Envelope } from "./envelope.js";
+import type { FlowControl } from "./flow.js";
+import type { Placement } from "./placement.js";
+import { RawHead, RawHeadReader } from "./raw.js";
+import type { Transport } from "./transport.js";
+import type { TypedArray } from "./values.js";
+
+/** Typed arrays up to this size take the fast path (larger ones: the copy is the cost, not the encoding). */
+const SMALL_ARRAY_BYTES = 16 * 1024;
+
+export class SmallArrays {
+  /** The header of the array being sent, and of the one arriving: one object each, refilled. */
+  private readonly outHead = new RawHead();
+  private readonly inHead = new RawHeadReader();
+
+  constructor(
+    /** This rank (world). */
+    private readonly rank: number,
+    private readonly flow: FlowControl,
+    private readonly placement: Placement,
+  ) {}
+
+  /**
+   * Write `array` (kind code `kind`) to `worldDest` now, eagerly, if it is small, the flow
+   * window has room and so has the transport. @returns false if it did not go.
+   */
+  send(transport: Transport, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number): boolean {
+    const byteLength = array.byteLength;
+    const head = this.outHead;
+    // An empty array is one frame, not two, in the frame encoding: it takes the usual path.
+    if (byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(context, source, tag, this.rank, kind, byteLength)) return false;
+    const wire = head.length + byteLength;
+    if (!this.flow.trySpend(worldDest, wire)) return false;
+    const bytes = array instanceof Uint8Array ? array : new Uint8Array(array.buffer, array.byteOffset, byteLength);
+    if (transport.sendPair!(worldDest, head, bytes, byteLength)) return true;
+    this.flow.credit(worldDest, wire);
+    return false;
+  }
+
+  /**
+   * A two-frame message read where it lies (see Delivery.deliverPair): if its first frame is a
+   * raw header, its array is copied once, to where the receive it goes to wants it.
+   * @returns its envelope, or undefined for any other message (it comes as frames).
+   */
+  arrive(bytes: Uint8Array, view: DataView, head: number, headLength: number, at: number, length: number): Envelope | undefined {
+    const raw = this.inHead;
+    if (!raw.read(bytes, view, head, headLength) || raw.byteLength !== length) return undefined;
+    const value = this.placement.arrive(raw.context, raw.source, raw.tag, raw.kind, bytes, at, length);
+    return { context: raw.context, source: raw.source, tag: raw.tag, value, bytes: length, from: raw.from, wire: headLength + length };
+  }
+}
