@@ -40,6 +40,18 @@ const first = rows.slice(0, rank).reduce((a, b) => a + b, 0);
 const fft = new RealFFT(L);
 const width = L + 2; // interleaved re/im of L/2 + 1 bins
 
+// Warm the transform up, as a program that transforms batch after batch has: V8 first runs
+// WebAssembly from a quick baseline compile and recompiles the hot kernels, optimised, on a
+// background thread once they have run a while. Left to the timed phase, that compile takes
+// its time from a rank when every core runs one. (The twin calls rfft once too: NumPy plans
+// a length on its first call.)
+{
+  const signal = new Float64Array(L);
+  fillSignal(signal, 0);
+  const spectrum = new Float64Array(width);
+  for (let i = 0; i < 20; i++) fft.forward(signal, spectrum);
+}
+
 /** Sum of |X_k| over a block of spectra: a checksum that does not depend on the split. */
 function magnitude(spectra: Float64Array): number {
   let total = 0;
