@@ -1,6 +1,7 @@
 # mpi4py twin of bench/collectives.ts: the same operations, sizes and iteration counts, with
 # the uppercase buffer API (NumPy) and the lowercase object API (pickled NumPy arrays).
 #   mpirun -n 4 python3 bench/collectives.py [sizes...]
+import math
 import json, os, sys
 import numpy as np
 from mpi4py import MPI
@@ -37,8 +38,16 @@ def make_call(api, op, size):
         "alltoall": lambda: comm.alltoall(blocks),
     }[op]
 
+WARM_UP_S = 0.25  # as tsmpi's bench: warm-up calls for at least this long, the count agreed by every rank
+
+
 def run(call, iters):
+    t = MPI.Wtime()
     for _ in range(4 * iters):  # warm-up, as long as tsmpi's
+        call()
+    spent = MPI.Wtime() - t
+    more = comm.allreduce(math.ceil((WARM_UP_S - spent) * 4 * iters / spent), op=MPI.MAX)
+    for _ in range(more):
         call()
     comm.Barrier()
     t0 = MPI.Wtime()

@@ -13,6 +13,8 @@ const sizes = process.argv
   .slice(2)
   .filter((a) => /^\d+$/.test(a))
   .map(Number);
+/** Seconds of warm-up calls before each timed run, at least. */
+const WARM_UP_S = 0.25;
 const ops = (process.env.TSMPI_BENCH_OPS ?? "barrier,bcast,allreduce,allgather,alltoall").split(",");
 
 async function time(api: string, op: string, bytes: number): Promise<number> {
@@ -54,7 +56,15 @@ async function time(api: string, op: string, bytes: number): Promise<number> {
   const iters = collectiveIterations(bytes, n);
   // Warm up four times as long as the timed run: the JIT settles (a few thousand calls of
   // the small sizes ran several times slower than later ones). The twin does the same.
+  const t = wtime();
   for (let i = 0; i < 4 * iters; i++) await call();
+  // Then for at least WARM_UP_S in all (the count agreed by every rank, as collectives must):
+  // V8 compiles the functions a call goes through again once they are hot, and after the
+  // previous operation's large sizes (other branches of shared functions) that took 5-12 ms
+  // per function, per rank, inside the 3 ms an 8 B run at n = 4 lasted: allgather of 8 B
+  // measured 80 µs there, against 5 µs at 64 B right after. The twin does the same.
+  const more = (await comm.allreduce(Math.ceil(((WARM_UP_S - (wtime() - t)) * 4 * iters) / (wtime() - t)), MAX)) as number;
+  for (let i = 0; i < more; i++) await call();
   await comm.barrier();
   const t0 = wtime();
   for (let i = 0; i < iters; i++) await call();
