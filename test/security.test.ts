@@ -55,8 +55,9 @@ describe("authenticated tcp transport", () => {
       ["--insecure"],
       '"evil" from rank 1 tag 7',
       [
-        // Random bytes fail the decoder at its header or further in, whichever they happen to reach.
-        /^tsmpi: rank [01] dropped a malformed message: malformed message(: .+| header)$/,
+        // Random bytes fail the decoder wherever they happen to reach: the msgpack header, further
+        // in, or the raw header and its array when the first byte happens to be its marker (0xd7).
+        /^tsmpi: rank [01] dropped a malformed message: .+$/,
         /^tsmpi: rank 1 finished with messages queued for ranks that had all exited; they were dropped$/,
         /^\(node:\d+\) WARNING: Waiting for queued ZeroMQ messages to be delivered\./,
       ],
