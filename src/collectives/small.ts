@@ -4,7 +4,7 @@
  * with no message. Values that do not fit a slot (or are not typed arrays or numbers) fall
  * back, on every rank alike, to the message algorithms, which also serve everywhere else.
  */
-import { FALLBACK, type Board } from "../comm/board.js";
+import { AHEAD, FALLBACK, type Board } from "../comm/board.js";
 import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
@@ -71,7 +71,9 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
   return onBoard(
     ch,
     (board) => {
-      if (ch.rank === root) return after(board.next(ch.call, true), () => finish(board, board.publish(boardable(value) ? [value] : FALLBACK)));
+      // A small value may run far ahead of the readers; a larger one only AHEAD (see board.ts).
+      const ahead = typeof value === "number" || (ArrayBuffer.isView(value) && value.byteLength <= 1024) ? undefined : AHEAD;
+      if (ch.rank === root) return after(board.next(ch.call, true, ahead), () => finish(board, board.publish(boardable(value) ? [value] : FALLBACK)));
       board.next(ch.call, false);
       board.publish();
       return after(board.from(root), () => finish(board, !board.fellBack(root)));
