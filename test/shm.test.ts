@@ -111,7 +111,7 @@ describe("the small-array fast path's records (a raw header written in place)", 
         expect(writeWhole(framed, encode(context, source, tag, value, undefined, from).frames)).toBe(true);
         const head = new RawHead();
         expect(head.set(context, source, tag, from, kind, data.length)).toBe(true);
-        expect(writePair(placed, head, data, data.length)).toBe(true);
+        expect(writePair(placed, head, data)).toBe(true);
         const [one, two] = [records(framed), records(placed)];
         expect(two).toEqual(one);
         // Read back in place: the header's fields, and where the array lies.

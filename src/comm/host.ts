@@ -170,8 +170,8 @@ export class HostTransport implements Transport, Delivery {
     return this.shm?.reaches(dest) ?? false;
   }
 
-  sendPair(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
-    return this.shm?.reaches(dest) === true && this.shm.sendPair(dest, head, array, arrayBytes);
+  sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean {
+    return this.shm?.reaches(dest) === true && this.shm.sendPair(dest, head, array);
   }
 
   send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {

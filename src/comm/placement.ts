@@ -11,6 +11,11 @@ import { peekArray, peekPayload } from "./peek.js";
 import { FramePool } from "./recycle.js";
 import type { Pulls } from "./rendezvous.js";
 
+/** The first `length` bytes of `into`, if it is an array of `kind` that holds them. */
+function fitting(into: TypedArray | undefined, kind: number, length: number): Uint8Array | undefined {
+  return into !== undefined && arrayKind(into) === kind && into.byteLength >= length ? new Uint8Array(into.buffer, into.byteOffset, length) : undefined;
+}
+
 export class Placement {
   /** Frames of unexpected messages, recycled by receives with `into`. */
   private readonly frames = new FramePool();
@@ -27,15 +32,14 @@ export class Placement {
   place(prior: Buffer[], length: number): Uint8Array | undefined {
     const header = peekArray(prior[prior.length - 1]!);
     if (header === undefined || header.byteLength !== length) return undefined;
-    let into: TypedArray | undefined;
-    if (prior.length === 1) {
-      if (this.matcher.intoPosted > 0) into = this.matcher.destination(header.context, header.source, header.tag);
-    } else {
-      const payload = peekPayload(prior[0]!);
-      if (payload !== undefined) into = this.pulls.destination(payload.from, payload.id);
-    }
-    if (into === undefined || arrayKind(into) !== header.kind || into.byteLength < length) return prior.length === 1 ? this.frames.take(length) : undefined;
-    return new Uint8Array(into.buffer, into.byteOffset, length);
+    if (prior.length === 1) return fitting(this.posted(header.context, header.source, header.tag), header.kind, length) ?? this.frames.take(length);
+    const payload = peekPayload(prior[0]!);
+    return payload && fitting(this.pulls.destination(payload.from, payload.id), header.kind, length);
+  }
+
+  /** The `into` of the posted receive a data message for (`context`, `source`, `tag`) goes to, if one names its source. */
+  private posted(context: string, source: number, tag: number): TypedArray | undefined {
+    return this.matcher.intoPosted > 0 ? this.matcher.destination(context, source, tag) : undefined;
   }
 
   /**
@@ -44,11 +48,8 @@ export class Placement {
    * receive it goes to when it fits, else into a recycled frame or a fresh array. @returns the array.
    */
   arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
-    const into = this.matcher.intoPosted > 0 ? this.matcher.destination(context, source, tag) : undefined;
     const Ctor = CTORS[kind]!;
-    let target: Uint8Array;
-    if (into !== undefined && arrayKind(into) === kind && into.byteLength >= length) target = new Uint8Array(into.buffer, into.byteOffset, length);
-    else target = this.frames.take(length) ?? new Uint8Array(length);
+    const target = fitting(this.posted(context, source, tag), kind, length) ?? this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
     else target.set(bytes.subarray(at, at + length));
     return kind === 0 ? Buffer.from(target.buffer, target.byteOffset, length) : new Ctor(target.buffer, target.byteOffset, length / Ctor.BYTES_PER_ELEMENT);

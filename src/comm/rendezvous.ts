@@ -26,10 +26,10 @@ interface Pull {
   into?: TypedArray;
 }
 
-/** The sender's half: payloads parked until asked for. */
 /** A cautious copy speed (4 GB/s): how long copying a payload would take, to poll no longer than that instead. */
 const COPY_BYTES_PER_MS = 4e6;
 
+/** The sender's half: payloads parked until asked for. */
 export class ParkedSends {
   private readonly parked = new Map<number, Parked>();
   private nextId = 0;

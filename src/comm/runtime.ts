@@ -14,12 +14,12 @@ import { SENT, type Delivery, type Transport } from "./transport.js";
 import type { Hurry } from "./request.js";
 import { ANYONE, dooms, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
 import type { Outgoing } from "./envelope.js";
-
-export type { Outgoing, RuntimeState };
 import { Posting } from "./posting.js";
 import { MessageKind } from "./wire.js";
 import { Watches } from "./watch.js";
 import type { Libc } from "./shm/libc.js";
+
+export type { Outgoing, RuntimeState };
 
 const RESOLVED = Promise.resolve();
 
@@ -259,9 +259,14 @@ export class Runtime implements Delivery {
     }
   }
 
-  /** A receive or probe is posted and waits (see Posting.post); a peer that died before this call dooms it as surely as one that dies during it. */
+  /** A receive or probe is posted and waits (see Posting.post). */
   private posted(wait: Wait, peers: Peers, hurry?: Hurry): void {
     this.posting.post(wait, peers, hurry);
+    this.doomIfFailed(wait, peers);
+  }
+
+  /** A peer that died before a wait began dooms it as surely as one that dies during it. */
+  private doomIfFailed(wait: Wait, peers: Peers): void {
     if (this.failed.size > 0) for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
   }
 
@@ -282,7 +287,7 @@ export class Runtime implements Delivery {
       sleeping,
       () => this.waits.delete(wait),
     );
-    for (const [rank, reason] of this.failed) if (dooms(peers, rank, false)) this.cancel(wait, rank, reason);
+    this.doomIfFailed(wait, peers);
     return done;
   }
 

@@ -39,7 +39,7 @@ export class SmallArrays {
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
     const bytes = array instanceof Uint8Array ? array : new Uint8Array(array.buffer, array.byteOffset, byteLength);
-    if (transport.sendPair!(worldDest, head, bytes, byteLength)) return true;
+    if (transport.sendPair!(worldDest, head, bytes)) return true;
     this.flow.credit(worldDest, wire);
     return false;
   }

@@ -50,10 +50,10 @@ export interface Transport {
   send(dest: number, frames: Buffer[], flush?: boolean, borrowed?: boolean): Promise<void>;
   /**
    * Write a message of two frames to `dest` at once, without making them: `head` is written in
-   * place, then `arrayBytes` bytes of `array` (undefined when empty). @returns false if it cannot
-   * go now (send it with {@link send}). Optional; used only where {@link borrows} says so.
+   * place, then the bytes of `array`. @returns false if it cannot go now (send it with
+   * {@link send}). Optional; used only where {@link borrows} says so.
    */
-  sendPair?(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean;
+  sendPair?(dest: number, head: FrameWriter, array: Uint8Array): boolean;
   /** Does a message to `dest` leave the caller's memory before `send` returns? Then its frames may view that memory. */
   borrows(dest: number): boolean;
   /**

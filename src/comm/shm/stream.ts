@@ -46,8 +46,8 @@ export function writeWhole(ring: Ring, frames: Buffer[]): boolean {
  * record, byte for byte what {@link writeWhole} writes for `[head, array]`: no frame is made.
  * @returns false if it does not fit in the ring now.
  */
-export function writePair(ring: Ring, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
-  const total = 12 + head.length + arrayBytes;
+export function writePair(ring: Ring, head: FrameWriter, array: Uint8Array): boolean {
+  const total = 12 + head.length + array.byteLength;
   if (total + 8 > CHUNK_BYTES || ring.reserve(total + 8, total + 8) < total + 8) return false;
   const { bytes, view } = ring;
   const at = ring.payloadAt();
@@ -55,9 +55,9 @@ export function writePair(ring: Ring, head: FrameWriter, array: Uint8Array | und
   view.setUint32(at + 4, 0, true);
   view.setUint32(at + 8, 2, true);
   view.setUint32(at + 12, head.length, true);
-  view.setUint32(at + 16, arrayBytes, true);
+  view.setUint32(at + 16, array.byteLength, true);
   head.write(bytes, view, at + 20);
-  if (array !== undefined) bytes.set(array, at + 20 + head.length);
+  bytes.set(array, at + 20 + head.length);
   ring.commit(RecordKind.Start, total + 8);
   return true;
 }

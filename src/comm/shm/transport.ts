@@ -46,6 +46,9 @@ interface Peer {
   writing: boolean;
 }
 
+/** The sources a poll that leaves messages in the rings reads (none; one array, not one per poll). */
+const NO_SOURCES: readonly Source[] = [];
+
 export class ShmTransport {
   private readonly peers: Array<Peer | undefined> = [];
   /** Every peer on the host: we read its ring even if we could not map its inbox (it may have sent and exited). */
@@ -173,9 +176,9 @@ export class ShmTransport {
   }
 
   /** Write a two-frame message whole into `dest`'s ring now, if nothing is queued before it and it fits (see Transport.sendPair). */
-  sendPair(dest: number, head: FrameWriter, array: Uint8Array | undefined, arrayBytes: number): boolean {
+  sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean {
     const peer = this.peers[dest];
-    if (peer === undefined || peer.queue.length > 0 || peer.writing || !writePair(peer.out, head, array, arrayBytes)) return false;
+    if (peer === undefined || peer.queue.length > 0 || peer.writing || !writePair(peer.out, head, array)) return false;
     if (peer.inbox.claimWake()) this.wake(dest);
     return true;
   }
@@ -238,7 +241,7 @@ export class ShmTransport {
    */
   progress(deliver = true): boolean {
     let moved = false;
-    const sources = deliver ? this.sources : [];
+    const sources = deliver ? this.sources : NO_SOURCES;
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i]!;
       if (source.reading || !source.in.readable) continue;
