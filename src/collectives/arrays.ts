@@ -2,7 +2,7 @@
 import { isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { ArgumentError, callError } from "../errors.js";
-import { checkInto, put } from "./into.js";
+import { checkInto, put } from "../comm/into.js";
 import type { Channel } from "./protocol.js";
 
 /** Check a typed array argument. */

@@ -8,7 +8,7 @@
  */
 import { checkRoot } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-import { land, target } from "./into.js";
+import { land, target } from "../comm/into.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
 
 /** Round up to the next power of two (1 for n <= 1). */

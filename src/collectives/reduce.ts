@@ -22,7 +22,7 @@ import { checkRoot, describe } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";
 import { displacements, evenCounts } from "./arrays.js";
-import { checkInto, land, put, target } from "./into.js";
+import { checkInto, land, put, target } from "../comm/into.js";
 import { borrowScratch, returnScratch } from "./scratch.js";
 import { ArgumentError, callError } from "../errors.js";
 

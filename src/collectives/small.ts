@@ -15,7 +15,7 @@ import { checkArray, concat, displacements, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
-import { checkInto, land, put } from "./into.js";
+import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
 import { allreduce as messageAllreduce } from "./reduce.js";

@@ -9,7 +9,7 @@ import type { TypedArray } from "../comm/values.js";
 import { checkRoot } from "../comm/validate.js";
 import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
 import { checkArray, concat, displacements, sameType } from "./arrays.js";
-import { checkInto, land, put, target } from "./into.js";
+import { checkInto, land, put, target } from "../comm/into.js";
 
 export async function scatterv<T extends TypedArray>(ch: Channel, array: T | undefined, counts: readonly number[], root = 0, into?: T): Promise<T> {
   checkRoot(ch, root);

@@ -9,7 +9,8 @@ import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
 import type { Envelope, TypedArray } from "./codec.js";
 import type { Peers } from "./waits.js";
-import type { Hurry } from "./request.js";
+import type { Hurry, Status } from "./request.js";
+import type { Site } from "./into.js";
 import { Board } from "./board.js";
 import type { Libc } from "./shm/libc.js";
 
@@ -124,9 +125,14 @@ export class Group {
     return this.runtime.send(worldDest, this.encodeFor(call, context, dest, tag, value), call, handover);
   }
 
+  /** A point-to-point receive from group rank `source` or ANY_SOURCE (arguments checked): resolves with the value (see Runtime.receive). */
+  receive(call: string, source: number, tag: number, site: Site, status?: Status, into?: TypedArray, hurry?: Hurry): Promise<unknown> {
+    return this.runtime.receive(this.id, source, tag, call, this.peers(source, false), into, hurry, site, status);
+  }
+
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
   take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
-    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry);
+    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry) as Promise<Envelope>;
   }
 
   /** Shared memory, if every member is on this host and reached through it (and there are several). */

@@ -9,20 +9,36 @@ import { ANY_SOURCE, ANY_TAG } from "./validate.js";
 
 export { ANY_SOURCE, ANY_TAG };
 
+/** A posted receive. */
 interface Waiter {
   source: number;
   tag: number;
-  resolve: (envelope: Envelope) => void;
-  reject: (error: Error) => void;
-  /** Lets the runtime cancel this waiter (a peer died), and see at once that it was matched. */
-  token: Token | undefined;
+  token: Token;
   /** Where the receiver wants the message's array bytes written, if it can be (see {@link Matcher.destination}). */
   into?: TypedArray;
+}
+
+/** A posted probe. */
+interface ProbeWaiter {
+  source: number;
+  tag: number;
+  token: Token | undefined;
+  resolve: (envelope: Envelope) => void;
+  reject: (error: Error) => void;
 }
 
 /** What the runtime identifies a wait by; `done` turns true, synchronously, once it is matched. */
 export interface Token {
   done?: boolean;
+}
+
+/**
+ * Where a posted receive ends, synchronously, as its message is matched or it is cancelled:
+ * the runtime (a receive's promise is the runtime's, resolved from here with no promise between).
+ */
+export interface Receiving {
+  matched(token: Token, envelope: Envelope): void;
+  aborted(token: Token, error: Error): void;
 }
 
 /** Does a message from `source` with `tag` match the pattern `want` (ANY_SOURCE/ANY_TAG allowed)? */
@@ -37,7 +53,7 @@ function removeAt<T>(list: T[], index: number): T | undefined {
 }
 
 /** Remove and return the oldest waiter whose pattern a message from `source` with `tag` fits. */
-function takeWaiter(list: Waiter[] | undefined, source: number, tag: number): Waiter | undefined {
+function takeWaiter<W extends { source: number; tag: number }>(list: W[] | undefined, source: number, tag: number): W | undefined {
   if (list === undefined) return undefined;
   let index = 0;
   while (index < list.length && !fits(list[index]!, source, tag)) index++;
@@ -69,15 +85,17 @@ function queue<T>(map: Map<string, T[]>, context: string): T[] {
 export class Matcher {
   private readonly unexpected = new Map<string, Envelope[]>();
   private readonly receives = new Map<string, Waiter[]>();
-  private readonly probes = new Map<string, Waiter[]>();
+  private readonly probes = new Map<string, ProbeWaiter[]>();
+
+  constructor(private readonly receiving: Receiving) {}
 
   /** A message arrived: hand it to the oldest matching receive, or queue it. */
   deliver(envelope: Envelope): void {
     const receive = takeWaiter(this.receives.get(envelope.context), envelope.source, envelope.tag);
     if (receive !== undefined) {
       if (receive.into !== undefined) this.intoPosted--;
-      if (receive.token) receive.token.done = true;
-      return receive.resolve(envelope);
+      receive.token.done = true;
+      return this.receiving.matched(receive.token, envelope);
     }
     queue(this.unexpected, envelope.context).push(envelope);
     const probes = this.probes.get(envelope.context);
@@ -89,14 +107,16 @@ export class Matcher {
   }
 
   /**
-   * Post a receive; resolves with the oldest matching message, now or when it arrives.
+   * The oldest matching message that has arrived, taken; or undefined: the receive is posted,
+   * and its message (or its failure) goes to the {@link Receiving} with `token`.
    * @param into bytes the message's array may be written to as it arrives (see {@link destination})
    */
-  receive(context: string, source: number, tag: number, token?: Token, into?: TypedArray): Promise<Envelope> | Envelope {
+  receive(context: string, source: number, tag: number, token: Token, into?: TypedArray): Envelope | undefined {
     const ready = takeMessage(this.unexpected.get(context), source, tag);
     if (ready !== undefined) return ready;
     if (into !== undefined) this.intoPosted++;
-    return new Promise((resolve, reject) => queue(this.receives, context).push({ source, tag, resolve, reject, token, into }));
+    queue(this.receives, context).push({ source, tag, token, into });
+    return undefined;
   }
 
   /** Posted receives that carry an `into` buffer (0: nobody needs to look at arriving headers). */
@@ -117,16 +137,20 @@ export class Matcher {
     return undefined;
   }
 
-  /** Withdraw the receive or probe posted with `token` and reject it; false if there is none. */
+  /** Withdraw the receive or probe posted with `token` and fail it with `error`; false if there is none. */
   cancel(token: Token, error: Error): boolean {
-    for (const map of [this.receives, this.probes]) {
-      for (const list of map.values()) {
-        const waiter = takeFirst(list, (w) => w.token === token);
-        if (waiter === undefined) continue;
-        if (waiter.into !== undefined) this.intoPosted--;
-        waiter.reject(error);
-        return true;
-      }
+    for (const list of this.receives.values()) {
+      const waiter = takeFirst(list, (w) => w.token === token);
+      if (waiter === undefined) continue;
+      if (waiter.into !== undefined) this.intoPosted--;
+      this.receiving.aborted(token, error);
+      return true;
+    }
+    for (const list of this.probes.values()) {
+      const waiter = takeFirst(list, (w) => w.token === token);
+      if (waiter === undefined) continue;
+      waiter.reject(error);
+      return true;
     }
     return false;
   }

@@ -48,10 +48,13 @@ export class Placement {
    * receive it goes to when it fits, else into a recycled frame or a fresh array. @returns the array.
    */
   arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
-    const Ctor = CTORS[kind]!;
-    const target = fitting(this.posted(context, source, tag), kind, length) ?? this.frames.take(length) ?? new Uint8Array(length);
+    const into = this.posted(context, source, tag);
+    const target = fitting(into, kind, length) ?? this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
     else target.set(bytes.subarray(at, at + length));
+    // The receive's own array when the message fills it: no view to make, nothing for it to check.
+    if (into !== undefined && into.byteLength === length && target.buffer === into.buffer) return into;
+    const Ctor = CTORS[kind]!;
     return kind === 0 ? Buffer.from(target.buffer, target.byteOffset, length) : new Ctor(target.buffer, target.byteOffset, length / Ctor.BYTES_PER_ELEMENT);
   }
 
@@ -68,6 +71,9 @@ export class Placement {
     const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     new Uint8Array(into.buffer, into.byteOffset, value.byteLength).set(bytes);
     this.frames.give(bytes);
-    return { ...envelope, value: into.subarray(0, value.length) };
+    // The envelope is this receive's own: no copy of it (an object spread per receive), and
+    // `into` itself when the message fills it.
+    envelope.value = value.length === into.length ? into : into.subarray(0, value.length);
+    return envelope;
   }
 }

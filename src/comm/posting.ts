@@ -47,6 +47,24 @@ export class Posting {
     void RESOLVED.then(this.pollNext);
   }
 
+  /**
+   * The promise of a receive that waits, its settlers kept on the wait (the runtime settles it
+   * as its message is matched): made with one executor for all, no closure per receive.
+   */
+  promise(wait: Wait): Promise<unknown> {
+    const promise = new Promise<unknown>(this.settlers);
+    wait.resolve = this.resolveNext;
+    wait.reject = this.rejectNext;
+    return promise;
+  }
+
+  private resolveNext: ((result: unknown) => void) | undefined;
+  private rejectNext: ((error: Error) => void) | undefined;
+  private readonly settlers = (resolve: (result: unknown) => void, reject: (error: Error) => void): void => {
+    this.resolveNext = resolve;
+    this.rejectNext = reject;
+  };
+
   /** The posted wait is over (matched, failed or cancelled). */
   settle(wait: Wait): void {
     this.transport?.release();

@@ -50,8 +50,10 @@ export class RawHead {
 
   /** Describe the next message; @returns false if its context is not ASCII (encode it the usual way). */
   set(context: string, source: number, tag: number, from: number, kind: number, byteLength: number): boolean {
-    for (let i = 0; i < context.length; i++) if (context.charCodeAt(i) >= 0x80) return false;
-    this.context = context;
+    if (context !== this.context) {
+      for (let i = 0; i < context.length; i++) if (context.charCodeAt(i) >= 0x80) return false;
+      this.context = context;
+    }
     this.source = source;
     this.tag = tag;
     this.from = from;

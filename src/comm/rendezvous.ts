@@ -3,8 +3,11 @@
  * payload and announces it (Rts); the receiver asks for it once a receive matches (Cts) and
  * pulls it (Payload). This module keeps both halves' bookkeeping.
  */
-import type { Envelope, TypedArray } from "./codec.js";
+import { encodeFlow, type Envelope, type TypedArray } from "./codec.js";
+import type { Outgoing } from "./envelope.js";
 import type { Transport } from "./transport.js";
+import { ANYONE, newWait, type Waits } from "./waits.js";
+import { MessageKind } from "./wire.js";
 
 /** An announced message whose payload waits here for its receiver's request. */
 export interface Parked {
@@ -33,6 +36,52 @@ const COPY_BYTES_PER_MS = 4e6;
 export class ParkedSends {
   private readonly parked = new Map<number, Parked>();
   private nextId = 0;
+  /** Set once the runtime has its transport. */
+  transport: Transport | undefined;
+
+  constructor(
+    /** This rank (world). */
+    private readonly rank: number,
+    /** Where a collective waiting for its payload's handover is listed, for hang reports. */
+    private readonly waits: Waits,
+  ) {}
+
+  /** Park the payload of `message` for world rank `dest` and send its announcement (see Runtime.send). */
+  announce(dest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
+    const transport = this.transport!;
+    // A collective (handover) holds its caller until the payload has left: its memory stays put.
+    const parked: Parked = { dest, frames: message.frames, call, borrowed: message.borrowed && handover === undefined };
+    const id = this.park(parked);
+    // Keep reading while payloads are parked: their receivers' requests must be heard.
+    if (this.parked.size === 1) transport.acquire();
+    const announced = transport.send(dest, [encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id])]);
+    if (parked.borrowed) this.keepOrCopy(transport, parked, id, message.wire);
+    if (!handover) return announced;
+    const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
+    // It may settle before the announcement is queued, or never be awaited if that fails.
+    handed.catch(() => undefined);
+    // Listed like a receive, so that a hang report shows the collective waiting for its peer.
+    const wait = newWait(call, message.context, handover.peer, message.tag);
+    this.waits.add(wait, ANYONE);
+    return announced.then(() => handed).finally(() => this.waits.delete(wait));
+  }
+
+  /** A receiver asks for a parked payload: send it. @returns false if there is none for it. */
+  sendPayload(from: number, id: number): boolean {
+    const parked = this.take(id, from);
+    if (parked === undefined) return false;
+    const sent = this.transport!.send(
+      parked.dest,
+      [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames],
+      parked.handover !== undefined,
+      parked.borrowed,
+    );
+    void sent.then(
+      () => parked.handover?.resolve(),
+      (error: Error) => parked.handover?.reject(error),
+    );
+    return true;
+  }
 
   get size(): number {
     return this.parked.size;
@@ -67,6 +116,7 @@ export class ParkedSends {
     const parked = this.parked.get(id);
     if (parked === undefined || parked.dest !== from) return undefined;
     this.parked.delete(id);
+    this.unparked();
     return parked;
   }
 
@@ -78,7 +128,12 @@ export class ParkedSends {
       this.parked.delete(id);
       dropped.push(parked);
     }
+    if (dropped.length > 0) this.unparked();
     return dropped;
+  }
+
+  private unparked(): void {
+    if (this.parked.size === 0) this.transport!.release();
   }
 }
 

@@ -8,10 +8,11 @@ import { SmallArrays } from "./small.js";
 import { Placement } from "./placement.js";
 import { RankFailedError } from "../errors.js";
 import { FlowControl } from "./flow.js";
-import { Matcher } from "./matching.js";
-import { ParkedSends, Pulls, type Parked } from "./rendezvous.js";
+import { Matcher, type Receiving, type Token } from "./matching.js";
+import { landValue, type Site } from "./into.js";
+import { ParkedSends, Pulls } from "./rendezvous.js";
 import { SENT, type Delivery, type Transport } from "./transport.js";
-import type { Hurry } from "./request.js";
+import type { Hurry, Status } from "./request.js";
 import { ANYONE, dooms, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
 import type { Outgoing } from "./envelope.js";
 import { Posting } from "./posting.js";
@@ -21,10 +22,8 @@ import type { Libc } from "./shm/libc.js";
 
 export type { Outgoing, RuntimeState };
 
-const RESOLVED = Promise.resolve();
-
-export class Runtime implements Delivery {
-  readonly matcher = new Matcher();
+export class Runtime implements Delivery, Receiving {
+  readonly matcher = new Matcher(this);
   /** Messages delivered so far (hang detection: "no message moving"). */
   private delivered = 0;
   private readonly posting: Posting;
@@ -34,7 +33,7 @@ export class Runtime implements Delivery {
   /** World ranks known to have finished, with why a message for them cannot be taken. */
   private readonly exited = new Map<number, string>();
   private readonly flow = new FlowControl();
-  private readonly parked = new ParkedSends();
+  private readonly parked: ParkedSends;
   private readonly pulls = new Pulls();
   private readonly placement = new Placement(this.matcher, this.pulls);
   private transport: Transport | undefined;
@@ -52,12 +51,14 @@ export class Runtime implements Delivery {
     this.posting = new Posting(rank);
     this.small = new SmallArrays(rank, this.flow, this.placement);
     this.waits = this.posting.waits;
+    this.parked = new ParkedSends(rank, this.waits);
   }
 
   /** Connect the transport (created after the runtime, since it delivers into it). */
   attach(transport: Transport): void {
     this.transport = transport;
     this.posting.transport = transport;
+    this.parked.transport = transport;
   }
 
   /** May a message to world rank `dest` be encoded as views of the sender's memory? (The transport copies it before `send` returns.) */
@@ -83,7 +84,8 @@ export class Runtime implements Delivery {
         this.delivered++;
         return this.matcher.deliver(message.envelope);
       case MessageKind.Cts:
-        return this.sendPayload(message.from, message.id);
+        if (!this.parked.sendPayload(message.from, message.id)) this.drop(`a request for unknown message ${message.id} from rank ${message.from}`);
+        return;
       case MessageKind.Payload:
         if (!this.pulls.arrive(message.from, message.id, message.envelope)) return this.drop(`an unrequested payload ${message.id} from rank ${message.from}`);
         this.delivered++;
@@ -105,23 +107,6 @@ export class Runtime implements Delivery {
   /** Delivery hook: where an arriving array may be written (see placement.ts). */
   place(prior: Buffer[], length: number): Uint8Array | undefined {
     return this.placement.place(prior, length);
-  }
-
-  /** A receiver asks for a parked payload: send it. */
-  private sendPayload(from: number, id: number): void {
-    const parked = this.parked.take(id, from);
-    if (parked === undefined) return this.drop(`a request for unknown message ${id} from rank ${from}`);
-    this.unparked();
-    const sent = this.transport!.send(
-      parked.dest,
-      [encodeFlow([MessageKind.Payload, this.rank, id]), ...parked.frames],
-      parked.handover !== undefined,
-      parked.borrowed,
-    );
-    void sent.then(
-      () => parked.handover?.resolve(),
-      (error: Error) => parked.handover?.reject(error),
-    );
   }
 
   /**
@@ -147,7 +132,7 @@ export class Runtime implements Delivery {
       // Nobody will ask for the payload: a collective learns it, a plain send is dropped.
       return handover ? Promise.reject(this.failure(call, worldDest, gone)) : SENT;
     }
-    return this.announce(worldDest, message, call, handover);
+    return this.parked.announce(worldDest, message, call, handover);
   }
 
   /**
@@ -163,60 +148,79 @@ export class Runtime implements Delivery {
     return this.small.send(transport, worldDest, context, source, tag, array, kind) ? SENT : undefined;
   }
 
-  /** Park the payload and send its announcement (see `send`). */
-  private announce(worldDest: number, message: Outgoing, call: string, handover?: { peer: number }): Promise<void> {
-    // A collective (handover) holds its caller until the payload has left: its memory stays put.
-    const parked: Parked = { dest: worldDest, frames: message.frames, call, borrowed: message.borrowed && handover === undefined };
-    const id = this.parked.park(parked);
-    // Keep reading while payloads are parked: their receivers' requests must be heard.
-    if (this.parked.size === 1) this.transport!.acquire();
-    const announced = this.transport!.send(worldDest, [
-      encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id]),
-    ]);
-    if (parked.borrowed) this.parked.keepOrCopy(this.transport!, parked, id, message.wire);
-    if (!handover) return announced;
-    const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
-    // It may settle before the announcement is queued, or never be awaited if that fails.
-    handed.catch(() => undefined);
-    // Listed like a receive, so that a hang report shows the collective waiting for its peer.
-    const wait = newWait(call, message.context, handover.peer, message.tag);
-    this.waits.add(wait, ANYONE);
-    return announced.then(() => handed).finally(() => this.waits.delete(wait));
-  }
-
-  private unparked(): void {
-    if (this.parked.size === 0) this.transport!.release();
-  }
-
   /**
-   * Receive the oldest matching message, reading the inbox only while waiting.
+   * Receive the oldest matching message, reading the inbox only while waiting. Resolves with
+   * its envelope (see Group.take); given a `site` (a point-to-point receive), with its value
+   * instead, landed in `into` and `status` filled: the caller's promise is this one (see {@link matched}).
    * @param into where the transport may write the message's array as it arrives (see {@link place})
    * @param hurry poll only when this hook is called (irecv: when its request is waited for),
    *   not as soon as the caller yields
    */
-  async receive(context: string, source: number, tag: number, call = "recv", peers: Peers = ANYONE, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
-    const wait = newWait(call, context, source, tag);
+  receive(
+    context: string,
+    source: number,
+    tag: number,
+    call = "recv",
+    peers: Peers = ANYONE,
+    into?: TypedArray,
+    hurry?: Hurry,
+    site?: Site,
+    status?: Status,
+  ): Promise<unknown> {
+    const wait = newWait(call, context, source, tag, into, hurry, site, status);
     const found = this.matcher.receive(context, source, tag, wait, into);
-    let envelope = found as Envelope;
-    // waitFor, inlined: one async layer less on every receive that waits.
-    if (found instanceof Promise) {
-      this.posted(wait, peers, hurry);
+    if (found !== undefined) {
+      if (found.rendezvous !== undefined) return this.pull(wait, found, peers);
       try {
-        envelope = await found;
-      } finally {
-        this.posting.settle(wait);
+        return Promise.resolve(this.result(wait, found));
+      } catch (error) {
+        return Promise.reject(error);
       }
     }
-    if (envelope.rendezvous === undefined) {
-      this.consumed(envelope);
-      return into === undefined ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
+    const promise = this.posting.promise(wait);
+    this.posted(wait, peers, hurry);
+    return promise;
+  }
+
+  /** Receiving: a posted receive's message is matched; its promise resolves now, with what the caller wants. */
+  matched(token: Token, envelope: Envelope): void {
+    const wait = token as Wait;
+    const peers = wait.peers!;
+    this.posting.settle(wait);
+    if (envelope.rendezvous !== undefined) return wait.resolve!(this.pull(wait, envelope, peers));
+    let result: unknown;
+    try {
+      result = this.result(wait, envelope);
+    } catch (error) {
+      return wait.reject!(error as Error);
     }
-    // Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies).
+    wait.resolve!(result);
+  }
+
+  /** Receiving: a posted receive is cancelled (its peer died). */
+  aborted(token: Token, error: Error): void {
+    const wait = token as Wait;
+    this.posting.settle(wait);
+    wait.reject!(error);
+  }
+
+  /** What a receive of an eager message resolves with (see {@link receive}); throws if it does not fit `into`. */
+  private result(wait: Wait, envelope: Envelope): unknown {
+    this.consumed(envelope);
+    const into = wait.into;
+    const landed = into === undefined || envelope.value === into ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
+    return wait.site === undefined ? landed : landValue(landed, wait.site, wait.into, wait.status);
+  }
+
+  /** Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies). */
+  private async pull(wait: Wait, envelope: Envelope, peers: Peers): Promise<unknown> {
     const { from } = envelope;
+    const { id } = envelope.rendezvous!;
     wait.done = false;
-    const pulled = this.pulls.expect(from, envelope.rendezvous.id, wait, into);
-    void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, envelope.rendezvous.id])]).catch(() => undefined);
-    return this.waitFor(pulled, wait, { ...peers, source: from }, hurry);
+    const pulled = this.pulls.expect(from, id, wait, wait.into);
+    void this.transport!.send(from, [encodeFlow([MessageKind.Cts, this.rank, id])]).catch(() => undefined);
+    const payload = await this.waitFor(pulled, wait, { ...peers, source: from }, wait.hurry);
+    return wait.site === undefined ? payload : landValue(payload, wait.site, wait.into, wait.status);
   }
 
   /** Eager data from a peer has been received: give its window back, in batches. */
@@ -231,7 +235,6 @@ export class Runtime implements Delivery {
     if (!this.exited.has(rank)) this.exited.set(rank, reason);
     this.transport?.peerGone(rank);
     const dropped = this.parked.dropFor(rank);
-    if (dropped.length > 0) this.unparked();
     for (const parked of dropped) parked.handover?.reject(this.failure(parked.call, rank, reason));
   }
 
@@ -277,7 +280,7 @@ export class Runtime implements Delivery {
    * rejects with a RankFailedError if a rank of `peers` dies.
    */
   watch(call: string, context: string, peers: Peers, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void> {
-    if (ready()) return RESOLVED;
+    if (ready()) return SENT;
     const wait = newWait(call, context, awaited(), -1);
     this.waits.add(wait, peers);
     const done = this.watches.watch(

@@ -2,6 +2,9 @@
  * What this rank is blocked in, and which peers each wait depends on: for hang reports, and
  * so that a peer's death fails exactly the waits it dooms.
  */
+import type { Site } from "./into.js";
+import type { Hurry, Status } from "./request.js";
+import type { TypedArray } from "./values.js";
 
 /** One operation a rank is blocked in, as a hang report shows it. */
 export interface WaitState {
@@ -28,7 +31,7 @@ export interface Wait {
   context: string;
   source: number;
   tag: number;
-  /** Date.now() when it began (cheaper than performance.now() on every receive; hang reports count seconds). */
+  /** Date.now() when it was first listed (see {@link Waits.add}; 0 before): a receive whose message is there never reads the clock. */
   since: number;
   /** Set when the message it waits for is there (see matching.ts). */
   done?: boolean;
@@ -36,11 +39,36 @@ export interface Wait {
   peers?: Peers;
   older?: Wait;
   newer?: Wait;
+  /** A receive (see Runtime.receive): where its array may land, when it polls, */
+  into?: TypedArray;
+  hurry?: Hurry;
+  /** and what it resolves with: the message's value landed in `into` and `status` filled (a site given), else the envelope; */
+  site?: Site;
+  status?: Status;
+  /** its promise's settlers, called as its message is matched. */
+  resolve?: (result: unknown) => void;
+  reject?: (error: Error) => void;
 }
 
 /** A wait that begins now, with every field in place (one object shape for all: optimised code that reads waits stays valid). */
-export function newWait(call: string, context: string, source: number, tag: number): Wait {
-  return { call, context, source, tag, since: Date.now(), done: false, peers: undefined, older: undefined, newer: undefined };
+export function newWait(call: string, context: string, source: number, tag: number, into?: TypedArray, hurry?: Hurry, site?: Site, status?: Status): Wait {
+  return {
+    call,
+    context,
+    source,
+    tag,
+    since: 0,
+    done: false,
+    peers: undefined,
+    older: undefined,
+    newer: undefined,
+    into,
+    hurry,
+    site,
+    status,
+    resolve: undefined,
+    reject: undefined,
+  };
 }
 
 /** Whom a receive depends on, in world ranks: its source (-1: any), and its communicator's members. */
@@ -71,6 +99,7 @@ export class Waits {
   private newest: Wait | undefined;
 
   add(wait: Wait, peers: Peers): void {
+    if (wait.since === 0) wait.since = Date.now();
     wait.peers = peers;
     wait.older = this.newest;
     wait.newer = undefined;

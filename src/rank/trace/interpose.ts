@@ -12,7 +12,8 @@
 import { Comm } from "../../api/communicator.js";
 import { Group } from "../../comm/group.js";
 import { Matcher, type Token } from "../../comm/matching.js";
-import { Request, type Hurry } from "../../comm/request.js";
+import { Request, type Hurry, type Status } from "../../comm/request.js";
+import type { Site } from "../../comm/into.js";
 import { Runtime, type Outgoing } from "../../comm/runtime.js";
 import type { Peers } from "../../comm/waits.js";
 import { SENT } from "../../comm/transport.js";
@@ -166,7 +167,9 @@ class Receives {
   private readonly tokens: Token[] = [];
   private readonly spans: SpanId[] = [];
   /** The runtime's promise of each receive span in progress, by span (known once Runtime.receive returns). */
-  private readonly promises: (Promise<Envelope> | undefined)[] = [];
+  private readonly promises: (Promise<unknown> | undefined)[] = [];
+  /** The message (or announcement) each followed receive span was matched with: its promise may resolve with the value alone. */
+  private readonly envelopes: (Envelope | undefined)[] = [];
   /** The receive whose Runtime.receive is running and has not reached the matcher yet. */
   private posting = -1;
   /** The running receive was matched or cancelled before its promise was known: follow the promise. */
@@ -181,7 +184,7 @@ class Receives {
   }
 
   /** Runtime.receive of `span` returned `received`. */
-  returned(span: SpanId, received: Promise<Envelope>): Promise<Envelope> {
+  returned<T>(span: SpanId, received: Promise<T>): Promise<T> {
     // Not posted to the matcher (it failed first), or matched or cancelled before the promise was known.
     const follows = this.followPosting || this.posting === span;
     this.posting = -1;
@@ -192,15 +195,13 @@ class Receives {
   }
 
   /** The running receive reached the matcher, which returned `found`. */
-  posted(found: Promise<Envelope> | Envelope, token: Token | undefined): void {
+  posted(found: Envelope | undefined, token: Token): void {
     const span = this.posting;
     this.posting = -1;
     if (span < 0 || !this.recorder.isOpen(span)) return;
-    if (!(found instanceof Promise)) this.matched(span, found);
-    else if (token !== undefined) {
-      this.tokens.push(token);
-      this.spans.push(span);
-    } else this.follow(span);
+    if (found !== undefined) return this.matched(span, found);
+    this.tokens.push(token);
+    this.spans.push(span);
   }
 
   /** The matcher delivered `envelope`: it completed at most one receive, the one whose token it turned done. */
@@ -230,6 +231,7 @@ class Receives {
       this.recorder.arrived(span, envelope.from, envelope.tag, envelope.bytes, at);
     } else {
       this.recorder.matched(span, at);
+      this.envelopes[span] = envelope;
       this.follow(span);
     }
   }
@@ -241,8 +243,10 @@ class Receives {
     else this.followPromise(span, promise);
   }
 
-  private followPromise(span: SpanId, promise: Promise<Envelope>): void {
-    endWith(this.recorder, span, promise, (envelope) => this.arrived(span, envelope));
+  private followPromise(span: SpanId, promise: Promise<unknown>): void {
+    const envelope = this.envelopes[span];
+    this.envelopes[span] = undefined;
+    endWith(this.recorder, span, promise, () => envelope && this.arrived(span, envelope));
   }
 
   private arrived(span: SpanId, envelope: Envelope): void {
@@ -255,7 +259,7 @@ function interposeReceives(recorder: Recorder): void {
   const receives = new Receives(recorder);
   const matcher = Matcher.prototype;
   const receive = matcher.receive;
-  matcher.receive = function (this: Matcher, context: string, source: number, tag: number, token?: Token, into?: TypedArray) {
+  matcher.receive = function (this: Matcher, context: string, source: number, tag: number, token: Token, into?: TypedArray) {
     const found = receive.call(this, context, source, tag, token, into);
     receives.posted(found, token);
     return found;
@@ -274,13 +278,24 @@ function interposeReceives(recorder: Recorder): void {
   const runtime = Runtime.prototype;
   const [user, request, message] = [recorder.label("recv", "p2p"), recorder.label("irecv", "request"), recorder.label("recv", "message")];
   const receiveCall = runtime.receive;
-  runtime.receive = function (this: Runtime, context: string, source: number, tag: number, call = "recv", peers?: Peers, into?: TypedArray, hurry?: Hurry) {
+  runtime.receive = function (
+    this: Runtime,
+    context: string,
+    source: number,
+    tag: number,
+    call = "recv",
+    peers?: Peers,
+    into?: TypedArray,
+    hurry?: Hurry,
+    site?: Site,
+    status?: Status,
+  ) {
     const label = call === "recv" ? user : call === "irecv" ? request : message;
     const span = recorder.begin(label);
     recorder.comm(span, context);
     if (label === message) recorder.call(span, call);
     receives.start(span);
-    return receives.returned(span, receiveCall.call(this, context, source, tag, call, peers, into, hurry));
+    return receives.returned(span, receiveCall.call(this, context, source, tag, call, peers!, into, hurry, site!, status));
   };
 }
 

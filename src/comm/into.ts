@@ -3,9 +3,11 @@
  * collectives): the checks, and the copy that is skipped when the transport already wrote
  * the data there (see Runtime.place).
  */
-import { arrayKind, isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
-import { describe } from "../comm/validate.js";
+import { arrayKind, isTypedArray } from "./arrays.js";
+import type { TypedArray } from "./values.js";
+import type { Envelope } from "./envelope.js";
+import type { Status } from "./request.js";
+import { describe } from "./validate.js";
 import { ArgumentError, callError } from "../errors.js";
 
 /** Where a call on a rank stands, for error messages. */
@@ -40,10 +42,22 @@ export function put(into: TypedArray, block: TypedArray, offset = 0): void {
  * copied unless the transport wrote it there already. @returns `into`.
  */
 export function land<T>(site: Site, into: T, value: unknown): T {
+  // Placed there by the transport (see Placement): nothing to check or copy.
+  if (value === into) return into;
   if (!isTypedArray(value)) {
     throw callError(ArgumentError, site.call, site.rank, `into was given but the message holds ${describe(value)}, not a typed array; receive it without into`);
   }
   checkInto(site, into, value, value.length);
   put(into, value);
   return into;
+}
+
+/** A point-to-point receive's value: `status` filled from its envelope, its array landed in `into` if given (see {@link land}). */
+export function landValue(envelope: Envelope, site: Site, into: TypedArray | undefined, status: Status | undefined): unknown {
+  if (status !== undefined) {
+    status.source = envelope.source;
+    status.tag = envelope.tag;
+    status.bytes = envelope.bytes;
+  }
+  return into === undefined ? envelope.value : land(site, into, envelope.value);
 }
