@@ -66,6 +66,8 @@ export function sendAll(ch: Channel, sends: Array<[dest: number, value: unknown]
  * @param into where a received typed array that fits may be written (see Channel.recv)
  */
 export async function exchange<T>(ch: Channel, dest: number, value: unknown, source: number = dest, into?: TypedArray): Promise<T> {
-  const [, received] = await Promise.all([ch.send(dest, value), ch.recv<T>(source, into)]);
+  // Receive posted first: what arrives while a large send polls as it writes lands in `into` (see small.ts direct).
+  const receiving = ch.recv<T>(source, into);
+  const [, received] = await Promise.all([ch.send(dest, value), receiving]);
   return received;
 }

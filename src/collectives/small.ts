@@ -258,10 +258,11 @@ async function direct<T extends TypedArray>(
     const dest = (rank + s) % size,
       source = (rank - s + size) % size;
     const place = out.subarray(offsets[source]!, offsets[source]! + blocks[source]!.length);
-    const [, received] = await Promise.all([
-      sends ? ch.send(dest, outgoing(dest)) : undefined,
-      isTypedArray(blocks[source]) ? undefined : ch.recv<TypedArray>(source, place),
-    ]);
+    // The receive is posted first: a large send polls while it writes, and what arrives
+    // meanwhile lands straight in `place` only if its receive is there to say so (else in fresh
+    // memory, then copied: allgatherv of 8 MiB into at n = 2 took 2.3 ms instead of ~0.5).
+    const receiving = isTypedArray(blocks[source]) ? undefined : ch.recv<TypedArray>(source, place);
+    const [, received] = await Promise.all([sends ? ch.send(dest, outgoing(dest)) : undefined, receiving]);
     if (received !== undefined) {
       sameType(ch, like, received);
       put(place, received);
