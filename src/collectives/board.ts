@@ -4,19 +4,23 @@
  * once per communicator), and every later one meets there, one at a time.
  */
 import { Board } from "../comm/board.js";
-import { mapShared } from "../comm/shm/shared.js";
+import { mapShared, type Agreement } from "../comm/shm/shared.js";
 import { TransportError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import { bcast } from "./binomial.js";
 import type { Channel } from "./protocol.js";
 
+/** How the ranks of `ch` agree on a shared segment: over messages (see mapShared). */
+export function agreement(ch: Channel): Agreement {
+  return { rank: ch.rank, bcast: <V>(value: V) => bcast(ch, value, 0), allgather: <V>(value: V) => bruck(ch, value) };
+}
+
 /** Set up the board (collective: every member gets here in the same call); null if it cannot be. */
 async function setUp(ch: Channel): Promise<Board | null> {
   const libc = ch.boardLibc!;
-  const agreement = { rank: ch.rank, bcast: <V>(value: V) => bcast(ch, value, 0), allgather: <V>(value: V) => bruck(ch, value) };
   let board: Board | null = null;
   try {
-    board = ch.makeBoard((await mapShared(agreement, libc, ch.call, Board.bytesFor(ch.size), "tsmpi-board")).buffer);
+    board = ch.makeBoard((await mapShared(agreement(ch), libc, ch.call, Board.bytesFor(ch.size), "tsmpi-board")).buffer);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
   }

@@ -15,6 +15,7 @@ import { checkArray, concat, displacements, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
+import { allreduceStaged, stageOf, throughStage } from "./stage.js";
 import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
@@ -104,8 +105,12 @@ export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as O
     ch,
     (board) => {
       const usable = op.kind !== "user" && boardable(value) && collectiveGuard(ch, () => checkOperand(op, value)) === undefined;
-      return exchange(board, ch, usable ? [value] : FALLBACK, false, (fits) => {
+      // An array too large for the slot is described there (length, kind), and reduced on the stage.
+      const described = usable && !board.fits([value]);
+      const values = !usable ? FALLBACK : described ? [(value as TypedArray).length, arrayKind(value)] : [value];
+      return exchange(board, ch, values, described, (fits) => {
         if (!fits) return messageAllreduce(ch, value, op, into);
+        if (anyDescribed(board)) return reduceStaged(board, ch, value as TypedArray, op, into);
         const result = settle(
           ch,
           collectiveGuard(ch, () => reduceSlots(board, op, value, into)),
@@ -115,6 +120,27 @@ export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as O
     },
     () => messageAllreduce(ch, value, op, into),
   );
+}
+
+/** Did any member describe its data instead of writing it into its slot? */
+function anyDescribed(board: Board): boolean {
+  for (let r = 0; r < board.size; r++) if (board.described(r)) return true;
+  return false;
+}
+
+/** allreduce of arrays too large for the slots: on the stage, once every member's array is known to have this one's shape. */
+async function reduceStaged<T>(board: Board, ch: Channel, value: TypedArray, op: Op, into?: T): Promise<T> {
+  const shapes = collectiveGuard(ch, () => {
+    for (let r = 0; r < board.size; r++) {
+      const [length, kind] = board.described(r) ? [board.read(r, 0) as number, board.read(r, 1) as number] : [-1, -1];
+      if (length !== value.length || kind !== arrayKind(value))
+        throw new OpError(`${op.name} got arrays of different shapes on ranks ${ch.rank} and ${r}; every rank must pass the same type and length`);
+    }
+  });
+  settle(ch, shapes);
+  const result = await allreduceStaged(board, ch, value, op, into);
+  if (result === undefined) return messageAllreduce(ch, value as T, op, into);
+  return into === undefined || result === into ? (result as T) : land(ch, into, result);
 }
 
 /**
@@ -163,7 +189,9 @@ export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T
       return exchange(board, ch, !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array)] : data, described, (fits) => {
         if (!fits) return bruckAllgatherv(ch, array, into);
         const blocks = blocksFor(board, ch, array, 0, (r) => ({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number }));
-        return atHand(blocks) && !described ? concat(ch, array, blocks, into) : direct(ch, array, blocks, described, () => array, into);
+        if (atHand(blocks) && !described) return concat(ch, array, blocks, into);
+        // Some member's data did not fit its slot (every member sees it alike): through the stage.
+        return gatherStaged(board, ch, array, blocks, described, into);
       });
     },
     () => bruckAllgatherv(ch, array, into),
@@ -227,6 +255,37 @@ function atHand(blocks: Block[]): blocks is TypedArray[] {
   return true;
 }
 
+/** allgatherv through the stage (see stage.ts), or {@link direct} where it cannot be mapped. */
+async function gatherStaged<T extends TypedArray>(board: Board, ch: Channel, array: T, blocks: Block[], sends: boolean, into?: T): Promise<T> {
+  const { out, offsets, total } = layout(ch, array, blocks, into);
+  const stage = await stageOf(ch, board, total * array.BYTES_PER_ELEMENT);
+  if (stage === undefined) return direct(ch, array, blocks, sends, () => array, into);
+  const reads: Array<[number, number, number]> = [];
+  for (let r = 0; r < ch.size; r++) if (r !== ch.rank) reads.push([offsets[r]!, blocks[r]!.length, offsets[r]!]);
+  put(out, array, offsets[ch.rank]);
+  await throughStage(board, ch, stage, array, offsets[ch.rank]!, reads, out);
+  if (into !== undefined) checkInto(ch, into, array, total);
+  return out as T;
+}
+
+/**
+ * Where each block of a v-collective goes in the result (offsets, in elements) and the result
+ * itself: `into` if it fits, else a new array. Blocks of another type than `like` are refused.
+ */
+function layout<T extends TypedArray>(ch: Channel, like: T, blocks: Block[], into?: T): { out: T; offsets: number[]; total: number } {
+  const kind = arrayKind(like);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const block of blocks) {
+    const other = isTypedArray(block) ? arrayKind(block) : block.kind;
+    if (other !== kind) sameType(ch, like, isTypedArray(block) ? block : new CTORS[other]!(0));
+    offsets.push(total);
+    total += block.length;
+  }
+  const fitsInto = isTypedArray(into) && arrayKind(into) === kind && into.length >= total;
+  return { out: fitsInto ? into : (new (like.constructor as new (n: number) => T)(total) as T), offsets, total };
+}
+
 /**
  * The v-collectives once every block is on the board or described there: each lands at its
  * place in the result (`into` if it fits), described ones as messages received straight
@@ -243,17 +302,7 @@ async function direct<T extends TypedArray>(
   into?: T,
 ): Promise<T> {
   const { rank, size } = ch;
-  const kind = arrayKind(like);
-  const offsets: number[] = [];
-  let total = 0;
-  for (const block of blocks) {
-    const other = isTypedArray(block) ? arrayKind(block) : block.kind;
-    if (other !== kind) sameType(ch, like, isTypedArray(block) ? block : new CTORS[other]!(0));
-    offsets.push(total);
-    total += block.length;
-  }
-  const fitsInto = isTypedArray(into) && arrayKind(into) === kind && into.length >= total;
-  const out = fitsInto ? into : (new (like.constructor as new (n: number) => T)(total) as T);
+  const { out, offsets, total } = layout(ch, like, blocks, into);
   const round = async (s: number): Promise<void> => {
     const dest = (rank + s) % size,
       source = (rank - s + size) % size;

@@ -78,6 +78,8 @@ export class Board {
   private missing = 0;
   /** The last collective started and not yet over: the next one starts after it (see run). */
   private active: Promise<unknown> | undefined;
+  /** The communicator's stage for data too large for the slots, once one was needed (see collectives/stage.ts). */
+  stage: { bytes: Uint8Array; release(): void } | undefined;
 
   constructor(
     readonly buffer: ArrayBuffer,
