@@ -51,11 +51,7 @@ function refused(check: () => unknown): Promise<never> | undefined {
 export function barrier(ch: Channel): Promise<void> {
   return onBoard(
     ch,
-    (board) => {
-      board.next(ch.call, false);
-      board.publish();
-      return board.all();
-    },
+    (board) => board.barrier(ch.call),
     () => dissemination(ch),
   );
 }

@@ -1,14 +1,15 @@
 /**
- * The stage: one shared segment per communicator whose ranks all live on one host, for the
- * data of v-collectives too large for the board's slots. Each rank copies its data there once
+ * The stage: one shared segment per communicator whose ranks all live on one host, for arrays
+ * too large for the board's slots (allgatherv, allreduce). Each rank copies its data there once
  * and every rank copies what it needs straight out, as MPI's single-copy shared-memory
  * collectives do: at n = 4, allgatherv of 8 MiB per rank moved each block through a ring
  * (two copies per block and receiver) and took 3.2 times mpi4py's time.
  *
  * The stage is mapped by the first collective that needs it (collective: every rank knows
  * every length from the board, so all decide alike) and kept for the next ones; a larger need
- * maps a larger one and lets the old one go. Board barriers order the copies: in, barrier,
- * out, barrier (so that the next collective does not write over what a rank still reads).
+ * maps a larger one and lets the old one go. Board barriers, which every member calls at the
+ * same points of the running collective, order the copies: in, barrier, out, barrier (so that
+ * the next collective does not write over what a rank still reads).
  */
 import type { Board } from "../comm/board.js";
 import { mapShared } from "../comm/shm/shared.js";
@@ -45,13 +46,6 @@ export async function stageOf(ch: Channel, board: Board, bytes: number): Promise
 /** The bytes of `array`. */
 const bytesOf = (array: TypedArray): Uint8Array => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 
-/** A board barrier inside the running collective (every member calls it at the same point). */
-async function boardBarrier(board: Board, call: string): Promise<void> {
-  board.next(call, false);
-  board.publish();
-  await board.all();
-}
-
 /**
  * Through the stage: this rank's `mine` is copied to element `at` of it; once every rank has
  * done the same, each (from, length, to) of `reads` copies stage elements [from, from + length)
@@ -68,10 +62,10 @@ export async function throughStage(
 ): Promise<void> {
   const unit = mine.BYTES_PER_ELEMENT;
   stage.set(bytesOf(mine), at * unit);
-  await boardBarrier(board, ch.call);
+  await board.barrier(ch.call);
   const target = bytesOf(out);
   for (const [from, length, to] of reads) target.set(stage.subarray(from * unit, (from + length) * unit), to * unit);
-  await boardBarrier(board, ch.call);
+  await board.barrier(ch.call);
 }
 
 /**
@@ -91,17 +85,17 @@ export async function allreduceStaged(board: Board, ch: Channel, value: TypedArr
   if (stage === undefined) return undefined;
   const at = (member: number, from: number, count: number): TypedArray => new Ctor(stage.buffer, stage.byteOffset + (member * length + from) * unit, count);
   stage.set(bytesOf(value), rank * length * unit);
-  await boardBarrier(board, ch.call);
+  await board.barrier(ch.call);
   const counts = evenCounts(length, size);
   let from = 0;
   for (let r = 0; r < rank; r++) from += counts[r]!;
   const share = at(size, from, counts[rank]!);
   bytesOf(share).set(bytesOf(at(0, from, counts[rank]!)));
   for (let r = 1; r < size; r++) combine(op, share, at(r, from, counts[rank]!), true);
-  await boardBarrier(board, ch.call);
+  await board.barrier(ch.call);
   const fits = isTypedArray(into) && into.constructor === value.constructor && into.length >= length;
   const out = fits ? into : new (value.constructor as new (n: number) => TypedArray)(length);
   bytesOf(out).set(stage.subarray(size * length * unit, (size + 1) * length * unit));
-  await boardBarrier(board, ch.call);
+  await board.barrier(ch.call);
   return out;
 }

@@ -170,6 +170,13 @@ export class Board {
     );
   }
 
+  /** A barrier: start the next collective, publish it without values, wait for every member's. */
+  barrier(call: string): Promise<void> | undefined {
+    this.next(call, false);
+    this.publish();
+    return this.all();
+  }
+
   /** Wait until every member has published the current collective. */
   all(): Promise<void> | undefined {
     return this.waitFor(() => this.everyone(this.generation));

@@ -209,7 +209,7 @@ export class Runtime implements Delivery, Receiving {
     this.consumed(envelope);
     const into = wait.into;
     const landed = into === undefined || envelope.value === into ? envelope : this.placement.landed(envelope, into, this.borrows(envelope.from));
-    return wait.site === undefined ? landed : landValue(landed, wait.site, wait.into, wait.status);
+    return wait.site === undefined ? landed : landValue(landed, wait.site, into, wait.status);
   }
 
   /** Announced: ask the sender for the payload and wait for it (a RankFailedError if the sender dies). */

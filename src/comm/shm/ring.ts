@@ -34,12 +34,6 @@ export class Ring {
   readonly view: DataView;
   private readonly words: Uint32Array;
   private readonly mask: number;
-  /**
-   * Writer side: `tail` as last read. The reader only advances it, so a stale value only
-   * underestimates the room: it is read again only when it looks too small. Reading it on
-   * every write fetched the reader's cache line on every message.
-   */
-  private tailSeen: number;
 
   /** @param capacity data bytes, a power of two */
   constructor(
@@ -52,7 +46,6 @@ export class Ring {
     this.words = new Uint32Array(buffer, offset + RING_CONTROL_BYTES, capacity / 4);
     this.view = new DataView(buffer, offset + RING_CONTROL_BYTES, capacity);
     this.mask = capacity - 1;
-    this.tailSeen = Atomics.load(this.control, TAIL) >>> 0;
   }
 
   static bytesFor(capacity: number): number {
@@ -67,17 +60,9 @@ export class Ring {
    * fit before it. @returns the payload bytes that fit now (0: not enough room yet).
    */
   reserve(want: number, least = 1): number {
-    const room = this.reserveBefore(this.tailSeen, want, least);
-    if (room >= want || room === CHUNK_BYTES) return room;
-    this.tailSeen = Atomics.load(this.control, TAIL) >>> 0;
-    return this.reserveBefore(this.tailSeen, want, least);
-  }
-
-  /** {@link reserve}, with the reader at `tail` (or further: then it only finds less room than there is). */
-  private reserveBefore(tail: number, want: number, least: number): number {
     least = align8(least);
     let head = Atomics.load(this.control, HEAD) >>> 0;
-    let free = this.capacity - ((head - tail) >>> 0);
+    let free = this.capacity - ((head - (Atomics.load(this.control, TAIL) >>> 0)) >>> 0);
     let toEnd = this.capacity - (head & this.mask);
     if (toEnd - HEADER_BYTES < least) {
       if (free < toEnd + HEADER_BYTES + least) return 0;
