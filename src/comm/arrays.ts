@@ -15,19 +15,41 @@ export const CTORS: readonly ArrayCtor[] = ARRAY_KINDS.map((name) => (name === "
 
 export const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
-/** Kind code of each typed array constructor (on every send: a lookup by name cost more than the rest of the check). */
-const KINDS = new Map<unknown, number>(CTORS.map((ctor, kind) => [ctor, kind] as const).filter(([, kind]) => kind > 0));
-
 /** Kind code of a value if it is a typed array or Buffer carried as raw bytes, else -1. */
 export function arrayKind(value: unknown): number {
   if (!ArrayBuffer.isView(value) || value instanceof DataView) return -1;
   if (Buffer.isBuffer(value)) return 0;
-  return KINDS.get(value.constructor) ?? ARRAY_KINDS.indexOf(value.constructor.name as (typeof ARRAY_KINDS)[number]);
+  // Compared with each constructor in turn: a Map lookup on every message cost more.
+  const ctor = value.constructor;
+  for (let kind = 1; kind < CTORS.length; kind++) if (CTORS[kind] === ctor) return kind;
+  return ARRAY_KINDS.indexOf(ctor.name as (typeof ARRAY_KINDS)[number]);
 }
 
 /** Is `value` a typed array (not a DataView, not a Buffer)? */
 export function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/**
+ * The bytes of the array it was last asked for, and its kind, kept: a loop that sends from or
+ * receives into one array makes no view per message (a view costs an object and a call into
+ * the engine for the array's `.buffer`, a tenth of a small message's time).
+ */
+export class LastBytes {
+  private array: TypedArray | undefined;
+  private view: Uint8Array = new Uint8Array(0);
+  /** The kind of the array {@link of} was last asked about (see {@link arrayKind}). */
+  kind = -1;
+
+  /** A Uint8Array over `array`'s bytes (`array` itself if it is one); {@link kind} is then its kind. */
+  of(array: TypedArray): Uint8Array {
+    if (array !== this.array || this.view.byteLength !== array.byteLength) {
+      this.array = array;
+      this.kind = arrayKind(array);
+      this.view = array instanceof Uint8Array ? array : new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    }
+    return this.view;
+  }
 }
 
 /** A copy of a typed array of the same type (Buffer#slice would share memory, so Buffers are copied with Buffer.from). */

@@ -53,16 +53,14 @@ function removeAt<T>(list: T[], index: number): T | undefined {
 }
 
 /** Remove and return the oldest waiter whose pattern a message from `source` with `tag` fits. */
-function takeWaiter<W extends { source: number; tag: number }>(list: W[] | undefined, source: number, tag: number): W | undefined {
-  if (list === undefined) return undefined;
+function takeWaiter<W extends { source: number; tag: number }>(list: W[], source: number, tag: number): W | undefined {
   let index = 0;
   while (index < list.length && !fits(list[index]!, source, tag)) index++;
   return removeAt(list, index < list.length ? index : -1);
 }
 
 /** Remove and return the oldest message that fits the pattern (`source`, `tag`). */
-function takeMessage(list: Envelope[] | undefined, source: number, tag: number): Envelope | undefined {
-  if (list === undefined) return undefined;
+function takeMessage(list: Envelope[], source: number, tag: number): Envelope | undefined {
   const pattern = { source, tag };
   let index = 0;
   while (index < list.length && !fits(pattern, list[index]!.source, list[index]!.tag)) index++;
@@ -70,37 +68,48 @@ function takeMessage(list: Envelope[] | undefined, source: number, tag: number):
 }
 
 /** Remove and return the first item of `list` accepted by `accept`. */
-function takeFirst<T>(list: T[] | undefined, accept: (item: T) => boolean): T | undefined {
-  if (list === undefined) return undefined;
+function takeFirst<T>(list: T[], accept: (item: T) => boolean): T | undefined {
   return removeAt(list, list.findIndex(accept));
 }
 
-/** Get-or-create for the per-context queues. */
-function queue<T>(map: Map<string, T[]>, context: string): T[] {
-  let list = map.get(context);
-  if (list === undefined) map.set(context, (list = []));
-  return list;
+/** The queues of one communicator context: arrived messages, posted receives, posted probes. */
+interface Queues {
+  context: string;
+  unexpected: Envelope[];
+  receives: Waiter[];
+  probes: ProbeWaiter[];
 }
 
 export class Matcher {
-  private readonly unexpected = new Map<string, Envelope[]>();
-  private readonly receives = new Map<string, Waiter[]>();
-  private readonly probes = new Map<string, ProbeWaiter[]>();
+  private readonly contexts = new Map<string, Queues>();
+  /**
+   * The queues looked up last: a rank mostly talks on one context at a time, and a lookup by
+   * string in the map cost more than the rest of matching a small message.
+   */
+  private last: Queues = { context: "", unexpected: [], receives: [], probes: [] };
 
   constructor(private readonly receiving: Receiving) {}
 
+  /** The queues of `context` (made on first use). */
+  private of(context: string): Queues {
+    if (context === this.last.context) return this.last;
+    let queues = this.contexts.get(context);
+    if (queues === undefined) this.contexts.set(context, (queues = { context, unexpected: [], receives: [], probes: [] }));
+    return (this.last = queues);
+  }
+
   /** A message arrived: hand it to the oldest matching receive, or queue it. */
   deliver(envelope: Envelope): void {
-    const receive = takeWaiter(this.receives.get(envelope.context), envelope.source, envelope.tag);
+    const queues = this.of(envelope.context);
+    const receive = takeWaiter(queues.receives, envelope.source, envelope.tag);
     if (receive !== undefined) {
       if (receive.into !== undefined) this.intoPosted--;
       receive.token.done = true;
       return this.receiving.matched(receive.token, envelope);
     }
-    queue(this.unexpected, envelope.context).push(envelope);
-    const probes = this.probes.get(envelope.context);
-    if (probes === undefined) return;
-    for (let probe; (probe = takeWaiter(probes, envelope.source, envelope.tag)) !== undefined;) {
+    queues.unexpected.push(envelope);
+    const probes = queues.probes;
+    for (let probe; probes.length > 0 && (probe = takeWaiter(probes, envelope.source, envelope.tag)) !== undefined;) {
       if (probe.token) probe.token.done = true;
       probe.resolve(envelope);
     }
@@ -112,10 +121,11 @@ export class Matcher {
    * @param into bytes the message's array may be written to as it arrives (see {@link destination})
    */
   receive(context: string, source: number, tag: number, token: Token, into?: TypedArray): Envelope | undefined {
-    const ready = takeMessage(this.unexpected.get(context), source, tag);
+    const queues = this.of(context);
+    const ready = takeMessage(queues.unexpected, source, tag);
     if (ready !== undefined) return ready;
     if (into !== undefined) this.intoPosted++;
-    queue(this.receives, context).push({ source, tag, token, into });
+    queues.receives.push({ source, tag, token, into });
     return undefined;
   }
 
@@ -128,8 +138,7 @@ export class Matcher {
    * can match it, so the message's bytes may be written there before it is whole.
    */
   destination(context: string, source: number, tag: number): TypedArray | undefined {
-    const list = this.receives.get(context);
-    if (list === undefined) return undefined;
+    const list = this.of(context).receives;
     for (let i = 0; i < list.length; i++) {
       const receive = list[i]!;
       if (fits(receive, source, tag)) return receive.source !== ANY_SOURCE ? receive.into : undefined;
@@ -139,15 +148,15 @@ export class Matcher {
 
   /** Withdraw the receive or probe posted with `token` and fail it with `error`; false if there is none. */
   cancel(token: Token, error: Error): boolean {
-    for (const list of this.receives.values()) {
-      const waiter = takeFirst(list, (w) => w.token === token);
+    for (const { receives } of this.contexts.values()) {
+      const waiter = takeFirst(receives, (w) => w.token === token);
       if (waiter === undefined) continue;
       if (waiter.into !== undefined) this.intoPosted--;
       this.receiving.aborted(token, error);
       return true;
     }
-    for (const list of this.probes.values()) {
-      const waiter = takeFirst(list, (w) => w.token === token);
+    for (const { probes } of this.contexts.values()) {
+      const waiter = takeFirst(probes, (w) => w.token === token);
       if (waiter === undefined) continue;
       waiter.reject(error);
       return true;
@@ -157,16 +166,16 @@ export class Matcher {
 
   /** The oldest matching arrived message, left in place (MPI_Iprobe). */
   peek(context: string, source: number, tag: number): Envelope | undefined {
-    return this.unexpected.get(context)?.find((e) => fits({ source, tag }, e.source, e.tag));
+    return this.of(context).unexpected.find((e) => fits({ source, tag }, e.source, e.tag));
   }
 
   /** How many arrived messages wait unmatched, and their bytes (for hang reports). */
   unexpectedSummary(): { count: number; bytes: number } {
     let count = 0;
     let bytes = 0;
-    for (const list of this.unexpected.values()) {
-      count += list.length;
-      for (const envelope of list) bytes += envelope.bytes;
+    for (const { unexpected } of this.contexts.values()) {
+      count += unexpected.length;
+      for (const envelope of unexpected) bytes += envelope.bytes;
     }
     return { count, bytes };
   }
@@ -175,6 +184,6 @@ export class Matcher {
   probe(context: string, source: number, tag: number, token?: Token): Promise<Envelope> | Envelope {
     const ready = this.peek(context, source, tag);
     if (ready !== undefined) return ready;
-    return new Promise((resolve, reject) => queue(this.probes, context).push({ source, tag, resolve, reject, token }));
+    return new Promise((resolve, reject) => this.of(context).probes.push({ source, tag, resolve, reject, token }));
   }
 }

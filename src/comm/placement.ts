@@ -5,7 +5,7 @@
  * arrived before its receive was posted.
  */
 import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "./codec.js";
-import { CTORS } from "./arrays.js";
+import { CTORS, LastBytes } from "./arrays.js";
 import type { Matcher } from "./matching.js";
 import { peekArray, peekPayload } from "./peek.js";
 import { FramePool } from "./recycle.js";
@@ -19,6 +19,8 @@ function fitting(into: TypedArray | undefined, kind: number, length: number): Ui
 export class Placement {
   /** Frames of unexpected messages, recycled by receives with `into`. */
   private readonly frames = new FramePool();
+  /** The bytes of the `into` arrays small messages land in. */
+  private readonly intoBytes = new LastBytes();
 
   constructor(
     private readonly matcher: Matcher,
@@ -49,11 +51,12 @@ export class Placement {
    */
   arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
     const into = this.posted(context, source, tag);
-    const target = fitting(into, kind, length) ?? this.frames.take(length) ?? new Uint8Array(length);
+    let target = into === undefined ? undefined : this.intoBytes.of(into);
+    if (target === undefined || this.intoBytes.kind !== kind || target.byteLength < length) target = this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
     else target.set(bytes.subarray(at, at + length));
     // The receive's own array when the message fills it: no view to make, nothing for it to check.
-    if (into !== undefined && into.byteLength === length && target.buffer === into.buffer) return into;
+    if (into !== undefined && into.byteLength === length && target === this.intoBytes.of(into)) return into;
     const Ctor = CTORS[kind]!;
     return kind === 0 ? Buffer.from(target.buffer, target.byteOffset, length) : new Ctor(target.buffer, target.byteOffset, length / Ctor.BYTES_PER_ELEMENT);
   }

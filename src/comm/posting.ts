@@ -30,9 +30,10 @@ export class Posting {
    * computation runs. Balance with {@link settle}.
    */
   post(wait: Wait, peers: Peers, hurry?: Hurry): void {
-    this.waits.add(wait, peers);
     const transport = this.transport;
     const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, transport as Required<Transport>));
+    // A receive about to poll reads the clock only if it ends up waiting (see pollFor): most never do.
+    this.waits.add(wait, peers, !near || hurry !== undefined);
     // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
     transport?.acquire(near);
     if (!near) return;
@@ -81,5 +82,6 @@ export class Posting {
     } finally {
       this.polled = outer;
     }
+    if (!wait.done && wait.since === 0) wait.since = Date.now();
   }
 }

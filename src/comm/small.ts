@@ -8,6 +8,7 @@
 import type { Envelope } from "./envelope.js";
 import type { FlowControl } from "./flow.js";
 import type { Placement } from "./placement.js";
+import { LastBytes } from "./arrays.js";
 import { RawHead, RawHeadReader } from "./raw.js";
 import type { Transport } from "./transport.js";
 import type { TypedArray } from "./values.js";
@@ -19,6 +20,8 @@ export class SmallArrays {
   /** The header of the array being sent, and of the one arriving: one object each, refilled. */
   private readonly outHead = new RawHead();
   private readonly inHead = new RawHeadReader();
+  /** The bytes of the arrays sent. */
+  private readonly arrayBytes = new LastBytes();
 
   constructor(
     /** This rank (world). */
@@ -38,7 +41,7 @@ export class SmallArrays {
     if (byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(context, source, tag, this.rank, kind, byteLength)) return false;
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
-    const bytes = array instanceof Uint8Array ? array : new Uint8Array(array.buffer, array.byteOffset, byteLength);
+    const bytes = this.arrayBytes.of(array);
     if (transport.sendPair!(worldDest, head, bytes)) return true;
     this.flow.credit(worldDest, wire);
     return false;

@@ -31,7 +31,10 @@ export interface Wait {
   context: string;
   source: number;
   tag: number;
-  /** Date.now() when it was first listed (see {@link Waits.add}; 0 before): a receive whose message is there never reads the clock. */
+  /**
+   * Date.now() when it was first listed (see {@link Waits.add}), or once its first poll found
+   * nothing (see Posting.post); 0 before: a receive whose message comes while it polls never reads the clock.
+   */
   since: number;
   /** Set when the message it waits for is there (see matching.ts). */
   done?: boolean;
@@ -98,8 +101,9 @@ export class Waits {
   private oldest: Wait | undefined;
   private newest: Wait | undefined;
 
-  add(wait: Wait, peers: Peers): void {
-    if (wait.since === 0) wait.since = Date.now();
+  /** List `wait`; `stamp`: note the time now (a receive about to poll notes it only if the poll finds nothing). */
+  add(wait: Wait, peers: Peers, stamp = true): void {
+    if (stamp && wait.since === 0) wait.since = Date.now();
     wait.peers = peers;
     wait.older = this.newest;
     wait.newer = undefined;
@@ -129,7 +133,7 @@ export class Waits {
   /** What this rank is blocked in, oldest first. */
   describe(): WaitState[] {
     const now = Date.now();
-    return [...this.all()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: (now - since) / 1000 }));
+    return [...this.all()].map(({ call, context, source, tag, since }) => ({ call, context, source, tag, seconds: since === 0 ? 0 : (now - since) / 1000 }));
   }
 }
 

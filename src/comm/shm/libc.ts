@@ -10,8 +10,11 @@ export interface Libc {
   createShared(name: string, bytes: number): number;
   /** Open another process's descriptor (same user) through /proc. */
   openPeer(pid: number, fd: number): number;
-  /** Map `bytes` of `fd` from `offset` (page-aligned) shared, read-write; the ArrayBuffer lives as long as the process. */
-  map(fd: number, bytes: number, offset?: number): ArrayBuffer;
+  /**
+   * Map `bytes` of `fd` from `offset` (page-aligned) shared, read-write; the ArrayBuffer lives
+   * as long as the process. `populate`: allocate and map every page now (MAP_POPULATE).
+   */
+  map(fd: number, bytes: number, offset?: number, populate?: boolean): ArrayBuffer;
   close(fd: number): void;
   /**
    * Map `bytes` of `fd` shared, read-write, with a way to let go of it before the process
@@ -25,6 +28,7 @@ export interface Libc {
 
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
+const MAP_POPULATE = 0x8000;
 const MAP_PRIVATE_ANONYMOUS_FIXED = 0x02 | 0x20 | 0x10;
 const MFD_CLOEXEC = 1;
 const O_RDWR = 2;
@@ -62,8 +66,8 @@ export function loadLibc(): Libc | { unavailable: string } {
       return fd;
     },
     openPeer: (pid, fd) => check(`open /proc/${pid}/fd/${fd}`, open(`/proc/${pid}/fd/${fd}`, O_RDWR | O_CLOEXEC) as number),
-    map(fd, bytes, offset = 0) {
-      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, offset) as unknown;
+    map(fd, bytes, offset = 0, populate = false) {
+      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, offset) as unknown;
       if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
       return koffi.view(pointer, bytes) as ArrayBuffer;
     },

@@ -61,6 +61,8 @@ export class ShmTransport {
   private refused: (rank: number, reason: string) => void = () => undefined;
   /** Peers with queued outgoing data. */
   private pending = 0;
+  /** Peers that have exited or failed, by world rank (see peerGone). */
+  private readonly gone: boolean[] = [];
 
   private constructor(
     private readonly libc: Libc,
@@ -107,6 +109,7 @@ export class ShmTransport {
         reading: false,
       };
       source.take = (kind, at, length) => this.record(source, kind, at, length);
+      this.touched += source.in.touch();
       this.sources.push(source);
       this.addresses[rank] = address;
       this.local[rank] = true;
@@ -152,6 +155,8 @@ export class ShmTransport {
   send(dest: number, frames: Buffer[], borrowed: boolean, flush = false): Promise<void> {
     const peer = this.peers[dest];
     if (peer === undefined) return Promise.reject(new TransportError(`rank ${dest} is not reached through shared memory`));
+    // Nobody will read it: what would not fit in the ring would be held here forever, and hold this rank's exit.
+    if (this.gone[dest] === true) return SENT;
     // Only one message at a time goes into a ring: behind queued ones, or one being written
     // (a message delivered while we poll for room can make the runtime send again).
     const free = peer.queue.length === 0 && !peer.writing;
@@ -286,6 +291,8 @@ export class ShmTransport {
 
   /** Messages delivered so far. */
   delivered = 0;
+  /** What touching the rings read (see Ring.touch). */
+  private touched = 0;
 
   /** A message is partly through a ring: its writer is at work. */
   get midMessage(): boolean {
@@ -311,8 +318,9 @@ export class ShmTransport {
     this.inbox.disarm();
   }
 
-  /** `rank` is gone: what is queued for it will never be read. */
+  /** `rank` is gone: what is queued for it will never be read, nor what is sent to it from now on. */
   peerGone(rank: number, error: Error): void {
+    this.gone[rank] = true;
     const peer = this.peers[rank];
     if (peer === undefined || peer.queue.length === 0) return;
     for (const outgoing of peer.queue.splice(0)) outgoing.done?.reject(error);
