@@ -15,7 +15,7 @@ import { checkArray, concat, displacements, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
-import { allreduceStaged, stageOf, throughStage } from "./stage.js";
+import { allreduceStaged, bcastStaged, stageOf, throughStage } from "./stage.js";
 import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
@@ -65,15 +65,31 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
     if (into !== undefined) return land(ch, into, data);
     return ch.rank === root ? value : keep<T>(data as TypedArray | number);
   };
+  // An array too large for the slot is described there (length, kind), then goes through the stage (n > 2).
+  const staged = async (board: Board, length: number, kind: number): Promise<T> => {
+    const data = await bcastStaged(board, ch, value, root, length, kind, into);
+    if (data === undefined) return binomialBcast(ch, value, root, into);
+    return into !== undefined ? land(ch, into, data as T) : (data as T);
+  };
   return onBoard(
     ch,
     (board) => {
       // A small value may run far ahead of the readers; a larger one only AHEAD (see board.ts).
       const ahead = typeof value === "number" || (ArrayBuffer.isView(value) && value.byteLength <= 1024) ? undefined : AHEAD;
-      if (ch.rank === root) return after(board.next(ch.call, true, ahead), () => finish(board, board.publish(boardable(value) ? [value] : FALLBACK)));
+      if (ch.rank === root)
+        return after(board.next(ch.call, true, ahead), () => {
+          // At n = 2 one ring moves the array with the copies in and out overlapping: faster than the stage's two in turn.
+          if (!boardable(value) || board.fits([value]) || ch.size === 2) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
+          const array = value as TypedArray;
+          board.publish([array.length, arrayKind(array)], true);
+          return staged(board, array.length, arrayKind(array));
+        });
       board.next(ch.call, false);
       board.publish();
-      return after(board.from(root), () => finish(board, !board.fellBack(root)));
+      return after(board.from(root), () => {
+        if (board.fellBack(root) || !board.described(root)) return finish(board, !board.fellBack(root));
+        return staged(board, board.read(root, 0) as number, board.read(root, 1) as number);
+      });
     },
     () => binomialBcast(ch, value, root, into),
   );

@@ -53,11 +53,12 @@ export class HostTransport implements Transport, Delivery {
   }
 
   /** Create this rank's shared-memory inbox. @returns its address, for the address table. */
-  openShm(libc: Libc, rank: number, size: number): SegmentAddress {
+  openShm(libc: Libc, rank: number, size: number, cores: number): SegmentAddress {
     this.shm = ShmTransport.create(
       libc,
       rank,
       size,
+      cores,
       this.sink,
       // A side message: delivered as the sender exits, but never holds its exit if the peer is gone.
       (peer) => this.zmq.advise(peer, DOORBELL),

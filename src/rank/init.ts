@@ -118,7 +118,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   let unavailable = libc && "unavailable" in libc ? libc.unavailable : undefined;
   if (shared) {
     try {
-      published.shm = transport.openShm(shared, rank, size);
+      published.shm = transport.openShm(shared, rank, size, published.cores!);
     } catch (error) {
       unavailable = (error as Error).message;
     }

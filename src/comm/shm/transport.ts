@@ -83,12 +83,13 @@ export class ShmTransport {
     libc: Libc,
     rank: number,
     size: number,
+    cores: number,
     sink: Delivery,
     wake: (rank: number) => void,
     onPending: (active: boolean) => void,
     poll: (step: () => boolean | "moved") => void,
   ): ShmTransport {
-    const { segment, address } = Segment.create(libc, size);
+    const { segment, address } = Segment.create(libc, size, cores);
     return new ShmTransport(libc, rank, segment, address, sink, wake, onPending, poll);
   }
 
