@@ -32,6 +32,15 @@ const TRANSFER_PATIENCE = 10;
 /** A doorbell: one byte no data-plane message starts with (0xc1 is never used by msgpack). */
 const DOORBELL = Buffer.from([0xc1]);
 
+/**
+ * Does a host of `cores` CPUs run too many ranks (`ranks`) for shared memory to pay? Past two
+ * per core nobody can poll, so every message would cost a ring write and a ZeroMQ doorbell:
+ * more than the ZeroMQ message alone (64 ranks on 2 cores ran 1.2x slower).
+ */
+export function crowded(ranks: number, cores: number): boolean {
+  return ranks > 2 * cores;
+}
+
 export class HostTransport implements Transport, Delivery {
   private demand = 0;
   private shm: ShmTransport | undefined;
@@ -75,9 +84,7 @@ export class HostTransport implements Transport, Delivery {
    * Reach the peers that offer an inbox through it; `refused` hears of a peer that stays on
    * ZeroMQ because its inbox could not be mapped.
    *
-   * Where ranks outnumber the host's cores more than twice, nobody can poll, so every message
-   * would cost a ring write and a ZeroMQ doorbell: more than the ZeroMQ message alone (64 ranks
-   * on 2 cores ran 1.2x slower). Such a host stays on ZeroMQ unless `force`d (--transport shm).
+   * A {@link crowded} host stays on ZeroMQ unless `force`d (--transport shm).
    * Every rank of the host must decide alike (a rank that writes into a ring nobody reads
    * would wait forever), so `hostCores` is one number from the address table, not this rank's own.
    * @param cores CPUs this rank may run on (its own polling policy)
@@ -85,7 +92,7 @@ export class HostTransport implements Transport, Delivery {
    */
   connectShm(peers: Array<SegmentAddress | undefined>, cores: number, hostCores: number, refused: (rank: number, reason: string) => void, force = false): void {
     if (this.shm === undefined) return;
-    if (!force && peers.filter(Boolean).length > 2 * hostCores) {
+    if (!force && crowded(peers.filter(Boolean).length, hostCores)) {
       this.shm = undefined;
       return;
     }

@@ -74,6 +74,7 @@ export function spawnRank(spec: RankSpec): ChildProcess {
     [ENV.jobDir]: spec.jobDir,
   };
   if (spec.address !== undefined) env[ENV.address] = spec.address;
+  if (spec.hostRanks !== undefined) env[ENV.hostRanks] = String(spec.hostRanks);
   if (spec.transport !== "auto") env[ENV.transport] = spec.transport;
   return spawn(process.execPath, [...rankNodeFlags(spec.hostRanks), "--enable-source-maps", RANK_MAIN, spec.script, ...spec.args], {
     stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],

@@ -39,6 +39,8 @@ export const ENV = {
   rank: "TSMPI_RANK",
   size: "TSMPI_SIZE",
   localRank: "TSMPI_LOCAL_RANK",
+  /** Ranks the launcher started on this rank's host (absent when it cannot know: srun --direct). */
+  hostRanks: "TSMPI_HOST_RANKS",
   jobId: "TSMPI_JOB_ID",
   jobDir: "TSMPI_JOB_DIR",
   /** Index of this rank's host in the job's host list. */
