@@ -5,7 +5,7 @@
  * back, on every rank alike, to the message algorithms, which also serve everywhere else.
  */
 import { AHEAD, FALLBACK, type Board } from "../comm/board.js";
-import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
+import { arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
 import { OpError } from "../errors.js";
@@ -16,6 +16,8 @@ import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
 import { allreduceStaged, bcastStaged, stageOf, throughStage } from "./stage.js";
+import { atHand, blocksFor, layout, type Block } from "./blocks.js";
+import { alltoallvRead, singleCopy, whereabouts } from "./single-copy.js";
 import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
@@ -140,6 +142,12 @@ function anyDescribed(board: Board): boolean {
   return false;
 }
 
+/** Did every member describe its data? */
+function allDescribed(board: Board): boolean {
+  for (let r = 0; r < board.size; r++) if (!board.described(r)) return false;
+  return true;
+}
+
 /** allreduce of arrays too large for the slots: on the stage, once every member's array is known to have this one's shape. */
 async function reduceStaged<T>(board: Board, ch: Channel, value: TypedArray, op: Op, into?: T): Promise<T> {
   const shapes = collectiveGuard(ch, () => {
@@ -234,37 +242,24 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       });
       const usable = Array.isArray(blocks) && boardable(array);
       const described = usable && !board.fits(blocks);
-      return exchange(board, ch, !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array)] : blocks, described, (fits) => {
+      // Described (too large for the slot): where it sits too, if the members may read each other's memory.
+      const reads = singleCopy(ch);
+      const description = [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])];
+      return exchange(board, ch, !usable ? FALLBACK : described ? description : blocks, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
         const mine = blocks as TypedArray[];
         const got = blocksFor(board, ch, mine[ch.rank]!, ch.rank, (s) => ({
           length: (board.read(s, 0) as Int32Array)[ch.rank]!,
           kind: board.read(s, 1) as number,
         }));
-        return atHand(got) && !described ? concat(ch, array, got, into) : direct(ch, array, got, described, (dest) => mine[dest]!, into);
+        if (atHand(got) && !described) return concat(ch, array, got, into);
+        // Read straight from the others' memory only if every member described its array (else some send).
+        if (reads && allDescribed(board)) return alltoallvRead(board, ch, reads, array, mine[ch.rank]!, got, into);
+        return direct(ch, array, got, described, (dest) => mine[dest]!, into);
       });
     },
     () => pairwiseAlltoallv(ch, array, counts, into),
   );
-}
-
-/** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
-type Block = TypedArray | { length: number; kind: number };
-
-/**
- * Each member's block for this rank in a v-collective: this rank's `own`, value `index` of the
- * member's slot, or, where the member described its data, what `described` makes of that.
- */
-function blocksFor(board: Board, ch: Channel, own: TypedArray, index: number, described: (member: number) => Block): Block[] {
-  const blocks: Block[] = [];
-  for (let r = 0; r < ch.size; r++) blocks.push(r === ch.rank ? own : board.described(r) ? described(r) : (board.read(r, index) as TypedArray));
-  return blocks;
-}
-
-/** Are all the blocks at hand (none comes as a message)? */
-function atHand(blocks: Block[]): blocks is TypedArray[] {
-  for (const block of blocks) if (!isTypedArray(block)) return false;
-  return true;
 }
 
 /** allgatherv through the stage (see stage.ts), or {@link direct} where it cannot be mapped. */
@@ -278,24 +273,6 @@ async function gatherStaged<T extends TypedArray>(board: Board, ch: Channel, arr
   await throughStage(board, ch, stage, array, offsets[ch.rank]!, reads, out);
   if (into !== undefined) checkInto(ch, into, array, total);
   return out as T;
-}
-
-/**
- * Where each block of a v-collective goes in the result (offsets, in elements) and the result
- * itself: `into` if it fits, else a new array. Blocks of another type than `like` are refused.
- */
-function layout<T extends TypedArray>(ch: Channel, like: T, blocks: Block[], into?: T): { out: T; offsets: number[]; total: number } {
-  const kind = arrayKind(like);
-  const offsets: number[] = [];
-  let total = 0;
-  for (const block of blocks) {
-    const other = isTypedArray(block) ? arrayKind(block) : block.kind;
-    if (other !== kind) sameType(ch, like, isTypedArray(block) ? block : new CTORS[other]!(0));
-    offsets.push(total);
-    total += block.length;
-  }
-  const fitsInto = isTypedArray(into) && arrayKind(into) === kind && into.length >= total;
-  return { out: fitsInto ? into : (new (like.constructor as new (n: number) => T)(total) as T), offsets, total };
 }
 
 /**

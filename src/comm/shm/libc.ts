@@ -3,6 +3,7 @@
  * ships prebuilt binaries, so installing tsmpi runs no compiler). Loaded on first use; a
  * platform without koffi's binary, without memfd or without /proc gets a reason instead.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 export interface Libc {
@@ -24,6 +25,15 @@ export interface Libc {
   mapReleasable(fd: number, bytes: number): { buffer: ArrayBuffer; release(): void };
   /** Give the CPU to another runnable process (pollers on an oversubscribed host). */
   yieldCpu(): void;
+  /**
+   * May this process read a peer's memory (process_vm_readv: same user, and no Yama ptrace
+   * restriction)? The same answer on every rank of a host: it depends only on the host.
+   */
+  readonly peerReads: boolean;
+  /** Where the bytes of `array` (off the V8 heap: an array of more than 64 bytes) sit in this process. */
+  addressOf(array: ArrayBufferView): bigint;
+  /** Copy `into.byteLength` bytes at `address` in process `pid` into `into` (one copy, process_vm_readv); throws if they cannot all be read. */
+  readPeer(pid: number, address: bigint, into: Uint8Array): void;
 }
 
 const PROT_READ_WRITE = 3;
@@ -52,6 +62,11 @@ export function loadLibc(): Libc | { unavailable: string } {
   const open = lib.func("int open(const char *path, int flags)");
   const close = lib.func("int close(int fd)");
   const schedYield = lib.func("int sched_yield(void)");
+  // memmove(p, p, 0) returns p: the address koffi passes for a typed array.
+  const memmove = lib.func("void *memmove(void *dest, const void *src, size_t n)");
+  // Anonymous: a named type would be defined twice if libc were loaded twice in one process.
+  const iovecs = koffi.pointer(koffi.struct({ base: "uint64_t", length: "size_t" }));
+  const processVmReadv = lib.func("process_vm_readv", "intptr_t", ["int", iovecs, "unsigned long", iovecs, "unsigned long", "unsigned long"]);
   const check = (what: string, result: number): number => {
     if (result < 0) {
       const errno = koffi.errno();
@@ -81,5 +96,21 @@ export function loadLibc(): Libc | { unavailable: string } {
       };
     },
     yieldCpu: () => void schedYield(),
+    peerReads: ptraceScope() === 0,
+    addressOf: (array) => koffi.address(memmove(array, array, 0)) as bigint,
+    readPeer(pid, address, into) {
+      const local = [{ base: koffi.address(memmove(into, into, 0)) as bigint, length: into.byteLength }];
+      const read = check("process_vm_readv", Number(processVmReadv(pid, local, 1, [{ base: address, length: into.byteLength }], 1, 0)));
+      if (read !== into.byteLength) throw new Error(`process_vm_readv read ${read} of ${into.byteLength} bytes from process ${pid}`);
+    },
   };
+}
+
+/** Yama's ptrace_scope (0: classic permissions, a process may read its user's others; no Yama: 0). */
+function ptraceScope(): number {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/yama/ptrace_scope", "utf8").trim());
+  } catch {
+    return 0;
+  }
 }

@@ -1,0 +1,46 @@
+/**
+ * The blocks of a v-collective on the board (allgatherv, alltoallv): each member's, at hand or
+ * described, and where each goes in the result.
+ */
+import type { Board } from "../comm/board.js";
+import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
+import type { TypedArray } from "../comm/values.js";
+import { sameType } from "./arrays.js";
+import type { Channel } from "./protocol.js";
+
+/** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
+export type Block = TypedArray | { length: number; kind: number };
+
+/**
+ * Each member's block for this rank in a v-collective: this rank's `own`, value `index` of the
+ * member's slot, or, where the member described its data, what `described` makes of that.
+ */
+export function blocksFor(board: Board, ch: Channel, own: TypedArray, index: number, described: (member: number) => Block): Block[] {
+  const blocks: Block[] = [];
+  for (let r = 0; r < ch.size; r++) blocks.push(r === ch.rank ? own : board.described(r) ? described(r) : (board.read(r, index) as TypedArray));
+  return blocks;
+}
+
+/** Are all the blocks at hand (none comes as a message)? */
+export function atHand(blocks: Block[]): blocks is TypedArray[] {
+  for (const block of blocks) if (!isTypedArray(block)) return false;
+  return true;
+}
+
+/**
+ * Where each block of a v-collective goes in the result (offsets, in elements) and the result
+ * itself: `into` if it fits, else a new array. Blocks of another type than `like` are refused.
+ */
+export function layout<T extends TypedArray>(ch: Channel, like: T, blocks: Block[], into?: T): { out: T; offsets: number[]; total: number } {
+  const kind = arrayKind(like);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const block of blocks) {
+    const other = isTypedArray(block) ? arrayKind(block) : block.kind;
+    if (other !== kind) sameType(ch, like, isTypedArray(block) ? block : new CTORS[other]!(0));
+    offsets.push(total);
+    total += block.length;
+  }
+  const fitsInto = isTypedArray(into) && arrayKind(into) === kind && into.length >= total;
+  return { out: fitsInto ? into : (new (like.constructor as new (n: number) => T)(total) as T), offsets, total };
+}

@@ -1,0 +1,75 @@
+/**
+ * Single-copy alltoallv between the ranks of one host, as Open MPI's shared-memory transport
+ * does with CMA: each member says on the board where its array sits (process, address), and
+ * every member reads its blocks straight out of the others' memory into its result with
+ * process_vm_readv: one copy per block instead of two (into a ring, then out). A board barrier
+ * then lets the owners go on, and change their arrays.
+ *
+ * Used where every rank of the host may read the others (see Libc.peerReads: the same answer
+ * on every rank, so all decide alike), for arrays too large for the board's slots (off the V8
+ * heap, so they do not move).
+ */
+import type { Board } from "../comm/board.js";
+import type { Libc } from "../comm/shm/libc.js";
+import type { TypedArray } from "../comm/values.js";
+import { checkInto, put } from "../comm/into.js";
+import { TransportError } from "../errors.js";
+import { layout, type Block } from "./blocks.js";
+import type { Channel } from "./protocol.js";
+
+/** libc, if this communicator's members may read each other's memory. */
+export function singleCopy(ch: Channel): Libc | undefined {
+  const libc = ch.boardLibc;
+  return libc?.peerReads ? libc : undefined;
+}
+
+/** The board values that say where `array` sits: this process, and the address of its bytes. */
+export function whereabouts(libc: Libc, array: TypedArray): number[] {
+  return [process.pid, Number(libc.addressOf(array))];
+}
+
+/**
+ * alltoallv once every member has described its array on the board as [counts, kind, pid,
+ * address] (`blocks`: the length and kind of each member's block for this rank; `own`: this
+ * rank's block for itself): each block is read straight into its place in the result. Every
+ * member passes the barrier whatever happened (a type mismatch, an `into` that does not fit), so
+ * that nobody waits for a member that gave up. @returns the result (`into` when it fits).
+ */
+export async function alltoallvRead<T extends TypedArray>(
+  board: Board,
+  ch: Channel,
+  libc: Libc,
+  like: T,
+  own: TypedArray,
+  blocks: Block[],
+  into?: T,
+): Promise<T> {
+  let result: T | undefined;
+  let failure: unknown;
+  try {
+    const { out, offsets, total } = layout(ch, like, blocks, into);
+    put(out, own, offsets[ch.rank]);
+    const unit = like.BYTES_PER_ELEMENT;
+    for (let s = 0; s < ch.size; s++) {
+      if (s === ch.rank || blocks[s]!.length === 0) continue;
+      const counts = board.read(s, 0) as Int32Array;
+      let displacement = 0;
+      for (let r = 0; r < ch.rank; r++) displacement += counts[r]!;
+      const place = new Uint8Array(out.buffer, out.byteOffset + offsets[s]! * unit, blocks[s]!.length * unit);
+      try {
+        libc.readPeer(board.read(s, 2) as number, BigInt(board.read(s, 3) as number) + BigInt(displacement * unit), place);
+      } catch (error) {
+        throw new TransportError(`${ch.call} on rank ${ch.rank}: could not read rank ${s}'s block from its memory (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+    }
+    if (into !== undefined) checkInto(ch, into, like, total);
+    result = out;
+  } catch (error) {
+    failure = error;
+  }
+  await board.barrier(ch.call);
+  if (failure !== undefined) throw failure;
+  return result!;
+}
