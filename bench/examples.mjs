@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "./median.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const fmt = (x) => (x === undefined ? "n/a" : x.toFixed(3));
@@ -13,7 +14,6 @@ const fmt = (x) => (x === undefined ? "n/a" : x.toFixed(3));
 export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data }) {
   const lines = [];
   const say = (l = "") => lines.push(l);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const best = (runs, key) => runs.reduce((a, b) => (b[key] < a[key] ? b : a));
   const ranks = [1, 2, 4];
 
@@ -122,7 +122,6 @@ export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data })
 
 /** Gray-Scott time per step at 1, 2, 4 ranks: tsmpi beside the mpi4py twins, runs interleaved. */
 export function benchGrayScott({ quick, repeat, mpi, tsmpi, mpirun, data }) {
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const lines = [];
   const say = (l = "") => lines.push(l);
   const [size, steps] = quick ? [512, 40] : [1024, 300];

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "./median.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SIZE = 8;
@@ -13,7 +14,6 @@ const SIZE = 8;
 export async function benchProfiling({ repeat, fmt, data }) {
   // The fastest of several runs: on a shared machine the slow runs are other processes' doing.
   const best = (xs) => Math.min(...xs);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-bench-trace-"));
   const variants = [
     ["no option", []],
