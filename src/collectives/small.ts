@@ -242,10 +242,11 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       });
       const usable = Array.isArray(blocks) && boardable(array);
       const described = usable && !board.fits(blocks);
-      // Described (too large for the slot): where it sits too, if the members may read each other's memory.
-      const reads = singleCopy(ch);
-      const description = [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])];
-      return exchange(board, ch, !usable ? FALLBACK : described ? description : blocks, described, (fits) => {
+      // Described (too large for the slot): where it sits too, if the members may read each other's
+      // memory. Only then: the address is a call through koffi, which an 8 B alltoall cannot afford.
+      const reads = described ? singleCopy(ch) : undefined;
+      const description = () => [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])];
+      return exchange(board, ch, !usable ? FALLBACK : described ? description() : blocks, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
         const mine = blocks as TypedArray[];
         const got = blocksFor(board, ch, mine[ch.rank]!, ch.rank, (s) => ({
