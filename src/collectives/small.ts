@@ -82,14 +82,15 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
         return after(board.next(ch.call, true, ahead), () => {
           // At n = 2 one ring moves the array with the copies in and out overlapping: faster than the stage's two in turn.
           if (!boardable(value) || board.fits([value]) || ch.size === 2) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
-          const array = value as TypedArray;
-          board.publish([array.length, arrayKind(array)], true);
-          return staged(board, array.length, arrayKind(array));
+          const { length } = value as TypedArray,
+            kind = arrayKind(value);
+          board.publish([length, kind], true);
+          return staged(board, length, kind);
         });
       board.next(ch.call, false);
       board.publish();
       return after(board.from(root), () => {
-        if (board.fellBack(root) || !board.described(root)) return finish(board, !board.fellBack(root));
+        if (!board.described(root)) return finish(board, !board.fellBack(root));
         return staged(board, board.read(root, 0) as number, board.read(root, 1) as number);
       });
     },
@@ -245,8 +246,8 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       // Described (too large for the slot): where it sits too, if the members may read each other's
       // memory. Only then: the address is a call through koffi, which an 8 B alltoall cannot afford.
       const reads = described ? singleCopy(ch) : undefined;
-      const description = () => [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])];
-      return exchange(board, ch, !usable ? FALLBACK : described ? description() : blocks, described, (fits) => {
+      const published = !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])] : blocks;
+      return exchange(board, ch, published, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
         const mine = blocks as TypedArray[];
         const got = blocksFor(board, ch, mine[ch.rank]!, ch.rank, (s) => ({

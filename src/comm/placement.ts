@@ -11,15 +11,10 @@ import { peekArray, peekPayload } from "./peek.js";
 import { FramePool } from "./recycle.js";
 import type { Pulls } from "./rendezvous.js";
 
-/** The first `length` bytes of `into`, if it is an array of `kind` that holds them. */
-function fitting(into: TypedArray | undefined, kind: number, length: number): Uint8Array | undefined {
-  return into !== undefined && arrayKind(into) === kind && into.byteLength >= length ? new Uint8Array(into.buffer, into.byteOffset, length) : undefined;
-}
-
 export class Placement {
   /** Frames of unexpected messages, recycled by receives with `into`. */
   private readonly frames = new FramePool();
-  /** The bytes of the `into` arrays small messages land in. */
+  /** The bytes of the `into` arrays messages land in. */
   private readonly intoBytes = new LastBytes();
 
   constructor(
@@ -34,9 +29,17 @@ export class Placement {
   place(prior: Buffer[], length: number): Uint8Array | undefined {
     const header = peekArray(prior[prior.length - 1]!);
     if (header === undefined || header.byteLength !== length) return undefined;
-    if (prior.length === 1) return fitting(this.posted(header.context, header.source, header.tag), header.kind, length) ?? this.frames.take(length);
+    if (prior.length === 1)
+      return this.fitting(this.posted(header.context, header.source, header.tag), header.kind, length)?.subarray(0, length) ?? this.frames.take(length);
     const payload = peekPayload(prior[0]!);
-    return payload && fitting(this.pulls.destination(payload.from, payload.id), header.kind, length);
+    return payload && this.fitting(this.pulls.destination(payload.from, payload.id), header.kind, length)?.subarray(0, length);
+  }
+
+  /** The bytes of `into`, if it is an array of `kind` that holds `length` of them. */
+  private fitting(into: TypedArray | undefined, kind: number, length: number): Uint8Array | undefined {
+    if (into === undefined) return undefined;
+    const bytes = this.intoBytes.of(into);
+    return this.intoBytes.kind === kind && bytes.byteLength >= length ? bytes : undefined;
   }
 
   /** The `into` of the posted receive a data message for (`context`, `source`, `tag`) goes to, if one names its source. */
@@ -51,12 +54,12 @@ export class Placement {
    */
   arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
     const into = this.posted(context, source, tag);
-    let target = into === undefined ? undefined : this.intoBytes.of(into);
-    if (target === undefined || this.intoBytes.kind !== kind || target.byteLength < length) target = this.frames.take(length) ?? new Uint8Array(length);
+    const fits = this.fitting(into, kind, length);
+    const target = fits ?? this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
     else target.set(bytes.subarray(at, at + length));
     // The receive's own array when the message fills it: no view to make, nothing for it to check.
-    if (into !== undefined && into.byteLength === length && target === this.intoBytes.of(into)) return into;
+    if (fits !== undefined && into!.byteLength === length) return into!;
     const Ctor = CTORS[kind]!;
     return kind === 0 ? Buffer.from(target.buffer, target.byteOffset, length) : new Ctor(target.buffer, target.byteOffset, length / Ctor.BYTES_PER_ELEMENT);
   }

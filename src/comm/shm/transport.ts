@@ -110,7 +110,7 @@ export class ShmTransport {
         reading: false,
       };
       source.take = (kind, at, length) => this.record(source, kind, at, length);
-      this.touched += source.in.touch();
+      source.in.touch();
       this.sources.push(source);
       this.addresses[rank] = address;
       this.local[rank] = true;
@@ -292,8 +292,6 @@ export class ShmTransport {
 
   /** Messages delivered so far. */
   delivered = 0;
-  /** What touching the rings read (see Ring.touch). */
-  private touched = 0;
 
   /** A message is partly through a ring: its writer is at work. */
   get midMessage(): boolean {
