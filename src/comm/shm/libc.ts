@@ -21,6 +21,8 @@ export interface Libc {
    * Map `bytes` of `fd` shared, read-write, with a way to let go of it before the process
    * ends: `release()` puts private zero pages in its place (views of it stay safe to touch,
    * they just no longer see the shared memory), so the file's memory can go back to the system.
+   * Every page is mapped now (MAP_POPULATE): a rank that loops over memory another rank filled
+   * takes no page fault per 4 KiB (150 000 faults, ~40 ms, for 600 MB).
    */
   mapReleasable(fd: number, bytes: number): { buffer: ArrayBuffer; release(): void };
   /** Give the CPU to another runnable process (pollers on an oversubscribed host). */
@@ -74,6 +76,11 @@ export function loadLibc(): Libc | { unavailable: string } {
     }
     return result;
   };
+  const mapShared = (fd: number, bytes: number, offset: number, populate: boolean): unknown => {
+    const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, offset) as unknown;
+    if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
+    return pointer;
+  };
   return {
     createShared(name, bytes) {
       const fd = check("memfd_create", memfdCreate(name, MFD_CLOEXEC) as number);
@@ -81,15 +88,10 @@ export function loadLibc(): Libc | { unavailable: string } {
       return fd;
     },
     openPeer: (pid, fd) => check(`open /proc/${pid}/fd/${fd}`, open(`/proc/${pid}/fd/${fd}`, O_RDWR | O_CLOEXEC) as number),
-    map(fd, bytes, offset = 0, populate = false) {
-      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, offset) as unknown;
-      if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
-      return koffi.view(pointer, bytes) as ArrayBuffer;
-    },
+    map: (fd, bytes, offset = 0, populate = false) => koffi.view(mapShared(fd, bytes, offset, populate), bytes) as ArrayBuffer,
     close: (fd) => void close(fd),
     mapReleasable(fd, bytes) {
-      const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, 0) as unknown;
-      if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
+      const pointer = mapShared(fd, bytes, 0, true);
       return {
         buffer: koffi.view(pointer, bytes) as ArrayBuffer,
         release: () => void mmap(pointer, bytes, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS_FIXED, -1, 0),
