@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,gray-scott,multihost,profiling] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md, the numbers
 // to bench/results/latest.json and SVG charts of them to bench/results/*.svg (bench/charts.mjs).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -199,11 +199,11 @@ if (only.has("rfft")) {
   for (const line of await benchRfft({ quick, repeat })) say(line);
 }
 
-if (only.has("examples") || only.has("gray-scott")) {
+if (only.has("examples") || only.has("gray-scott") || only.has("fft")) {
   try {
-    const { benchExamples, benchGrayScott } = await import("./examples.mjs");
-    // --only gray-scott runs just the Gray-Scott part of the examples
-    const bench = only.has("examples") ? benchExamples : benchGrayScott;
+    const { benchExamples, benchGrayScott, benchFft } = await import("./examples.mjs");
+    // --only gray-scott or fft runs just that part of the examples
+    const bench = only.has("examples") ? benchExamples : only.has("fft") ? benchFft : benchGrayScott;
     for (const line of await bench({ quick, repeat, mpi: MPI, tsmpi: (n, s, a, e) => tsmpi(n, s, a, e), mpirun: (n, s, a) => mpi(n, s, a), data })) say(line);
   } catch (error) {
     if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
