@@ -12,6 +12,8 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const fmt = (x) => (x === undefined ? "n/a" : x.toFixed(3));
 
 const best = (runs, key) => runs.reduce((a, b) => (b[key] < a[key] ? b : a));
+/** Examples print one JSON line of their timings when this is set. */
+const env = { TSMPI_EXAMPLE_JSON: "1" };
 
 export async function benchExamples({ quick, repeat, mpi, tsmpi, mpirun, data }) {
   const lines = benchFft({ quick, repeat, mpi, tsmpi, mpirun, data });
@@ -88,7 +90,6 @@ export function benchFft({ quick, repeat, mpi, tsmpi, mpirun, data }) {
   say();
   say(`| ranks | variant | scatter | compute | gather | total | compute speed-up | compute efficiency |`);
   say(`|---:|---|---:|---:|---:|---:|---:|---:|`);
-  const env = { TSMPI_EXAMPLE_JSON: "1" };
   // Phases of the run with the best total; speed-up and efficiency from each variant's fastest
   // compute phase over all its runs (noise only ever adds time, at 1 rank as at 2).
   const fftRun = (n, extra) => {
