@@ -9,6 +9,7 @@
  * on every rank, so all decide alike), for arrays too large for the board's slots (off the V8
  * heap, so they do not move).
  */
+import process from "node:process";
 import type { Board } from "../comm/board.js";
 import type { Libc } from "../comm/shm/libc.js";
 import type { TypedArray } from "../comm/values.js";

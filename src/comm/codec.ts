@@ -6,6 +6,7 @@
  * out into frames of its own and travels as raw bytes; the header keeps a reference to the
  * frames that hold it.
  */
+import { Buffer } from "node:buffer";
 import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../errors.js";
 import { arrayFrames, arrayKind, CTORS, isCount, readArray, wireBytes } from "./arrays.js";

@@ -1,4 +1,5 @@
 /** A message as the engine sees it: decoded, as the matcher and the receiver see it; encoded, on its way out. */
+import { Buffer } from "node:buffer";
 
 /** A decoded data message (or the announcement of one) with its sizes. */
 export interface Envelope {

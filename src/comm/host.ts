@@ -7,6 +7,8 @@
  * yielding the CPU between polls when ranks outnumber cores) and, after
  * {@link SPIN_MS} without any progress, arms its doorbell and sleeps in the event loop.
  */
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type { Libc } from "./shm/libc.js";
 import { ShmTransport } from "./shm/transport.js";
 import type { SegmentAddress } from "./shm/segment.js";

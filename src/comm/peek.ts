@@ -2,6 +2,7 @@
  * Reading a message's headers before the message is whole, so that the transport can write
  * its array straight where a posted receive wants it (see Runtime.place).
  */
+import { Buffer } from "node:buffer";
 import { ArrayPlaceholder, unpackHeader } from "./codec.js";
 import { MessageKind, RAW_HEADER_BYTES, RAW_MARKER, type DataHeader } from "./wire.js";
 

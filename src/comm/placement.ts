@@ -4,6 +4,7 @@
  * recycled from earlier unexpected messages; and the one copy into `into` of a message that
  * arrived before its receive was posted.
  */
+import { Buffer } from "node:buffer";
 import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "./codec.js";
 import { CTORS, LastBytes } from "./arrays.js";
 import type { Matcher } from "./matching.js";

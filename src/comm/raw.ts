@@ -2,6 +2,7 @@
  * The binary header of a message whose value is one typed array (see wire.ts): no msgpack on
  * the most common path.
  */
+import { Buffer } from "node:buffer";
 import { SerializationError } from "../errors.js";
 import { arrayFrames, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
 import type { Envelope } from "./envelope.js";

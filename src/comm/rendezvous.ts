@@ -3,6 +3,7 @@
  * payload and announces it (Rts); the receiver asks for it once a receive matches (Cts) and
  * pulls it (Payload). This module keeps both halves' bookkeeping.
  */
+import { Buffer } from "node:buffer";
 import { encodeFlow, type Envelope, type TypedArray } from "./codec.js";
 import type { Outgoing } from "./envelope.js";
 import type { Transport } from "./transport.js";

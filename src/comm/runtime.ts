@@ -3,6 +3,8 @@
  * transport, the matcher, flow control and rendezvous, and the fate of peers. It speaks to
  * the transport only through the {@link Transport} interface.
  */
+import { Buffer } from "node:buffer";
+import process from "node:process";
 import { decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
 import { SmallArrays } from "./small.js";
 import { Placement } from "./placement.js";

@@ -3,6 +3,7 @@
  * whatever moves bytes between ranks. A transport carries opaque multipart messages between
  * world ranks, in order per pair of ranks, and never drops one while both ranks live.
  */
+import { Buffer } from "node:buffer";
 
 /**
  * What a send returns when it completed at once: one shared resolved promise, so that an

@@ -3,6 +3,7 @@
  * once all have, each gets the full address table. ZeroMQ is loaded only when the socket is
  * bound, after the ranks have been spawned, to keep it off the start-up critical path.
  */
+import { Buffer } from "node:buffer";
 import { pack, unpack } from "msgpackr/pack";
 import type { Router } from "zeromq";
 import type { JobKeys, PeerAddress } from "../comm/addresses.js";

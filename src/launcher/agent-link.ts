@@ -4,6 +4,7 @@
  * of {@link ToAgent}/{@link FromAgent} over the agent's stdin/stdout. What the agent command
  * itself prints on stderr (ssh's own errors, a missing node) is kept for the error message.
  */
+import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -6,6 +6,9 @@
  * to the ranks. When the launcher's side of the link closes (the launcher or ssh died), the
  * agent terminates its ranks and removes its job directory: nothing is left on the host.
  */
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
+import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";

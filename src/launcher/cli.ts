@@ -1,4 +1,5 @@
 /** Entry point of the `tsmpi` command: parse, run, map errors to exit statuses. */
+import process from "node:process";
 import { UsageError } from "../errors.js";
 import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";

@@ -6,6 +6,7 @@
  * behind: each rank is a process group that is killed as a whole, agents do the same on their
  * hosts, and job directories are removed.
  */
+import process from "node:process";
 import { AddressExchange } from "./address-exchange.js";
 import { Cleanup } from "./cleanup.js";
 import { handOutScript } from "./entry.js";

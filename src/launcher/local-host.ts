@@ -3,6 +3,7 @@
  * output forwarded to the launcher's stdout/stderr, their ends decided by the supervisor, and
  * the launcher's stdin piped to rank 0.
  */
+import process from "node:process";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { PlannedHost } from "./hosts.js";
 import { startLocalRanks } from "./local-ranks.js";

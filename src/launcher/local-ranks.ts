@@ -4,6 +4,7 @@
  * output and exits go differs ({@link RankEvents}: the launcher's terminal and supervisor, or
  * the agent's link to the launcher).
  */
+import { Buffer } from "node:buffer";
 import type { ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
 import type { PeerNotice, StartMessage } from "../rank/control.js";

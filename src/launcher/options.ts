@@ -2,6 +2,7 @@
  * Command-line options of the `tsmpi` launcher, parsed with yargs and validated in one place
  * with one message format. Parsing stops at the script: what follows belongs to the script.
  */
+import process from "node:process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";

@@ -4,6 +4,8 @@
  * (see rank/report.ts) are taken out of stderr and handed to the launcher instead. The
  * launcher's own messages ({@link say}) go to stderr too.
  */
+import { Buffer } from "node:buffer";
+import process from "node:process";
 import { StringDecoder } from "node:string_decoder";
 import { REPORT_MARKER, type RankReport } from "../rank/report.js";
 

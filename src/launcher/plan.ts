@@ -3,6 +3,7 @@
  * talk over tcp (several hosts, or --transport tcp), the launcher's address for it and the
  * job's key pair (unless --insecure).
  */
+import process from "node:process";
 import { hostname } from "node:os";
 import type { JobKeys } from "../comm/addresses.js";
 import { planHosts, type PlannedHost } from "./hosts.js";

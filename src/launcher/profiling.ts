@@ -3,6 +3,7 @@
  * turns them on in the ranks, the ranks' reports as they arrive, the clock offset of each
  * remote host, what went wrong and when, and at the end the trace file and the tables.
  */
+import process from "node:process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";

@@ -4,6 +4,8 @@
  * handles as it does its own ranks'. A host that cannot start its ranks, or whose connection
  * dies, is lost as a whole.
  */
+import { Buffer } from "node:buffer";
+import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";

@@ -18,6 +18,8 @@
  * A rank that fails ends the whole step (its task says why, then signals every task of the
  * step with scancel; each ends its rank and cleans up).
  */
+import { Buffer } from "node:buffer";
+import process from "node:process";
 import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";

@@ -3,6 +3,7 @@
  * the node agent (ranks on a remote host): the same environment, the same process-group
  * discipline, the same start message.
  */
+import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";

@@ -11,6 +11,8 @@
  * still where it was. A cache hit does not even load esbuild. `TSMPI_CACHE_DIR` moves the
  * cache; `TSMPI_CACHE_DIR=` (empty) turns it off.
  */
+import { Buffer } from "node:buffer";
+import process from "node:process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";

@@ -3,6 +3,7 @@
  * prints what every rank is blocked in, --timeout ends it with that report, and
  * --deadlock-report prints it once when every rank is blocked with no message moving.
  */
+import process from "node:process";
 import { constants } from "node:os";
 import { collectStates, describeStates, watchForDeadlock } from "./hang.js";
 import type { LaunchOptions } from "./options.js";

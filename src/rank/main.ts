@@ -4,6 +4,7 @@
  * its script is done, dies with a report on stderr when it throws, and exits at once if the
  * launcher goes away.
  */
+import process from "node:process";
 import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { ENV, type PeerNotice, type StartMessage } from "./control.js";

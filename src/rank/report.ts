@@ -3,6 +3,7 @@
  * {@link REPORT_MARKER}, then JSON. stderr is used because it survives a rank that dies right
  * after writing it (pipe writes are synchronous on Linux) and travels through ssh unchanged.
  */
+import { Buffer } from "node:buffer";
 import { writeSync } from "node:fs";
 import type { WaitState } from "../comm/waits.js";
 import type { ProfileReport } from "./trace/types.js";

@@ -3,6 +3,7 @@
  * ships prebuilt binaries, so installing tsmpi runs no compiler). Loaded on first use; a
  * platform without koffi's binary, without memfd or without /proc gets a reason instead.
  */
+import process from "node:process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 

@@ -7,6 +7,7 @@
  * ever named in /dev/shm, and the memory goes back to the system once the last process that
  * maps it exits, however it exits.
  */
+import process from "node:process";
 import type { Libc } from "./libc.js";
 import { Ring } from "./ring.js";
 

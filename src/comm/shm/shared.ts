@@ -4,6 +4,7 @@
  * in /dev/shm, and the memory goes back to the system once the last rank that maps it lets go
  * or exits, however it exits. Shared windows and collective boards are made this way.
  */
+import process from "node:process";
 import type { Libc } from "./libc.js";
 import { TransportError, callError } from "../../errors.js";
 

@@ -4,6 +4,7 @@
  * records as room appears; the reader rebuilds the frames as records arrive, copying each
  * byte once, straight into the frame it belongs to.
  */
+import { Buffer } from "node:buffer";
 import { SerializationError } from "../../errors.js";
 import type { FrameWriter } from "../transport.js";
 import { CHUNK_BYTES, RecordKind, type Ring } from "./ring.js";

@@ -6,6 +6,7 @@
  * it as the reader frees room. Nobody blocks: the host transport polls ({@link progress})
  * while a receive waits, and rings a doorbell (a ZeroMQ frame) only for a peer that sleeps.
  */
+import { Buffer } from "node:buffer";
 import { TransportError } from "../../errors.js";
 import { SENT, type Delivery, type FrameWriter } from "../transport.js";
 import { ENOENT, type Libc } from "./libc.js";

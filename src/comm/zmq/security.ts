@@ -5,6 +5,7 @@
  * the job can open a tcp connection to a rank, but its handshake fails (no or wrong keys),
  * so not a single frame of it reaches tsmpi's decoder.
  */
+import { Buffer } from "node:buffer";
 import type { Router, Socket } from "zeromq";
 import type { JobKeys } from "../addresses.js";
 

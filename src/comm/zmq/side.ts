@@ -6,6 +6,7 @@
  * ring (a 600 MB scatterv took 0.4 s instead of 0.05 s). Only while ZeroMQ holds a send it
  * could not take at once (EBUSY) do messages queue. Side messages keep no order.
  */
+import { Buffer } from "node:buffer";
 import type { Push } from "zeromq";
 
 export class SideChannel {

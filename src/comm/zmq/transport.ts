@@ -11,6 +11,7 @@
  * are read only while someone waits for a message ("demand"); otherwise messages wait inside
  * ZeroMQ and a finished rank can exit.
  */
+import { Buffer } from "node:buffer";
 import { Pull, Push, Router } from "zeromq";
 import { TransportError } from "../../errors.js";
 import type { JobKeys, PeerAddress } from "../addresses.js";

@@ -9,6 +9,7 @@
  * receives are child spans of kind "message". Every message's send and receive carry the same
  * flow key, so the merged trace draws an arrow from one to the other.
  */
+import { performance } from "node:perf_hooks";
 import { Comm } from "../../api/communicator.js";
 import { Group } from "../../comm/group.js";
 import { Matcher, type Token } from "../../comm/matching.js";

@@ -3,6 +3,9 @@
  * environment) and hands the results back when the rank ends, however it ends: its script
  * finished, it threw, or the launcher terminated it because another rank failed.
  */
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
+import process from "node:process";
 import { writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
