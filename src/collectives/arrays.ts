@@ -5,6 +5,11 @@ import { ArgumentError, callError } from "../errors.js";
 import { checkInto, put } from "../comm/into.js";
 import type { Channel } from "./protocol.js";
 
+/** Is `into` an array of class `Ctor` with room for `length` elements (a result may land there)? */
+export function holds(into: unknown, Ctor: unknown, length: number): into is TypedArray {
+  return isTypedArray(into) && into.constructor === Ctor && into.length >= length;
+}
+
 /** Check a typed array argument. */
 export function checkArray(ch: Channel, name: string, value: unknown): TypedArray {
   if (isTypedArray(value)) return value;

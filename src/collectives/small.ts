@@ -11,7 +11,7 @@ import { checkRoot, describe } from "../comm/validate.js";
 import { OpError } from "../errors.js";
 import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
 import { alltoall as pairwiseAlltoall, alltoallv as pairwiseAlltoallv } from "./alltoall.js";
-import { checkArray, concat, displacements, sameType } from "./arrays.js";
+import { checkArray, concat, displacements, holds, sameType } from "./arrays.js";
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
@@ -181,7 +181,7 @@ function reduceSlots(board: Board, op: Op, value: unknown, into: unknown): unkno
       throw new OpError(`${op.name} got arrays of different shapes: ${describe(first)} and ${describe(other)}; every rank must pass the same type and length`);
     }
   }
-  const fitsInto = isTypedArray(into) && isTypedArray(value) && into.constructor === first.constructor && into.length >= first.length;
+  const fitsInto = isTypedArray(value) && holds(into, first.constructor, first.length);
   const acc = fitsInto ? (into.length === first.length ? into : into.subarray(0, first.length)) : first.slice();
   if (fitsInto) put(acc, first);
   for (let r = 1; r < board.size; r++) combine(op, acc, board.read(r, 0), true);

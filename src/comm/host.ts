@@ -100,7 +100,7 @@ export class HostTransport implements Transport, Delivery {
     }
     this.shm.connect(peers, refused);
     this.oversubscribed = this.shm.count > cores;
-    this.spinLimit = this.shm.count > 2 * cores ? 0 : SPIN_MS;
+    this.spinLimit = crowded(this.shm.count, cores) ? 0 : SPIN_MS;
   }
 
   /**

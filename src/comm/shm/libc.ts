@@ -77,6 +77,7 @@ export function loadLibc(): Libc | { unavailable: string } {
     }
     return result;
   };
+  const addressOf = (array: ArrayBufferView): bigint => koffi.address(memmove(array, array, 0)) as bigint;
   const mapShared = (fd: number, bytes: number, offset: number, populate: boolean): unknown => {
     const pointer = mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, offset) as unknown;
     if (pointer === null || pointer === -1n || pointer === BigInt("0xffffffffffffffff")) throw new Error(`mmap failed (errno ${koffi.errno()})`);
@@ -100,9 +101,9 @@ export function loadLibc(): Libc | { unavailable: string } {
     },
     yieldCpu: () => void schedYield(),
     peerReads: ptraceScope() === 0,
-    addressOf: (array) => koffi.address(memmove(array, array, 0)) as bigint,
+    addressOf,
     readPeer(pid, address, into) {
-      const local = [{ base: koffi.address(memmove(into, into, 0)) as bigint, length: into.byteLength }];
+      const local = [{ base: addressOf(into), length: into.byteLength }];
       const read = check("process_vm_readv", Number(processVmReadv(pid, local, 1, [{ base: address, length: into.byteLength }], 1, 0)));
       if (read !== into.byteLength) throw new Error(`process_vm_readv read ${read} of ${into.byteLength} bytes from process ${pid}`);
     },
