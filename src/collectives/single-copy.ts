@@ -16,6 +16,8 @@ import type { TypedArray } from "../comm/values.js";
 import { checkInto, put } from "../comm/into.js";
 import { TransportError } from "../errors.js";
 import { layout, type Block } from "./blocks.js";
+import { holds } from "./arrays.js";
+import { CTORS } from "../comm/arrays.js";
 import type { Channel } from "./protocol.js";
 
 /** libc, if this communicator's members may read each other's memory. */
@@ -73,4 +75,45 @@ export async function alltoallvRead<T extends TypedArray>(
   await board.barrier(ch.call);
   if (failure !== undefined) throw failure;
   return result!;
+}
+
+/**
+ * bcast of an array the root described on the board as [length, kind, pid, address]: every
+ * other member reads it straight from the root's memory into its result (`into` if it holds
+ * it), then all pass a board barrier, after which the root may change its array. One copy per
+ * reader, and the root copies nothing: at n = 2, the ring's pipelined copies needed both ranks
+ * on a core at once, and a rank descheduled mid-message stalled the other for milliseconds.
+ */
+export async function bcastRead(
+  board: Board,
+  ch: Channel,
+  libc: Libc,
+  value: unknown,
+  root: number,
+  length: number,
+  kind: number,
+  into: unknown,
+): Promise<unknown> {
+  let result: unknown = value;
+  let failure: unknown;
+  if (ch.rank !== root) {
+    const Ctor = CTORS[kind]!;
+    const out = holds(into, Ctor, length) ? into : new Ctor(length);
+    try {
+      libc.readPeer(
+        board.read(root, 2) as number,
+        BigInt(board.read(root, 3) as number),
+        new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT),
+      );
+      result = out;
+    } catch (error) {
+      failure = new TransportError(
+        `${ch.call} on rank ${ch.rank}: could not read the root's (rank ${root}) array from its memory (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+  }
+  await board.barrier(ch.call);
+  if (failure !== undefined) throw failure;
+  return result;
 }

@@ -17,7 +17,7 @@ import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
 import { allreduceStaged, bcastStaged, stageOf, throughStage } from "./stage.js";
 import { atHand, blocksFor, layout, type Block } from "./blocks.js";
-import { alltoallvRead, singleCopy, whereabouts } from "./single-copy.js";
+import { alltoallvRead, bcastRead, singleCopy, whereabouts } from "./single-copy.js";
 import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
@@ -67,9 +67,11 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
     if (into !== undefined) return land(ch, into, data);
     return ch.rank === root ? value : keep<T>(data as TypedArray | number);
   };
-  // An array too large for the slot is described there (length, kind), then goes through the stage (n > 2).
+  // An array too large for the slot is described there (length, kind, and where it sits if the
+  // members may read each other's memory), then read from the root's memory or through the stage.
+  const reads = singleCopy(ch);
   const staged = async (board: Board, length: number, kind: number): Promise<T> => {
-    const data = await bcastStaged(board, ch, value, root, length, kind, into);
+    const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into) : bcastStaged(board, ch, value, root, length, kind, into));
     if (data === undefined) return binomialBcast(ch, value, root, into);
     return into !== undefined ? land(ch, into, data as T) : (data as T);
   };
@@ -80,11 +82,12 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
       const ahead = typeof value === "number" || (ArrayBuffer.isView(value) && value.byteLength <= 1024) ? undefined : AHEAD;
       if (ch.rank === root)
         return after(board.next(ch.call, true, ahead), () => {
-          // At n = 2 one ring moves the array with the copies in and out overlapping: faster than the stage's two in turn.
-          if (!boardable(value) || board.fits([value]) || ch.size === 2) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
+          // Without single copy, at n = 2 one ring moves the array with the copies in and out
+          // overlapping: faster than the stage's two in turn.
+          if (!boardable(value) || board.fits([value]) || (ch.size === 2 && !reads)) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
           const { length } = value as TypedArray,
             kind = arrayKind(value);
-          board.publish([length, kind], true);
+          board.publish([length, kind, ...(reads ? whereabouts(reads, value as TypedArray) : [])], true);
           return staged(board, length, kind);
         });
       board.next(ch.call, false);

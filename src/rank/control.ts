@@ -49,4 +49,10 @@ export const ENV = {
   address: "TSMPI_ADDRESS",
   /** "shm": shared memory on a host however many ranks it runs (--transport shm); "zmq": ZeroMQ ipc even on the same host (--transport zmq); "tcp": tcp everywhere (--transport tcp). */
   transport: "TSMPI_TRANSPORT",
+  /**
+   * "0": collectives between the ranks of a host never read each other's memory (process_vm_readv)
+   * and copy through shared segments instead, as Open MPI's `btl_vader_single_copy_mechanism none`.
+   * Set by the user (`-x TSMPI_SINGLE_COPY=0`), not the launcher.
+   */
+  singleCopy: "TSMPI_SINGLE_COPY",
 } as const;

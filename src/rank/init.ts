@@ -103,7 +103,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   // it need not load koffi and libc at all (5-6 ms a rank: 4 % of a 64-rank job's time on 2 cores).
   const hostRanks = Number(process.env[ENV.hostRanks]);
   const skip = mode === undefined && Number.isInteger(hostRanks) && crowded(hostRanks, availableParallelism());
-  const libc = (mode === undefined && !skip) || mode === "shm" ? loadLibc() : undefined;
+  const libc = (mode === undefined && !skip) || mode === "shm" ? loadLibc({ peerReads: process.env[ENV.singleCopy] !== "0" }) : undefined;
   const shared = libc && !("unavailable" in libc) ? libc : undefined;
   const transport = new HostTransport(runtime, shared?.yieldCpu);
   runtime.libc = shared;

@@ -50,7 +50,11 @@ const O_CLOEXEC = 0o2000000;
 export const ENOENT = 2;
 
 /** @returns libc through koffi, or why shared memory is not available here. */
-export function loadLibc(): Libc | { unavailable: string } {
+/**
+ * @param options.peerReads false: never read a peer's memory, even where the kernel allows it
+ * (collectives then copy through shared segments; see ENV.singleCopy)
+ */
+export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavailable: string } {
   if (process.platform !== "linux") return { unavailable: `shared memory needs Linux (this is ${process.platform})` };
   let koffi: typeof import("koffi");
   try {
@@ -100,7 +104,7 @@ export function loadLibc(): Libc | { unavailable: string } {
       };
     },
     yieldCpu: () => void schedYield(),
-    peerReads: ptraceScope() === 0,
+    peerReads: options.peerReads !== false && ptraceScope() === 0,
     addressOf,
     readPeer(pid, address, into) {
       const local = [{ base: addressOf(into), length: into.byteLength }];
