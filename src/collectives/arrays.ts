@@ -10,6 +10,11 @@ export function holds(into: unknown, Ctor: unknown, length: number): into is Typ
   return isTypedArray(into) && into.constructor === Ctor && into.length >= length;
 }
 
+/** Where a result of `length` elements of class `Ctor` goes: `into` if it {@link holds} them, else a new array. */
+export function resultArray<T extends TypedArray>(into: unknown, Ctor: unknown, length: number): T {
+  return (holds(into, Ctor, length) ? into : new (Ctor as new (n: number) => TypedArray)(length)) as T;
+}
+
 /** Check a typed array argument. */
 export function checkArray(ch: Channel, name: string, value: unknown): TypedArray {
   if (isTypedArray(value)) return value;

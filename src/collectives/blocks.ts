@@ -5,7 +5,7 @@
 import type { Board } from "../comm/board.js";
 import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
-import { holds, sameType } from "./arrays.js";
+import { resultArray, sameType } from "./arrays.js";
 import type { Channel } from "./protocol.js";
 
 /** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
@@ -41,5 +41,5 @@ export function layout<T extends TypedArray>(ch: Channel, like: T, blocks: Block
     offsets.push(total);
     total += block.length;
   }
-  return { out: holds(into, like.constructor, total) ? into : (new (like.constructor as new (n: number) => T)(total) as T), offsets, total };
+  return { out: resultArray<T>(into, like.constructor, total), offsets, total };
 }

@@ -16,7 +16,7 @@ import type { TypedArray } from "../comm/values.js";
 import { checkInto, put } from "../comm/into.js";
 import { TransportError } from "../errors.js";
 import { layout, type Block } from "./blocks.js";
-import { holds } from "./arrays.js";
+import { resultArray } from "./arrays.js";
 import { CTORS } from "../comm/arrays.js";
 import type { Channel } from "./protocol.js";
 
@@ -38,18 +38,8 @@ export function whereabouts(libc: Libc, array: TypedArray): number[] {
  * member passes the barrier whatever happened (a type mismatch, an `into` that does not fit), so
  * that nobody waits for a member that gave up. @returns the result (`into` when it fits).
  */
-export async function alltoallvRead<T extends TypedArray>(
-  board: Board,
-  ch: Channel,
-  libc: Libc,
-  like: T,
-  own: TypedArray,
-  blocks: Block[],
-  into?: T,
-): Promise<T> {
-  let result: T | undefined;
-  let failure: unknown;
-  try {
+export function alltoallvRead<T extends TypedArray>(board: Board, ch: Channel, libc: Libc, like: T, own: TypedArray, blocks: Block[], into?: T): Promise<T> {
+  return thenBarrier(board, ch, () => {
     const { out, offsets, total } = layout(ch, like, blocks, into);
     put(out, own, offsets[ch.rank]);
     const unit = like.BYTES_PER_ELEMENT;
@@ -59,22 +49,11 @@ export async function alltoallvRead<T extends TypedArray>(
       let displacement = 0;
       for (let r = 0; r < ch.rank; r++) displacement += counts[r]!;
       const place = new Uint8Array(out.buffer, out.byteOffset + offsets[s]! * unit, blocks[s]!.length * unit);
-      try {
-        libc.readPeer(board.read(s, 2) as number, BigInt(board.read(s, 3) as number) + BigInt(displacement * unit), place);
-      } catch (error) {
-        throw new TransportError(`${ch.call} on rank ${ch.rank}: could not read rank ${s}'s block from its memory (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
+      readFrom(board, ch, libc, s, displacement * unit, place, `rank ${s}'s block`);
     }
     if (into !== undefined) checkInto(ch, into, like, total);
-    result = out;
-  } catch (error) {
-    failure = error;
-  }
-  await board.barrier(ch.call);
-  if (failure !== undefined) throw failure;
-  return result!;
+    return out;
+  });
 }
 
 /**
@@ -84,36 +63,43 @@ export async function alltoallvRead<T extends TypedArray>(
  * reader, and the root copies nothing: at n = 2, the ring's pipelined copies needed both ranks
  * on a core at once, and a rank descheduled mid-message stalled the other for milliseconds.
  */
-export async function bcastRead(
-  board: Board,
-  ch: Channel,
-  libc: Libc,
-  value: unknown,
-  root: number,
-  length: number,
-  kind: number,
-  into: unknown,
-): Promise<unknown> {
-  let result: unknown = value;
-  let failure: unknown;
-  if (ch.rank !== root) {
+export function bcastRead(board: Board, ch: Channel, libc: Libc, value: unknown, root: number, length: number, kind: number, into: unknown): Promise<unknown> {
+  return thenBarrier(board, ch, () => {
+    if (ch.rank === root) return value;
     const Ctor = CTORS[kind]!;
-    const out = holds(into, Ctor, length) ? into : new Ctor(length);
-    try {
-      libc.readPeer(
-        board.read(root, 2) as number,
-        BigInt(board.read(root, 3) as number),
-        new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT),
-      );
-      result = out;
-    } catch (error) {
-      failure = new TransportError(
-        `${ch.call} on rank ${ch.rank}: could not read the root's (rank ${root}) array from its memory (${(error as Error).message})`,
-        { cause: error },
-      );
-    }
+    const out = resultArray(into, Ctor, length);
+    readFrom(board, ch, libc, root, 0, new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT), `the root's (rank ${root}) array`);
+    return out;
+  });
+}
+
+/**
+ * Copy into `place` the bytes at `offset` in the array member `member` described on the board
+ * ([..., pid, address] in its values 2 and 3); throws a TransportError naming `what` if they
+ * cannot all be read.
+ */
+function readFrom(board: Board, ch: Channel, libc: Libc, member: number, offset: number, place: Uint8Array, what: string): void {
+  try {
+    libc.readPeer(board.read(member, 2) as number, BigInt(board.read(member, 3) as number) + BigInt(offset), place);
+  } catch (error) {
+    throw new TransportError(`${ch.call} on rank ${ch.rank}: could not read ${what} from its memory (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/**
+ * Run `work`, then pass a board barrier whatever happened, so that nobody waits for a member
+ * that gave up and no owner changes its array while another member still reads it; then
+ * rethrow `work`'s error, if any. @returns what `work` returned.
+ */
+async function thenBarrier<R>(board: Board, ch: Channel, work: () => R): Promise<R> {
+  let result: R | undefined;
+  let failure: unknown;
+  try {
+    result = work();
+  } catch (error) {
+    failure = error;
   }
   await board.barrier(ch.call);
   if (failure !== undefined) throw failure;
-  return result;
+  return result!;
 }

@@ -7,6 +7,7 @@
 import { AHEAD, FALLBACK, type Board } from "../comm/board.js";
 import { arrayKind, isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
+import type { Libc } from "../comm/shm/libc.js";
 import { checkRoot, describe } from "../comm/validate.js";
 import { OpError } from "../errors.js";
 import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
@@ -69,8 +70,8 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
   };
   // An array too large for the slot is described there (length, kind, and where it sits if the
   // members may read each other's memory), then read from the root's memory or through the stage.
-  const reads = singleCopy(ch);
-  const staged = async (board: Board, length: number, kind: number): Promise<T> => {
+  // (`reads`: singleCopy, asked of large arrays only; small ones, the hot path, need not know.)
+  const staged = async (board: Board, length: number, kind: number, reads: Libc | undefined): Promise<T> => {
     const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into) : bcastStaged(board, ch, value, root, length, kind, into));
     if (data === undefined) return binomialBcast(ch, value, root, into);
     return into !== undefined ? land(ch, into, data as T) : (data as T);
@@ -84,17 +85,19 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
         return after(board.next(ch.call, true, ahead), () => {
           // Without single copy, at n = 2 one ring moves the array with the copies in and out
           // overlapping: faster than the stage's two in turn.
-          if (!boardable(value) || board.fits([value]) || (ch.size === 2 && !reads)) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
+          const whole = !boardable(value) || board.fits([value]);
+          const reads = whole ? undefined : singleCopy(ch);
+          if (whole || (ch.size === 2 && !reads)) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
           const { length } = value as TypedArray,
             kind = arrayKind(value);
           board.publish([length, kind, ...(reads ? whereabouts(reads, value as TypedArray) : [])], true);
-          return staged(board, length, kind);
+          return staged(board, length, kind, reads);
         });
       board.next(ch.call, false);
       board.publish();
       return after(board.from(root), () => {
         if (!board.described(root)) return finish(board, !board.fellBack(root));
-        return staged(board, board.read(root, 0) as number, board.read(root, 1) as number);
+        return staged(board, board.read(root, 0) as number, board.read(root, 1) as number, singleCopy(ch));
       });
     },
     () => binomialBcast(ch, value, root, into),

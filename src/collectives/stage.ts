@@ -16,7 +16,7 @@ import { mapShared } from "../comm/shm/shared.js";
 import { CTORS } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { TransportError } from "../errors.js";
-import { evenCounts, holds } from "./arrays.js";
+import { evenCounts, resultArray } from "./arrays.js";
 import { agreement } from "./board.js";
 import { combine, type Op } from "./ops.js";
 import type { Channel } from "./protocol.js";
@@ -93,8 +93,7 @@ export async function allreduceStaged(board: Board, ch: Channel, value: TypedArr
   bytesOf(share).set(bytesOf(at(0, from, counts[rank]!)));
   for (let r = 1; r < size; r++) combine(op, share, at(r, from, counts[rank]!), true);
   await board.barrier(ch.call);
-  const fits = holds(into, value.constructor, length);
-  const out = fits ? into : new (value.constructor as new (n: number) => TypedArray)(length);
+  const out = resultArray(into, value.constructor, length);
   bytesOf(out).set(stage.subarray(size * length * unit, (size + 1) * length * unit));
   await board.barrier(ch.call);
   return out;
@@ -115,8 +114,7 @@ export async function bcastStaged(board: Board, ch: Channel, value: unknown, roo
     await throughStage(board, ch, stage, value as TypedArray, 0, [], value as TypedArray);
     return value;
   }
-  const fits = holds(into, Ctor, length);
-  const out = fits ? into : new Ctor(length);
+  const out = resultArray(into, Ctor, length);
   await throughStage(board, ch, stage, new Ctor(0), 0, [[0, length, 0]], out);
   return out;
 }

@@ -49,8 +49,8 @@ const O_CLOEXEC = 0o2000000;
 /** errno of an open through /proc whose process (or descriptor) is gone. */
 export const ENOENT = 2;
 
-/** @returns libc through koffi, or why shared memory is not available here. */
 /**
+ * @returns libc through koffi, or why shared memory is not available here.
  * @param options.peerReads false: never read a peer's memory, even where the kernel allows it
  * (collectives then copy through shared segments; see ENV.singleCopy)
  */
