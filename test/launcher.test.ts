@@ -159,14 +159,17 @@ describe("running a job", () => {
     expect(job.stdout.trim().split("\n").sort()).toEqual([0, 1].map((r) => `rank ${r}/2 imported a local .ts module (imports.ts)`));
   });
 
-  it("has ranks that fill the host's cores optimise on their own thread, and leaves V8's threads alone with cores to spare", async () => {
+  it("has ranks that fill the host's cores optimise and collect garbage on their own thread, and leaves V8's threads alone with cores to spare", async () => {
     const cores = availableParallelism();
     for (const np of new Set([1, Math.min(cores, 8)])) {
       const job = await runJob(np, fixture("env.ts"));
       expect(job.exitCode, job.stderr).toBe(0);
       const ranks = linesStarting(job.stdout, "{").map((line) => JSON.parse(line) as { execArgv: string[] });
       expect(ranks).toHaveLength(np);
-      for (const rank of ranks) expect(rank.execArgv.includes("--no-concurrent-recompilation"), `${np} ranks on ${cores} cores`).toBe(np >= cores);
+      for (const rank of ranks) {
+        expect(rank.execArgv.includes("--no-concurrent-recompilation"), `${np} ranks on ${cores} cores`).toBe(np >= cores);
+        expect(rank.execArgv.includes("--single-threaded-gc"), `${np} ranks on ${cores} cores`).toBe(np >= cores);
+      }
     }
   });
 

@@ -55,11 +55,14 @@ export interface RankSpec extends HostShare {
  * peer that waits on it: ranks then optimise their code on their own thread
  * (`--no-concurrent-recompilation`). Measured on 2 cores, 2 ranks: 8 B ping-pong median half
  * round trip 2.2 -> 1.7 us, Gray-Scott 1024² 4 % faster per step; a short FFT batch job pays
- * ~5 % (its compilation is no longer hidden on the spare threads). With cores to spare, V8's
- * defaults stay.
+ * ~5 % (its compilation is no longer hidden on the spare threads). The garbage collector's
+ * helper threads likewise (`--single-threaded-gc`): 4 ranks on 2 cores, alltoall of 8 B right
+ * after allgather of 8 MiB (fresh arrays), one ~20 ms stall in 3 of 6 runs' timed calls (mean
+ * 30-33 µs against 7-10) with them, none in 6 runs without (7.3-9.2 µs). With cores to spare,
+ * V8's defaults stay.
  */
 export function rankNodeFlags(hostRanks: number | undefined, cores = availableParallelism()): string[] {
-  return hostRanks !== undefined && hostRanks >= cores ? ["--no-concurrent-recompilation"] : [];
+  return hostRanks !== undefined && hostRanks >= cores ? ["--no-concurrent-recompilation", "--single-threaded-gc"] : [];
 }
 
 /** Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. */
