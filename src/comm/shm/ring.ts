@@ -13,9 +13,9 @@
  * rest of the ring's work, so a small message costs one: each record carries its own seal,
  * beside its header in its first line, and the reader polls the seal where the next record
  * will start (not a head counter on a line of its own); the writer reads the published tail
- * only when the room it last saw runs out, and clears the seal words ahead of its records. (Two processes exchanging 8 B records, in plain
- * JavaScript: 0.30 µs a half round trip with a head counter and a tail read per record, 0.18
- * with seals.)
+ * only when the room it last saw runs out, and clears the seal words ahead of its records.
+ * (Two processes exchanging 8 B records, in plain JavaScript: 0.30 µs a half round trip with a
+ * head counter and a tail read per record, 0.18 with seals.)
  */
 
 /** Control words, each on its own cache line (Int32Array indices). */
@@ -102,8 +102,11 @@ export class Ring {
     want = Math.min(want, CHUNK_BYTES);
     // The room last seen is enough for the whole record (the common case): no look at the tail,
     // whose line the reader keeps writing.
-    if (this.room(least) < want) this.seen = Atomics.load(this.control, TAIL) >>> 0;
-    const room = this.room(least);
+    let room = this.room(least);
+    if (room < want) {
+      this.seen = Atomics.load(this.control, TAIL) >>> 0;
+      room = this.room(least);
+    }
     if (room < least) return 0;
     const toEnd = this.capacity - (this.head & this.mask);
     if (toEnd - HEADER_BYTES < least) {
@@ -135,11 +138,12 @@ export class Ring {
   commit(kind: number, length: number): void {
     const head = this.head;
     const word = (head & this.mask) >> 2;
-    const next = (head + span(length)) >>> 0;
+    const step = span(length);
+    const next = (head + step) >>> 0;
     // The reader looks for the next record's seal as soon as it has read this one: that word
     // must not hold payload bytes of an old lap by then. Cleared ahead of time (see clearAhead),
     // or now, unless that place is the oldest unread record (its seal is last lap's).
-    if ((this.cleared - head) >>> 0 <= span(length)) {
+    if ((this.cleared - head) >>> 0 <= step) {
       if ((next - this.seen) >>> 0 < this.capacity) this.words[((next & this.mask) >> 2) + 1] = 0;
       this.cleared = (next + LINE) >>> 0;
     }
@@ -181,8 +185,12 @@ export class Ring {
 
   /** Something to read. */
   get readable(): boolean {
-    const tail = this.tail;
-    return Atomics.load(this.words, ((tail & this.mask) >> 2) + 1) === seal(tail);
+    return this.sealed(this.tail);
+  }
+
+  /** Is the record that starts at counter `at` written (its seal in place)? */
+  private sealed(at: number): boolean {
+    return Atomics.load(this.words, ((at & this.mask) >> 2) + 1) === seal(at);
   }
 
   /**
@@ -191,9 +199,9 @@ export class Ring {
    */
   read(take: (kind: number, at: number, length: number) => void): boolean {
     let tail = this.tail;
-    let word = (tail & this.mask) >> 2;
-    if (Atomics.load(this.words, word + 1) !== seal(tail)) return false;
+    if (!this.sealed(tail)) return false;
     do {
+      const word = (tail & this.mask) >> 2;
       const header = this.words[word]!;
       const length = header & 0xff_ffff;
       const kind = header >>> 24;
@@ -202,8 +210,7 @@ export class Ring {
       // Free each record at once, so that the writer can refill behind us.
       tail = this.tail = (tail + span(length)) >>> 0;
       Atomics.store(this.control, TAIL, tail | 0);
-      word = (tail & this.mask) >> 2;
-    } while (Atomics.load(this.words, word + 1) === seal(tail));
+    } while (this.sealed(tail));
     return Atomics.load(this.control, WRITER_WAITING) === 1 && Atomics.compareExchange(this.control, WRITER_WAITING, 1, 0) === 1;
   }
 }
