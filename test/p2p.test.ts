@@ -29,6 +29,18 @@ describe("point-to-point", () => {
     },
   );
 
+  it.each(["auto", "zmq"])("delivers to a rank that waited seconds in recv (its inbox's idle timeout grown to 1 s), over --transport %s", async (transport) => {
+    const job = await runJob(2, fixture("patient.ts"), [], { launcherArgs: ["--transport", transport] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.split("\n").sort()).toEqual([
+      "rank 0 got thanks 1",
+      "rank 0 got thanks 2",
+      "rank 1 got round 1, 1, an intact array",
+      "rank 1 got round 2, 2, an intact array",
+    ]);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it.each([
     ["auto", 2 * availableParallelism(), "shared memory"],
     ["auto", 2 * availableParallelism() + 1, "ZeroMQ ipc"],
