@@ -20,10 +20,12 @@ const ops = (process.env.TSMPI_BENCH_OPS ?? "barrier,bcast,allreduce,allgather,a
 async function time(api: string, op: string, bytes: number): Promise<number> {
   const elems = Math.max(1, Math.floor(bytes / 8));
   const data = new Float64Array(elems).fill(comm.rank);
-  const blocks = Array.from({ length: n }, () => new Float64Array(Math.max(1, Math.floor(elems / n))));
+  // Every array a rank sends from holds data it wrote, as in the twin (an array never written may
+  // be the kernel's zero page, which copies read at several times memory speed).
+  const blocks = Array.from({ length: n }, () => new Float64Array(Math.max(1, Math.floor(elems / n))).fill(comm.rank));
   const block = blocks[0]!.length;
   const out = new Float64Array(elems * n);
-  const mine = new Float64Array(block * n);
+  const mine = new Float64Array(block * n).fill(comm.rank);
   const counts = Array.from({ length: n }, () => block);
   const call = (): Promise<unknown> => {
     if (api === "into")

@@ -14,7 +14,7 @@ sizes = [int(a) for a in sys.argv[1:] if a.isdigit()] or DEFAULT_SIZES
 
 def run(kind, size):
     n = max(1, size // 8)
-    buf = np.zeros(n) if size >= 8 else np.zeros(size, dtype=np.uint8)
+    buf = np.full(n, 1.5) if size >= 8 else np.full(size, 7, dtype=np.uint8)
     obj = [i + 0.5 for i in range(n)]
     iters = iterations(size)
     for rnd, count in ((0, 3 * iters), (1, iters)):  # warm-up as long as tsmpi's

@@ -47,7 +47,9 @@ for (const kind of ["Float64Array", "object"] as const) {
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
     if (kind === "object" && size > 4 << 20) continue;
     // below 8 bytes the raw payload is a Uint8Array of exactly `size` bytes
-    const payload = kind === "object" ? objectPayload(size) : size >= 8 ? new Float64Array(size / 8) : new Uint8Array(size);
+    // A payload holds data written here, as the twin's buffer does once it has received (a typed
+    // array never written may be the kernel's zero page, which copies read at several times memory speed).
+    const payload = kind === "object" ? objectPayload(size) : size >= 8 ? new Float64Array(size / 8).fill(1.5) : new Uint8Array(size).fill(7);
     // Typed arrays are received into a preallocated array, as mpi4py's Recv(buf) does.
     const options = ArrayBuffer.isView(payload) ? { into: payload.slice() } : {};
     const iters = iterations(size);
