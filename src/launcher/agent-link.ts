@@ -61,12 +61,16 @@ export function agentArgv(host: string, command: RemoteCommand): string[] {
   return [...command.agent.split(/\s+/).filter((w) => w !== ""), host, remote];
 }
 
+/** How long the launcher waits, at its end, for an agent command to exit before cutting it off. */
+const SETTLE_MS = 2000;
+
 export class AgentLink {
   private readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
   /** The agent said it is ready (its address is known). */
   ready = false;
   exited = false;
+  private readonly closed: Promise<void>;
 
   constructor(
     readonly host: string,
@@ -89,6 +93,7 @@ export class AgentLink {
     });
     createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on("line", (line) => this.keep(line));
     this.child.on("error", (error) => this.keep(`${argv[0]}: ${error.message}`));
+    this.closed = new Promise((resolve) => this.child.on("close", () => resolve()));
     this.child.on("close", (code, signal) => {
       this.exited = true;
       const status = signal ? `was killed by ${signal}` : `exited with status ${code}`;
@@ -105,6 +110,21 @@ export class AgentLink {
 
   send(message: ToAgent): void {
     if (!this.exited && this.child.stdin!.writable) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+  }
+
+  /**
+   * Resolves once the agent command (ssh) has exited: it does just after the agent reports its
+   * ranks' ends; one that has not after {@link SETTLE_MS} is cut off (see {@link disconnect}).
+   */
+  async settled(): Promise<void> {
+    if (this.exited) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SETTLE_MS)));
+    if (await Promise.race([this.closed.then(() => false), late])) {
+      this.disconnect();
+      await Promise.race([this.closed, new Promise((resolve) => setTimeout(resolve, SETTLE_MS))]);
+    }
+    clearTimeout(timer);
   }
 
   /** Drop the connection: the agent then terminates its ranks on its own. */

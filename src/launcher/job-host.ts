@@ -24,6 +24,11 @@ export interface JobHost extends SupervisedHost {
   start(entry: Entry): void;
   /** The job is over: stop what still waits on this host (its --launch-timeout). */
   close(): void;
+  /**
+   * Resolves once what the launcher started for this host has exited (a remote host's ssh, which
+   * ends just after its agent reports the ranks' ends), so that the launcher leaves no process behind.
+   */
+  settled(): Promise<void>;
 }
 
 /** What starting a host needs to know of the job. */

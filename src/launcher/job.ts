@@ -52,6 +52,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
     supervisor.abort(1, (error as Error).message);
     if (supervisor.started) await supervisor.finished;
   } finally {
+    await Promise.all(hosts.map((host) => host.settled()));
     cleanup.run();
   }
   return supervisor.exitStatus;

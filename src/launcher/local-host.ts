@@ -44,5 +44,6 @@ export function startLocalHost(host: PlannedHost, node: number, { options, plan,
     notify: (notice) => ranks.notify(notice),
     disconnect: () => undefined,
     close: () => undefined,
+    settled: () => Promise.resolve(),
   };
 }

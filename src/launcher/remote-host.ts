@@ -46,6 +46,7 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     notify: (notice) => link.send({ type: "notice", notice }),
     disconnect: () => link.disconnect(),
     close: () => clearTimeout(limit),
+    settled: () => link.settled(),
   };
 }
 
