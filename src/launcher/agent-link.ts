@@ -117,14 +117,12 @@ export class AgentLink {
    * ranks' ends; one that has not after {@link SETTLE_MS} is cut off (see {@link disconnect}).
    */
   async settled(): Promise<void> {
+    const pause = () => new Promise<void>((resolve) => setTimeout(resolve, SETTLE_MS).unref());
     if (this.exited) return;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SETTLE_MS)));
-    if (await Promise.race([this.closed.then(() => false), late])) {
-      this.disconnect();
-      await Promise.race([this.closed, new Promise((resolve) => setTimeout(resolve, SETTLE_MS))]);
-    }
-    clearTimeout(timer);
+    await Promise.race([this.closed, pause()]);
+    if (this.exited) return;
+    this.disconnect();
+    await Promise.race([this.closed, pause()]);
   }
 
   /** Drop the connection: the agent then terminates its ranks on its own. */
