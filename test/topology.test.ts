@@ -6,7 +6,7 @@ import { dimsCreate } from "../src/comm/topology.js";
 import { ArgumentError } from "../src/errors.js";
 import { fixture, leftovers, runJob } from "./helpers.js";
 
-const CHECKS = 10;
+const CHECKS = 11;
 
 describe("dimsCreate", () => {
   it.each([

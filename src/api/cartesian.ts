@@ -19,9 +19,11 @@ declare module "./communicator.js" {
     /**
      * A communicator with a Cartesian layout (MPI_Cart_create, mpi4py `Create_cart`): the first
      * `dims[0] × dims[1] × …` ranks, in order, form the grid (ranks are never reordered); the
-     * other ranks get `undefined`. Collective: every rank must pass the same `dims` and
-     * `periods`; bad or disagreeing arguments reject on every rank (an ArgumentError where they
-     * were passed, a CollectiveMismatchError elsewhere).
+     * other ranks get `undefined`. `dims` `[]` makes MPI's zero-dimensional grid: the empty
+     * product is one cell, so rank 0 alone gets a communicator of size 1 with no coordinates and
+     * no neighbours. Collective: every rank must pass the same `dims` and `periods`; bad or
+     * disagreeing arguments reject on every rank (an ArgumentError where they were passed, a
+     * CollectiveMismatchError elsewhere). It resolves once every rank has passed its arguments.
      * @example
      * ```ts
      * import { dimsCreate, init } from "tsmpi";
@@ -30,8 +32,12 @@ declare module "./communicator.js" {
      * if (cart) console.log(`rank ${cart.rank} at [${cart.coords.join(", ")}] of [${cart.dims.join(" × ")}]`);
      * ```
      * @param dims ranks along each dimension, positive integers whose product is at most `size`
+     *   (`[]`: zero dimensions, one cell)
      * @param periods per dimension (or one for all): wrap around, or open edges @default false
      * @returns the Cartesian communicator, or `undefined` on ranks beyond the grid
+     * @throws ArgumentError (rejects) if `dims` is not an array of positive integers, needs more
+     *   than `size` ranks, or `periods` is neither a boolean nor one boolean per dimension
+     * @throws CollectiveMismatchError (rejects) if another rank passed bad or different arguments
      */
     cartCreate(dims: readonly number[], periods?: boolean | readonly boolean[]): Promise<CartComm | undefined>;
   }
@@ -54,7 +60,7 @@ declare module "./communicator.js" {
  * ```
  */
 export class CartComm extends Comm {
-  /** Number of ranks along each dimension. */
+  /** Number of ranks along each dimension (`[]` in a zero-dimensional grid). */
   readonly dims: readonly number[];
   /** Whether each dimension wraps around (a torus) or has open edges. */
   readonly periods: readonly boolean[];
@@ -75,7 +81,7 @@ export class CartComm extends Comm {
     this.#halo = group.child(":neighbor");
   }
 
-  /** Number of dimensions. */
+  /** Number of dimensions (MPI_Cartdim_get); 0 for the grid of `cartCreate([])`. */
   get ndim(): number {
     return this.dims.length;
   }
@@ -86,6 +92,8 @@ export class CartComm extends Comm {
    * ```ts
    * cart.coordsOf(5); // [2, 1] in a 3 × 2 grid
    * ```
+   * @param rank a rank of this communicator, in [0, size)
+   * @returns `ndim` coordinates (`[]` in a zero-dimensional grid)
    * @throws ArgumentError if `rank` is not a rank of this communicator
    */
   coordsOf(rank: number): number[] {
@@ -100,6 +108,8 @@ export class CartComm extends Comm {
    * ```ts
    * const right = cart.rankOf([cart.coords[0]!, cart.coords[1]! + 1]);
    * ```
+   * @param coords `ndim` integers (`[]` in a zero-dimensional grid, whose one rank is 0)
+   * @returns the rank, or PROC_NULL beyond an open edge
    * @throws ArgumentError if `coords` is not an array of `ndim` integers
    */
   rankOf(coords: readonly number[]): number {
@@ -124,15 +134,15 @@ export class CartComm extends Comm {
    * ```
    * @param direction dimension index in [0, ndim)
    * @param disp displacement, any integer @default 1
+   * @returns `source` and `dest`, each a rank or PROC_NULL
+   * @throws ArgumentError if `direction` is not a dimension index (a zero-dimensional grid has
+   *   none) or `disp` is not an integer
    */
   shift(direction: number, disp = 1): { source: number; dest: number } {
     if (!Number.isInteger(direction) || direction < 0 || direction >= this.ndim || !Number.isInteger(disp)) {
-      throw callError(
-        ArgumentError,
-        "shift",
-        this.rank,
-        `direction must be an integer in [0, ${this.ndim}) and disp an integer, got direction ${describe(direction)}, disp ${describe(disp)}`,
-      );
+      const expected =
+        this.ndim === 0 ? "a zero-dimensional grid has no direction to shift along" : `direction must be an integer in [0, ${this.ndim}) and disp an integer`;
+      throw callError(ArgumentError, "shift", this.rank, `${expected}, got direction ${describe(direction)}, disp ${describe(disp)}`);
     }
     return shiftFrom(this, this.coords, direction, disp);
   }
@@ -151,7 +161,8 @@ export class CartComm extends Comm {
    * ```ts
    * const [up, down, left, right] = await cart.neighborAllgather(cart.rank); // in a 2-D grid
    * ```
-   * @returns 2 × ndim values, `undefined` where the neighbour is PROC_NULL
+   * @param value what every neighbour gets from this rank
+   * @returns 2 × ndim values (none in a zero-dimensional grid), `undefined` where the neighbour is PROC_NULL
    */
   neighborAllgather<T>(value: T): Promise<Array<T | undefined>> {
     return this.#exchange("neighborAllgather", () => value);
@@ -174,7 +185,7 @@ export class CartComm extends Comm {
    * const [fromLeft, fromRight] = await ring.neighborAlltoall([`to left of ${ring.rank}`, `to right of ${ring.rank}`]);
    * ```
    * @param values 2 × ndim values, one per neighbour
-   * @returns 2 × ndim values, `undefined` where the neighbour is PROC_NULL
+   * @returns 2 × ndim values (none in a zero-dimensional grid), `undefined` where the neighbour is PROC_NULL
    */
   neighborAlltoall<T>(values: readonly T[]): Promise<Array<T | undefined>> {
     const count = this.#neighbors.length;

@@ -17,8 +17,11 @@ const list = (value: unknown) => (Array.isArray(value) ? `[${value.map(describe)
 /** cartCreate's local checks; each message names the call, the rank and the fix. */
 function propose(ch: Channel, dims: unknown, periods: unknown): Proposal {
   const bad = (message: string): Proposal => ({ error: callError(ArgumentError, ch.call, ch.rank, message).message });
-  if (!Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
-    return bad(`dims must be a non-empty array of positive integers, got ${list(dims)}; dimsCreate(comm.size, 2) gives a balanced grid`);
+  // dims [] is MPI's zero-dimensional grid: its empty product makes one cell, rank 0.
+  if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
+    return bad(
+      `dims must be an array of positive integers (empty for a zero-dimensional grid), got ${list(dims)}; dimsCreate(comm.size, 2) gives a balanced grid`,
+    );
   }
   const cells = (dims as number[]).reduce((a, b) => a * b, 1);
   if (cells > ch.size) {
