@@ -1,9 +1,11 @@
 // The shared-memory transport's parts on their own: the ring (wrap-around, padding, records
 // cut anywhere), the stream decoder under fuzzed records, and the engine behaviour the ring
 // protocol relies on: Atomics on memory mapped by two processes (not a SharedArrayBuffer)
-// count exactly and order a Dekker-style handshake (a doorbell is never lost).
+// count exactly and order a Dekker-style handshake (a doorbell is never lost). And segments
+// nobody can resize: sealed at creation, checked by whoever opens them, tried from outside a job.
 import { execa } from "execa";
 import fc from "fast-check";
+import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadLibc, type Libc } from "../src/comm/shm/libc.js";
@@ -13,6 +15,7 @@ import { encode } from "../src/comm/codec.js";
 import { RawHead, RawHeadReader } from "../src/comm/raw.js";
 import { ARRAY_KINDS } from "../src/comm/wire.js";
 import { SerializationError } from "../src/errors.js";
+import { fixture, follow, leftovers, linesStarting, startJob } from "./helpers.js";
 
 function newRing(capacity: number): Ring {
   return new Ring(new ArrayBuffer(Ring.bytesFor(capacity)), 0, capacity);
@@ -173,17 +176,17 @@ describe("Atomics on memory two processes map (what the ring protocol relies on)
 
   /** Run `body` in `n` node processes that map the same memfd as `view` (an Int32Array). */
   async function inProcesses(n: number, bytes: number, body: string): Promise<Int32Array> {
-    const fd = shared!.createShared("tsmpi-test", bytes);
-    const view = new Int32Array(shared!.map(fd, bytes));
+    const file = shared!.createShared("tsmpi-test", bytes);
+    const view = new Int32Array(shared!.map(file.fd, bytes));
     const script = `
       const { loadLibc } = await import(${JSON.stringify(LIBC)});
       const libc = loadLibc();
-      const fd = libc.openPeer(${process.pid}, ${fd});
+      const fd = libc.openPeer(${JSON.stringify(file)});
       const view = new Int32Array(libc.map(fd, ${bytes}));
       const me = Number(process.argv[1]);
       ${body}`;
     await Promise.all(Array.from({ length: n }, (_, me) => execa(process.execPath, ["--input-type=module", "-e", script, String(me)], { timeout: 60_000 })));
-    shared!.close(fd);
+    shared!.close(file.fd);
     return view;
   }
 
@@ -210,5 +213,67 @@ describe("Atomics on memory two processes map (what the ring protocol relies on)
        }`,
     );
     expect(view[80]).toBe(400_000);
+  });
+});
+
+/** The error code `body` throws, or "no error". */
+function codeOf(body: () => void): string {
+  try {
+    body();
+    return "no error";
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+/** The descriptors of process `pid` that lead to a memfd named `name` (readlink: "/memfd:<name> (deleted)"). */
+function memfds(pid: string, name: string): string[] {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(`/memfd:${name} `);
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}
+
+describe("shared segments are sealed at their size and checked before mapping", () => {
+  const libc = loadLibc();
+  const shared = "unavailable" in libc ? undefined : (libc as Libc);
+
+  it.runIf(shared)("a new segment cannot be shrunk or grown, even by its creator", () => {
+    const file = shared!.createShared("tsmpi-test", 8192);
+    expect(file.bytes).toBe(8192);
+    for (const length of [0, 4096, 16384]) expect(codeOf(() => ftruncateSync(file.fd, length))).toBe("EPERM");
+    expect(fstatSync(file.fd).size).toBe(8192);
+    shared!.close(file.fd);
+  });
+
+  it.runIf(shared)("openPeer refuses a descriptor that is not the file offered, or not of its size", () => {
+    const [one, two] = [shared!.createShared("tsmpi-test", 4096), shared!.createShared("tsmpi-test", 4096)];
+    expect(() => shared!.openPeer({ ...one, bytes: 8192 })).toThrow(`/proc/${process.pid}/fd/${one.fd} is not the shared file offered`);
+    expect(() => shared!.openPeer({ ...one, inode: two.inode })).toThrow("is not the shared file offered");
+    shared!.close(shared!.openPeer(one));
+    for (const file of [one, two]) shared!.close(file.fd);
+  });
+
+  it.runIf(shared)("an outsider of the same user cannot resize a rank's inbox through /proc (EPERM), and the job at -n 3 finishes", async () => {
+    const { proc, marker, tmp } = startJob(3, fixture("sealed.ts"), [], { launcherArgs: ["--transport", "shm"] });
+    const job = follow(proc);
+    await job.until("a pid from every rank", () => linesStarting(job.out, "rank ").length === 3);
+    for (const [, pid] of job.out.matchAll(/^rank \d+ pid (\d+)$/gm)) {
+      const inboxes = memfds(pid!, "tsmpi-inbox");
+      expect(inboxes).toHaveLength(1);
+      const fd = openSync(`/proc/${pid}/fd/${inboxes[0]}`, "r+");
+      const { size } = fstatSync(fd);
+      for (const length of [0, size - 4096, size + 4096]) expect(codeOf(() => ftruncateSync(fd, length))).toBe("EPERM");
+      expect(fstatSync(fd).size).toBe(size);
+      closeSync(fd);
+    }
+    proc.stdin!.end("go\n");
+    const result = await proc;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(linesStarting(String(result.stdout), "rank ").filter((line) => line.endsWith(" ok"))).toEqual(["rank 0 ok", "rank 1 ok", "rank 2 ok"]);
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
 });

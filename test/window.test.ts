@@ -25,6 +25,18 @@ describe("shared windows on one host", () => {
     expect(devShm().filter((name) => !before.includes(name))).toEqual([]);
   });
 
+  it.each([2, 3])("at -n %i with Float32Array on even ranks and Float64Array on odd ones, every rank gets an ArgumentError (no SIGBUS)", async (np) => {
+    const job = await runJob(np, fixture("window-mismatch.ts"));
+    expect(job.exitCode, job.stderr).toBe(0);
+    const reason =
+      "rank 0 passed Float32Array (4 bytes per element) but rank 1 passed Float64Array (8 bytes); " +
+      "a window has one element type: pass the same typed array class on every rank";
+    expect(linesStarting(job.stdout, "rank ")).toEqual(
+      [...Array(np).keys()].flatMap((r) => [`rank ${r} ArgumentError: allocateShared on rank ${r}: ${reason}`, `rank ${r} then allocated ${np} parts`]).sort(),
+    );
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("leaves no process and nothing in /dev/shm when a rank dies with a window mapped", async () => {
     const before = devShm();
     const job = await runJob(3, fixture("window.ts"), ["die"]);
@@ -58,6 +70,23 @@ describe("shared windows across hosts (network namespaces, ssh)", () => {
       "rank 2 host-mates [2,3] ok",
       "rank 3 host-mates [2,3] ok",
     ]);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("allocateShared on a world of ranks on two hosts is an ArgumentError on every rank", async () => {
+    const ips = cluster.hosts.map((h) => h.ip);
+    const job = await runJob(4, fixture("window-mismatch.ts"), ["hosts"], {
+      timeout: 60_000,
+      wrap: cluster.on(0),
+      launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", "--host", ips.map((ip) => `${ip}:2`).join(",")],
+    });
+    expect(job.exitCode, job.stderr).toBe(0);
+    const reason =
+      "rank 0 and rank 2 run on different hosts, and memory is shared only within a host; " +
+      "allocate on the communicator of one host's ranks: comm.splitShared()";
+    expect(linesStarting(job.stdout, "rank ")).toEqual(
+      [0, 1, 2, 3].flatMap((r) => [`rank ${r} ArgumentError: allocateShared on rank ${r}: ${reason}`, `rank ${r} then allocated 2 parts`]).sort(),
+    );
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 });

@@ -177,11 +177,12 @@ export class Comm extends PointToPoint {
   /**
    * Allocate a window of memory shared by every rank of this communicator, `localLength`
    * elements of type `Kind` owned by this rank (MPI_Win_allocate_shared); see {@link SharedWindow}.
-   * Collective; the ranks must share a host (use {@link splitShared}). Works whatever the
+   * Collective; the ranks must share a host (use {@link splitShared}) and pass the same `Kind`
+   * (lengths may differ), or every rank rejects with an ArgumentError. Works whatever the
    * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
    */
   allocateShared<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
-    return allocateShared(this, Kind, localLength);
+    return allocateShared(this, Kind, localLength, engineGroup(this).runtime.node);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {

@@ -99,8 +99,18 @@ export class SharedWindow<T extends TypedArray> {
   }
 }
 
-/** Allocate a window of `localLength` elements per rank on `comm` (all ranks on one host). */
-export async function allocateShared<T extends TypedArray>(comm: WindowComm, Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
+/**
+ * Allocate a window of `localLength` elements per rank on `comm`. Every rank checks what all
+ * passed, so a mismatch is an ArgumentError on every rank (never a rank that maps more than
+ * the segment holds and dies of SIGBUS).
+ * @param host the job's index of this rank's host (ranks of one host share memory)
+ */
+export async function allocateShared<T extends TypedArray>(
+  comm: WindowComm,
+  Kind: TypedArrayClass<T>,
+  localLength: number,
+  host: number,
+): Promise<SharedWindow<T>> {
   const call = "allocateShared";
   if (typeof Kind !== "function" || !Number.isInteger(Kind.BYTES_PER_ELEMENT)) {
     throw callError(ArgumentError, call, comm.rank, `the first argument must be a typed array class such as Float64Array, got ${String(Kind)}`);
@@ -108,10 +118,12 @@ export async function allocateShared<T extends TypedArray>(comm: WindowComm, Kin
   if (!Number.isSafeInteger(localLength) || localLength < 0) {
     throw callError(ArgumentError, call, comm.rank, `localLength must be a non-negative integer, got ${String(localLength)}`);
   }
-  const lengths = await comm.allgather(localLength);
+  const members = await comm.allgather<Member>({ length: localLength, kind: Kind.name, width: Kind.BYTES_PER_ELEMENT, host });
+  const disagreement = disagree(members);
+  if (disagreement !== undefined) throw callError(ArgumentError, call, comm.rank, disagreement);
   const offsets: number[] = [];
   let bytes = 0;
-  for (const length of lengths) {
+  for (const { length } of members) {
     offsets.push(bytes);
     bytes += Math.ceil((length * Kind.BYTES_PER_ELEMENT) / ALIGN) * ALIGN;
   }
@@ -119,6 +131,35 @@ export async function allocateShared<T extends TypedArray>(comm: WindowComm, Kin
   libc ??= loadLibc();
   const agreement = { rank: comm.rank, bcast: <V>(value: V) => comm.bcast(value, 0), allgather: <V>(value: V) => comm.allgather(value) };
   const { buffer, release } = await mapShared(agreement, libc, call, bytes, "tsmpi-window");
-  const parts = lengths.map((length, r) => new Kind(buffer, offsets[r]!, length));
+  const parts = members.map(({ length }, r) => new Kind(buffer, offsets[r]!, length));
   return new SharedWindow(comm, parts, release);
+}
+
+/** What each rank passed to allocateShared, and where it runs. */
+interface Member {
+  length: number;
+  kind: string;
+  width: number;
+  host: number;
+}
+
+/** Why the ranks' allocateShared calls cannot make one window (the same answer on every rank), or undefined. */
+function disagree(members: Member[]): string | undefined {
+  const [first] = members;
+  const other = members.findIndex((m) => m.kind !== first!.kind || m.width !== first!.width);
+  if (other >= 0) {
+    const { kind, width } = members[other]!;
+    return (
+      `rank 0 passed ${first!.kind} (${first!.width} bytes per element) but rank ${other} passed ${kind} (${width} bytes); ` +
+      "a window has one element type: pass the same typed array class on every rank"
+    );
+  }
+  const elsewhere = members.findIndex((m) => m.host !== first!.host);
+  if (elsewhere >= 0) {
+    return (
+      `rank 0 and rank ${elsewhere} run on different hosts, and memory is shared only within a host; ` +
+      "allocate on the communicator of one host's ranks: comm.splitShared()"
+    );
+  }
+  return undefined;
 }

@@ -2,16 +2,38 @@
  * The few libc calls shared memory needs, through koffi (an FFI library whose npm package
  * ships prebuilt binaries, so installing tsmpi runs no compiler). Loaded on first use; a
  * platform without koffi's binary, without memfd or without /proc gets a reason instead.
+ *
+ * A shared file is sealed against shrinking and growing once sized, and whoever opens another
+ * process's file checks that it is the one offered, of the size offered, before mapping it:
+ * touching a page past the end of a mapped file is a SIGBUS, which no JavaScript can catch.
  */
 import process from "node:process";
-import { readFileSync } from "node:fs";
+import { fstatSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
+/** A shared file as its creator offers it: where to open it, and what the opener must find there. */
+export interface SharedFile {
+  pid: number;
+  fd: number;
+  /** Its size, fixed (sealed, where the kernel can seal) when it was made. */
+  bytes: number;
+  /** `<device>:<inode>`: the file itself, not whatever the descriptor number or pid leads to later. */
+  inode: string;
+}
+
 export interface Libc {
-  /** A new anonymous shared file of `bytes` bytes (memfd_create + ftruncate): nothing in /dev/shm. */
-  createShared(name: string, bytes: number): number;
-  /** Open another process's descriptor (same user) through /proc. */
-  openPeer(pid: number, fd: number): number;
+  /**
+   * A new anonymous shared file of `bytes` bytes (memfd_create + ftruncate): nothing in
+   * /dev/shm. Sealed against shrinking and growing (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+   * so nobody, not even a process that opens it through /proc, can change its size; where the
+   * kernel cannot seal, it is left unsealed.
+   */
+  createShared(name: string, bytes: number): SharedFile;
+  /**
+   * Open another process's shared file (same user, or root) through /proc.
+   * @throws if the descriptor is not `file` (another inode, or another size): nothing is mapped then
+   */
+  openPeer(file: SharedFile): number;
   /**
    * Map `bytes` of `fd` from `offset` (page-aligned) shared, read-write; the ArrayBuffer lives
    * as long as the process. `populate`: allocate and map every page now (MAP_POPULATE).
@@ -44,6 +66,12 @@ const MAP_SHARED = 1;
 const MAP_POPULATE = 0x8000;
 const MAP_PRIVATE_ANONYMOUS_FIXED = 0x02 | 0x20 | 0x10;
 const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+const F_SEAL_SEAL = 1;
+const F_SEAL_SHRINK = 2;
+const F_SEAL_GROW = 4;
+const EINVAL = 22;
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
 /** errno of an open through /proc whose process (or descriptor) is gone. */
@@ -65,6 +93,7 @@ export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavai
   const lib = koffi.load("libc.so.6");
   const memfdCreate = lib.func("int memfd_create(const char *name, unsigned int flags)");
   const ftruncate = lib.func("int ftruncate(int fd, int64_t length)");
+  const fcntl = lib.func("int fcntl(int fd, int cmd, ...)");
   const mmap = lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
   const open = lib.func("int open(const char *path, int flags)");
   const close = lib.func("int close(int fd)");
@@ -89,11 +118,30 @@ export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavai
   };
   return {
     createShared(name, bytes) {
-      const fd = check("memfd_create", memfdCreate(name, MFD_CLOEXEC) as number);
-      check("ftruncate", ftruncate(fd, bytes) as number);
+      let fd = memfdCreate(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) as number;
+      // A kernel without sealing: an unsealed file, whose openers still check its size.
+      if (fd < 0 && koffi.errno() === EINVAL) fd = memfdCreate(name, MFD_CLOEXEC) as number;
+      check("memfd_create", fd);
+      try {
+        check("ftruncate", ftruncate(fd, bytes) as number);
+      } catch (error) {
+        close(fd);
+        throw error;
+      }
+      // Best effort, like the fallback above: a file that cannot be sealed works unsealed.
+      fcntl(fd, F_ADD_SEALS, "int", F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+      return { pid: process.pid, fd, ...identify(fd) };
+    },
+    openPeer(file) {
+      const path = `/proc/${file.pid}/fd/${file.fd}`;
+      const fd = check(`open ${path}`, open(path, O_RDWR | O_CLOEXEC) as number);
+      const found = identify(fd);
+      if (found.inode !== file.inode || found.bytes !== file.bytes) {
+        close(fd);
+        throw new Error(`${path} is not the shared file offered (found inode ${found.inode} of ${found.bytes} bytes, offered ${file.inode} of ${file.bytes})`);
+      }
       return fd;
     },
-    openPeer: (pid, fd) => check(`open /proc/${pid}/fd/${fd}`, open(`/proc/${pid}/fd/${fd}`, O_RDWR | O_CLOEXEC) as number),
     map: (fd, bytes, offset = 0, populate = false) => koffi.view(mapShared(fd, bytes, offset, populate), bytes) as ArrayBuffer,
     close: (fd) => void close(fd),
     mapReleasable(fd, bytes) {
@@ -112,6 +160,12 @@ export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavai
       if (read !== into.byteLength) throw new Error(`process_vm_readv read ${read} of ${into.byteLength} bytes from process ${pid}`);
     },
   };
+}
+
+/** What a descriptor leads to: its file's identity and size (fstat). */
+function identify(fd: number): Pick<SharedFile, "bytes" | "inode"> {
+  const stat = fstatSync(fd, { bigint: true });
+  return { bytes: Number(stat.size), inode: `${stat.dev}:${stat.ino}` };
 }
 
 /** Yama's ptrace_scope (0: classic permissions, a process may read its user's others; no Yama: 0). */

@@ -1,14 +1,13 @@
 /**
  * A rank's shared-memory inbox: one anonymous memfd segment holding a header and one
- * {@link Ring} per possible sender (indexed by world rank). The owner creates it; peers on
- * the same host open it through /proc/<pid>/fd/<fd> (same user only) and map only the header
- * page and their own ring (page-aligned: mapping, and V8's view of, 63 whole inboxes of 32 MiB
- * made start-up of 64 ranks slower than over ZeroMQ). Nothing is
- * ever named in /dev/shm, and the memory goes back to the system once the last process that
- * maps it exits, however it exits.
+ * {@link Ring} per possible sender (indexed by world rank). The owner creates it, sealed at
+ * its size; peers on the same host open it through /proc/<pid>/fd/<fd> (same user, or root),
+ * check that it is the file and size offered, and map only the header page and their own
+ * ring (page-aligned: mapping, and V8's view of, 63 whole inboxes of 32 MiB made start-up of
+ * 64 ranks slower than over ZeroMQ). Nothing is ever named in /dev/shm, and the memory goes
+ * back to the system once the last process that maps it exits, however it exits.
  */
-import process from "node:process";
-import type { Libc } from "./libc.js";
+import type { Libc, SharedFile } from "./libc.js";
 import { Ring } from "./ring.js";
 
 /** Header words (Int32Array indices). */
@@ -20,10 +19,8 @@ const HEADER_BYTES = PAGE;
 const pageAligned = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 const MAGIC_VALUE = 0x7473_6d70; // "tsmp"
 
-/** What peers need to map a rank's inbox. */
-export interface SegmentAddress {
-  pid: number;
-  fd: number;
+/** What peers need to map a rank's inbox: its file (checked before mapping, see Libc.openPeer) and the rings' size. */
+export interface SegmentAddress extends SharedFile {
   /** Data bytes of each ring. */
   ring: number;
 }
@@ -66,18 +63,20 @@ export class Segment {
   /** Create this rank's inbox for a job of `size` ranks on `cores` CPUs (mapped whole: the owner reads every ring). */
   static create(libc: Libc, size: number, cores: number): { segment: Segment; address: SegmentAddress } {
     const ring = ringBytes(size, cores);
-    const fd = libc.createShared("tsmpi-inbox", HEADER_BYTES + size * Segment.stride(ring));
-    const whole = libc.map(fd, HEADER_BYTES + size * Segment.stride(ring));
+    const file = libc.createShared("tsmpi-inbox", HEADER_BYTES + size * Segment.stride(ring));
+    const whole = libc.map(file.fd, file.bytes);
     const segment = new Segment(whole, whole, HEADER_BYTES, ring);
     Atomics.store(segment.header, MAGIC, MAGIC_VALUE);
-    return { segment, address: { pid: process.pid, fd, ring } };
+    return { segment, address: { ...file, ring } };
   }
 
   /** Map the parts of a peer's inbox that `sender` (this rank) uses: the header and its own ring. */
   static open(libc: Libc, address: SegmentAddress, sender: number): Segment {
-    const fd = libc.openPeer(address.pid, address.fd);
+    const fd = libc.openPeer(address);
     try {
       const stride = Segment.stride(address.ring);
+      const end = HEADER_BYTES + (sender + 1) * stride;
+      if (end > address.bytes) throw new Error(`the inbox of process ${address.pid} has ${address.bytes} bytes, too few for rank ${sender}'s ring`);
       const header = libc.map(fd, HEADER_BYTES);
       // Populated: its pages are allocated and mapped now, not one fault per page as messages first reach them.
       const segment = new Segment(header, libc.map(fd, stride, HEADER_BYTES + sender * stride, true), 0, address.ring, sender);

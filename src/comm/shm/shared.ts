@@ -1,11 +1,11 @@
 /**
  * One anonymous memfd segment mapped by every rank of a group on one host: the first rank
- * creates it, the others open it through /proc/<pid>/fd/<fd> and map it. Nothing is ever named
+ * creates it (sealed at its size), the others open it through /proc/<pid>/fd/<fd>, check that
+ * it is the file offered and of the size they expect, and map it. Nothing is ever named
  * in /dev/shm, and the memory goes back to the system once the last rank that maps it lets go
  * or exits, however it exits. Shared windows and collective boards are made this way.
  */
-import process from "node:process";
-import type { Libc } from "./libc.js";
+import type { Libc, SharedFile } from "./libc.js";
 import { TransportError, callError } from "../../errors.js";
 
 /** How the ranks of the group agree, over messages (a communicator's bcast and allgather). */
@@ -22,11 +22,12 @@ export interface Mapped {
 }
 
 /** Where rank 0 made the segment, or why it could not. */
-type Offer = { pid: number; fd: number; bytes: number } | { error: string };
+type Offer = SharedFile | { error: string };
 
 /**
  * Rank 0 creates a segment of `bytes` and offers it; everyone maps it; nobody goes on until
- * all have. Collective. @throws TransportError (on every rank) if any rank could not map it.
+ * all have. Collective. @throws TransportError (on every rank) if any rank could not map it,
+ * or expected another size than rank 0's (each maps the size rank 0 made, never its own).
  * @param name the segment's name in /proc/<pid>/maps (memfd:<name>)
  */
 export async function mapShared(group: Agreement, libc: Libc | { unavailable: string }, call: string, bytes: number, name: string): Promise<Mapped> {
@@ -35,21 +36,21 @@ export async function mapShared(group: Agreement, libc: Libc | { unavailable: st
   if (group.rank === 0) {
     made = attempt(() => {
       if ("unavailable" in libc) throw new Error(libc.unavailable);
-      const fd = libc.createShared(name, bytes);
-      own = { fd, mapped: libc.mapReleasable(fd, bytes) };
-      return { pid: process.pid, fd, bytes };
+      const file = libc.createShared(name, bytes);
+      own = { fd: file.fd, mapped: libc.mapReleasable(file.fd, file.bytes) };
+      return file;
     });
   }
   const offer = (await group.bcast(made))!;
   let mapped = own?.mapped;
   let error = "error" in offer ? offer.error : undefined;
   if (group.rank !== 0 && !("error" in offer)) {
-    const { pid, fd } = offer;
     const result = attempt(() => {
       if ("unavailable" in libc) throw new Error(libc.unavailable);
-      const mine = libc.openPeer(pid, fd);
+      if (offer.bytes !== bytes) throw new Error(`rank 0 made ${offer.bytes} bytes, this rank expected ${bytes}`);
+      const mine = libc.openPeer(offer);
       try {
-        mapped = libc.mapReleasable(mine, bytes);
+        mapped = libc.mapReleasable(mine, offer.bytes);
       } finally {
         libc.close(mine); // the mapping keeps the memory
       }
