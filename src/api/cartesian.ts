@@ -11,7 +11,7 @@ import type { Group } from "../comm/group.js";
 import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
 import { checkPeer, describe, PROC_NULL } from "../comm/validate.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
-import { Comm } from "./communicator.js";
+import { backed, Comm } from "./communicator.js";
 import { engineGroup } from "./p2p.js";
 
 declare module "./communicator.js" {
@@ -207,6 +207,8 @@ export class CartComm extends Comm {
    * A local error is sent on in place of data, then thrown here once the neighbours' blocks are in.
    */
   #exchange<T>(call: string, block: (i: number) => T | CollectiveFailure, localError?: Error): Promise<Array<T | undefined>> {
+    const refused = engineGroup(this).refuse(call);
+    if (refused !== undefined) return Promise.reject(refused);
     const halo = this.#halo;
     const received = this.#neighbors.map((source, i) =>
       source === PROC_NULL ? undefined : halo.take(call, halo.id, source, i ^ 1).then((envelope) => envelope.value as T | CollectiveFailure),
@@ -225,9 +227,11 @@ export class CartComm extends Comm {
 // import this module without an import circle.
 Comm.prototype.cartCreate = async function cartCreate(this: Comm, dims: readonly number[], periods: boolean | readonly boolean[] = false) {
   const group = engineGroup(this);
+  const refused = group.refuse("cartCreate");
+  if (refused !== undefined) throw refused;
   const layout = await cartLayout(group.channel("cartCreate"), dims, periods);
   const cells = layout.dims.reduce((a, b) => a * b, 1);
   // Every member takes a child id, in the grid or not, so that later children agree everywhere.
   const child = group.child(":cart", group.members.slice(0, cells));
-  return this.rank < cells ? new CartComm(child, layout) : undefined;
+  return this.rank < cells ? backed(new CartComm(child, layout)) : undefined;
 };

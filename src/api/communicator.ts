@@ -12,12 +12,38 @@ import * as coll from "../collectives/index.js";
 import type { OpLike } from "../collectives/ops.js";
 import type { IntoOptions } from "./options.js";
 import { engineGroup, PointToPoint } from "./p2p.js";
+import { apart } from "../comm/into.js";
+import type { Channel, Group } from "../comm/group.js";
+import { ArgumentError, callError } from "../errors.js";
 import { allocateShared, type SharedWindow, type TypedArrayClass } from "./window.js";
 
+declare global {
+  // As TypeScript's lib.esnext.disposable and @types/node declare it (Node.js has it since 20.4),
+  // so that `await using` type-checks in projects whose lib predates it.
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+/**
+ * The backstop of {@link Comm.free}: a communicator that becomes garbage unfreed lets go of its
+ * shared memory on this rank (once its board is idle). Holds the engine group, never the Comm.
+ */
+const finalizers = new FinalizationRegistry<Group>((group) => group.free());
+
+/** `comm`, registered with the backstop. */
+export function backed<C extends Comm>(comm: C): C {
+  const group = engineGroup(comm);
+  finalizers.register(comm, group, group);
+  return comm;
+}
+
 export class Comm extends PointToPoint {
-  /** A private channel of this communicator for one collective call. */
-  #channel(call: string) {
-    return engineGroup(this).channel(call);
+  /** Run collective `call` on a private channel of this communicator; rejects at once if it was freed. */
+  #run<T>(call: string, body: (ch: Channel) => Promise<T>): Promise<T> {
+    const group = engineGroup(this);
+    const refused = group.refuse(call);
+    return refused === undefined ? body(group.channel(call)) : Promise.reject(refused);
   }
 
   // ---- collectives (algorithms in src/collectives) ----
@@ -35,7 +61,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   barrier(): Promise<void> {
-    return coll.barrier(this.#channel("barrier"));
+    return this.#run("barrier", (ch) => coll.barrier(ch));
   }
   /**
    * Broadcast `value` from `root` to every rank (MPI_Bcast); other ranks' `value` is ignored.
@@ -49,7 +75,7 @@ export class Comm extends PointToPoint {
    * @returns the root's value, on every rank
    */
   bcast<T>(value: T, root = 0, options?: IntoOptions<T>): Promise<T> {
-    return coll.bcast(this.#channel("bcast"), value, root, options?.into);
+    return this.#run("bcast", (ch) => coll.bcast(ch, value, root, options?.into));
   }
   /**
    * Scatter (MPI_Scatter): the root passes one value per rank and rank i gets `values[i]`;
@@ -61,7 +87,7 @@ export class Comm extends PointToPoint {
    * @param root @default 0
    */
   scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
-    return coll.scatter(this.#channel("scatter"), values, root);
+    return this.#run("scatter", (ch) => coll.scatter(ch, values, root));
   }
   /**
    * Gather (MPI_Gather): one value per rank, collected at `root` in rank order. Binomial tree.
@@ -73,7 +99,7 @@ export class Comm extends PointToPoint {
    * @returns the array at the root, `undefined` elsewhere
    */
   gather<T>(value: T, root = 0): Promise<T[] | undefined> {
-    return coll.gather(this.#channel("gather"), value, root);
+    return this.#run("gather", (ch) => coll.gather(ch, value, root));
   }
   /**
    * Allgather (MPI_Allgather): every rank gets every rank's value, in rank order. Bruck's algorithm.
@@ -83,7 +109,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   allgather<T>(value: T): Promise<T[]> {
-    return coll.allgather(this.#channel("allgather"), value);
+    return this.#run("allgather", (ch) => coll.allgather(ch, value));
   }
   /**
    * Alltoall (MPI_Alltoall): rank i sends `values[j]` to rank j; the result holds what each
@@ -94,7 +120,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   alltoall<T>(values: readonly T[]): Promise<T[]> {
-    return coll.alltoall(this.#channel("alltoall"), values);
+    return this.#run("alltoall", (ch) => coll.alltoall(ch, values));
   }
   /**
    * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Built-in ops work
@@ -112,7 +138,7 @@ export class Comm extends PointToPoint {
    * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
   reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
-    return coll.reduce(this.#channel("reduce"), value, op, root, options?.into);
+    return this.#run("reduce", (ch) => coll.reduce(ch, value, op, root, options?.into));
   }
   /**
    * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
@@ -129,38 +155,38 @@ export class Comm extends PointToPoint {
    * @throws ArgumentError (the promise rejects) if `op` is neither
    */
   allreduce<T extends Reducible>(value: T, op?: OpLike<T>, options?: IntoOptions<T>): Promise<T> {
-    return coll.allreduce(this.#channel("allreduce"), value, op, options?.into);
+    return this.#run("allreduce", (ch) => coll.allreduce(ch, value, op, options?.into));
   }
   /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or `(a, b) => c`, default SUM. */
   scan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
-    return coll.scan(this.#channel("scan"), value, op);
+    return this.#run("scan", (ch) => coll.scan(ch, value, op));
   }
   /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
   exscan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T | undefined> {
-    return coll.exscan(this.#channel("exscan"), value, op);
+    return this.#run("exscan", (ch) => coll.exscan(ch, value, op));
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
    * length of rank i's block; by default the array is split as evenly as possible.
    */
   reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[]): Promise<T> {
-    return coll.reduceScatter(this.#channel("reduceScatter"), value, op, counts);
+    return this.#run("reduceScatter", (ch) => coll.reduceScatter(ch, value, op, counts));
   }
   /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array; `options.into` gets this rank's block. */
   scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: IntoOptions<T>): Promise<T> {
-    return coll.scatterv(this.#channel("scatterv"), array, counts, root, options?.into);
+    return this.#run("scatterv", (ch) => coll.scatterv(ch, array, counts, root, options?.into));
   }
   /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into` (root only) gets them. */
   gatherv<T extends TypedArray>(array: T, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
-    return coll.gatherv(this.#channel("gatherv"), array, root, options?.into);
+    return this.#run("gatherv", (ch) => coll.gatherv(ch, apart(array, options?.into), root, options?.into));
   }
   /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv), in `options.into` if given. */
   allgatherv<T extends TypedArray>(array: T, options?: IntoOptions<T>): Promise<T> {
-    return coll.allgatherv(this.#channel("allgatherv"), array, options?.into);
+    return this.#run("allgatherv", (ch) => coll.allgatherv(ch, apart(array, options?.into), options?.into));
   }
   /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv), in `options.into` if given. */
   alltoallv<T extends TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
-    return coll.alltoallv(this.#channel("alltoallv"), array, counts, options?.into);
+    return this.#run("alltoallv", (ch) => coll.alltoallv(ch, apart(array, options?.into), counts, options?.into));
   }
   /**
    * The ranks of this communicator that share this rank's host, ordered by rank
@@ -186,17 +212,53 @@ export class Comm extends PointToPoint {
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {
-    return new Comm(engineGroup(this).child(""));
+    const group = engineGroup(this);
+    const refused = group.refuse("dup");
+    if (refused !== undefined) throw refused;
+    return backed(new Comm(group.child("")));
+  }
+  /**
+   * Free the communicator (MPI_Comm_free): once every rank has called it (a barrier), its
+   * shared memory (collective board and stage) is let go of, and every later call on it
+   * rejects with an ArgumentError. Collective; calls started before it finish first. Libraries
+   * that `dup()` per call should free what they dup: each communicator that ran a collective on
+   * one host holds its board (see docs/api.md, "Memory"). Also `await using sub = await comm.dup()`.
+   * A communicator that becomes garbage unfreed is freed on that rank alone (a backstop).
+   * @example
+   * ```ts
+   * const sub = await comm.dup();
+   * await sub.allreduce(x, SUM, { into: x });
+   * await sub.free();
+   * ```
+   * @throws ArgumentError (rejects) on the world communicator, or one already freed
+   */
+  async free(): Promise<void> {
+    const group = engineGroup(this);
+    const refused =
+      group.refuse("free") ??
+      (group.id === "w"
+        ? callError(ArgumentError, "free", this.rank, "the world communicator cannot be freed; free only what dup(), split() or cartCreate() made")
+        : undefined);
+    if (refused !== undefined) throw refused;
+    const done = this.barrier();
+    group.freed = true; // calls made from now on are refused; the barrier runs after those before it
+    await done;
+    finalizers.unregister(group);
+    group.free();
+  }
+  /** `await using sub = await comm.dup()`: frees the communicator at the end of the block, unless freed already. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!engineGroup(this).freed) await this.free();
   }
   /**
    * Split into sub-communicators: ranks with the same `color` form one, ordered by `key`
    * then by old rank (MPI_Comm_split). A negative color (UNDEFINED) gets `undefined`. Collective.
    */
   async split(color: number, key = 0): Promise<Comm | undefined> {
-    const ranks = await coll.split(this.#channel("split"), color, key);
+    const ranks = await this.#run("split", (ch) => coll.split(ch, color, key));
     // Every member takes a child id, in or out, so that later children agree everywhere.
     const members = ranks?.map((rank) => engineGroup(this).members[rank]!) ?? [];
     const child = engineGroup(this).child(`:${color}`, members);
-    return ranks && new Comm(child);
+    return ranks && backed(new Comm(child));
   }
 }

@@ -9,6 +9,7 @@ import { TransportError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import { bcast } from "./binomial.js";
 import type { Channel } from "./protocol.js";
+import { agreeOnReads } from "./single-copy.js";
 
 /** How the ranks of `ch` agree on a shared segment: over messages (see mapShared). */
 export function agreement(ch: Channel): Agreement {
@@ -20,10 +21,13 @@ async function setUp(ch: Channel): Promise<Board | null> {
   const libc = ch.boardLibc!;
   let board: Board | null = null;
   try {
-    board = ch.makeBoard((await mapShared(agreement(ch), libc, ch.call, Board.bytesFor(ch.size), "tsmpi-board")).buffer);
+    const mapped = await mapShared(agreement(ch), libc, ch.call, Board.bytesFor(ch.size), "tsmpi-board");
+    board = ch.makeBoard(mapped.buffer, mapped.release);
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
   }
+  // Mapped on all or none (mapShared throws on every member alike), so all try single copy or none.
+  if (board !== null) board.reads = await agreeOnReads(ch, libc);
   ch.board = board;
   return board;
 }

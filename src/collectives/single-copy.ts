@@ -1,13 +1,16 @@
 /**
- * Single-copy alltoallv between the ranks of one host, as Open MPI's shared-memory transport
- * does with CMA: each member says on the board where its array sits (process, address), and
- * every member reads its blocks straight out of the others' memory into its result with
- * process_vm_readv: one copy per block instead of two (into a ring, then out). A board barrier
- * then lets the owners go on, and change their arrays.
+ * Single-copy alltoallv and bcast between the ranks of one host, as Open MPI's shared-memory
+ * transport does with CMA: each member says on the board where its array sits (process,
+ * address), and every member reads its blocks straight out of the others' memory into its
+ * result with process_vm_readv: one copy per block instead of two (into a ring, then out). A
+ * board barrier then lets the owners go on, and change their arrays.
  *
- * Used where every rank of the host may read the others (see Libc.peerReads: the same answer
- * on every rank, so all decide alike), for arrays too large for the board's slots (off the V8
- * heap, so they do not move).
+ * Whether the members may read each other is decided by trying, when the communicator's board
+ * is set up ({@link agreeOnReads}: Yama, a non-dumpable rank, SELinux or a seccomp profile may
+ * refuse what the permissions allow), and agreed: all read or none. A read refused later makes
+ * every member redo the call another way (the barrier after the reads is an agreement), never
+ * one alone, and turns single copy off for the communicator. Used for arrays too large for the
+ * board's slots (off the V8 heap, so they do not move).
  */
 import process from "node:process";
 import type { Board } from "../comm/board.js";
@@ -15,15 +18,45 @@ import type { Libc } from "../comm/shm/libc.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkInto, put } from "../comm/into.js";
 import { TransportError } from "../errors.js";
+import { bruck } from "./allgather.js";
 import { layout, type Block } from "./blocks.js";
 import { resultArray } from "./arrays.js";
 import { CTORS } from "../comm/arrays.js";
 import type { Channel } from "./protocol.js";
 
-/** libc, if this communicator's members may read each other's memory. */
-export function singleCopy(ch: Channel): Libc | undefined {
-  const libc = ch.boardLibc;
-  return libc?.peerReads ? libc : undefined;
+/** Bytes of the probe each member offers to be read at set-up (off the V8 heap: more than 64). */
+const PROBE = 256;
+
+/** The probe's byte `i` on `member`: a pattern a reader can check. */
+const probeByte = (member: number, i: number): number => (i * 31 + member * 7 + 1) & 255;
+
+/**
+ * Collective, once per communicator (at board set-up): every member that may read its peers
+ * (Libc.peerReads: not turned off here, no Yama restriction) offers a probe; each reads every
+ * other member's probe and checks it; then all share their verdicts. @returns libc if every
+ * member read every other, on every member alike; else undefined.
+ */
+export async function agreeOnReads(ch: Channel, libc: Libc): Promise<Libc | undefined> {
+  let probe: Uint8Array | undefined;
+  if (libc.peerReads) {
+    probe = new Uint8Array(PROBE);
+    for (let i = 0; i < PROBE; i++) probe[i] = probeByte(ch.rank, i);
+  }
+  const where = await bruck(ch, probe === undefined ? undefined : whereabouts(libc, probe));
+  let ok = where.every((w) => w !== undefined);
+  const seen = new Uint8Array(PROBE);
+  for (let s = 0; ok && s < ch.size; s++) {
+    if (s === ch.rank) continue;
+    try {
+      libc.readPeer(where[s]![0]!, BigInt(where[s]![1]!), seen);
+      ok = seen.every((byte, i) => byte === probeByte(s, i));
+    } catch {
+      ok = false;
+    }
+  }
+  const verdicts = await bruck(ch, ok);
+  probe?.fill(0); // held until every member has read it
+  return verdicts.every(Boolean) ? libc : undefined;
 }
 
 /** The board values that say where `array` sits: this process, and the address of its bytes. */
@@ -38,8 +71,17 @@ export function whereabouts(libc: Libc, array: TypedArray): number[] {
  * member passes the barrier whatever happened (a type mismatch, an `into` that does not fit), so
  * that nobody waits for a member that gave up. @returns the result (`into` when it fits).
  */
-export function alltoallvRead<T extends TypedArray>(board: Board, ch: Channel, libc: Libc, like: T, own: TypedArray, blocks: Block[], into?: T): Promise<T> {
-  return thenBarrier(board, ch, () => {
+export function alltoallvRead<T extends TypedArray>(
+  board: Board,
+  ch: Channel,
+  libc: Libc,
+  like: T,
+  own: TypedArray,
+  blocks: Block[],
+  redo: () => Promise<T>,
+  into?: T,
+): Promise<T> {
+  return thenAgree(board, ch, redo, () => {
     const { out, offsets, total } = layout(ch, like, blocks, into);
     put(out, own, offsets[ch.rank]);
     const unit = like.BYTES_PER_ELEMENT;
@@ -63,8 +105,18 @@ export function alltoallvRead<T extends TypedArray>(board: Board, ch: Channel, l
  * reader, and the root copies nothing: at n = 2, the ring's pipelined copies needed both ranks
  * on a core at once, and a rank descheduled mid-message stalled the other for milliseconds.
  */
-export function bcastRead(board: Board, ch: Channel, libc: Libc, value: unknown, root: number, length: number, kind: number, into: unknown): Promise<unknown> {
-  return thenBarrier(board, ch, () => {
+export function bcastRead(
+  board: Board,
+  ch: Channel,
+  libc: Libc,
+  value: unknown,
+  root: number,
+  length: number,
+  kind: number,
+  into: unknown,
+  redo: () => Promise<unknown>,
+): Promise<unknown> {
+  return thenAgree(board, ch, redo, () => {
     if (ch.rank === root) return value;
     const Ctor = CTORS[kind]!;
     const out = resultArray(into, Ctor, length);
@@ -87,11 +139,13 @@ function readFrom(board: Board, ch: Channel, libc: Libc, member: number, offset:
 }
 
 /**
- * Run `work`, then pass a board barrier whatever happened, so that nobody waits for a member
- * that gave up and no owner changes its array while another member still reads it; then
- * rethrow `work`'s error, if any. @returns what `work` returned.
+ * Run `work`, then agree on the board whatever happened, so that nobody waits for a member
+ * that gave up and no owner changes its array while another member still reads it. If any
+ * member's read was refused (a TransportError from readFrom), every member drops single copy
+ * for the communicator and runs `redo` (another way, which reads nobody's memory); else `work`'s
+ * error, if any, is rethrown. @returns what `work` (or `redo`) returned.
  */
-async function thenBarrier<R>(board: Board, ch: Channel, work: () => R): Promise<R> {
+async function thenAgree<R>(board: Board, ch: Channel, redo: () => Promise<R>, work: () => R): Promise<R> {
   let result: R | undefined;
   let failure: unknown;
   try {
@@ -99,7 +153,10 @@ async function thenBarrier<R>(board: Board, ch: Channel, work: () => R): Promise
   } catch (error) {
     failure = error;
   }
-  await board.barrier(ch.call);
+  if (!(await board.agree(ch.call, !(failure instanceof TransportError)))) {
+    board.reads = undefined;
+    return redo();
+  }
   if (failure !== undefined) throw failure;
   return result!;
 }

@@ -16,9 +16,9 @@ import { checkArray, concat, displacements, holds, sameType } from "./arrays.js"
 import { barrier as dissemination } from "./barrier.js";
 import { bcast as binomialBcast } from "./binomial.js";
 import { onBoard } from "./board.js";
-import { allreduceStaged, bcastStaged, stageOf, throughStage } from "./stage.js";
+import { allgathervStaged, allreduceStaged, bcastStaged } from "./stage.js";
 import { atHand, blocksFor, layout, type Block } from "./blocks.js";
-import { alltoallvRead, bcastRead, singleCopy, whereabouts } from "./single-copy.js";
+import { alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
 import { checkInto, land, put } from "../comm/into.js";
 import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
@@ -70,9 +70,10 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
   };
   // An array too large for the slot is described there (length, kind, and where it sits if the
   // members may read each other's memory), then read from the root's memory or through the stage.
-  // (`reads`: singleCopy, asked of large arrays only; small ones, the hot path, need not know.)
+  // (`reads`: the board's agreed single copy, asked of large arrays only; a refused read redoes it through the stage.)
   const staged = async (board: Board, length: number, kind: number, reads: Libc | undefined): Promise<T> => {
-    const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into) : bcastStaged(board, ch, value, root, length, kind, into));
+    const viaStage = () => bcastStaged(board, ch, value, root, length, kind, into);
+    const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into, viaStage) : viaStage());
     if (data === undefined) return binomialBcast(ch, value, root, into);
     return into !== undefined ? land(ch, into, data as T) : (data as T);
   };
@@ -86,7 +87,7 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
           // Without single copy, at n = 2 one ring moves the array with the copies in and out
           // overlapping: faster than the stage's two in turn.
           const whole = !boardable(value) || board.fits([value]);
-          const reads = whole ? undefined : singleCopy(ch);
+          const reads = whole ? undefined : board.reads;
           if (whole || (ch.size === 2 && !reads)) return finish(board, board.publish(boardable(value) ? [value] : FALLBACK));
           const { length } = value as TypedArray,
             kind = arrayKind(value);
@@ -97,7 +98,7 @@ export function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> 
       board.publish();
       return after(board.from(root), () => {
         if (!board.described(root)) return finish(board, !board.fellBack(root));
-        return staged(board, board.read(root, 0) as number, board.read(root, 1) as number, singleCopy(ch));
+        return staged(board, board.read(root, 0) as number, board.read(root, 1) as number, board.reads);
       });
     },
     () => binomialBcast(ch, value, root, into),
@@ -251,7 +252,7 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       const described = usable && !board.fits(blocks);
       // Described (too large for the slot): where it sits too, if the members may read each other's
       // memory. Only then: the address is a call through koffi, which an 8 B alltoall cannot afford.
-      const reads = described ? singleCopy(ch) : undefined;
+      const reads = described ? board.reads : undefined;
       const published = !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])] : blocks;
       return exchange(board, ch, published, described, (fits) => {
         if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
@@ -262,8 +263,9 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
         }));
         if (atHand(got) && !described) return concat(ch, array, got, into);
         // Read straight from the others' memory only if every member described its array (else some send).
-        if (reads && allDescribed(board)) return alltoallvRead(board, ch, reads, array, mine[ch.rank]!, got, into);
-        return direct(ch, array, got, described, (dest) => mine[dest]!, into);
+        const sendAll = () => direct(ch, array, got, described, (dest) => mine[dest]!, into);
+        if (reads && allDescribed(board)) return alltoallvRead(board, ch, reads, array, mine[ch.rank]!, got, sendAll, into);
+        return sendAll();
       });
     },
     () => pairwiseAlltoallv(ch, array, counts, into),
@@ -272,15 +274,7 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
 
 /** allgatherv through the stage (see stage.ts), or {@link direct} where it cannot be mapped. */
 async function gatherStaged<T extends TypedArray>(board: Board, ch: Channel, array: T, blocks: Block[], sends: boolean, into?: T): Promise<T> {
-  const { out, offsets, total } = layout(ch, array, blocks, into);
-  const stage = await stageOf(ch, board, total * array.BYTES_PER_ELEMENT);
-  if (stage === undefined) return direct(ch, array, blocks, sends, () => array, into);
-  const reads: Array<[number, number, number]> = [];
-  for (let r = 0; r < ch.size; r++) if (r !== ch.rank) reads.push([offsets[r]!, blocks[r]!.length, offsets[r]!]);
-  put(out, array, offsets[ch.rank]);
-  await throughStage(board, ch, stage, array, offsets[ch.rank]!, reads, out);
-  if (into !== undefined) checkInto(ch, into, array, total);
-  return out as T;
+  return (await allgathervStaged(board, ch, array, blocks, into)) ?? direct(ch, array, blocks, sends, () => array, into);
 }
 
 /**

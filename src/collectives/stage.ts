@@ -7,9 +7,11 @@
  *
  * The stage is mapped by the first collective that needs it (collective: every rank knows
  * every length from the board, so all decide alike) and kept for the next ones; a larger need
- * maps a larger one and lets the old one go. Board barriers, which every member calls at the
- * same points of the running collective, order the copies: in, barrier, out, barrier (so that
- * the next collective does not write over what a rank still reads).
+ * maps a larger one and lets the old one go, up to STAGE_MAX: larger data goes through in
+ * rounds, so a 1 GiB allreduce maps no more than a 64 MiB one. A need four times smaller than
+ * the stage maps a smaller one, and Comm.free lets go of it. Board barriers, which every member
+ * calls at the same points of the running collective, order the copies: in, barrier, out,
+ * barrier (so that the next round or collective does not write over what a rank still reads).
  */
 import type { Board } from "../comm/board.js";
 import { mapShared } from "../comm/shm/shared.js";
@@ -17,22 +19,29 @@ import { CTORS } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { TransportError } from "../errors.js";
 import { evenCounts, resultArray } from "./arrays.js";
+import { layout, type Block } from "./blocks.js";
+import { checkInto, put } from "../comm/into.js";
 import { agreement } from "./board.js";
 import { combine, type Op } from "./ops.js";
 import type { Channel } from "./protocol.js";
 
 const PAGE = 4096;
+/** The most a communicator's stage maps (bytes): larger data goes through it in rounds. */
+export const STAGE_MAX = 64 * 1024 * 1024;
 
 /**
- * A stage of at least `bytes` for `board`'s communicator (collective), or undefined if shared
- * memory cannot be mapped (then on every rank: use messages).
+ * A stage of at least `bytes` (at most STAGE_MAX) for `board`'s communicator (collective), or
+ * undefined if shared memory cannot be mapped (then on every rank: use messages).
  */
-export async function stageOf(ch: Channel, board: Board, bytes: number): Promise<Uint8Array | undefined> {
+async function stageOf(ch: Channel, board: Board, bytes: number): Promise<Uint8Array | undefined> {
+  const need = Math.min(bytes, STAGE_MAX);
   const have = board.stage;
-  if (have !== undefined && have.bytes.byteLength >= bytes) return have.bytes;
+  const size = have?.bytes.byteLength ?? 0;
+  if (have !== undefined && size >= need && size <= 4 * Math.max(need, PAGE)) return have.bytes;
   have?.release();
   board.stage = undefined;
-  const grown = Math.ceil(Math.max(bytes, 2 * (have?.bytes.byteLength ?? 0)) / PAGE) * PAGE;
+  // Growing: double, so that a series of growing calls maps O(log) times; shrinking: what is needed.
+  const grown = Math.ceil(Math.min(STAGE_MAX, Math.max(need, size < need ? 2 * size : 0)) / PAGE) * PAGE;
   try {
     const mapped = await mapShared(agreement(ch), ch.boardLibc!, ch.call, grown, "tsmpi-stage");
     board.stage = { bytes: new Uint8Array(mapped.buffer, 0, grown), release: mapped.release };
@@ -46,12 +55,15 @@ export async function stageOf(ch: Channel, board: Board, bytes: number): Promise
 /** The bytes of `array`. */
 const bytesOf = (array: TypedArray): Uint8Array => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 
+/** Elements per round for `areas` areas of `unit`-byte elements, and `length` elements in all. */
+const perRound = (length: number, areas: number, unit: number): number => Math.max(1, Math.min(length, Math.floor(STAGE_MAX / (areas * unit))));
+
 /**
  * Through the stage: this rank's `mine` is copied to element `at` of it; once every rank has
  * done the same, each (from, length, to) of `reads` copies stage elements [from, from + length)
  * to `out` at element `to`. Resolves once every rank has read.
  */
-export async function throughStage(
+async function throughStage(
   board: Board,
   ch: Channel,
   stage: Uint8Array,
@@ -69,22 +81,38 @@ export async function throughStage(
 }
 
 /**
- * allreduce of `value` through the stage: every member's array goes in; each member reduces
- * its share of the elements (an even split) over all members in rank order, into the stage's
- * result area; then every member copies the whole result out. Each element is reduced once, in
- * rank order, so every member gets the same bits (as on the board's slots). @returns the
- * result: `into` when it fits, else a new array; undefined if no stage can be mapped (on every
- * member alike: use messages).
+ * allreduce of `value` through the stage, in rounds of at most STAGE_MAX: each round, every
+ * member's part goes in; each member reduces its share of the part's elements (an even split)
+ * over all members in rank order, into the stage's result area; then every member copies the
+ * result out. Each element is reduced once, in rank order, so every member gets the same bits
+ * (as on the board's slots). @returns the result: `into` when it fits, else a new array;
+ * undefined if no stage can be mapped (on every member alike: use messages).
  */
 export async function allreduceStaged(board: Board, ch: Channel, value: TypedArray, op: Op, into: unknown): Promise<TypedArray | undefined> {
-  const { rank, size } = ch;
-  const length = value.length,
-    unit = value.BYTES_PER_ELEMENT,
-    Ctor = value.constructor as new (buffer: ArrayBufferLike, offset: number, length: number) => TypedArray;
-  const stage = await stageOf(ch, board, (size + 1) * length * unit);
+  const { length, BYTES_PER_ELEMENT: unit } = value;
+  const chunk = perRound(length, ch.size + 1, unit);
+  const stage = await stageOf(ch, board, (ch.size + 1) * chunk * unit);
   if (stage === undefined) return undefined;
+  const out = resultArray(into, value.constructor, length);
+  for (let lo = 0; lo < length; lo += chunk) {
+    const count = Math.min(chunk, length - lo);
+    await reduceRound(board, ch, stage, value.subarray(lo, lo + count), op, out.subarray(lo, lo + count));
+  }
+  await board.barrier(ch.call);
+  return out;
+}
+
+/**
+ * One round of {@link allreduceStaged}: `part` in (areas of `part.length` elements, one per
+ * member, then the result's), barrier, this member's share reduced, barrier, result out. The
+ * caller's next round (or final barrier) keeps the next writes off what others still read.
+ */
+async function reduceRound(board: Board, ch: Channel, stage: Uint8Array, part: TypedArray, op: Op, out: TypedArray): Promise<void> {
+  const { rank, size } = ch;
+  const { length, BYTES_PER_ELEMENT: unit } = part;
+  const Ctor = part.constructor as new (buffer: ArrayBufferLike, offset: number, length: number) => TypedArray;
   const at = (member: number, from: number, count: number): TypedArray => new Ctor(stage.buffer, stage.byteOffset + (member * length + from) * unit, count);
-  stage.set(bytesOf(value), rank * length * unit);
+  stage.set(bytesOf(part), rank * length * unit);
   await board.barrier(ch.call);
   const counts = evenCounts(length, size);
   let from = 0;
@@ -93,28 +121,65 @@ export async function allreduceStaged(board: Board, ch: Channel, value: TypedArr
   bytesOf(share).set(bytesOf(at(0, from, counts[rank]!)));
   for (let r = 1; r < size; r++) combine(op, share, at(r, from, counts[rank]!), true);
   await board.barrier(ch.call);
-  const out = resultArray(into, value.constructor, length);
   bytesOf(out).set(stage.subarray(size * length * unit, (size + 1) * length * unit));
-  await board.barrier(ch.call);
+}
+
+/**
+ * bcast of an array of `length` elements of `kind` (the root's `value`) through the stage, in
+ * rounds of at most STAGE_MAX: the root copies each part in once and every other member copies
+ * it out, into `into` when it fits (a binomial tree of messages copied the root's array through
+ * a ring per level: at n = 4, 8 MiB took 2.3 times mpi4py's time). @returns the root's `value`
+ * on the root, else the array read (the caller lands it in `into`); undefined if no stage can
+ * be mapped (on every member alike).
+ */
+export async function bcastStaged(board: Board, ch: Channel, value: unknown, root: number, length: number, kind: number, into: unknown): Promise<unknown> {
+  const Ctor = CTORS[kind]!;
+  const chunk = perRound(length, 1, Ctor.BYTES_PER_ELEMENT);
+  const stage = await stageOf(ch, board, chunk * Ctor.BYTES_PER_ELEMENT);
+  if (stage === undefined) return undefined;
+  const out = ch.rank === root ? (value as TypedArray) : resultArray(into, Ctor, length);
+  const none = new Ctor(0);
+  for (let lo = 0; lo < length; lo += chunk) {
+    const count = Math.min(chunk, length - lo);
+    if (ch.rank === root) await throughStage(board, ch, stage, out.subarray(lo, lo + count), 0, [], none);
+    else await throughStage(board, ch, stage, none, 0, [[0, count, 0]], out.subarray(lo, lo + count));
+  }
   return out;
 }
 
 /**
- * bcast of an array of `length` elements of `kind` (the root's `value`) through the stage: the
- * root copies it in once and every other member copies it out, into `into` when it fits (a
- * binomial tree of messages copied the root's array through a ring per level: at n = 4, 8 MiB
- * took 2.3 times mpi4py's time). @returns the root's `value` on the root, else the array read
- * (the caller lands it in `into`); undefined if no stage can be mapped (on every member alike).
+ * allgatherv through the stage, in rounds over windows of at most STAGE_MAX of the result:
+ * each member copies in the part of its block inside the window, and out the others' parts.
+ * @returns the result (`into` when it fits), or undefined if no stage can be mapped (on every
+ * member alike).
  */
-export async function bcastStaged(board: Board, ch: Channel, value: unknown, root: number, length: number, kind: number, into: unknown): Promise<unknown> {
-  const Ctor = CTORS[kind]!;
-  const stage = await stageOf(ch, board, length * Ctor.BYTES_PER_ELEMENT);
+export async function allgathervStaged<T extends TypedArray>(board: Board, ch: Channel, array: T, blocks: Block[], into?: T): Promise<T | undefined> {
+  const { out, offsets, total } = layout(ch, array, blocks, into);
+  const chunk = perRound(total, 1, array.BYTES_PER_ELEMENT);
+  const stage = await stageOf(ch, board, chunk * array.BYTES_PER_ELEMENT);
   if (stage === undefined) return undefined;
-  if (ch.rank === root) {
-    await throughStage(board, ch, stage, value as TypedArray, 0, [], value as TypedArray);
-    return value;
+  put(out, array, offsets[ch.rank]);
+  for (let lo = 0; lo < total; lo += chunk) {
+    const hi = Math.min(total, lo + chunk);
+    // The part of member r's block in [lo, hi): [start, end) of the result.
+    const part = (r: number): [number, number] => [Math.max(lo, offsets[r]!), Math.min(hi, offsets[r]! + blocks[r]!.length)];
+    const reads: Array<[number, number, number]> = [];
+    for (let r = 0; r < ch.size; r++) {
+      const [start, end] = part(r);
+      if (r !== ch.rank && end > start) reads.push([start - lo, end - start, start]);
+    }
+    const [start, end] = part(ch.rank);
+    const inside = end > start;
+    await throughStage(
+      board,
+      ch,
+      stage,
+      array.subarray(inside ? start - offsets[ch.rank]! : 0, inside ? end - offsets[ch.rank]! : 0),
+      inside ? start - lo : 0,
+      reads,
+      out,
+    );
   }
-  const out = resultArray(into, Ctor, length);
-  await throughStage(board, ch, stage, new Ctor(0), 0, [[0, length, 0]], out);
+  if (into !== undefined) checkInto(ch, into, array, total);
   return out;
 }

@@ -21,6 +21,7 @@
  */
 import { CTORS, arrayKind } from "./arrays.js";
 import type { TypedArray } from "./values.js";
+import type { Libc } from "./shm/libc.js";
 
 /** Int32 words per member's control line (one cache line). */
 const LINE = 16;
@@ -80,11 +81,19 @@ export class Board {
   private active: Promise<unknown> | undefined;
   /** The communicator's stage for data too large for the slots, once one was needed (see collectives/stage.ts). */
   stage: { bytes: Uint8Array; release(): void } | undefined;
+  /**
+   * libc, where every member may read every other's memory (single copy): agreed by all the
+   * members when the board was set up, and dropped by all alike if a read fails later (see
+   * collectives/single-copy.ts); undefined: copy through the stage or messages.
+   */
+  reads: Libc | undefined;
 
   constructor(
     readonly buffer: ArrayBuffer,
     readonly rank: number,
     readonly size: number,
+    /** Let go of the board's mapping (see free). */
+    private readonly release: () => void,
     private readonly hooks: BoardHooks,
   ) {
     this.slot = slotBytes(size);
@@ -168,6 +177,32 @@ export class Board {
       (asleep) => Atomics.store(this.control, this.rank * LINE + ASLEEP, asleep ? 1 : 0),
       () => this.missing,
     );
+  }
+
+  /**
+   * Let go of the stage and the board's mapping once the collectives started on it are over
+   * (the communicator is freed: no further one starts). Views of it stay safe to touch.
+   */
+  free(): void {
+    const release = (): void => {
+      this.stage?.release();
+      this.stage = undefined;
+      this.reads = undefined;
+      this.release();
+    };
+    if (this.active === undefined) release();
+    else this.active.then(release, release);
+  }
+
+  /**
+   * A barrier that also says whether every member was `ok` (each marks its slot), so that
+   * all members see the same answer and can take another way together. Inside {@link run}.
+   */
+  async agree(call: string, ok: boolean): Promise<boolean> {
+    await this.next(call, true);
+    this.publish(ok ? [] : FALLBACK);
+    await this.all();
+    return !this.anyFellBack();
   }
 
   /** A barrier: start the next collective, publish it without values, wait for every member's. */

@@ -4,7 +4,7 @@
  * {@link Channel}s it opens.
  */
 import { arrayKind, encode, payloadBytes } from "./codec.js";
-import { SerializationError, callError } from "../errors.js";
+import { ArgumentError, SerializationError, callError } from "../errors.js";
 import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
 import type { Envelope, TypedArray } from "./codec.js";
@@ -53,9 +53,9 @@ export class Channel {
     return this.group.boardLibc();
   }
 
-  /** A board over `buffer` (mapped by every member). */
-  makeBoard(buffer: ArrayBuffer): Board {
-    return this.group.makeBoard(buffer);
+  /** A board over `buffer` (mapped by every member); `release` lets go of the mapping when the communicator is freed. */
+  makeBoard(buffer: ArrayBuffer, release: () => void): Board {
+    return this.group.makeBoard(buffer, release);
   }
 
   /**
@@ -80,6 +80,8 @@ export class Group {
   private childSeq = 0;
   /** See Channel.board. */
   board: Board | null | Promise<Board | null> | undefined;
+  /** Freed (Comm.free): every later call on the communicator is refused. */
+  freed = false;
 
   constructor(
     readonly runtime: Runtime,
@@ -142,13 +144,31 @@ export class Group {
     return this.members.every((rank) => rank === runtime.rank || runtime.nearby(rank)) ? runtime.libc : undefined;
   }
 
-  makeBoard(buffer: ArrayBuffer): Board {
+  makeBoard(buffer: ArrayBuffer, release: () => void): Board {
     const peers = this.peers(ANY_SOURCE, true);
-    return new Board(buffer, this.rank, this.size, {
+    return new Board(buffer, this.rank, this.size, release, {
       watch: (call, ready, sleeping, awaited) => this.runtime.watch(call, this.collectiveContext, peers, ready, sleeping, awaited),
       nudge: (member) => this.runtime.nudge(this.members[member]!),
       spin: (ready) => this.runtime.spin(ready),
     });
+  }
+
+  /** The ArgumentError of a call on this communicator once it is freed, if it is. */
+  refuse(call: string): ArgumentError | undefined {
+    if (!this.freed) return undefined;
+    return callError(ArgumentError, call, this.rank, "the communicator was freed (comm.free()); free it only after its last call, or dup() a new one");
+  }
+
+  /**
+   * Let go of the board and its stage, and refuse every later call (Comm.free, after a barrier;
+   * or the backstop once the Comm is garbage). Memory goes back once every member has let go.
+   */
+  free(): void {
+    this.freed = true;
+    const board = this.board;
+    this.board = null;
+    if (board instanceof Board) board.free();
+    else if (board instanceof Promise) void board.then((made) => made?.free());
   }
 
   /** A private channel for one collective call. */

@@ -3,7 +3,7 @@
  * collectives): the checks, and the copy that is skipped when the transport already wrote
  * the data there (see Runtime.place).
  */
-import { arrayKind, isTypedArray } from "./arrays.js";
+import { arrayKind, copyArray, isTypedArray } from "./arrays.js";
 import type { TypedArray } from "./values.js";
 import type { Envelope } from "./envelope.js";
 import type { Status } from "./request.js";
@@ -29,6 +29,21 @@ function badInto(site: Site, into: unknown, like: string, length: number): Argum
 /** Throw unless `into` is a typed array of `like`'s type with room for `length` elements. */
 export function checkInto(site: Site, into: unknown, like: TypedArray, length: number): asserts into is TypedArray {
   if (!isTypedArray(into) || arrayKind(into) !== arrayKind(like) || into.length < length) throw badInto(site, into, like.constructor.name, length);
+}
+
+/** Do the bytes of `a` and `b` intersect (typed arrays over one buffer, e.g. an `into` over its own input)? */
+export function overlaps(a: unknown, b: unknown): boolean {
+  if (!isTypedArray(a) || !isTypedArray(b) || a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength && a.byteLength > 0 && b.byteLength > 0;
+}
+
+/**
+ * `input`, or a copy of it where `into` overlaps it: a collective whose peers read the input
+ * (from a ring, a stage, or straight from this process's memory) while this rank writes the
+ * result can then work in place, as with MPI_IN_PLACE. One copy, only for the overlapping call.
+ */
+export function apart<T>(input: T, into: unknown): T {
+  return overlaps(input, into) ? (copyArray(input as TypedArray) as T) : input;
 }
 
 /** Copy `block` to `into` at element `offset`, unless it is there already. */
