@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { fixture, leftovers, runJob } from "./helpers.js";
 
-const CHECKS = 6;
+const CHECKS = 7;
 
 describe("communicator lifetimes", () => {
   it.each([
