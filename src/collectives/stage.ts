@@ -8,8 +8,8 @@
  * The stage is mapped by the first collective that needs it (collective: every rank knows
  * every length from the board, so all decide alike) and kept for the next ones; a larger need
  * maps a larger one and lets the old one go, up to STAGE_MAX: larger data goes through in
- * rounds, so a 1 GiB allreduce maps no more than a 64 MiB one. A need four times smaller than
- * the stage maps a smaller one, and Comm.free lets go of it. Board barriers, which every member
+ * rounds, so a 1 GiB allreduce maps no more than a 64 MiB one. After SHRINK_AFTER calls in a
+ * row that need four times less, it shrinks to what they need; Comm.free lets go of it. Board barriers, which every member
  * calls at the same points of the running collective, order the copies: in, barrier, out,
  * barrier (so that the next round or collective does not write over what a rank still reads).
  */
@@ -30,21 +30,32 @@ const PAGE = 4096;
 export const STAGE_MAX = 64 * 1024 * 1024;
 
 /**
+ * Staged calls in a row that need a quarter of the stage or less before it shrinks: a one-off
+ * large call does not hold its stage for the rest of the job, and a loop that alternates a
+ * large call and small ones does not map a stage per call.
+ */
+const SHRINK_AFTER = 16;
+
+/**
  * A stage of at least `bytes` (at most STAGE_MAX) for `board`'s communicator (collective), or
- * undefined if shared memory cannot be mapped (then on every rank: use messages).
+ * undefined if shared memory cannot be mapped (then on every rank: use messages). Every member
+ * sees the same needs in the same order, so all map, keep or shrink alike.
  */
 async function stageOf(ch: Channel, board: Board, bytes: number): Promise<Uint8Array | undefined> {
   const need = Math.min(bytes, STAGE_MAX);
   const have = board.stage;
   const size = have?.bytes.byteLength ?? 0;
-  if (have !== undefined && size >= need && size <= 4 * Math.max(need, PAGE)) return have.bytes;
+  if (have !== undefined && size >= need) {
+    have.small = size > 4 * Math.max(need, PAGE) ? have.small + 1 : 0;
+    if (have.small < SHRINK_AFTER) return have.bytes;
+  }
   have?.release();
   board.stage = undefined;
   // Growing: double, so that a series of growing calls maps O(log) times; shrinking: what is needed.
   const grown = Math.ceil(Math.min(STAGE_MAX, Math.max(need, size < need ? 2 * size : 0)) / PAGE) * PAGE;
   try {
     const mapped = await mapShared(agreement(ch), ch.boardLibc!, ch.call, grown, "tsmpi-stage");
-    board.stage = { bytes: new Uint8Array(mapped.buffer, 0, grown), release: mapped.release };
+    board.stage = { bytes: new Uint8Array(mapped.buffer, 0, grown), release: mapped.release, small: 0 };
     return board.stage.bytes;
   } catch (error) {
     if (error instanceof TransportError) return undefined;
