@@ -45,6 +45,11 @@ export class RankFailedError extends TsmpiError {
   }
 }
 
+/** A call was withdrawn because its `AbortSignal` aborted (the signal's reason is the `cause`). */
+export class AbortError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_ABORTED";
+}
+
 /** A rank could not join the job (launcher unreachable, bad environment). */
 export class InitError extends TsmpiError {
   override readonly code = "TSMPI_ERR_INIT";

@@ -5,7 +5,8 @@
  */
 export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
-export type { IntoOptions, RecvOptions } from "./api/options.js";
+export type { IntoOptions, RecvOptions, IrecvOptions } from "./api/options.js";
+export type { SignalOptions, AbortSignalLike } from "./api/abort.js";
 export { SharedWindow, type TypedArrayClass } from "./api/window.js";
 export { CartComm } from "./api/cartesian.js";
 export { dimsCreate } from "./comm/topology.js";
@@ -20,6 +21,7 @@ export {
   OpError,
   CollectiveMismatchError,
   RankFailedError,
+  AbortError,
   InitError,
   TransportError,
   UsageError,

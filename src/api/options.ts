@@ -1,5 +1,6 @@
 /** Options objects of `Comm` calls. */
 import type { Status } from "../comm/request.js";
+import type { SignalOptions } from "./abort.js";
 
 /**
  * The last argument of calls that can write their result into an array the caller owns
@@ -15,6 +16,9 @@ export interface IntoOptions<T> {
 }
 
 /** Options of `recv`: `into` (see {@link IntoOptions}) and `status` (filled with source, tag and size). */
-export interface RecvOptions<T> extends IntoOptions<T> {
+export interface RecvOptions<T> extends IntoOptions<T>, SignalOptions {
   status?: Status;
 }
+
+/** Options of `irecv`: `into` (see {@link IntoOptions}) and `signal` (see {@link SignalOptions}). */
+export interface IrecvOptions<T> extends IntoOptions<T>, SignalOptions {}

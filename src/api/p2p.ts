@@ -7,8 +7,9 @@ import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Whe
 import { Request, Status, type Hurry } from "../comm/request.js";
 import type { Group } from "../comm/group.js";
 import { target } from "../comm/into.js";
-import type { IntoOptions, RecvOptions } from "./options.js";
-import { ArgumentError, callError } from "../errors.js";
+import type { IrecvOptions, RecvOptions } from "./options.js";
+import { abortable, type SignalOptions } from "./abort.js";
+import { AbortError, ArgumentError, callError } from "../errors.js";
 
 /**
  * @internal The engine group of a communicator, for the api modules that build new
@@ -66,13 +67,15 @@ export class PointToPoint {
     return this.#group.post(call, this.#group.id, dest, tag, value);
   }
 
-  #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T, hurry?: Hurry): Promise<T> {
+  #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T, hurry?: Hurry, signal?: SignalOptions["signal"]): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return Promise.resolve((into ?? undefined) as T);
     }
     // The runtime's promise is the caller's: it resolves with the value, landed in `into`, `status` filled.
-    return this.#group.receive(call, source, tag, this.#where(call), status, target(into), hurry) as Promise<T>;
+    const where = this.#where(call);
+    const start = (withdrawal?: Hurry) => this.#group.receive(call, source, tag, where, status, target(into), withdrawal) as Promise<T>;
+    return signal === undefined ? start(hurry) : abortable(where, signal, start, hurry);
   }
 
   #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
@@ -123,7 +126,11 @@ export class PointToPoint {
    * ```
    * @param source rank, ANY_SOURCE or PROC_NULL @default ANY_SOURCE
    * @param tag tag or ANY_TAG @default ANY_TAG
-   * @param options a {@link Status} to fill, or `{ into, status }` (see {@link IntoOptions})
+   * Withdrawn while no message has matched it, when `options.signal` aborts (it rejects with an AbortError):
+   * ```ts
+   * const value = await comm.recv(ANY_SOURCE, 0, { signal: AbortSignal.timeout(5000) });
+   * ```
+   * @param options a {@link Status} to fill, or `{ into, status, signal }` (see {@link RecvOptions})
    */
   recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: Status | RecvOptions<T>): Promise<T> {
     // Not async (one promise layer less per receive), so bad arguments are caught into a rejection here.
@@ -134,7 +141,7 @@ export class PointToPoint {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#startRecv<T>(source, tag, status, "recv", into);
+    return this.#startRecv<T>(source, tag, status, "recv", into, undefined, options instanceof Status ? undefined : options?.signal);
   }
 
   /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
@@ -147,11 +154,11 @@ export class PointToPoint {
    * fills `request.status`. It returns at once and spends no time polling until `wait()`: a
    * computation between `irecv` and `wait` runs undisturbed while the message comes.
    */
-  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IntoOptions<T>): Request<T> {
+  irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IrecvOptions<T>): Request<T> {
     this.#checkRecvArgs("irecv", source, tag, options?.into);
     const status = new Status();
     const hurry: Hurry = {};
-    const received = this.#startRecv<T>(source, tag, status, "irecv", options?.into, hurry);
+    const received = this.#startRecv<T>(source, tag, status, "irecv", options?.into, hurry, options?.signal);
     const request: Request<T> = new Request<T>(
       received.then((value) => {
         request.status = status;
@@ -163,9 +170,44 @@ export class PointToPoint {
   }
 
   /** Wait until a matching message has arrived, without receiving it (MPI_Probe). */
-  async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
+  async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: SignalOptions): Promise<Status> {
     this.#checkRecvArgs("probe", source, tag);
-    return toStatus(await this.#group.runtime.probe(this.#group.id, source, tag, this.#group.peers(source)));
+    const start = (hurry?: Hurry) => this.#group.runtime.probe(this.#group.id, source, tag, this.#group.peers(source), hurry);
+    return toStatus(await abortable(this.#where("probe"), options?.signal, start));
+  }
+
+  /**
+   * The messages matching `source` and `tag`, one receive at a time, as they come: `for await`
+   * over a stream of messages (a manager collecting results, a server loop). The iteration ends
+   * when `options.signal` aborts (the pending receive is withdrawn: no message is lost), or when
+   * the loop breaks; a failed peer rejects it as `recv` would.
+   * @example
+   * ```ts
+   * const stop = new AbortController();
+   * for await (const { value, source } of comm.incoming<number>(ANY_SOURCE, 7, { signal: stop.signal })) {
+   *   results[source] = value;
+   *   if (++count === comm.size - 1) stop.abort();
+   * }
+   * ```
+   */
+  async *incoming<T = unknown>(
+    source: number = ANY_SOURCE,
+    tag: number = ANY_TAG,
+    options?: SignalOptions,
+  ): AsyncGenerator<{ value: T; source: number; tag: number; bytes: number }, void, undefined> {
+    const signal = options?.signal;
+    const aborted = (): boolean => signal?.aborted === true;
+    while (!aborted()) {
+      const status = new Status();
+      let value: T;
+      try {
+        value = await this.recv<T>(source, tag, { status, signal });
+      } catch (error) {
+        if (error instanceof AbortError && aborted()) return;
+        throw error;
+      }
+      yield { value, source: status.source, tag: status.tag, bytes: status.bytes };
+    }
   }
 
   /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */

@@ -97,6 +97,11 @@ export class SharedWindow<T extends TypedArray> {
     this.#release!();
     this.#release = undefined;
   }
+
+  /** `await using win = await node.allocateShared(...)`: frees the window at the end of the block, unless freed already. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#release !== undefined) await this.free();
+  }
 }
 
 /**

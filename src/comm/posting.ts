@@ -33,11 +33,12 @@ export class Posting {
     const transport = this.transport;
     const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, transport as Required<Transport>));
     // A receive about to poll reads the clock only if it ends up waiting (see pollFor): most never do.
-    this.waits.add(wait, peers, !near || hurry !== undefined);
+    const lazy = hurry !== undefined && hurry.eager !== true;
+    this.waits.add(wait, peers, !near || lazy);
     // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
     transport?.acquire(near);
     if (!near) return;
-    if (hurry !== undefined) {
+    if (lazy) {
       hurry.poll = () => this.pollFor(wait);
       hurry.test = () => this.pollFor(wait, 0);
       return;

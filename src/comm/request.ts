@@ -20,6 +20,13 @@ export interface Hurry {
   poll?: () => void;
   /** Deliver what has arrived, without waiting (MPI_Test's progress). */
   test?: () => void;
+  /**
+   * Withdraw the receive or probe, failing it with `error`, while it is posted and unmatched
+   * (its `AbortSignal` aborted): set by the engine when it is posted. @returns false once matched.
+   */
+  withdraw?: (error: Error) => boolean;
+  /** Poll at once, as a receive without a hurry does: this one only carries {@link withdraw}. */
+  eager?: boolean;
 }
 
 /** Result of {@link Request.test}: like an iterator result. */

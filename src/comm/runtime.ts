@@ -241,9 +241,9 @@ export class Runtime implements Delivery, Receiving {
   }
 
   /** Wait until a matching message has arrived, without receiving it. */
-  async probe(context: string, source: number, tag: number, peers: Peers = ANYONE): Promise<Envelope> {
+  async probe(context: string, source: number, tag: number, peers: Peers = ANYONE, hurry?: Hurry): Promise<Envelope> {
     const wait = newWait("probe", context, source, tag);
-    return this.waitFor(this.matcher.probe(context, source, tag, wait), wait, peers);
+    return this.waitFor(this.matcher.probe(context, source, tag, wait), wait, peers, hurry);
   }
 
   /** A matching message if one has arrived, after delivering whatever is waiting in the inbox. */
@@ -266,6 +266,7 @@ export class Runtime implements Delivery, Receiving {
 
   /** A receive or probe is posted and waits (see Posting.post). */
   private posted(wait: Wait, peers: Peers, hurry?: Hurry): void {
+    if (hurry !== undefined) hurry.withdraw = (error) => this.matcher.cancel(wait, error);
     this.posting.post(wait, peers, hurry);
     this.doomIfFailed(wait, peers);
   }
