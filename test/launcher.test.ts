@@ -344,13 +344,5 @@ describe("failures abort the whole job", () => {
     expect(String(result.stderr)).toContain(`received ${signal}; terminating 4 ranks`);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
   });
-
-  it("ranks exit on their own and remove the job directory when the launcher is killed with SIGKILL", async () => {
-    const { proc, marker, tmp } = startJob(3, fixture("sleep.ts"));
-    const job = follow(proc);
-    await job.until("3 ranks sleeping", () => (job.out.match(/sleeping/g) ?? []).length >= 3);
-    proc.kill("SIGKILL");
-    await proc;
-    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
-  });
+  // A launcher killed with SIGKILL: see orphans.test.ts.
 });

@@ -195,10 +195,12 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
-  it("leaves nothing running on any host when the launcher itself is killed with SIGKILL", async () => {
+  it("leaves nothing running on any host when the launcher itself is killed with SIGKILL, and the next launcher removes its job directory", async () => {
     const { proc, marker, tmp } = await spinning(6, 3);
     process.kill(proc.pid!, "SIGKILL");
     await proc;
+    // Its own ranks die with it (the kernel kills them) and cannot remove its job directory.
+    expect((await runJob(1, fixture("env.ts"), [], { env: { TMPDIR: tmp } })).exitCode).toBe(0);
     expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
     expect(agents()).toEqual([]);
   });

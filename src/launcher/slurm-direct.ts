@@ -21,9 +21,8 @@
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { execFile, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { constants, tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { constants } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
 import type { JobKeys, PeerAddress } from "../comm/addresses.js";
 import type { ControlMessage, StartMessage } from "../rank/control.js";
@@ -31,6 +30,7 @@ import type { RankReport } from "../rank/report.js";
 import { UsageError } from "../errors.js";
 import { describeExit } from "./exits.js";
 import { expandNodeList } from "./hosts.js";
+import { makeJobDir } from "./job-dir.js";
 import { pickAddress } from "./network.js";
 import type { LaunchOptions } from "./options.js";
 import { LineForwarder } from "./output.js";
@@ -174,7 +174,7 @@ function stepEnd(task: SlurmTask, child: ChildProcess, jobDir: string) {
 export async function runDirect(options: LaunchOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const task = directTask(options, env);
   const pmi = await Pmi.connect(env, "--direct");
-  const jobDir = mkdtempSync(join(tmpdir(), "tsmpi-")); // this rank's ipc inbox and bundle, mode 0700
+  const jobDir = makeJobDir().path; // this rank's ipc inbox and bundle, mode 0700
   const needNet = task.nodes.length > 1 || options.transport === "tcp";
   const towards = task.nodes.find((_, i) => i !== task.node) ?? "127.0.0.1";
   const address = needNet ? (await pickAddress({ iface: options.iface, cidr: options.cidr }, towards)).address : undefined;

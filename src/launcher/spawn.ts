@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENV, type PeerNotice, type StartMessage, type TransportChoice } from "../rank/control.js";
+import { deathSignalPrefix } from "./death-signal.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "main.js");
 
@@ -65,8 +66,12 @@ export function rankNodeFlags(hostRanks: number | undefined, cores = availablePa
   return hostRanks !== undefined && hostRanks >= cores ? ["--no-concurrent-recompilation", "--single-threaded-gc"] : [];
 }
 
-/** Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. */
+/**
+ * Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. It dies
+ * with this process, even while it computes (see {@link deathSignalPrefix}).
+ */
 export function spawnRank(spec: RankSpec): ChildProcess {
+  const prefix = deathSignalPrefix();
   const env: NodeJS.ProcessEnv = {
     ...MALLOC_ENV,
     ...spec.env,
@@ -76,11 +81,14 @@ export function spawnRank(spec: RankSpec): ChildProcess {
     [ENV.node]: String(spec.node),
     [ENV.jobId]: spec.jobId,
     [ENV.jobDir]: spec.jobDir,
+    [ENV.parent]: String(process.pid),
+    [ENV.deathSignal]: prefix.length > 0 ? "set" : "",
   };
   if (spec.address !== undefined) env[ENV.address] = spec.address;
   if (spec.hostRanks !== undefined) env[ENV.hostRanks] = String(spec.hostRanks);
   if (spec.transport !== "auto") env[ENV.transport] = spec.transport;
-  return spawn(process.execPath, [...rankNodeFlags(spec.hostRanks), "--enable-source-maps", RANK_MAIN, spec.script, ...spec.args], {
+  const [command, ...args] = [...prefix, process.execPath, ...rankNodeFlags(spec.hostRanks), "--enable-source-maps", RANK_MAIN, spec.script, ...spec.args];
+  return spawn(command!, args, {
     stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
     detached: true, // own process group, so the whole tree of a rank can be killed
     cwd: spec.cwd,

@@ -43,6 +43,10 @@ export const ENV = {
   hostRanks: "TSMPI_HOST_RANKS",
   jobId: "TSMPI_JOB_ID",
   jobDir: "TSMPI_JOB_DIR",
+  /** Pid of the process that spawned the rank (launcher, node agent or --direct task): the rank dies with it. */
+  parent: "TSMPI_PARENT_PID",
+  /** "set": the rank was started with the kernel already set to kill it when its parent ends (setpriv --pdeathsig). */
+  deathSignal: "TSMPI_PDEATHSIG",
   /** Index of this rank's host in the job's host list. */
   node: "TSMPI_NODE",
   /** IP address to bind the tcp inbox on; absent when the job needs no tcp. */

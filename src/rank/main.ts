@@ -1,8 +1,8 @@
 /**
  * What each rank process runs: install the failure reporters, link the library to the
  * launcher, make the script see its own path and arguments, then import it. A rank exits when
- * its script is done, dies with a report on stderr when it throws, and exits at once if the
- * launcher goes away.
+ * its script is done, dies with a report on stderr when it throws, and dies at once if the
+ * launcher (or node agent) goes away, even in the middle of a computation.
  */
 import process from "node:process";
 import { rmSync } from "node:fs";
@@ -11,9 +11,12 @@ import { ENV, type PeerNotice, type StartMessage } from "./control.js";
 import { flushAndExit } from "./flush.js";
 import { attachLauncher } from "./init.js";
 import { LauncherLink } from "./link.js";
+import { dieWithParent } from "./parent-death.js";
 import { report } from "./report.js";
 import { installProfiling } from "./trace/rank.js";
 
+const parent = Number(process.env[ENV.parent]);
+if (Number.isInteger(parent) && parent > 0) dieWithParent(parent, process.env[ENV.deathSignal] === "set");
 const [script, ...args] = process.argv.slice(2);
 const rank = Number(process.env[ENV.rank]);
 process.argv = [process.argv[0]!, script!, ...args];
@@ -26,8 +29,10 @@ function die(origin: "exception" | "rejection", reason: unknown): void {
 
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
-// The launcher (or node agent) is gone: it cannot clean up any more, so the ranks remove the
-// job directory on their way out (whichever comes first; the others find it gone).
+// The launcher (or node agent) closed the channel: it cannot clean up any more, so the ranks
+// remove the job directory on their way out (whichever comes first; the others find it gone).
+// When it died, the kernel's SIGKILL (dieWithParent) usually comes first: then the next launcher
+// on this host removes the directory (see ../launcher/stale-jobs.ts).
 process.on("disconnect", () => {
   const jobDir = process.env[ENV.jobDir];
   if (jobDir) rmSync(jobDir, { recursive: true, force: true });
