@@ -90,6 +90,16 @@ export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavai
   } catch (error) {
     return { unavailable: `koffi has no prebuilt binary for ${process.platform}-${process.arch} (${(error as Error).message.split("\n")[0]})` };
   }
+  try {
+    return bind(koffi, options.peerReads !== false);
+  } catch (error) {
+    // musl (Alpine) has no libc.so.6; an old libc lacks a symbol: ZeroMQ serves instead.
+    return { unavailable: `libc.so.6 cannot be used through koffi (${(error as Error).message.split("\n")[0]}); glibc 2.27 or later is needed` };
+  }
+}
+
+/** libc's functions through koffi; throws where libc.so.6 or one of its symbols is missing. */
+function bind(koffi: typeof import("koffi"), peerReads: boolean): Libc {
   const lib = koffi.load("libc.so.6");
   const memfdCreate = lib.func("int memfd_create(const char *name, unsigned int flags)");
   const ftruncate = lib.func("int ftruncate(int fd, int64_t length)");
@@ -152,7 +162,7 @@ export function loadLibc(options: { peerReads?: boolean } = {}): Libc | { unavai
       };
     },
     yieldCpu: () => void schedYield(),
-    peerReads: options.peerReads !== false && ptraceScope() === 0,
+    peerReads: peerReads && ptraceScope() === 0,
     addressOf,
     readPeer(pid, address, into) {
       const local = [{ base: addressOf(into), length: into.byteLength }];
