@@ -166,35 +166,39 @@ describe("job directories left by killed launchers", () => {
       if (owner !== undefined) writeFileSync(join(parent, name, OWNER_FILE), typeof owner === "string" ? owner : JSON.stringify(owner));
       return name;
     };
-    const alive = ownerOf();
-    const dead: Owner = { ...alive, pid: Number(execFileSync("sh", ["-c", "echo $$"], { encoding: "utf8" })) }; // a shell that has ended
-    const kept = [
-      make("tsmpi-Live01", alive),
-      make("tsmpi-NoRec1"),
-      make("tsmpi-Torn01", '{"machine": "'),
-      make("tsmpi-Other1", { ...dead, machine: "another-host boot x pid namespace y" }),
-      make("tsmpi-test-Dead01", dead),
-    ];
-    if (process.getuid?.() === 0) {
-      chownSync(join(parent, make("tsmpi-Chown1", dead)), 12345, 12345); // another user's
-      kept.push("tsmpi-Chown1");
+    let reaper: ReturnType<typeof execa> | undefined;
+    try {
+      const alive = ownerOf();
+      const dead: Owner = { ...alive, pid: Number(execFileSync("sh", ["-c", "echo $$"], { encoding: "utf8" })) }; // a shell that has ended
+      const kept = [
+        make("tsmpi-Live01", alive),
+        make("tsmpi-NoRec1"),
+        make("tsmpi-Torn01", '{"machine": "'),
+        make("tsmpi-Other1", { ...dead, machine: "another-host boot x pid namespace y" }),
+        make("tsmpi-test-Dead01", dead),
+      ];
+      if (process.getuid?.() === 0) {
+        chownSync(join(parent, make("tsmpi-Chown1", dead)), 12345, 12345); // another user's
+        kept.push("tsmpi-Chown1");
+      }
+      symlinkSync(join(parent, make("elsewhere", dead)), join(parent, "tsmpi-Link01"));
+      // A zombie: ended, not yet reaped by its parent (a sleep that never waits for it; the child
+      // outlives the shell's exec, so the shell cannot reap it first).
+      reaper = execa("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 5"], { reject: false });
+      const zombie = await new Promise<number>((resolve) => reaper!.stdout!.once("data", (line: Buffer) => resolve(Number(String(line).trim()))));
+      while (!/\) Z /.test(readFileSync(`/proc/${zombie}/stat`, "utf8"))) await new Promise((resolve) => setTimeout(resolve, 5));
+      const zombieStart = readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]!.split(" ")[19]!;
+      const stale = [
+        make("tsmpi-Dead01", dead),
+        make("tsmpi-Reuse1", { ...alive, start: "1" }), // a pid now another process's
+        make("tsmpi-Zombi1", { ...alive, pid: zombie, start: zombieStart }),
+      ];
+      expect(removeStaleJobDirs(parent).sort()).toEqual(stale.map((name) => join(parent, name)).sort());
+      expect(readdirSync(parent).sort()).toEqual([...kept, "elsewhere", "tsmpi-Link01"].sort());
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+      reaper?.kill("SIGKILL");
+      await reaper;
     }
-    symlinkSync(join(parent, make("elsewhere", dead)), join(parent, "tsmpi-Link01"));
-    // A zombie: ended, not yet reaped by its parent (a sleep that never waits for it; the child
-    // outlives the shell's exec, so the shell cannot reap it first).
-    const reaper = execa("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 5"], { reject: false });
-    const zombie = await new Promise<number>((resolve) => reaper.stdout!.once("data", (line: Buffer) => resolve(Number(String(line).trim()))));
-    while (!/\) Z /.test(readFileSync(`/proc/${zombie}/stat`, "utf8"))) await new Promise((resolve) => setTimeout(resolve, 5));
-    const zombieStart = readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]!.split(" ")[19]!;
-    const stale = [
-      make("tsmpi-Dead01", dead),
-      make("tsmpi-Reuse1", { ...alive, start: "1" }), // a pid now another process's
-      make("tsmpi-Zombi1", { ...alive, pid: zombie, start: zombieStart }),
-    ];
-    expect(removeStaleJobDirs(parent).sort()).toEqual(stale.map((name) => join(parent, name)).sort());
-    expect(readdirSync(parent).sort()).toEqual([...kept, "elsewhere", "tsmpi-Link01"].sort());
-    rmSync(parent, { recursive: true, force: true });
-    reaper.kill("SIGKILL");
-    await reaper;
   });
 });
