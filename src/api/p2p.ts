@@ -74,8 +74,9 @@ export class PointToPoint {
     }
     // The runtime's promise is the caller's: it resolves with the value, landed in `into`, `status` filled.
     const where = this.#where(call);
-    const start = (withdrawal?: Hurry) => this.#group.receive(call, source, tag, where, status, target(into), withdrawal) as Promise<T>;
-    return signal === undefined ? start(hurry) : abortable(where, signal, start, hurry);
+    // No closure on the common path (a receive without a signal): 8 B round trips count every allocation.
+    if (signal === undefined) return this.#group.receive(call, source, tag, where, status, target(into), hurry) as Promise<T>;
+    return abortable(where, signal, (withdrawal) => this.#group.receive(call, source, tag, where, status, target(into), withdrawal) as Promise<T>, hurry);
   }
 
   #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
