@@ -14,3 +14,20 @@ describe.runIf(process.arch === "x64")("platforms without shared memory", () => 
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 });
+
+describe("platforms simulated in the ranks (a preloaded script changes what they see)", () => {
+  const PRETEND = fixture("lib/pretend.cjs");
+  it.each([
+    [
+      "musl",
+      "libc.so.6 cannot be used through koffi (Failed to load shared library: Error loading shared library libc.so.6: No such file or directory); glibc 2.27 or later is needed",
+    ],
+  ])("on %s: one notice line, ZeroMQ, right results at -n 3", async (platform, reason) => {
+    const launcherArgs = ["-x", `NODE_OPTIONS=--require=${PRETEND}`, "-x", `TSMPI_TEST_PRETEND=${platform}`];
+    const job = await runJob(3, fixture("ring-check.ts"), [], { timeout: 60_000, launcherArgs });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.trim()).toBe("ok");
+    expect(job.stderr.trim()).toBe(`tsmpi: shared memory is not available on ${hostname()} (${reason}); its ranks use ZeroMQ ipc`);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+});
