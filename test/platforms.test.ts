@@ -22,6 +22,7 @@ describe("platforms simulated in the ranks (a preloaded script changes what they
       "musl",
       "libc.so.6 cannot be used through koffi (Failed to load shared library: Error loading shared library libc.so.6: No such file or directory); glibc 2.27 or later is needed",
     ],
+    ["darwin", "shared memory needs Linux (this is darwin)"],
   ])("on %s: one notice line, ZeroMQ, right results at -n 3", async (platform, reason) => {
     const launcherArgs = ["-x", `NODE_OPTIONS=--require=${PRETEND}`, "-x", `TSMPI_TEST_PRETEND=${platform}`];
     const job = await runJob(3, fixture("ring-check.ts"), [], { timeout: 60_000, launcherArgs });
