@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const path = new URL("../package-lock.json", import.meta.url);
 const lock = JSON.parse(readFileSync(path, "utf8"));
-const wanted = lock.packages["node_modules/msgpackr-extract"]?.optionalDependencies ?? {};
+const extract = lock.packages["node_modules/msgpackr-extract"];
+const wanted = extract?.optionalDependencies ?? {};
 const platforms = {
   "darwin-arm64": ["darwin", "arm64"],
   "darwin-x64": ["darwin", "x64"],
@@ -19,7 +20,9 @@ const platforms = {
 for (const [name, version] of Object.entries(wanted)) {
   const key = `node_modules/${name}`;
   const [os, cpu] = platforms[name.replace("@msgpackr-extract/msgpackr-extract-", "")] ?? [];
-  if (lock.packages[key] === undefined && os) lock.packages[key] = { version, cpu: [cpu], license: "MIT", optional: true, os: [os] };
+  // msgpackr is a devDependency (bundled into dist/), so npm marks its addon's builds dev too.
+  if (lock.packages[key] === undefined && os)
+    lock.packages[key] = { version, cpu: [cpu], ...(extract.dev && { dev: true }), license: "MIT", optional: true, os: [os] };
 }
 lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)));
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);

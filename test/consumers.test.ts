@@ -130,3 +130,100 @@ describe.each(TYPESCRIPTS)("a project using tsmpi with TypeScript %s", (typescri
     }
   });
 });
+
+/**
+ * The package as a user whose npm blocks install scripts gets it (`--ignore-scripts`, as
+ * pnpm and a cautious npm do): only the bundles and types ship, only what they load at run
+ * time is installed, and a job runs on shared memory and on ZeroMQ from prebuilt binaries.
+ */
+describe("the tarball installed with --ignore-scripts in a fresh project", () => {
+  /** What 0.1.0's first tarball installed in a fresh project: 28 packages, 63 759 102 bytes. */
+  const FIRST = { packages: 28, bytes: 63_759_102 };
+  /** Prints, on each rank, whether the rank holds a shared-memory inbox (a memfd the transport maps). */
+  const APP = `import { readdirSync, readlinkSync } from "node:fs";
+import { init } from "tsmpi";
+
+const comm = await init();
+const link = (fd: string) => { try { return readlinkSync(\`/proc/self/fd/\${fd}\`); } catch { return ""; } };
+const inbox = readdirSync("/proc/self/fd").some((fd) => link(fd).startsWith("/memfd:tsmpi-inbox"));
+const total = await comm.allreduce(comm.rank + 1, (a: number, b: number) => a + b);
+console.log(\`rank \${comm.rank} of \${comm.size}: total \${total}, shared memory \${inbox ? "yes" : "no"}\`);
+`;
+  let dir: string;
+  let shipped: string[];
+  const run = async (command: string, args: string[]) => {
+    const result = await execa(command, args, {
+      cwd: dir,
+      reject: false,
+      timeout: 120_000,
+      env: { ...NPM_ENV, TSMPI_CACHE_DIR: join(dir, "cache"), TMPDIR: dir },
+    });
+    return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tsmpi-no-scripts-"));
+    const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, env: NPM_ENV });
+    const [{ filename, files }] = JSON.parse(String(packed.stdout)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    shipped = files.map((file) => file.path);
+    expect((await run("npm", ["init", "-y"])).exitCode).toBe(0);
+    expect((await run("npm", ["pkg", "set", "type=module"])).exitCode).toBe(0);
+    const installed = await run("npm", ["install", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund", join(dir, filename)]);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    writeFileSync(join(dir, "app.ts"), APP);
+  }, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("ships the bundles, the ranks' source maps with their sources inside, and the .d.ts files: no build script, no per-module JavaScript", () => {
+    const code = shipped.filter((path) => !path.endsWith(".d.ts"));
+    expect(code.filter((path) => !/^dist\/chunks\/chunk-\w+\.js(\.map)?$/.test(path)).sort()).toEqual([
+      "LICENSE",
+      "README.md",
+      "bin/tsmpi.js",
+      "dist/index.js",
+      "dist/index.js.map",
+      "dist/launcher/agent.js",
+      "dist/launcher/cli.js",
+      "dist/rank/main.js",
+      "dist/rank/main.js.map",
+      "package.json",
+    ]);
+    for (const map of code.filter((path) => path.endsWith(".map"))) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(dir, "node_modules/tsmpi", map), "utf8")) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
+      expect(sourcesContent?.length, map).toBe(sources.length);
+      expect(readFileSync(join(dir, "node_modules/tsmpi", map.replace(/\.map$/, "")), "utf8"), map).toContain(`//# sourceMappingURL=${map.split("/").pop()}`);
+    }
+  });
+
+  it("installs at most half the packages of the first tarball, none that the bundles already hold", async () => {
+    const lock = JSON.parse(readFileSync(join(dir, "node_modules/.package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
+    const names = Object.keys(lock.packages).map((key) => key.replace(/^.*node_modules\//, ""));
+    expect(names.length, names.join(" ")).toBeLessThanOrEqual(FIRST.packages / 2);
+    expect(names).not.toContain("msgpackr");
+    expect(names).not.toContain("msgpackr-extract");
+    expect(names).not.toContain("yargs");
+    // Half the first install's bytes is out of reach while zeromq ships prebuilt addons for every
+    // OS (34.6 MB) and a from-source build helper (cmake-ts, 6.3 MB), and esbuild an 11.4 MB
+    // binary: tsmpi's own files (1.8 MB, from 3.7) and the whole install are held where they are.
+    const bytes = async (path: string) => Number((await execa("du", ["-sb", path])).stdout.split("\t")[0]);
+    expect(await bytes(join(dir, "node_modules/tsmpi"))).toBeLessThanOrEqual(2_500_000);
+    expect(await bytes(join(dir, "node_modules"))).toBeLessThan(FIRST.bytes - 2_500_000);
+  });
+
+  it.each([
+    { transport: "shared memory", args: [], memory: "yes" },
+    { transport: "ZeroMQ", args: ["--transport", "zmq"], memory: "no" },
+  ])(
+    "runs a 2-rank job on $transport with npx tsmpi",
+    async ({ args, memory }) => {
+      const ran = await run("npx", ["tsmpi", "-n", "2", ...args, "app.ts"]);
+      expect(ran.exitCode, ran.stderr).toBe(0);
+      expect(ran.stderr).toBe("");
+      expect(ran.stdout.trim().split("\n").sort()).toEqual([0, 1].map((rank) => `rank ${rank} of 2: total 3, shared memory ${memory}`));
+    },
+    60_000,
+  );
+});
