@@ -5,7 +5,7 @@
  * `module` NodeNext and bundler, and run with `npx tsmpi`. Needs the npm registry or npm's
  * cache for the TypeScript packages (CI has both).
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,6 +77,127 @@ function project(typescript: string, type: (typeof PACKAGE_TYPES)[number], app: 
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }, null, 2));
   return dir;
 }
+
+/**
+ * Projects as `npm init -y` and `npx tsc --init` make them, with each TypeScript version's own
+ * tsconfig.json (5.9 and 7 both write module nodenext, target esnext, `"types": []`,
+ * verbatimModuleSyntax, skipLibCheck), without @types/node, and with it as that file's comment
+ * says (`npm install -D @types/node`, `"types": ["node"]`; here also skipLibCheck off, so that
+ * tsmpi's declarations are checked next to Node's). The apps are the README's: app.ts in an ES
+ * module package; in a CommonJS one, where these settings make app.ts a CommonJS file that can
+ * neither `import` (TS1295) nor `await` at the top level (TS1309), app.mts, or CommonJS
+ * (`import tsmpi = require("tsmpi")`) as app.cts or app.ts. Each project links the
+ * node_modules of its TypeScript version's project above (the same install); @types/node is
+ * installed once, in a directory above the projects that use it.
+ */
+describe("a project made with npm init -y and npx tsc --init", () => {
+  /** The README's app; with @types/node it also prints its arguments (`process`: Node's types). */
+  const app = (nodeTypes: boolean, indent = "", comm = "await init()") =>
+    `${indent}const comm = ${comm};
+${indent}const total = await comm.allreduce(comm.rank + 1, (a, b) => a + b);
+${indent}if (comm.rank === 0) console.log(\`\${comm.size} ranks, total \${total}${nodeTypes ? `, args \${process.argv.slice(2).join(" ")}` : ""}\`);\n`;
+  const README_APP = (nodeTypes: boolean) => `import { init } from "tsmpi";\n\n${app(nodeTypes)}`;
+  const COMMONJS_APP = (nodeTypes: boolean) => `import tsmpi = require("tsmpi");\n\nvoid (async () => {\n${app(nodeTypes, "  ", "await tsmpi.init()")}})();\n`;
+  const expected = (nodeTypes: boolean) => `3 ranks, total 6${nodeTypes ? ", args hello" : ""}`;
+  const VARIANTS = [
+    { nodeTypes: false, name: "without @types/node" },
+    { nodeTypes: true, name: "with @types/node" },
+  ];
+  const dirs = new Map<string, string>();
+  const dirOf = (typescript: string, nodeTypes: boolean) => dirs.get(`${typescript} ${nodeTypes}`)!;
+
+  beforeAll(async () => {
+    const withNodeTypes = join(root, "with-node-types");
+    mkdirSync(withNodeTypes);
+    const nodeTypesInstalled = (async () => {
+      expect((await inProject(withNodeTypes, "npm", ["init", "-y"])).exitCode).toBe(0);
+      const installed = await inProject(withNodeTypes, "npm", ["install", "-D", "--prefer-offline", "--no-audit", "--no-fund", "@types/node"]);
+      expect(installed.exitCode, installed.stderr).toBe(0);
+    })();
+    const made = TYPESCRIPTS.flatMap((typescript) =>
+      VARIANTS.map(async ({ nodeTypes }) => {
+        const dir = join(nodeTypes ? withNodeTypes : join(root, "without-node-types"), `ts${typescript}`);
+        mkdirSync(dir, { recursive: true });
+        symlinkSync(join(projects.get(typescript)!, "node_modules"), join(dir, "node_modules"));
+        expect((await inProject(dir, "npm", ["init", "-y"])).exitCode).toBe(0);
+        const init = await inProject(dir, "npx", ["tsc", "--init"]);
+        expect(init.exitCode, init.stdout).toBe(0);
+        if (nodeTypes) {
+          const written = readFileSync(join(dir, "tsconfig.json"), "utf8");
+          expect(written).toContain('"types": [],');
+          expect(written).toContain('"skipLibCheck": true,');
+          writeFileSync(
+            join(dir, "tsconfig.json"),
+            written.replace('"types": [],', '"types": ["node"],').replace('"skipLibCheck": true,', '"skipLibCheck": false,'),
+          );
+        }
+        dirs.set(`${typescript} ${nodeTypes}`, dir);
+      }),
+    );
+    await Promise.all([nodeTypesInstalled, ...made]);
+  }, 240_000);
+
+  /** The project with only `files` as its apps, and its package type set with `npm pkg set`. */
+  async function withApps(typescript: string, nodeTypes: boolean, type: string, files: Record<string, string>): Promise<string> {
+    const dir = dirOf(typescript, nodeTypes);
+    for (const name of readdirSync(dir).filter((name) => name.startsWith("app."))) rmSync(join(dir, name));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    expect((await inProject(dir, "npm", ["pkg", "set", `type=${type}`])).exitCode).toBe(0);
+    return dir;
+  }
+
+  /** `npx tsmpi -n 3 <script> hello` succeeds with the app's one line. */
+  async function runs(dir: string, script: string, nodeTypes: boolean): Promise<void> {
+    const ran = await inProject(dir, "npx", ["tsmpi", "-n", "3", script, "hello"]);
+    expect(ran.exitCode, `${script}: ${ran.stderr}`).toBe(0);
+    expect(ran.stdout.trim(), script).toBe(expected(nodeTypes));
+  }
+
+  describe.each(TYPESCRIPTS)("by TypeScript %s", (typescript) => {
+    describe.each(VARIANTS)("$name", ({ nodeTypes }) => {
+      it('type-checks and runs the README\'s app as app.ts in a "type": "module" package', async () => {
+        const dir = await withApps(typescript, nodeTypes, "module", { "app.ts": README_APP(nodeTypes) });
+        const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
+        expect(checked.stdout).toBe(""); // tsc prints its errors on stdout
+        expect(checked.exitCode).toBe(0);
+        await runs(dir, "app.ts", nodeTypes);
+      }, 180_000);
+
+      // CommonJS as app.cts (bundled as CommonJS) here, as app.ts (an ES module bundle that requires) there.
+      const commonjs = nodeTypes ? "app.ts" : "app.cts";
+      it(`type-checks and runs, in a CommonJS package, the README's app as app.mts and its CommonJS app as ${commonjs}`, async () => {
+        const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.mts": README_APP(nodeTypes), [commonjs]: COMMONJS_APP(nodeTypes) });
+        const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
+        expect(checked.stdout).toBe("");
+        expect(checked.exitCode).toBe(0);
+        await runs(dir, "app.mts", nodeTypes);
+        await runs(dir, commonjs, nodeTypes);
+      }, 180_000);
+
+      // What the README says to write instead, and why: independent of Node's types, so once.
+      it.runIf(!nodeTypes)(
+        "rejects the README's app as app.ts in a CommonJS package: import is TS1295, top-level await TS1309",
+        async () => {
+          const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.ts": README_APP(nodeTypes) });
+          const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
+          expect(checked.exitCode).not.toBe(0);
+          expect(
+            checked.stdout
+              .split("\n")
+              .map((line) =>
+                line
+                  .match(/^app\.ts\((\d+),\d+\): error (TS\d+)/)
+                  ?.slice(1)
+                  .join(" "),
+              )
+              .filter(Boolean),
+          ).toEqual(["1 TS1295", "3 TS1309", "4 TS1309"]);
+        },
+        180_000,
+      );
+    });
+  });
+});
 
 describe.each(TYPESCRIPTS)("a project using tsmpi with TypeScript %s", (typescript) => {
   describe.each(PACKAGE_TYPES)('and "type": "%s"', (type) => {

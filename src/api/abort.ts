@@ -28,8 +28,9 @@ export function abortedError(where: Where, signal: AbortSignalLike): AbortError 
 }
 
 /**
- * Start a receive or probe (`start`, given the hurry that carries its withdrawal) that `signal`
- * withdraws: rejected at once if it has aborted already. `lazy`: an irecv's own hurry.
+ * @internal Start a receive or probe (`start`, given the hurry that carries its withdrawal)
+ * that `signal` withdraws: rejected at once if it has aborted already. `lazy`: an irecv's own
+ * hurry. (Internal, as `Hurry` is: a published declaration naming it would not compile.)
  */
 export function abortable<T>(where: Where, signal: AbortSignalLike | undefined, start: (hurry?: Hurry) => Promise<T>, lazy?: Hurry): Promise<T> {
   if (signal === undefined) return start(lazy);

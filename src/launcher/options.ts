@@ -68,7 +68,7 @@ function parser(argv: string[]) {
     .help(false)
     .version(false)
     .scriptName("tsmpi")
-    .usage("Usage: tsmpi [options] <script.ts|.mts|.js|.mjs> [script args...]\n\nRun an SPMD TypeScript or JavaScript program as N ranked processes.")
+    .usage("Usage: tsmpi [options] <script.ts|.mts|.cts|.js|.mjs|.cjs> [script args...]\n\nRun an SPMD TypeScript or JavaScript program as N ranked processes.")
     .option("np", { alias: "n", type: "string", description: "Number of ranks (default: one per slot of --host/--hostfile/Slurm, else 1)" })
     .option("host", { alias: "H", type: "string", description: "Hosts to run on: a,b:4,c:2 (:N = slots, default 1)" })
     .option("hostfile", { alias: "machinefile", type: "string", description: "File of hosts: 'host slots=N' (Open MPI) or 'host:N' (MPICH) lines" })

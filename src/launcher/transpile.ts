@@ -3,7 +3,8 @@
  * esbuild (type stripping only, no type check), so N ranks start from plain JavaScript.
  * Packages stay external and are rewritten to absolute paths, because the bundle lives in the
  * job directory where bare imports would not resolve. `import.meta.url`, `.filename` and
- * `.dirname` keep the values of the original script.
+ * `.dirname` keep the values of the original script; `require` works in every script (see
+ * script-format.ts).
  *
  * Bundles are cached (like Python's __pycache__): in a private directory (mode 0700, owned
  * by this user, else not used), keyed by the script's path, and reused while every file that
@@ -18,9 +19,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isBuiltin } from "node:module";
-import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { UsageError } from "../errors.js";
+import { bundleSettings, commonjsPaths } from "./script-format.js";
 
 /** What a cached bundle was made from. */
 interface CacheRecord {
@@ -81,16 +82,19 @@ const externalPackages = (externals: Set<string>): Plugin => ({
 export async function prepareScript(script: string, jobDir: string, version = ""): Promise<string> {
   if (/\.(js|mjs|cjs)$/.test(script)) return script;
   const cache = cacheDir();
-  const key = createHash("sha256").update(`${script}\0${version}\0${process.version}`).digest("hex").slice(0, 32);
+  const settings = bundleSettings(script);
+  // The settings are part of the key: a bundle made another way is not reused.
+  const made = `${script}\0${version}\0${process.version}\0${JSON.stringify(settings)}`;
+  const key = createHash("sha256").update(made).digest("hex").slice(0, 32);
   if (cache) {
     try {
       const record = JSON.parse(readFileSync(join(cache, `${key}.json`), "utf8")) as CacheRecord;
-      if (record.key === key && unchanged(record)) return join(cache, `${key}.mjs`);
+      if (record.key === key && unchanged(record)) return join(cache, `${key}.${settings.extension}`);
     } catch {
       // no usable record: build
     }
   }
-  const outfile = join(jobDir, "script.mjs");
+  const outfile = join(jobDir, `script.${settings.extension}`);
   const externals = new Set<string>();
   const { build } = await import("esbuild"); // loaded here, after the ranks are spawned
   const started = Date.now();
@@ -102,24 +106,23 @@ export async function prepareScript(script: string, jobDir: string, version = ""
       write: false,
       bundle: true,
       platform: "node",
-      format: "esm",
+      format: settings.format,
       target: "node20",
       sourcemap: "external",
       logLevel: "silent",
       metafile: true,
-      plugins: [externalPackages(externals)],
-      define: {
-        "import.meta.url": JSON.stringify(pathToFileURL(script).href),
-        "import.meta.filename": JSON.stringify(script),
-        "import.meta.dirname": JSON.stringify(dirname(script)),
-      },
+      plugins: [externalPackages(externals), commonjsPaths],
+      banner: { js: settings.banner },
+      define: settings.define,
     });
     inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
     writeBundle(outfile, result.outputFiles);
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
     const where = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)).join("; ");
-    throw new UsageError(`cannot compile ${script}: ${where || (error as Error).message}`, { cause: error });
+    const hint =
+      settings.format === "cjs" && /Top-level await/.test(where) ? " (a .cts script is CommonJS: await inside an async function, or name it .mts)" : "";
+    throw new UsageError(`cannot compile ${script}: ${where || (error as Error).message}${hint}`, { cause: error });
   }
   if (cache) {
     try {
@@ -128,8 +131,9 @@ export async function prepareScript(script: string, jobDir: string, version = ""
       // A file changed while it was being bundled may not be in the bundle as it is now: no cache.
       if (record.inputs.some((input) => input.mtimeMs >= started - 1000)) return outfile;
       const temp = `${process.pid}-${Date.now()}`;
-      writeFileSync(join(cache, `${key}.mjs.${temp}`), readFileSync(outfile), { mode: 0o600 });
-      renameSync(join(cache, `${key}.mjs.${temp}`), join(cache, `${key}.mjs`));
+      const bundle = join(cache, `${key}.${settings.extension}`);
+      writeFileSync(`${bundle}.${temp}`, readFileSync(outfile), { mode: 0o600 });
+      renameSync(`${bundle}.${temp}`, bundle);
       writeFileSync(join(cache, `${key}.json.${temp}`), JSON.stringify(record), { mode: 0o600 });
       renameSync(join(cache, `${key}.json.${temp}`), join(cache, `${key}.json`));
     } catch {
