@@ -40,7 +40,7 @@ export async function benchMultihost({ quick, repeat, median, fmt, ratio }) {
     const [a, b, c] = cluster.hosts.map((h) => h.ip);
     const on = (i, argv, options = {}) =>
       execFileSync(cluster.on(i)[0], [...cluster.on(i).slice(1), ...argv], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, ...options });
-    const tsmpi = (argv) => ["node", join(ROOT, "bin/tsmpi.js"), "-q", "--launch-agent", cluster.launchAgent, ...argv];
+    const tsmpi = (argv) => ["node", join(ROOT, "bin/tsmpi.js"), "-q", "--rsh-agent", cluster.rshAgent, ...argv];
     const sizes = quick ? ["8", "4194304"] : ["8", "4096", "65536", "1048576", "4194304", "16777216"];
 
     /** Plain Node over TCP: echo server on host 2, client on host 1. */

@@ -67,7 +67,7 @@ describe("the Gray-Scott example across three hosts (network namespaces, ssh)", 
   const onCluster = (launcherArgs: string[]): JobOptions => ({
     timeout: 120_000,
     wrap: cluster.on(0),
-    launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", ...launcherArgs],
+    launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", ...launcherArgs],
   });
 
   it("at -n 6, two ranks per host, equals the serial run bit for bit", async () => {

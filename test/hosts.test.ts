@@ -75,7 +75,7 @@ describe("placement options on one host", () => {
     [["-x", "TSMPI_SURELY_UNSET_VAR"], /-x TSMPI_SURELY_UNSET_VAR: TSMPI_SURELY_UNSET_VAR is not set here; write -x TSMPI_SURELY_UNSET_VAR=VALUE/],
     [["--iface", "nope0", "--transport", "tcp"], /--iface nope0: no such interface/],
     [["--iface", "lo", "--bind", "10.0.0.0/8"], /give --iface or --bind, not both/],
-    [["--map-by", "core"], /Invalid values:.*map-by/],
+    [["--map-by", "core"], /--map-by must be slot, node or ppr:N:node \(N ranks on each host\), got "core"/],
   ])("rejects %j with a one-line error", async (args, message) => {
     const result = await execa("node", [BIN, ...args, fixture("env.ts")], { reject: false, timeout: 30_000 });
     expect(result.exitCode).toBe(1);

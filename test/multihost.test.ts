@@ -26,7 +26,7 @@ const onCluster = (launcherArgs: string[], options: JobOptions = {}): JobOptions
   timeout: 60_000,
   ...options,
   wrap: cluster.on(0),
-  launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", ...launcherArgs],
+  launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", ...launcherArgs],
 });
 /**
  * Node agents and their ssh connections still running on the test hosts (processes in the
@@ -242,15 +242,15 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(agents()).toEqual([]);
   });
 
-  it("uses the network that --bind or --iface names on every host, with the launch agent from TSMPI_LAUNCH_AGENT", async () => {
+  it("uses the network that --bind or --iface names on every host, with the login command from TSMPI_RSH_AGENT", async () => {
     const [a, b] = ips();
     const subnet = a!.replace(/\.1$/, ".0/24");
     for (const choice of [
       ["--bind", subnet],
       ["--iface", "eth0"],
     ]) {
-      const options = onCluster(["--host", `${a},${b}`, ...choice], { env: { TSMPI_LAUNCH_AGENT: cluster.launchAgent } });
-      options.launcherArgs = options.launcherArgs!.slice(2); // no --launch-agent: the variable says it
+      const options = onCluster(["--host", `${a},${b}`, ...choice], { env: { TSMPI_RSH_AGENT: cluster.rshAgent } });
+      options.launcherArgs = options.launcherArgs!.slice(2); // no --rsh-agent: the variable says it
       const job = await runJob(2, fixture("p2p.ts"), [], options);
       expect(job.exitCode, job.stderr).toBe(0);
       expect(job.stderr).toContain(`use ${a} (eth0) for tcp`);

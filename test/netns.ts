@@ -20,8 +20,8 @@ export interface VirtualHost {
 
 export interface Cluster {
   hosts: VirtualHost[];
-  /** The --launch-agent value that logs in with the test key. */
-  launchAgent: string;
+  /** The --rsh-agent value that logs in with the test key. */
+  rshAgent: string;
   /** argv prefix that runs a command on host `i` (`ip netns exec ...`). */
   on(i: number): string[];
   /** Why the sshd of host `i` (from 0) is gone, with the end of its log; undefined while it runs. */
@@ -117,7 +117,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
     teardown();
     throw error;
   }
-  const launchAgent = [
+  const rshAgent = [
     "ssh",
     `-i ${join(dir, "key")}`,
     "-o StrictHostKeyChecking=no",
@@ -126,7 +126,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
     "-o BatchMode=yes",
     "-o ConnectTimeout=5",
   ].join(" ");
-  return { hosts, launchAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], teardown };
+  return { hosts, rshAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], teardown };
 }
 
 /** Wait until every host's sshd accepts a login (or throw after `limitMs`, or at once if an sshd exited). */
@@ -135,7 +135,7 @@ export async function waitForSsh(cluster: Cluster, limitMs = 10_000): Promise<vo
   for (const [i, host] of cluster.hosts.entries()) {
     for (;;) {
       try {
-        run(cluster.on(0)[0]!, [...cluster.on(0).slice(1), ...cluster.launchAgent.split(" "), host.ip, "true"]);
+        run(cluster.on(0)[0]!, [...cluster.on(0).slice(1), ...cluster.rshAgent.split(" "), host.ip, "true"]);
         break;
       } catch (error) {
         const exit = cluster.sshdExit(i);

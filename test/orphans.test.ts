@@ -72,7 +72,7 @@ describe("ranks die with whoever started them", () => {
 
   it("ranks computing in a tight loop on another host are gone within 1 s of a SIGKILL to its node agent", async () => {
     // The "other host" is this one reached through a stand-in for ssh: its ranks are the agent's children.
-    const launcherArgs = ["--launch-agent", `sh ${fixture("here-agent.sh")}`, "--iface", "lo", "--host", "elsewhere.invalid:2"];
+    const launcherArgs = ["--rsh-agent", `sh ${fixture("here-agent.sh")}`, "--iface", "lo", "--host", "elsewhere.invalid:2"];
     const { proc, marker } = startJob(2, fixture("busy.ts"), [], { launcherArgs });
     try {
       const job = follow(proc);

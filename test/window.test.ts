@@ -61,7 +61,7 @@ describe("shared windows across hosts (network namespaces, ssh)", () => {
     const job = await runJob(4, fixture("window.ts"), [], {
       timeout: 60_000,
       wrap: cluster.on(0),
-      launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", "--host", ips.map((ip) => `${ip}:2`).join(",")],
+      launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", "--host", ips.map((ip) => `${ip}:2`).join(",")],
     });
     expect(job.exitCode, job.stderr).toBe(0);
     expect(linesStarting(job.stdout, "rank ")).toEqual([
@@ -78,7 +78,7 @@ describe("shared windows across hosts (network namespaces, ssh)", () => {
     const job = await runJob(4, fixture("window-mismatch.ts"), ["hosts"], {
       timeout: 60_000,
       wrap: cluster.on(0),
-      launcherArgs: ["--launch-agent", cluster.launchAgent, "-x", "TMPDIR", "--host", ips.map((ip) => `${ip}:2`).join(",")],
+      launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", "--host", ips.map((ip) => `${ip}:2`).join(",")],
     });
     expect(job.exitCode, job.stderr).toBe(0);
     const reason =

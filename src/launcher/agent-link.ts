@@ -1,6 +1,6 @@
 /**
  * The launcher's side of one remote host: it starts the node agent there with ssh (or the
- * `--launch-agent` command, or srun inside a Slurm allocation) and speaks the line protocol
+ * `--rsh-agent` command, or srun inside a Slurm allocation) and speaks the line protocol
  * of {@link ToAgent}/{@link FromAgent} over the agent's stdin/stdout. What the agent command
  * itself prints on stderr (ssh's own errors, a missing node) is kept for the error message.
  */
@@ -11,20 +11,25 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 
-/** Default remote-start command: never prompts (a prompt would hang the job), bounded connect. */
-export const DEFAULT_LAUNCH_AGENT = "ssh -o BatchMode=yes -o ConnectTimeout=10";
+/** Default remote login command: never prompts (a prompt would hang the job), bounded connect. */
+export const DEFAULT_RSH_AGENT = "ssh -o BatchMode=yes -o ConnectTimeout=10";
 
 /** Where the node agent is in this tsmpi install (the same path is used on remote hosts). */
 export const AGENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), "agent.js");
 
 export interface RemoteCommand {
-  /** ssh-style agent command (split on spaces), or "srun" for Slurm. */
-  agent: string;
+  /** ssh-style login command (--rsh-agent, split on spaces), or "srun" for Slurm. */
+  rsh: string;
   /** Node executable on the remote host. */
   node: string;
   /** The agent script on the remote host. */
   agentMain: string;
+  /** --launch-agent: the remote shell command that starts the node agent, in place of `node agentMain`. */
+  launchAgent?: string;
+  /** The ranks' working directory there. */
   cwd: string;
+  /** `cwd` is --wdir's (else the launcher's own). */
+  wdir?: boolean;
 }
 
 /** POSIX shell quoting for the command line that ssh hands to the remote shell. */
@@ -34,7 +39,7 @@ export function shellQuote(word: string): string {
 
 /** The argv that starts the agent on `host`. */
 export function agentArgv(host: string, command: RemoteCommand): string[] {
-  if (command.agent === "srun") {
+  if (command.rsh === "srun") {
     // One single-task step per node; --overlap lets it share the allocation's CPUs with other steps.
     return [
       "srun",
@@ -45,20 +50,24 @@ export function agentArgv(host: string, command: RemoteCommand): string[] {
       "--quiet",
       "--unbuffered",
       `--chdir=${command.cwd}`,
-      command.node,
-      command.agentMain,
+      ...(command.launchAgent === undefined ? [command.node, command.agentMain] : ["/bin/sh", "-c", `exec ${command.launchAgent}`]),
     ];
   }
   const [cwd, node, agent] = [command.cwd, command.node, command.agentMain].map(shellQuote);
   // Check what the remote host must have, so that a missing piece gets a message that says what to do.
   const missing = (what: string, fix: string) => `{ echo "tsmpi: ${what} on $(hostname); ${fix}" >&2; exit 127; }`;
-  const remote = [
-    `cd ${cwd} 2>/dev/null || ${missing(`no directory ${command.cwd}`, "ranks start in the launcher's working directory, which must exist on every host")}`,
+  const where = command.wdir
+    ? "--wdir must name a directory that exists on every host"
+    : "ranks start in the launcher's working directory, which must exist on every host";
+  const installed = [
     `command -v ${node} >/dev/null || ${missing(`no node at ${command.node}`, "install Node.js at the same path or give --remote-node")}`,
     `test -f ${agent} || ${missing(`no tsmpi at ${command.agentMain}`, "install tsmpi at the same path or give --prefix")}`,
-    `exec ${node} ${agent}`,
+  ];
+  const remote = [
+    `cd ${cwd} 2>/dev/null || ${missing(`no directory ${command.cwd}`, where)}`,
+    ...(command.launchAgent === undefined ? [...installed, `exec ${node} ${agent}`] : [`exec ${command.launchAgent}`]),
   ].join("; ");
-  return [...command.agent.split(/\s+/).filter((w) => w !== ""), host, remote];
+  return [...command.rsh.split(/\s+/).filter((w) => w !== ""), host, remote];
 }
 
 /** How long the launcher waits, at its end, for an agent command to exit before cutting it off. */

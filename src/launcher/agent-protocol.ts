@@ -4,6 +4,7 @@
  */
 import type { JobKeys } from "../comm/addresses.js";
 import type { PeerNotice, TransportChoice } from "../rank/control.js";
+import type { BindTo } from "./binding.js";
 
 export type ToAgent =
   | {
@@ -15,12 +16,16 @@ export type ToAgent =
       jobId: string;
       script: string;
       args: string[];
+      /** The ranks' working directory (--wdir, else the launcher's). */
       cwd: string;
       /** Variables named with -x, set in every rank on top of the node's own environment. */
       env: Record<string, string>;
       /** How to pick this node's address: an interface name, a CIDR, or the route to the launcher. */
       network: { iface?: string; cidr?: string; towards: string };
       transport: TransportChoice;
+      bindTo: BindTo;
+      /** --report-bindings: answer with a `note` per rank. */
+      reportBindings: boolean;
       /** The job's keys, unless --insecure. */
       keys?: JobKeys;
     }
@@ -38,4 +43,6 @@ export type FromAgent =
   | { type: "output"; rank: number; fd: 1 | 2; data: string }
   | { type: "exit"; rank: number; code: number | null; signal: NodeJS.Signals | null }
   | { type: "failed"; message: string }
+  /** A line for the launcher's stderr, as it is (--report-bindings). */
+  | { type: "note"; line: string }
   | { type: "clock"; id: number; time: number };

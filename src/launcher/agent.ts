@@ -46,12 +46,13 @@ async function start(message: Launch): Promise<void> {
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   send({ type: "ready", address, host: hostname() });
-  const { ranks: placed, size, node, jobId, script, args, env, transport, cwd } = message;
+  const { ranks: placed, size, node, jobId, script, args, env, transport, cwd, bindTo, reportBindings } = message;
   ranks = startLocalRanks(
-    { ranks: placed, size, node, jobId, jobDir: jobDir.path, script, args, env, address, transport, cwd },
+    { ranks: placed, size, node, jobId, jobDir: jobDir.path, script, args, env, address, transport, cwd, bindTo, reportBindings },
     {
       output: (rank, fd, chunk) => send({ type: "output", rank, fd, data: chunk.toString("base64") }),
       failed: (rank, error) => send({ type: "failed", message: `rank ${rank} could not start on ${hostname()}: ${error.message}` }),
+      note: (line) => send({ type: "note", line }),
       exit: (rank, code, signal) => {
         send({ type: "exit", rank, code, signal });
         if (ranks?.allExited) void end(0);

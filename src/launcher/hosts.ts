@@ -2,7 +2,8 @@
  * Placement: which hosts a job runs on, how many slots each has, and which rank goes where.
  * Hosts come from `--host a,b:4`, from a hostfile (Open MPI `host slots=N` or MPICH `host:N`
  * lines, `#` comments), or from a Slurm allocation; ranks fill hosts slot by slot
- * (`--map-by slot`, the default) or round-robin (`--map-by node`), as with mpirun.
+ * (`--map-by slot`, the default), round-robin (`--map-by node`) or N to a host
+ * (`--map-by ppr:N:node`, `--npernode N`), as with mpirun.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -14,7 +15,29 @@ export interface HostSlots {
   slots: number;
 }
 
-export type MapBy = "slot" | "node";
+/** Fill slots in turn, go round-robin over hosts, or put `perNode` ranks on each host (ppr:N:node). */
+export type MapBy = "slot" | "node" | { perNode: number };
+
+/**
+ * The placement policy of --map-by (`slot`, `node`, `ppr:N:node`) or --npernode N (the same as
+ * `ppr:N:node`); `slot` when neither is given.
+ * @throws UsageError for another policy, N not a positive integer, or both options given
+ */
+export function parseMapBy(mapBy: string | undefined, npernode: string | undefined): MapBy {
+  const perNode = (where: string, text: string) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${where} must be a positive integer, got ${JSON.stringify(text)}`);
+    return { perNode: n };
+  };
+  if (npernode !== undefined) {
+    if (mapBy !== undefined) throw new UsageError(`give --npernode or --map-by, not both (--npernode ${npernode} is --map-by ppr:${npernode}:node)`);
+    return perNode("-N/--npernode", npernode);
+  }
+  if (mapBy === undefined || mapBy === "slot" || mapBy === "node") return mapBy ?? "slot";
+  const ppr = /^ppr:([^:]*):node$/.exec(mapBy);
+  if (ppr) return perNode("the N of --map-by ppr:N:node", ppr[1]!);
+  throw new UsageError(`--map-by must be slot, node or ppr:N:node (N ranks on each host), got ${JSON.stringify(mapBy)}`);
+}
 
 /** Parse `a,b:4,c:2` (`:N` = slots, default 1). */
 export function parseHostList(text: string): HostSlots[] {
@@ -135,6 +158,7 @@ export function slurmHosts(env: NodeJS.ProcessEnv): HostSlots[] | undefined {
  * false, which is an error.
  */
 export function mapRanks(hosts: HostSlots[], np: number, mapBy: MapBy, oversubscribe: boolean): { placement: number[]; oversubscribed: boolean } {
+  if (typeof mapBy === "object") return mapPerNode(hosts, np, mapBy.perNode, oversubscribe);
   const total = hosts.reduce((sum, host) => sum + host.slots, 0);
   if (np > total && !oversubscribe) {
     throw new UsageError(
@@ -161,6 +185,26 @@ export function mapRanks(hosts: HostSlots[], np: number, mapBy: MapBy, oversubsc
   return { placement, oversubscribed: np > total };
 }
 
+/**
+ * `perNode` ranks on each host in turn (ranks 0..N-1 on the first), as mpirun's ppr:N:node: more
+ * ranks than that makes is an error; more than a host's slots oversubscribes it.
+ */
+function mapPerNode(hosts: HostSlots[], np: number, perNode: number, oversubscribe: boolean): { placement: number[]; oversubscribed: boolean } {
+  if (np > perNode * hosts.length) {
+    const on = `${hosts.length} host${hosts.length === 1 ? "" : "s"} (${hosts.map((h) => h.name).join(",")})`;
+    throw new UsageError(`-n ${np} is more than the ${perNode * hosts.length} ranks that --npernode ${perNode} places on ${on}; lower -n or raise --npernode`);
+  }
+  const placement = Array.from({ length: np }, (_, rank) => Math.floor(rank / perNode));
+  const crowded = hosts.findIndex((host, k) => Math.min(perNode, np - k * perNode) > host.slots);
+  if (crowded >= 0 && !oversubscribe) {
+    const host = hosts[crowded]!;
+    throw new UsageError(
+      `--npernode ${perNode} is more than the ${host.slots} slot${host.slots === 1 ? "" : "s"} of ${host.name} and --no-oversubscribe is set; lower --npernode or give more slots`,
+    );
+  }
+  return { placement, oversubscribed: crowded >= 0 };
+}
+
 export function describeHosts(hosts: HostSlots[]): string {
   return hosts.map((h) => `${h.name}:${h.slots}`).join(",");
 }
@@ -185,10 +229,12 @@ export async function planHosts(
   const slurm = request.hosts === undefined ? slurmHosts(env) : undefined;
   const listed = request.hosts ?? slurm;
   if (listed === undefined) {
-    const np = request.np ?? 1;
+    const perNode = typeof request.mapBy === "object" ? request.mapBy.perNode : undefined;
+    const np = request.np ?? perNode ?? 1;
+    if (perNode !== undefined) mapPerNode([{ name: hostname(), slots: np }], np, perNode, true); // -n more than N: refused
     return { hosts: [{ name: hostname(), slots: np, via: "local", ranks: Array.from({ length: np }, (_, i) => i) }] };
   }
-  const np = request.np ?? listed.reduce((sum, h) => sum + h.slots, 0);
+  const np = request.np ?? (typeof request.mapBy === "object" ? request.mapBy.perNode * listed.length : listed.reduce((sum, h) => sum + h.slots, 0));
   const { placement, oversubscribed } = mapRanks(listed, np, request.mapBy, request.oversubscribe);
   const hosts = await Promise.all(
     listed.map(async (h): Promise<PlannedHost> => ({ ...h, via: slurm ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),

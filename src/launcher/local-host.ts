@@ -7,10 +7,10 @@ import process from "node:process";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { PlannedHost } from "./hosts.js";
 import { startLocalRanks } from "./local-ranks.js";
-import { say } from "./output.js";
+import { say, writeErr } from "./output.js";
 
 export function startLocalHost(host: PlannedHost, node: number, { options, plan, jobDir, supervisor }: JobContext): JobHost {
-  const { script, args, exportEnv: env, transport } = options;
+  const { script, args, exportEnv: env, transport, bindTo, reportBindings, wdir: cwd } = options;
   const ranks = startLocalRanks(
     {
       ranks: host.ranks.map((rank, localRank) => ({ rank, localRank })),
@@ -23,6 +23,9 @@ export function startLocalHost(host: PlannedHost, node: number, { options, plan,
       env: { ...env, ...supervisor.profile?.env(false) },
       address: plan.picked?.address,
       transport,
+      cwd,
+      bindTo,
+      reportBindings,
     },
     {
       output: (rank, fd, chunk) => {
@@ -30,6 +33,7 @@ export function startLocalHost(host: PlannedHost, node: number, { options, plan,
         (fd === 1 ? r.out : r.err).push(chunk);
       },
       failed: (rank, error) => say(`rank ${rank} could not start: ${error.message}`),
+      note: (line) => writeErr(`${line}\n`),
       exit: (rank, code, signal) => {
         if (rank === 0 && stdin) process.stdin.unpipe(stdin);
         supervisor.rankExited(supervisor.ranks[rank]!, code, signal);

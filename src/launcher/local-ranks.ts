@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import type { ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
 import type { PeerNotice, StartMessage } from "../rank/control.js";
+import { hostBindings, type BindTo } from "./binding.js";
 import { signalRank, spawnRank, tellRank, terminateRanks, type HostShare } from "./spawn.js";
 
 /** One host's part of a job: what its ranks share. */
@@ -16,6 +17,9 @@ export interface HostJob extends HostShare {
   ranks: Array<{ rank: number; localRank: number }>;
   /** Variables named with -x, set in every rank on top of this process's environment. */
   env: Record<string, string>;
+  bindTo: BindTo;
+  /** --report-bindings: say how each rank is bound ({@link RankEvents.note}). */
+  reportBindings: boolean;
 }
 
 /** Where a host's ranks' output and ends go. */
@@ -24,6 +28,8 @@ export interface RankEvents {
   /** The rank process could not be started (its exit follows). */
   failed(rank: number, error: Error): void;
   exit(rank: number, code: number | null, signal: NodeJS.Signals | null): void;
+  /** A line of the starter's own for the launcher's stderr (--report-bindings). */
+  note(line: string): void;
 }
 
 interface LocalRank {
@@ -40,9 +46,12 @@ export function startLocalRanks(job: HostJob, events: RankEvents): LocalRanks {
   const env: NodeJS.ProcessEnv = { ...process.env, ...job.env };
   const ranks = new LocalRanks(job.ranks.length);
   const hostRanks = job.ranks.length;
-  for (const { rank, localRank } of job.ranks) {
+  const bindings = hostBindings(job.bindTo, job.ranks, job.reportBindings); // before any rank starts: it may refuse
+  for (const [i, { rank, localRank }] of job.ranks.entries()) {
     const { size, node, jobId, jobDir, script, args, address, transport, cwd } = job;
-    ranks.add(rank, spawnRank({ rank, localRank, hostRanks, size, node, jobId, jobDir, script, args, env, address, transport, cwd }), events);
+    const { bind, report } = bindings[i]!;
+    if (report !== undefined) events.note(report);
+    ranks.add(rank, spawnRank({ rank, localRank, hostRanks, size, node, jobId, jobDir, script, args, env, address, transport, cwd, bind }), events);
   }
   return ranks;
 }

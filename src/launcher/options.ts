@@ -1,26 +1,33 @@
 /**
  * Command-line options of the `tsmpi` launcher, parsed with yargs and validated in one place
- * with one message format. Parsing stops at the script: what follows belongs to the script.
+ * with one message format. mpirun's spellings are taken as they are (see usage.ts), and parsing
+ * stops at the script: what follows belongs to the script.
  */
 import process from "node:process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import yargs from "yargs";
+import type { Arguments } from "yargs";
 import { UsageError } from "../errors.js";
 import type { TransportChoice } from "../rank/control.js";
-import { DEFAULT_LAUNCH_AGENT } from "./agent-link.js";
-import { merge, parseHostList, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
+import { DEFAULT_RSH_AGENT } from "./agent-link.js";
+import { parseBindTo, type BindTo } from "./binding.js";
+import { merge, parseHostList, parseMapBy, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
+import { parseOutputFilename, type OutputFilename } from "./output-files.js";
+import { mpirunSpellings, parser } from "./usage.js";
 
 export interface LaunchOptions {
-  /** Number of ranks; undefined = one per slot of the hosts (or 1 without hosts). */
+  /** Number of ranks; undefined = one per slot of the hosts (or per --npernode; or 1 without hosts). */
   np: number | undefined;
   /** Hosts and slots from --host/--hostfile; undefined = this host only (or the Slurm allocation). */
   hosts: HostSlots[] | undefined;
+  /** --map-by slot|node|ppr:N:node, or --npernode N. */
   mapBy: MapBy;
   /** false with --no-oversubscribe: more ranks than slots is an error. */
   oversubscribe: boolean;
-  /** Command that starts the node agent on a remote host (ssh and its options). */
-  launchAgent: string;
+  /** Command that logs in to a remote host (--rsh-agent: ssh and its options). */
+  rshAgent: string;
+  /** --launch-agent: the remote command that starts tsmpi's node agent (default: node and its agent.js). */
+  launchAgent: string | undefined;
   /** How long a remote host may take to start its agent. */
   launchTimeout: number;
   /** Node and tsmpi paths on remote hosts (default: the same as here). */
@@ -28,6 +35,12 @@ export interface LaunchOptions {
   prefix: string | undefined;
   /** -x NAME[=VALUE]: variables to set in remote ranks. */
   exportEnv: Record<string, string>;
+  /** --wdir: the ranks' working directory, absolute (default: the launcher's). */
+  wdir: string | undefined;
+  /** --bind-to: which CPUs each rank may use. */
+  bindTo: BindTo;
+  /** --report-bindings: print each rank's binding. */
+  reportBindings: boolean;
   /** Network for tcp: an interface name or a CIDR; default: the route between the hosts. */
   iface: string | undefined;
   cidr: string | undefined;
@@ -39,6 +52,8 @@ export interface LaunchOptions {
   quiet: boolean;
   /** Prefix every output line with `[1,rank]<stdout>:` / `<stderr>:`. */
   tagOutput: boolean;
+  /** --output-filename: write each rank's output to files too (or only). */
+  outputFilename: OutputFilename | undefined;
   /** Abort the job after this many seconds. */
   timeout: number | undefined;
   /** Report (without aborting) when every rank has been blocked this long with no message moving. */
@@ -63,133 +78,106 @@ export type Parsed = { kind: "run"; options: LaunchOptions } | { kind: "help"; t
 
 const SCRIPT_EXTENSIONS = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
-function parser(argv: string[]) {
-  return yargs(argv)
-    .help(false)
-    .version(false)
-    .scriptName("tsmpi")
-    .usage("Usage: tsmpi [options] <script.ts|.mts|.cts|.js|.mjs|.cjs> [script args...]\n\nRun an SPMD TypeScript or JavaScript program as N ranked processes.")
-    .option("np", { alias: "n", type: "string", description: "Number of ranks (default: one per slot of --host/--hostfile/Slurm, else 1)" })
-    .option("host", { alias: "H", type: "string", description: "Hosts to run on: a,b:4,c:2 (:N = slots, default 1)" })
-    .option("hostfile", { alias: "machinefile", type: "string", description: "File of hosts: 'host slots=N' (Open MPI) or 'host:N' (MPICH) lines" })
-    .option("map-by", {
-      type: "string",
-      choices: ["slot", "node"],
-      default: "slot",
-      description: "Fill each host's slots in turn (slot) or go round-robin over hosts (node)",
-    })
-    .option("oversubscribe", { type: "boolean", default: true, description: "Allow more ranks than slots (with a warning); --no-oversubscribe refuses" })
-    .option("launch-agent", {
-      type: "string",
-      description: `Command that starts tsmpi on a remote host (env TSMPI_LAUNCH_AGENT; default "${DEFAULT_LAUNCH_AGENT}")`,
-    })
-    .option("launch-timeout", { type: "string", default: "30", description: "Seconds a remote host may take to start its ranks" })
-    .option("x", { type: "string", description: "Export NAME (or set NAME=VALUE) in every rank, on every host; repeatable" })
-    .option("iface", { type: "string", description: "Network interface for traffic between hosts, e.g. eth1" })
-    .option("bind", { type: "string", description: "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16" })
-    .option("transport", {
-      type: "string",
-      choices: ["auto", "shm", "zmq", "tcp"],
-      default: "auto",
-      description:
-        "auto: shared memory on a host (ZeroMQ ipc where unavailable, or where ranks outnumber cores more than twice), tcp between hosts; shm: shared memory on a host however many ranks it runs; zmq: ZeroMQ ipc on a host; tcp: tcp everywhere",
-    })
-    .option("insecure", { type: "boolean", default: false, description: "No encryption or authentication on tcp (trusted networks only)" })
-    .option("quiet", { alias: "q", type: "boolean", default: false, description: "Do not print the addresses a multi-host job uses" })
-    .option("remote-node", { type: "string", description: "Path of node on remote hosts (default: the same as here)" })
-    .option("prefix", { type: "string", description: "tsmpi install directory on remote hosts (default: the same as here)" })
-    .option("tag-output", { type: "boolean", default: false, description: "Prefix each output line with [1,rank]<stdout>: or <stderr>:" })
-    .option("timeout", { type: "string", description: "Abort the job if it runs longer than SECONDS (exit status 124)" })
-    .option("deadlock-report", { type: "string", description: "Print what each rank waits in when all have been blocked for SECONDS with no message moving" })
-    .option("keep-going", {
-      type: "boolean",
-      default: false,
-      description: "When a rank fails, let the others run on (what depends on it rejects with RankFailedError); the job still exits with its status",
-    })
-    .option("direct", {
-      type: "boolean",
-      default: false,
-      description: "Inside srun: each Slurm task is one rank of one job (srun --mpi=pmi2 -n N tsmpi --direct app.ts)",
-    })
-    .option("trace", {
-      type: "string",
-      description: "Write a timeline of every rank's calls to FILE (Chrome trace JSON: Perfetto, chrome://tracing, speedscope)",
-    })
-    .option("cpu-prof", { type: "string", description: "Write each rank's V8 CPU profile to DIR/rank-N.cpuprofile (DevTools, speedscope)" })
-    .option("stats", { type: "boolean", description: "At exit, print time in communication, messages, bytes and top calls per rank; --stats=json for JSON" })
-    .option("help", { alias: "h", type: "boolean", description: "Show this help and exit" })
-    .option("version", { alias: "V", type: "boolean", description: "Show the tsmpi version and exit" })
-    .example("tsmpi -n 4 examples/hello.ts", "Four ranks print a greeting")
-    .example("tsmpi -n 2 --tag-output app.ts --size 100", "Two ranks; --size 100 goes to app.ts")
-    .example("tsmpi -n 4 --trace t.json --stats app.ts", "Write a timeline of every rank to t.json and print where the time went")
-    .epilogue("Each rank sees TSMPI_RANK, TSMPI_SIZE, TSMPI_LOCAL_RANK and TSMPI_JOB_ID. stdin goes to rank 0.")
-    .strict()
-    .exitProcess(false)
-    .wrap(100)
-    .parserConfiguration({ "halt-at-non-option": true, "unknown-options-as-args": false })
-    .fail((message, error) => {
-      throw error instanceof UsageError ? error : new UsageError((message ?? error?.message ?? "invalid arguments").replace(/\s*\n\s*/g, " "));
-    });
-}
+/** A string option's value (the last one, if given several times, as with mpirun). */
+const value = (args: Arguments, name: string) => last(args[name] as string | string[] | undefined);
 
 /** Parse the launcher's arguments; throws UsageError with a one-line message on bad input. */
 export async function parseOptions(argv: string[]): Promise<Parsed> {
-  const p = parser(argv);
+  const words = mpirunSpellings(argv);
+  const p = parser(words);
   const args = await p.parseAsync();
   if (args.help) return { kind: "help", text: await p.getHelp() };
   if (args.version) return { kind: "version" };
-  const np = args.np === undefined ? undefined : Number(last(args.np));
-  if (np !== undefined && (!/^\s*\d+\s*$/.test(last(args.np)!) || !Number.isSafeInteger(np) || np < 1)) {
-    throw new UsageError(`-n/--np must be a positive integer, got ${JSON.stringify(last(args.np))}`);
+  const npText = value(args, "np");
+  const np = npText === undefined ? undefined : Number(npText);
+  if (np !== undefined && (!/^\s*\d+\s*$/.test(npText!) || !Number.isSafeInteger(np) || np < 1)) {
+    throw new UsageError(`-n/--np must be a positive integer, got ${JSON.stringify(npText)}`);
   }
-  const seconds = (name: string, value: string | undefined): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
-    return n;
-  };
-  const timeout = seconds("timeout", args.timeout);
-  const deadlockReport = seconds("deadlock-report", args["deadlock-report"]);
   const [script, ...rest] = args._.map(String);
   if (script === undefined) throw new UsageError("no script given: tsmpi needs the program to run, e.g. tsmpi -n 4 hello.ts");
   if (script.startsWith("-")) throw new UsageError(`unknown option ${script}`);
   const path = resolve(script);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`script not found: ${script}`);
   if (!SCRIPT_EXTENSIONS.test(path)) throw new UsageError(`script must end in .ts, .mts, .cts, .js, .mjs or .cjs, got ${script}`);
-  const profiling = profilingOptions(args.trace, args["cpu-prof"], argv.slice(0, argv.length - args._.length));
-  const hostLists = all(args.host).map(parseHostList);
-  const hostfile = last(args.hostfile);
+  const hostLists = all(args.host as string | string[] | undefined).map(parseHostList);
+  const hostfile = value(args, "hostfile");
   if (hostfile !== undefined) hostLists.push(readHostfile(hostfile));
-  const hosts = hostLists.length > 0 ? merge(hostLists.flat()) : undefined;
-  const launchTimeout = seconds("launch-timeout", last(args["launch-timeout"]))!;
   if (args.iface !== undefined && args.bind !== undefined) throw new UsageError("give --iface or --bind, not both");
-  return {
-    kind: "run",
-    options: {
-      np,
-      hosts,
-      mapBy: last(args["map-by"]) as MapBy,
-      oversubscribe: args.oversubscribe,
-      launchAgent: last(args["launch-agent"]) ?? process.env.TSMPI_LAUNCH_AGENT ?? DEFAULT_LAUNCH_AGENT,
-      launchTimeout,
-      remoteNode: last(args["remote-node"]),
-      prefix: last(args.prefix),
-      exportEnv: exports(all(args.x)),
-      iface: last(args.iface),
-      cidr: last(args.bind),
-      transport: last(args.transport) as TransportChoice,
-      insecure: args.insecure,
-      quiet: args.quiet,
-      tagOutput: args["tag-output"],
-      timeout,
-      deadlockReport,
-      keepGoing: args["keep-going"],
-      direct: args.direct,
-      ...profiling,
-      script: path,
-      args: rest,
-    },
+  const options: LaunchOptions = {
+    np,
+    hosts: hostLists.length > 0 ? merge(hostLists.flat()) : undefined,
+    mapBy: parseMapBy(value(args, "map-by"), value(args, "npernode")),
+    oversubscribe: args.oversubscribe as boolean,
+    ...remoteOptions(args),
+    bindTo: parseBindTo(value(args, "bind-to")),
+    reportBindings: args["report-bindings"] as boolean,
+    iface: value(args, "iface"),
+    cidr: value(args, "bind"),
+    transport: value(args, "transport") as TransportChoice,
+    insecure: args.insecure as boolean,
+    quiet: args.quiet as boolean,
+    tagOutput: args["tag-output"] as boolean,
+    outputFilename: parseOutputFilename(value(args, "output-filename")),
+    ...timeOptions(args),
+    keepGoing: args["keep-going"] as boolean,
+    direct: args.direct as boolean,
+    ...profilingOptions(value(args, "trace"), value(args, "cpu-prof"), words.slice(0, words.length - args._.length)),
+    script: path,
+    args: rest,
   };
+  if (options.direct) checkDirect(options);
+  return { kind: "run", options };
+}
+
+/** A number of seconds: positive, finite. */
+function seconds(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function timeOptions(args: Arguments): Pick<LaunchOptions, "timeout" | "deadlockReport"> {
+  return { timeout: seconds("timeout", value(args, "timeout")), deadlockReport: seconds("deadlock-report", value(args, "deadlock-report")) };
+}
+
+/**
+ * How ranks start on other hosts and where they run: --rsh-agent (tsmpi's ssh command; Open MPI
+ * sets it with `--mca plm_rsh_agent`), --launch-agent (what that command runs there, Open MPI's
+ * meaning: its orted, our node agent), --wdir, -x and the rest.
+ */
+function remoteOptions(args: Arguments): Pick<LaunchOptions, "rshAgent" | "launchAgent" | "launchTimeout" | "remoteNode" | "prefix" | "exportEnv" | "wdir"> {
+  const launchAgent = value(args, "launch-agent");
+  const login = launchAgent?.trim().split(/\s+/)[0]?.split("/").pop();
+  if (login === "ssh" || login === "rsh" || login === "srun")
+    throw new UsageError(
+      `--launch-agent ${JSON.stringify(launchAgent)}: as in Open MPI, --launch-agent is the command that starts tsmpi's node agent on a remote host, not the login; write --rsh-agent ${JSON.stringify(launchAgent)}`,
+    );
+  if (launchAgent?.trim() === "")
+    throw new UsageError(`--launch-agent needs a command, e.g. --launch-agent "/opt/node/bin/node /opt/tsmpi/dist/launcher/agent.js"`);
+  const wdirText = value(args, "wdir");
+  if (wdirText === "") throw new UsageError("--wdir needs a directory, e.g. --wdir /scratch/run1");
+  return {
+    rshAgent: value(args, "rsh-agent") ?? process.env.TSMPI_RSH_AGENT ?? DEFAULT_RSH_AGENT,
+    launchAgent,
+    launchTimeout: seconds("launch-timeout", value(args, "launch-timeout"))!,
+    remoteNode: value(args, "remote-node"),
+    prefix: value(args, "prefix"),
+    exportEnv: exports(all(args.x as string | string[] | undefined)),
+    wdir: wdirText === undefined ? undefined : resolve(wdirText),
+  };
+}
+
+/** Under --direct, srun starts, places, binds and feeds the ranks: what tsmpi would do instead is refused, with srun's option for it. */
+function checkDirect(options: LaunchOptions): void {
+  const srun: Array<[boolean, string, string]> = [
+    [typeof options.mapBy === "object", "--npernode/--map-by ppr", "srun --ntasks-per-node"],
+    [options.bindTo.to !== "none" || options.reportBindings, "--bind-to/--report-bindings", "srun --cpu-bind"],
+    [options.wdir !== undefined, "--wdir", "srun --chdir"],
+    [options.outputFilename !== undefined, "--output-filename", "srun --output"],
+  ];
+  const [, given, instead] = srun.find(([on]) => on) ?? [];
+  if (given !== undefined) throw new UsageError(`--direct: srun starts the ranks, so ${given} cannot apply; use ${instead}`);
 }
 
 /**

@@ -18,8 +18,9 @@ export class LineForwarder {
   private readonly decoder = new StringDecoder("utf8");
   private partial = "";
 
+  /** `write` gets whole lines; `unterminated`: the newline that ends them was added (the stream ended without one). */
   constructor(
-    private readonly write: (text: string) => void,
+    private readonly write: (text: string, unterminated?: boolean) => void,
     private readonly prefix: string,
     private readonly onReport?: (report: RankReport) => void,
   ) {}
@@ -40,19 +41,24 @@ export class LineForwarder {
   end(): void {
     const rest = this.partial + this.decoder.end();
     this.partial = "";
-    if (rest.length > 0) this.emit(`${rest}\n`);
+    if (rest.length > 0) this.emit(`${rest}\n`, true);
   }
 
-  private emit(lines: string): void {
-    if (this.prefix === "" && (this.onReport === undefined || !lines.includes(REPORT_MARKER))) return this.write(lines);
+  private emit(lines: string, unterminated = false): void {
+    if (this.prefix === "" && (this.onReport === undefined || !lines.includes(REPORT_MARKER))) return this.write(lines, unterminated);
     let out = "";
-    for (const line of lines.slice(0, -1).split("\n")) {
+    const all = lines.slice(0, -1).split("\n");
+    for (const [i, line] of all.entries()) {
       // A report may follow user output that had no newline: the user's part is a line of its own.
       const at = this.onReport === undefined ? -1 : line.indexOf(REPORT_MARKER);
       if (at >= 0) {
         try {
           this.onReport!(JSON.parse(line.slice(at + REPORT_MARKER.length)) as RankReport);
-          if (at > 0) out += `${this.prefix}${line.slice(0, at)}\n`;
+          if (at > 0) {
+            // The user's part had no newline: this one is added.
+            this.write(`${out}${this.prefix}${line.slice(0, at)}\n`, true);
+            out = "";
+          } else if (i === all.length - 1) unterminated = false; // the last line was a report, taken out
           continue;
         } catch {
           // not a report after all: forward it like any line
@@ -60,6 +66,6 @@ export class LineForwarder {
       }
       out += `${this.prefix}${line}\n`;
     }
-    if (out !== "") this.write(out);
+    if (out !== "") this.write(out, unterminated);
   }
 }

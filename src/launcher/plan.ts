@@ -4,8 +4,11 @@
  * job's key pair (unless --insecure).
  */
 import process from "node:process";
+import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import type { JobKeys } from "../comm/addresses.js";
+import { UsageError } from "../errors.js";
+import { hostBindings } from "./binding.js";
 import { planHosts, type PlannedHost } from "./hosts.js";
 import { pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
@@ -25,6 +28,8 @@ export interface JobPlan {
 /** Plan the job; says so if it oversubscribes its slots, or which address a multi-host job uses here. */
 export async function planJob(options: LaunchOptions): Promise<JobPlan> {
   const { hosts, warning } = await planHosts(options, process.env);
+  const here = hosts.find((h) => h.via === "local");
+  if (here) checkThisHost(options, here);
   if (warning) say(`warning: ${warning}`);
   const np = hosts.reduce((sum, h) => sum + h.ranks.length, 0);
   const remote = hosts.some((h) => h.via !== "local");
@@ -35,4 +40,19 @@ export async function planJob(options: LaunchOptions): Promise<JobPlan> {
   if (remote && ranksHere && !options.quiet)
     say(`ranks on ${hostname()} use ${picked.address} (${picked.iface}) for tcp${keys ? "" : ", unencrypted (--insecure)"}`);
   return { hosts, np, remote, picked, keys };
+}
+
+/**
+ * What can be checked before anything starts, for the ranks of this host: they fit --bind-to,
+ * and --wdir is a directory here. (Other hosts check the same when their agent starts.)
+ * @throws UsageError
+ */
+function checkThisHost(options: LaunchOptions, host: PlannedHost): void {
+  hostBindings(
+    options.bindTo,
+    host.ranks.map((rank, localRank) => ({ rank, localRank })),
+    false,
+  );
+  if (options.wdir !== undefined && !(existsSync(options.wdir) && statSync(options.wdir).isDirectory()))
+    throw new UsageError(`--wdir ${options.wdir}: no such directory on ${hostname()}`);
 }

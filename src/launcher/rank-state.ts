@@ -7,6 +7,7 @@ import type { RankReport } from "../rank/report.js";
 import type { Reporting } from "./hang.js";
 import type { PlannedHost } from "./hosts.js";
 import { LineForwarder, writeErr, writeOut } from "./output.js";
+import type { OutputFiles } from "./output-files.js";
 import type { JobProfile } from "./profiling.js";
 
 export interface Rank extends Reporting {
@@ -20,18 +21,27 @@ export interface Rank extends Reporting {
 }
 
 /**
- * A rank's record, its output going to the launcher's stdout/stderr (tagged with --tag-output)
- * and its reports taken out of stderr; `onExiting` hears that it has finished its script.
+ * A rank's record, its output going to the launcher's stdout/stderr (tagged with --tag-output;
+ * also, or only, to its --output-filename `files`) and its reports taken out of stderr;
+ * `onExiting` hears that it has finished its script.
  */
-export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], tagOutput: boolean, onExiting: () => void, profile?: JobProfile): Rank {
+export function makeRank(
+  rank: number,
+  host: PlannedHost,
+  kill: Rank["kill"],
+  tagOutput: boolean,
+  onExiting: () => void,
+  profile?: JobProfile,
+  files?: OutputFiles,
+): Rank {
   const tag = (stream: string) => (tagOutput ? `[1,${rank}]<${stream}>:` : "");
   const r: Rank = {
     rank,
     host,
     done: false,
     kill,
-    out: new LineForwarder(writeOut, tag("stdout")),
-    err: new LineForwarder(writeErr, tag("stderr"), (report) => {
+    out: new LineForwarder(files ? files.writer(rank, 1, writeOut) : writeOut, tag("stdout")),
+    err: new LineForwarder(files ? files.writer(rank, 2, writeErr) : writeErr, tag("stderr"), (report) => {
       if (report.type === "profile") profile?.add(report);
       else if (report.type === "exiting") {
         r.exiting = report.code;

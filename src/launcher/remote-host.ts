@@ -1,5 +1,5 @@
 /**
- * The ranks on another host: a node agent started there (ssh, --launch-agent or srun) starts
+ * The ranks on another host: a node agent started there (ssh, --rsh-agent or srun) starts
  * them with {@link startLocalRanks} and relays their output and ends, which the launcher
  * handles as it does its own ranks'. A host that cannot start its ranks, or whose connection
  * dies, is lost as a whole.
@@ -12,16 +12,18 @@ import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
 import type { PlannedHost } from "./hosts.js";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { LaunchOptions } from "./options.js";
-import { say } from "./output.js";
+import { say, writeErr } from "./output.js";
 import type { Supervisor } from "./supervisor.js";
 
 export function startRemoteHost(host: PlannedHost, node: number, job: JobContext): JobHost {
   const { options, supervisor } = job;
   const argv = agentArgv(host.name, {
-    agent: host.via === "srun" ? "srun" : options.launchAgent,
+    rsh: host.via === "srun" ? "srun" : options.rshAgent,
     node: options.remoteNode ?? process.execPath,
     agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
-    cwd: process.cwd(),
+    launchAgent: options.launchAgent,
+    cwd: options.wdir ?? process.cwd(),
+    wdir: options.wdir !== undefined,
   });
   const link: AgentLink = new AgentLink(
     host.name,
@@ -60,10 +62,12 @@ function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir,
     jobId: jobDir.id,
     script: options.script,
     args: options.args,
-    cwd: process.cwd(),
+    cwd: options.wdir ?? process.cwd(),
     env: { ...options.exportEnv, ...supervisor.profile?.env(true) },
     network: { iface: options.iface, cidr: options.cidr, towards: plan.picked!.address },
     transport: options.transport,
+    bindTo: options.bindTo,
+    reportBindings: options.reportBindings,
     keys: plan.keys,
   };
 }
@@ -87,6 +91,9 @@ function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, op
       break;
     case "failed":
       supervisor.hostLost(host, message.message);
+      break;
+    case "note":
+      writeErr(`${message.line}\n`);
       break;
   }
 }

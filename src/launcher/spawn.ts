@@ -48,6 +48,8 @@ export interface RankSpec extends HostShare {
   hostRanks?: number;
   /** The environment the rank starts from (TSMPI_* variables are added). */
   env: NodeJS.ProcessEnv;
+  /** --bind-to: the command words that start it bound (`taskset -c LIST`, see binding.ts). */
+  bind?: string[];
 }
 
 /**
@@ -87,7 +89,16 @@ export function spawnRank(spec: RankSpec): ChildProcess {
   if (spec.address !== undefined) env[ENV.address] = spec.address;
   if (spec.hostRanks !== undefined) env[ENV.hostRanks] = String(spec.hostRanks);
   if (spec.transport !== "auto") env[ENV.transport] = spec.transport;
-  const [command, ...args] = [...prefix, process.execPath, ...rankNodeFlags(spec.hostRanks), "--enable-source-maps", RANK_MAIN, spec.script, ...spec.args];
+  const [command, ...args] = [
+    ...prefix,
+    ...(spec.bind ?? []),
+    process.execPath,
+    ...rankNodeFlags(spec.hostRanks),
+    "--enable-source-maps",
+    RANK_MAIN,
+    spec.script,
+    ...spec.args,
+  ];
   return spawn(command!, args, {
     stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
     detached: true, // own process group, so the whole tree of a rank can be killed

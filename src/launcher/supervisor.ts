@@ -10,6 +10,7 @@ import { describeExit } from "./exits.js";
 import type { PlannedHost } from "./hosts.js";
 import type { LaunchOptions } from "./options.js";
 import { say } from "./output.js";
+import type { OutputFiles } from "./output-files.js";
 import type { JobProfile } from "./profiling.js";
 import { makeRank, type Rank } from "./rank-state.js";
 import { KILL_GRACE_MS, terminateRanks } from "./spawn.js";
@@ -51,6 +52,8 @@ export class Supervisor {
     private readonly arrived: ReadonlySet<number>,
     /** --trace/--stats/--cpu-prof: hears failures and ranks' profile reports. */
     readonly profile?: JobProfile,
+    /** --output-filename: where each rank's output is written. */
+    private readonly files?: OutputFiles,
   ) {
     this.ranks = new Array<Rank>(np);
     this.finished = new Promise<void>((resolve) => (this.finish = resolve));
@@ -62,7 +65,7 @@ export class Supervisor {
 
   /** Record a rank as its host starts it; `kill` signals it wherever it runs. */
   addRank(rank: number, host: PlannedHost, kill: Rank["kill"]): Rank {
-    return (this.ranks[rank] = makeRank(rank, host, kill, this.options.tagOutput, () => this.checkUndeliverable(), this.profile));
+    return (this.ranks[rank] = makeRank(rank, host, kill, this.options.tagOutput, () => this.checkUndeliverable(), this.profile, this.files));
   }
 
   /** Some rank has been started (so the job has something to wait for). */
