@@ -1,6 +1,11 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { expandNodeList, expandTasksPerNode, mapRanks, parseHostfile, parseHostList, slurmHosts } from "../src/launcher/hosts.js";
+import { batchAllocation, expandNodeList, expandTasksPerNode, lsfHosts, pbsHosts, slurmHosts } from "../src/launcher/allocation.js";
+import { mapRanks, parseHostfile, parseHostList, planHosts } from "../src/launcher/hosts.js";
 import { inCidr } from "../src/launcher/network.js";
 import { BIN, fixture, leftovers, runJob } from "./helpers.js";
 
@@ -50,6 +55,61 @@ describe("host lists and hostfiles", () => {
     expect(slurmHosts({})).toBeUndefined();
   });
 
+  it("reads a PBS node file, one line per slot", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-pbs-"));
+    const file = join(dir, "nodefile");
+    writeFileSync(file, "n1\nn1\nn1\nn2\nn2\n\nn3\n");
+    expect(pbsHosts({ PBS_NODEFILE: file })).toEqual([
+      { name: "n1", slots: 3 },
+      { name: "n2", slots: 2 },
+      { name: "n3", slots: 1 },
+    ]);
+    writeFileSync(file, "\n");
+    expect(() => pbsHosts({ PBS_NODEFILE: file })).toThrow(`PBS_NODEFILE ${file} lists no host`);
+    expect(() => pbsHosts({ PBS_NODEFILE: join(dir, "missing") })).toThrow(`cannot read PBS_NODEFILE ${join(dir, "missing")}: ENOENT`);
+    expect(pbsHosts({})).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+
+  it("reads LSF's LSB_MCPU_HOSTS (host and slots), else LSB_HOSTS (one word per slot)", () => {
+    const counted = [
+      { name: "hostA", slots: 4 },
+      { name: "hostB", slots: 2 },
+    ];
+    expect(lsfHosts({ LSB_MCPU_HOSTS: "hostA 4 hostB 2 " })).toEqual(counted);
+    expect(lsfHosts({ LSB_HOSTS: "hostA hostA hostA hostA hostB hostB" })).toEqual(counted);
+    expect(lsfHosts({ LSB_MCPU_HOSTS: "hostA 4 hostB 2", LSB_HOSTS: "hostA" })).toEqual(counted);
+    expect(() => lsfHosts({ LSB_MCPU_HOSTS: "hostA four" })).toThrow(
+      /cannot read LSB_MCPU_HOSTS="hostA four": expected "host slots host slots ...", got "four" for hostA/,
+    );
+    expect(lsfHosts({})).toBeUndefined();
+  });
+
+  it("takes the allocation of Slurm, else PBS, else LSF", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-pbs-"));
+    const file = join(dir, "nodefile");
+    writeFileSync(file, "p1\np1\n");
+    const slurm = { SLURM_JOB_ID: "7", SLURM_JOB_NODELIST: "s1", SLURM_TASKS_PER_NODE: "2" };
+    const [pbs, lsf] = [{ PBS_NODEFILE: file }, { LSB_HOSTS: "l1 l1" }];
+    expect(batchAllocation({ ...slurm, ...pbs, ...lsf })).toEqual({ system: "Slurm", hosts: [{ name: "s1", slots: 2 }] });
+    expect(batchAllocation({ ...pbs, ...lsf })).toEqual({ system: "PBS", hosts: [{ name: "p1", slots: 2 }] });
+    expect(batchAllocation(lsf)).toEqual({ system: "LSF", hosts: [{ name: "l1", slots: 2 }] });
+    expect(batchAllocation({})).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+
+  it("plans a job on a PBS or LSF allocation like one on --host: this host's ranks local, the others' over ssh, -n from the slots", async () => {
+    const request = { hosts: undefined, np: undefined, mapBy: "slot" as const, oversubscribe: true };
+    const plan = await planHosts(request, { LSB_MCPU_HOSTS: "localhost 2 tsmpi-test-node.invalid 1" });
+    expect(plan.hosts).toEqual([
+      { name: "localhost", slots: 2, via: "local", ranks: [0, 1] },
+      { name: "tsmpi-test-node.invalid", slots: 1, via: "ssh", ranks: [2] },
+    ]);
+    // --host wins over the allocation, as over Slurm's.
+    const given = await planHosts({ ...request, hosts: [{ name: "localhost", slots: 1 }] }, { LSB_HOSTS: "other other" });
+    expect(given.hosts).toEqual([{ name: "localhost", slots: 1, via: "local", ranks: [0] }]);
+  });
+
   it("matches addresses against a CIDR", () => {
     expect(inCidr("10.1.2.3", "10.1.0.0/16")).toBe(true);
     expect(inCidr("10.2.2.3", "10.1.0.0/16")).toBe(false);
@@ -59,6 +119,26 @@ describe("host lists and hostfiles", () => {
 });
 
 describe("placement options on one host", () => {
+  it.each([
+    ["a PBS node file", (file: string) => (writeFileSync(file, "localhost\nlocalhost\nlocalhost\n"), { PBS_NODEFILE: file })],
+    ["LSF's LSB_MCPU_HOSTS", () => ({ LSB_MCPU_HOSTS: "localhost 3" })],
+    ["LSF's LSB_HOSTS", () => ({ LSB_HOSTS: "localhost localhost localhost" })],
+  ])("runs one rank per slot of %s when -n is not given", async (_what, allocate) => {
+    const tmp = mkdtempSync(join(tmpdir(), "tsmpi-test-"));
+    const env = { TMPDIR: tmp, ...allocate(join(tmp, "nodefile")) };
+    const marker = `--tsmpi-test-marker=${randomUUID()}`;
+    const result = await execa("node", [BIN, fixture("env.ts"), marker], { reject: false, env, timeout: 60_000 });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const seen = String(result.stdout)
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, string | number>);
+    expect(seen.map((s) => s.rank).sort()).toEqual([0, 1, 2]);
+    for (const s of seen) expect(s.size).toBe(3);
+    rmSync(join(tmp, "nodefile"), { force: true });
+    expect(await leftovers({ marker, tmp })).toEqual({ processes: [], files: [] });
+  });
+
   it("runs localhost ranks locally and warns when -n oversubscribes the slots", async () => {
     const job = await runJob(3, fixture("env.ts"), [], { launcherArgs: ["--host", "localhost:2"] });
     expect(job.exitCode, job.stderr).toBe(0);

@@ -334,8 +334,11 @@ describe("the command line, as mpirun's", () => {
     [["--npernode", "2", "--map-by", "node"], "give --npernode or --map-by, not both (--npernode 2 is --map-by ppr:2:node)"],
     [["--npernode", "2", "-np", "3"], `-n 3 is more than the 2 ranks that --npernode 2 places on 1 host (${hostname()}); lower -n or raise --npernode`],
     [["--output-filename", ":nocopy"], `--output-filename needs a directory, e.g. --output-filename out, got ":nocopy"`],
-    [["--direct", "--bind-to", "core"], "--direct: srun starts the ranks, so --bind-to/--report-bindings cannot apply; use srun --cpu-bind"],
-    [["--direct", "-wdir", "/tmp"], "--direct: srun starts the ranks, so --wdir cannot apply; use srun --chdir"],
+    [
+      ["--direct", "--bind-to", "core"],
+      "--direct: the process manager starts the ranks, so --bind-to/--report-bindings cannot apply; use its own option (under Slurm: srun --cpu-bind)",
+    ],
+    [["--direct", "-wdir", "/tmp"], "--direct: the process manager starts the ranks, so --wdir cannot apply; use its own option (under Slurm: srun --chdir)"],
     [["-mca", "btl", "self"], "Unknown argument: mca"],
   ])("rejects %j with one line, a hint to --help and status 1", async (args, message) => {
     const job = await tsmpi([...args, fixture("env.ts")]);

@@ -288,3 +288,98 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 });
+
+describe("hosts from a batch system's allocation or the Kubernetes MPI Operator's hostfile (namespace hosts)", () => {
+  /** [TSMPI_NODE, TSMPI_LOCAL_RANK] of each rank of env.ts, by rank. */
+  const placement = (stdout: string) =>
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, string | number>)
+      .sort((x, y) => Number(x.rank) - Number(y.rank))
+      .map((s) => [s.TSMPI_NODE, s.TSMPI_LOCAL_RANK]);
+  const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  /** Node agents still running once they have had a moment to see their connection close (one cut off before it was ready has to start first). */
+  const agentsLeft = async () => {
+    for (let i = 0; i < 100 && agents().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    return agents();
+  };
+
+  it.each([
+    [
+      "a PBS node file (one line per slot)",
+      (a: string, b: string, c: string, file: string) => (writeFileSync(file, `${a}\n${b}\n${b}\n${c}\n`), { PBS_NODEFILE: file }),
+    ],
+    ["LSF's LSB_MCPU_HOSTS", (a: string, b: string, c: string) => ({ LSB_MCPU_HOSTS: `${a} 1 ${b} 2 ${c} 1` })],
+  ])("places ranks on the hosts and slots of %s, starting the other hosts' over ssh", async (_what, allocate) => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-allocation-"));
+    const [a, b, c] = ips();
+    const job = await runJob(4, fixture("env.ts"), [], onCluster(["-q"], { env: allocate(a!, b!, c!, join(dir, "nodefile")) }));
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(placement(job.stdout)).toEqual([
+      ["0", "0"],
+      ["1", "0"],
+      ["1", "1"],
+      ["2", "0"],
+    ]);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+    expect(await agentsLeft()).toEqual([]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("runs from the operator's hostfile while a worker's sshd starts 3 s late, trying it again under --launch-retry", async () => {
+    const [, b, c] = ips();
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-operator-"));
+    const hostfile = join(dir, "hostfile");
+    // As the MPI Operator (v2beta1) writes /etc/mpi/hostfile: the workers only, one `host slots=N` line each.
+    writeFileSync(hostfile, `${b} slots=2\n${c} slots=2\n`);
+    cluster.stopSshd(2);
+    let restarted = false;
+    const late = setTimeout(() => ((restarted = true), cluster.startSshd(2)), 3000);
+    try {
+      const startedAt = Date.now();
+      const job = await runJob(4, fixture("p2p.ts"), [], onCluster(["--hostfile", hostfile, "--launch-retry", "30"]));
+      expect(job.exitCode, job.stderr).toBe(0);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3000);
+      expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
+      // Said once, however many attempts it took.
+      expect(linesStarting(job.stderr, `tsmpi: host ${c}: `)).toHaveLength(1);
+      expect(job.stderr).toMatch(
+        new RegExp(
+          `^tsmpi: host ${escaped(c!)}: ssh to ${escaped(c!)} exited with status 255: .*Connection refused.*; --launch-retry: trying again every 1 s for up to 30 s$`,
+          "m",
+        ),
+      );
+      expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+      expect(await agentsLeft()).toEqual([]);
+    } finally {
+      clearTimeout(late);
+      if (!restarted) cluster.startSshd(2);
+      await waitForSsh(cluster);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it("gives up on a worker whose sshd never comes up once --launch-retry has passed, and says how long it tried", async () => {
+    const [, b, c] = ips();
+    cluster.stopSshd(2);
+    try {
+      const startedAt = Date.now();
+      const job = await runJob(2, fixture("env.ts"), [], onCluster(["--host", `${b},${c}`, "--launch-retry", "5"]));
+      const took = Date.now() - startedAt;
+      expect(job.exitCode).toBe(255);
+      expect(job.stderr).toMatch(
+        new RegExp(
+          `tsmpi: host ${escaped(c!)} \\(rank 1\\): could not start its ranks \\(ssh to ${escaped(c!)} exited with status 255: .*Connection refused; tried \\d+ times in [\\d.]+ s under --launch-retry\\)`,
+        ),
+      );
+      expect(took).toBeGreaterThanOrEqual(2000);
+      expect(took).toBeLessThan(25_000);
+      expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+      expect(await agentsLeft()).toEqual([]);
+    } finally {
+      cluster.startSshd(2);
+      await waitForSsh(cluster);
+    }
+  });
+});

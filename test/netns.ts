@@ -4,7 +4,7 @@
  * a host key and a client key made here. Needs root, iproute2 and openssh-server.
  * `teardown()` removes namespaces, daemons and keys, and is safe to call twice.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,10 @@ export interface Cluster {
   on(i: number): string[];
   /** Why the sshd of host `i` (from 0) is gone, with the end of its log; undefined while it runs. */
   sshdExit(i: number): string | undefined;
+  /** Stop the sshd of host `i` (from 0): connections to it are refused until {@link startSshd}. */
+  stopSshd(i: number): void;
+  /** Start the sshd of host `i` again. */
+  startSshd(i: number): void;
   teardown(): void;
 }
 
@@ -48,6 +52,24 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
   const hosts: VirtualHost[] = [];
   const pids: number[] = [];
   const exits: Array<string | undefined> = [];
+  const sshds: Array<ChildProcess | undefined> = [];
+  /** Start the sshd of host `k` (from 0) with the configuration written for it. */
+  const startSshd = (k: number) => {
+    const log = join(dir, `sshd-h${k + 1}.log`);
+    const sshd = spawn("ip", ["netns", "exec", hosts[k]!.ns, "/usr/sbin/sshd", "-D", "-f", join(dir, `sshd-h${k + 1}.conf`), "-E", log], { stdio: "ignore" });
+    pids.push(sshd.pid!);
+    [sshds[k], exits[k]] = [sshd, undefined];
+    sshd.on("exit", (code, signal) => {
+      if (sshds[k] !== sshd) return; // stopped on purpose
+      const said = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join(" | ") : "";
+      exits[k] = `sshd ${signal ? `was killed by ${signal}` : `exited with status ${code}`}${said ? `: ${said}` : ""}`;
+    });
+  };
+  const stopSshd = (k: number) => {
+    const sshd = sshds[k];
+    sshds[k] = undefined;
+    sshd?.kill("SIGTERM");
+  };
   const teardown = () => {
     for (const pid of pids.splice(0)) {
       try {
@@ -105,13 +127,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
           "",
         ].join("\n"),
       );
-      const log = join(dir, `sshd-h${i}.log`);
-      const sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", config, "-E", log], { stdio: "ignore" });
-      pids.push(sshd.pid!);
-      sshd.on("exit", (code, signal) => {
-        const said = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join(" | ") : "";
-        exits[i - 1] = `sshd ${signal ? `was killed by ${signal}` : `exited with status ${code}`}${said ? `: ${said}` : ""}`;
-      });
+      startSshd(i - 1);
     }
   } catch (error) {
     teardown();
@@ -126,7 +142,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
     "-o BatchMode=yes",
     "-o ConnectTimeout=5",
   ].join(" ");
-  return { hosts, rshAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], teardown };
+  return { hosts, rshAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], stopSshd, startSshd, teardown };
 }
 
 /** Wait until every host's sshd accepts a login (or throw after `limitMs`, or at once if an sshd exited). */

@@ -73,23 +73,60 @@ export function agentArgv(host: string, command: RemoteCommand): string[] {
 /** How long the launcher waits, at its end, for an agent command to exit before cutting it off. */
 const SETTLE_MS = 2000;
 
+/** ssh's exit status for its own failures (name not resolved, connection refused or timed out, login refused), not the remote command's. */
+const SSH_FAILED = 255;
+/** Pause between two attempts of --launch-retry. */
+export const RETRY_MS = 1000;
+
+/** --launch-retry: an agent command that fails as ssh does when it cannot log in is run again, until `until`. */
+export interface LaunchRetry {
+  /** Last moment (`Date.now()` ms) to start another attempt. */
+  until: number;
+  /** An attempt failed with `why` and another follows in {@link RETRY_MS}. */
+  onRetry(why: string): void;
+}
+
 export class AgentLink {
-  private readonly child: ChildProcess;
-  private readonly stderrTail: string[] = [];
+  private child!: ChildProcess;
+  private stderrTail: string[] = [];
   /** The agent said it is ready (its address is known). */
   ready = false;
+  /** The link is over: the last attempt's agent command exited and no other follows. */
   exited = false;
+  /** The agent wrote a message: it started, so its end is not a failed login and is never retried. */
+  private heard = false;
+  /** What was sent before the agent was ready: a retried agent gets it all again. */
+  private backlog: string[] | undefined = [];
+  private attempts = 0;
+  private readonly firstAttempt = Date.now();
+  /** A retry waiting for its turn, and what made the attempt before it fail. */
+  private pending?: { timer: NodeJS.Timeout; why: string };
+  /** The launcher dropped the link: nothing is retried any more. */
+  private dropped = false;
   private readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
 
   constructor(
     readonly host: string,
-    argv: string[],
-    onMessage: (message: FromAgent) => void,
-    onExit: (why: string, clean: boolean) => void,
+    private readonly argv: string[],
+    private readonly onMessage: (message: FromAgent) => void,
+    private readonly onExit: (why: string, clean: boolean) => void,
+    private readonly retry?: LaunchRetry,
   ) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true });
-    this.child.stdin!.on("error", () => undefined);
-    createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.attempt();
+  }
+
+  /** Run the agent command (once more) and replay what the agent must know. */
+  private attempt(): void {
+    this.attempts++;
+    this.stderrTail = [];
+    const [command, ...args] = this.argv;
+    const child = spawn(command!, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    this.child = child;
+    child.stdin!.on("error", () => undefined);
+    for (const line of this.backlog ?? []) child.stdin!.write(line);
+    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
       let message: FromAgent;
       try {
         message = JSON.parse(line) as FromAgent;
@@ -97,18 +134,36 @@ export class AgentLink {
         this.keep(line); // not ours: a login banner or a remote shell message
         return;
       }
-      if (message.type === "ready") this.ready = true;
-      onMessage(message);
+      this.heard = true;
+      if (message.type === "ready") {
+        this.ready = true;
+        this.backlog = undefined;
+      }
+      this.onMessage(message);
     });
-    createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on("line", (line) => this.keep(line));
-    this.child.on("error", (error) => this.keep(`${argv[0]}: ${error.message}`));
-    this.closed = new Promise((resolve) => this.child.on("close", () => resolve()));
-    this.child.on("close", (code, signal) => {
-      this.exited = true;
-      const status = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-      const said = this.stderrTail.length > 0 ? `: ${this.stderrTail.join(" | ")}` : "";
-      onExit(`${argv[0]} to ${host} ${status}${said}`, code === 0);
-    });
+    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on("line", (line) => this.keep(line));
+    child.on("error", (error) => this.keep(`${command}: ${error.message}`));
+    child.on("close", (code, signal) => this.attemptEnded(code, signal));
+  }
+
+  /** An attempt's agent command exited: retry it if it could not log in and --launch-retry lasts, else the link is over. */
+  private attemptEnded(code: number | null, signal: NodeJS.Signals | null): void {
+    const status = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+    const said = this.stderrTail.length > 0 ? `: ${this.stderrTail.join(" | ")}` : "";
+    const why = `${this.argv[0]} to ${this.host} ${status}${said}`;
+    if (this.retry !== undefined && !this.dropped && !this.heard && code === SSH_FAILED && Date.now() + RETRY_MS <= this.retry.until) {
+      this.pending = { timer: setTimeout(() => ((this.pending = undefined), this.attempt()), RETRY_MS), why };
+      this.retry.onRetry(why);
+      return;
+    }
+    this.end(why, code === 0);
+  }
+
+  private end(why: string, clean: boolean): void {
+    this.exited = true;
+    this.resolveClosed();
+    const tried = this.attempts > 1 ? `; tried ${this.attempts} times in ${((Date.now() - this.firstAttempt) / 1000).toFixed(1)} s under --launch-retry` : "";
+    this.onExit(`${why}${tried}`, clean);
   }
 
   private keep(line: string): void {
@@ -118,7 +173,10 @@ export class AgentLink {
   }
 
   send(message: ToAgent): void {
-    if (!this.exited && this.child.stdin!.writable) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+    if (this.exited) return;
+    const line = `${JSON.stringify(message)}\n`;
+    this.backlog?.push(line);
+    if (this.child.stdin!.writable) this.child.stdin!.write(line);
   }
 
   /**
@@ -134,8 +192,16 @@ export class AgentLink {
     await Promise.race([this.closed, pause()]);
   }
 
-  /** Drop the connection: the agent then terminates its ranks on its own. */
+  /** Drop the connection: the agent then terminates its ranks on its own. A retry still to come is called off. */
   disconnect(): void {
+    this.dropped = true;
+    if (this.pending !== undefined) {
+      clearTimeout(this.pending.timer);
+      const { why } = this.pending;
+      this.pending = undefined;
+      this.end(why, false);
+      return;
+    }
     if (this.exited || this.child.pid === undefined) return;
     try {
       process.kill(-this.child.pid, "SIGTERM");

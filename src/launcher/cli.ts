@@ -3,7 +3,8 @@ import process from "node:process";
 import { UsageError } from "../errors.js";
 import { runJob } from "./job.js";
 import { parseOptions } from "./options.js";
-import { runDirect, separateJobsMessage } from "./slurm-direct.js";
+import { runDirect } from "./direct.js";
+import { separateJobs } from "./process-manager.js";
 import { tsmpiVersion } from "./version.js";
 
 export { flushAndExit } from "../rank/flush.js";
@@ -21,9 +22,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (parsed.options.direct) return await runDirect(parsed.options);
-    const separate = separateJobsMessage(parsed.options, process.env);
+    const separate = separateJobs(parsed.options, process.env);
     if (separate !== undefined) {
-      if (process.env.SLURM_PROCID === "0") process.stderr.write(`tsmpi: ${separate}\n`); // once, not once per task
+      if (separate.rank === 0) process.stderr.write(`tsmpi: ${separate.message}\n`); // once, not once per task
       return 1;
     }
     return await runJob(parsed.options);

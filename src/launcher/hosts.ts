@@ -1,13 +1,15 @@
 /**
  * Placement: which hosts a job runs on, how many slots each has, and which rank goes where.
  * Hosts come from `--host a,b:4`, from a hostfile (Open MPI `host slots=N` or MPICH `host:N`
- * lines, `#` comments), or from a Slurm allocation; ranks fill hosts slot by slot
+ * lines, `#` comments), or from the allocation of a Slurm, PBS or LSF job (allocation.ts);
+ * ranks fill hosts slot by slot
  * (`--map-by slot`, the default), round-robin (`--map-by node`) or N to a host
  * (`--map-by ppr:N:node`, `--npernode N`), as with mpirun.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { UsageError } from "../errors.js";
+import { batchAllocation } from "./allocation.js";
 import { isThisHost } from "./network.js";
 
 export interface HostSlots {
@@ -109,49 +111,6 @@ export function merge(hosts: HostSlots[]): HostSlots[] {
   return [...byName.values()];
 }
 
-/** Expand a Slurm hostlist such as `node[01-03,07],gpu5` into host names. */
-export function expandNodeList(list: string): string[] {
-  const names: string[] = [];
-  // Split on commas that are not inside brackets.
-  for (const part of list.match(/[^,[]+(?:\[[^\]]*\][^,[]*)*/g) ?? []) {
-    const match = /^([^[]*)\[([^\]]*)\](.*)$/.exec(part);
-    if (!match) {
-      names.push(part);
-      continue;
-    }
-    const [, prefix, ranges, suffix] = match;
-    for (const range of ranges!.split(",")) {
-      const [from, to = from] = range.split("-") as [string, string?];
-      const width = from.length;
-      const tails = suffix === "" ? [""] : expandNodeList(suffix!);
-      for (let i = Number(from); i <= Number(to); i++) for (const tail of tails) names.push(`${prefix}${String(i).padStart(width, "0")}${tail}`);
-    }
-  }
-  return names;
-}
-
-/** Expand Slurm's `SLURM_TASKS_PER_NODE` (`2(x3),1`) into one count per node. */
-export function expandTasksPerNode(text: string): number[] {
-  const counts: number[] = [];
-  for (const item of text.split(",")) {
-    const match = /^(\d+)(?:\(x(\d+)\))?$/.exec(item.trim());
-    if (!match) throw new UsageError(`cannot read SLURM_TASKS_PER_NODE=${JSON.stringify(text)}`);
-    for (let i = 0; i < Number(match[2] ?? 1); i++) counts.push(Number(match[1]));
-  }
-  return counts;
-}
-
-/** Hosts and slots of the Slurm allocation this process runs in, or undefined outside one. */
-export function slurmHosts(env: NodeJS.ProcessEnv): HostSlots[] | undefined {
-  const list = env.SLURM_JOB_NODELIST ?? env.SLURM_NODELIST;
-  if (!env.SLURM_JOB_ID || !list) return undefined;
-  const names = expandNodeList(list);
-  const tasks = env.SLURM_TASKS_PER_NODE ? expandTasksPerNode(env.SLURM_TASKS_PER_NODE) : names.map(() => 1);
-  if (tasks.length !== names.length)
-    throw new UsageError(`Slurm gave ${names.length} nodes (${list}) but ${tasks.length} task counts (${env.SLURM_TASKS_PER_NODE})`);
-  return names.map((name, i) => ({ name, slots: tasks[i]! }));
-}
-
 /**
  * Assign `np` ranks to hosts: the host index of each rank. Beyond the total slot count,
  * ranks keep being placed in the same order (oversubscription), unless `oversubscribe` is
@@ -219,15 +178,17 @@ export interface PlannedHost extends HostSlots {
 
 /**
  * Where the job runs: the hosts of --host/--hostfile (over ssh unless they are this host), or
- * of the Slurm allocation (over srun), or this host alone; only hosts that get a rank.
+ * of the Slurm allocation (over srun), or of the PBS or LSF allocation (over ssh unless they are
+ * this host), or this host alone; only hosts that get a rank.
  * @returns the hosts, and a warning to print if -n oversubscribes the slots
  */
 export async function planHosts(
   request: { hosts: HostSlots[] | undefined; np: number | undefined; mapBy: MapBy; oversubscribe: boolean },
   env: NodeJS.ProcessEnv,
 ): Promise<{ hosts: PlannedHost[]; warning?: string }> {
-  const slurm = request.hosts === undefined ? slurmHosts(env) : undefined;
-  const listed = request.hosts ?? slurm;
+  const batch = request.hosts === undefined ? batchAllocation(env) : undefined;
+  const listed = request.hosts ?? batch?.hosts;
+  const srun = batch?.system === "Slurm";
   if (listed === undefined) {
     const perNode = typeof request.mapBy === "object" ? request.mapBy.perNode : undefined;
     const np = request.np ?? perNode ?? 1;
@@ -237,7 +198,7 @@ export async function planHosts(
   const np = request.np ?? (typeof request.mapBy === "object" ? request.mapBy.perNode * listed.length : listed.reduce((sum, h) => sum + h.slots, 0));
   const { placement, oversubscribed } = mapRanks(listed, np, request.mapBy, request.oversubscribe);
   const hosts = await Promise.all(
-    listed.map(async (h): Promise<PlannedHost> => ({ ...h, via: slurm ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),
+    listed.map(async (h): Promise<PlannedHost> => ({ ...h, via: srun ? "srun" : (await isThisHost(h.name)) ? "local" : "ssh", ranks: [] })),
   );
   placement.forEach((k, rank) => hosts[k]!.ranks.push(rank));
   const warning = oversubscribed ? `${np} ranks on ${describeHosts(listed)} oversubscribe its slots; ranks will share cores` : undefined;

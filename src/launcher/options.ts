@@ -30,6 +30,8 @@ export interface LaunchOptions {
   launchAgent: string | undefined;
   /** How long a remote host may take to start its agent. */
   launchTimeout: number;
+  /** --launch-retry: for how long a host that ssh cannot reach or log in to yet is tried again (0: not). */
+  launchRetry: number;
   /** Node and tsmpi paths on remote hosts (default: the same as here). */
   remoteNode: string | undefined;
   prefix: string | undefined;
@@ -60,7 +62,7 @@ export interface LaunchOptions {
   deadlockReport: number | undefined;
   /** When a rank fails, let the others run on instead of terminating them. */
   keepGoing: boolean;
-  /** Under srun: this task is one rank of the step's job (see slurm-direct.ts). */
+  /** Under srun, mpiexec or flux run: this task is one rank of the job (see direct.ts). */
   direct: boolean;
   /** --trace FILE: write a Chrome trace-event JSON of every rank's calls here. */
   trace: string | undefined;
@@ -109,6 +111,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
     mapBy: parseMapBy(value(args, "map-by"), value(args, "npernode")),
     oversubscribe: args.oversubscribe as boolean,
     ...remoteOptions(args),
+    launchRetry: seconds("launch-retry", value(args, "launch-retry")) ?? 0,
     bindTo: parseBindTo(value(args, "bind-to")),
     reportBindings: args["report-bindings"] as boolean,
     iface: value(args, "iface"),
@@ -168,7 +171,7 @@ function remoteOptions(args: Arguments): Pick<LaunchOptions, "rshAgent" | "launc
   };
 }
 
-/** Under --direct, srun starts, places, binds and feeds the ranks: what tsmpi would do instead is refused, with srun's option for it. */
+/** Under --direct, the process manager starts, places, binds and feeds the ranks: what tsmpi would do instead is refused, with srun's option for it. */
 function checkDirect(options: LaunchOptions): void {
   const srun: Array<[boolean, string, string]> = [
     [typeof options.mapBy === "object", "--npernode/--map-by ppr", "srun --ntasks-per-node"],
@@ -177,7 +180,8 @@ function checkDirect(options: LaunchOptions): void {
     [options.outputFilename !== undefined, "--output-filename", "srun --output"],
   ];
   const [, given, instead] = srun.find(([on]) => on) ?? [];
-  if (given !== undefined) throw new UsageError(`--direct: srun starts the ranks, so ${given} cannot apply; use ${instead}`);
+  if (given !== undefined)
+    throw new UsageError(`--direct: the process manager starts the ranks, so ${given} cannot apply; use its own option (under Slurm: ${instead})`);
 }
 
 /**

@@ -3,12 +3,14 @@
  * talk over tcp (several hosts, or --transport tcp), the launcher's address for it and the
  * job's key pair (unless --insecure).
  */
+import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import type { JobKeys } from "../comm/addresses.js";
 import { UsageError } from "../errors.js";
 import { hostBindings } from "./binding.js";
+import { RETRY_MS } from "./agent-link.js";
 import { planHosts, type PlannedHost } from "./hosts.js";
 import { pickAddress, type Picked } from "./network.js";
 import type { LaunchOptions } from "./options.js";
@@ -34,7 +36,7 @@ export async function planJob(options: LaunchOptions): Promise<JobPlan> {
   const np = hosts.reduce((sum, h) => sum + h.ranks.length, 0);
   const remote = hosts.some((h) => h.via !== "local");
   if (!remote && options.transport !== "tcp") return { hosts, np, remote };
-  const picked = await pickAddress({ iface: options.iface, cidr: options.cidr }, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
+  const picked = await pickRetrying(options, hosts.find((h) => h.via !== "local")?.name ?? "127.0.0.1");
   const keys = options.insecure ? undefined : (await import("zeromq")).curveKeyPair();
   const ranksHere = hosts.some((h) => h.via === "local" && h.ranks.length > 0); // else this host uses no address
   if (remote && ranksHere && !options.quiet)
@@ -55,4 +57,23 @@ function checkThisHost(options: LaunchOptions, host: PlannedHost): void {
   );
   if (options.wdir !== undefined && !(existsSync(options.wdir) && statSync(options.wdir).isDirectory()))
     throw new UsageError(`--wdir ${options.wdir}: no such directory on ${hostname()}`);
+}
+
+/**
+ * This host's tcp address, by the route towards `towards` (or as --iface/--bind say). Under
+ * --launch-retry, a host with no route yet (a Kubernetes pod whose name does not resolve until
+ * it runs) is looked up again every {@link RETRY_MS} ms while it lasts.
+ */
+async function pickRetrying(options: LaunchOptions, towards: string): Promise<Picked> {
+  const until = performance.timeOrigin + options.launchRetry * 1000; // from the launcher's start, as for ssh (remote-host.ts)
+  for (let said = false; ; said = true) {
+    try {
+      return await pickAddress({ iface: options.iface, cidr: options.cidr }, towards);
+    } catch (error) {
+      const byRoute = options.iface === undefined && options.cidr === undefined;
+      if (!byRoute || Date.now() + RETRY_MS > until) throw error;
+      if (!said) say(`no route to ${towards} yet; --launch-retry: trying again every ${RETRY_MS / 1000} s for up to ${options.launchRetry} s`);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
 }

@@ -5,10 +5,11 @@
  * dies, is lost as a whole.
  */
 import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
-import { AGENT_MAIN, AgentLink, agentArgv } from "./agent-link.js";
+import { AGENT_MAIN, AgentLink, RETRY_MS, agentArgv, type LaunchRetry } from "./agent-link.js";
 import type { PlannedHost } from "./hosts.js";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { LaunchOptions } from "./options.js";
@@ -25,12 +26,22 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     cwd: options.wdir ?? process.cwd(),
     wdir: options.wdir !== undefined,
   });
+  let limit: NodeJS.Timeout | undefined;
+  /** The host has --launch-timeout seconds to start its ranks, counted from its latest attempt (see --launch-retry). */
+  const arm = () => {
+    clearTimeout(limit);
+    limit = setTimeout(() => {
+      if (!link.ready) supervisor.hostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
+    }, options.launchTimeout * 1000);
+    limit.unref();
+  };
   const link: AgentLink = new AgentLink(
     host.name,
     argv,
     (message) => relay(message, host, supervisor, options, (ask) => link.send(ask)),
     // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
     (why) => supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`),
+    host.via === "ssh" && options.launchRetry > 0 ? retrying(host, options.launchRetry, arm) : undefined,
   );
   for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
   link.send(launchMessage(host, node, job));
@@ -38,10 +49,7 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     process.stdin.on("data", (data: Buffer) => link.send({ type: "stdin", data: data.toString("base64") }));
     process.stdin.on("end", () => link.send({ type: "stdin" }));
   }
-  const limit = setTimeout(() => {
-    if (!link.ready) supervisor.hostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
-  }, options.launchTimeout * 1000);
-  limit.unref();
+  arm();
   return {
     // The agent writes a bundle's code into its own job directory.
     start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
@@ -96,4 +104,21 @@ function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, op
       writeErr(`${message.line}\n`);
       break;
   }
+}
+
+/**
+ * --launch-retry: a host that ssh cannot log in to yet (its sshd not listening, its name not
+ * resolvable yet, as while Kubernetes pods start) is tried again every {@link RETRY_MS} ms until
+ * `seconds` after the launcher started, and says so once; each attempt restarts its --launch-timeout.
+ */
+function retrying(host: PlannedHost, seconds: number, rearm: () => void): LaunchRetry {
+  let said = false;
+  return {
+    until: performance.timeOrigin + seconds * 1000, // from the launcher's start, as for the route in plan.ts
+    onRetry: (why) => {
+      rearm();
+      if (!said) say(`host ${host.name}: ${why}; --launch-retry: trying again every ${RETRY_MS / 1000} s for up to ${seconds} s`);
+      said = true;
+    },
+  };
 }

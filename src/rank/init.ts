@@ -57,14 +57,25 @@ export function init(): Promise<Comm> {
   return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
 }
 
-/** A world of size 1, unless this process is one of several tasks of an srun step: then each would be alone, silently. */
+/**
+ * A world of size 1, unless this process is one of several tasks of an srun step or of another
+ * PMI process manager's job (mpiexec): then each would be alone, silently.
+ */
 async function alone(env: NodeJS.ProcessEnv): Promise<Comm> {
   const tasks = Number(env.SLURM_STEP_NUM_TASKS);
+  const script = process.argv[1] ?? "app.ts";
   if (env.SLURM_STEP_ID !== undefined && env.SLURM_PROCID !== undefined && tasks > 1) {
-    const script = process.argv[1] ?? "app.ts";
     throw new InitError(
       `init on task ${env.SLURM_PROCID} of Slurm step ${env.SLURM_JOB_ID}.${env.SLURM_STEP_ID}: srun started ${tasks} tasks without tsmpi, so each would be a world of size 1; ` +
         `make them one job with srun --mpi=pmi2 -n ${tasks} tsmpi --direct ${script}`,
+    );
+  }
+  const size = Number(env.PMI_SIZE);
+  if (env.PMI_RANK !== undefined && Number.isInteger(size) && size > 1) {
+    const starter = env.FLUX_JOB_ID !== undefined ? "flux run" : "mpiexec";
+    throw new InitError(
+      `init on task ${env.PMI_RANK} of ${size} (PMI_RANK, PMI_SIZE): a process manager started ${size} tasks without tsmpi, so each would be a world of size 1; ` +
+        `make them one job with ${starter} -n ${size} tsmpi --direct ${script}`,
     );
   }
   return world(new Runtime(0, 1));
