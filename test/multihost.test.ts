@@ -217,7 +217,7 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
   });
 
   it("prints a hang report for ranks on every host on --timeout", async () => {
-    const job = await runJob(3, fixture("deadlock.ts"), [], onCluster(["--host", ips().join(","), "--timeout", "4", "-q"]));
+    const job = await runJob(3, fixture("deadlock.ts"), [], onCluster(["--host", ips().join(","), "--timeout", "10", "-q"]));
     expect(job.exitCode).toBe(124);
     expect(job.stderr).toMatch(/rank 0: waiting in recv\(source rank 1, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);
     expect(job.stderr).toMatch(/rank 1: waiting in recv\(source rank 2, tag 7\) on the world communicator for [\d.]+ s; 1 unmatched message/);

@@ -112,7 +112,7 @@ describe("ranks die with whoever started them", () => {
   it.each([
     ["prctl through koffi", "m.dieWithParent(process.ppid)", 1000],
     ["a watchdog thread (where prctl cannot be used)", "m.startWatchdog(process.ppid)", 3000],
-  ])("with %s, a process computing in a tight loop dies within %i ms of its parent's SIGKILL", async (how, call, limit) => {
+  ])("with %s (%s), a process computing in a tight loop dies within %i ms of its parent's SIGKILL", async (how, call, limit) => {
     const marker = `parent-death-test-${process.pid}-${Date.now()}`;
     const child = `import(${JSON.stringify(PARENT_DEATH)}).then((m) => { ${call}; console.log("computing"); for (;;); })`;
     // The marker reaches the child through the parent's environment: only the child's command line holds it.
