@@ -227,8 +227,7 @@ export class CartComm extends Comm {
 // import this module without an import circle.
 Comm.prototype.cartCreate = async function cartCreate(this: Comm, dims: readonly number[], periods: boolean | readonly boolean[] = false) {
   const group = engineGroup(this);
-  const refused = group.refuse("cartCreate");
-  if (refused !== undefined) throw refused;
+  group.ensureOpen("cartCreate");
   const layout = await cartLayout(group.channel("cartCreate"), dims, periods);
   const cells = layout.dims.reduce((a, b) => a * b, 1);
   // Every member takes a child id, in the grid or not, so that later children agree everywhere.

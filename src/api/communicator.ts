@@ -213,8 +213,7 @@ export class Comm extends PointToPoint {
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {
     const group = engineGroup(this);
-    const refused = group.refuse("dup");
-    if (refused !== undefined) throw refused;
+    group.ensureOpen("dup");
     return backed(new Comm(group.child("")));
   }
   /**
@@ -234,12 +233,9 @@ export class Comm extends PointToPoint {
    */
   async free(): Promise<void> {
     const group = engineGroup(this);
-    const refused =
-      group.refuse("free") ??
-      (group.id === "w"
-        ? callError(ArgumentError, "free", this.rank, "the world communicator cannot be freed; free only what dup(), split() or cartCreate() made")
-        : undefined);
-    if (refused !== undefined) throw refused;
+    group.ensureOpen("free");
+    if (group.id === "w")
+      throw callError(ArgumentError, "free", this.rank, "the world communicator cannot be freed; free only what dup(), split() or cartCreate() made");
     const done = this.barrier();
     group.freed = true; // calls made from now on are refused; the barrier runs after those before it
     await done;

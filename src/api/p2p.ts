@@ -51,7 +51,7 @@ export class PointToPoint {
 
   /** Where `call` stands; throws the ArgumentError of a freed communicator (every point-to-point call passes here first). */
   #where(call: string): Where {
-    if (this.#group.freed) throw this.#group.refuse(call)!;
+    this.#group.ensureOpen(call);
     if (call === "send") return this.#send;
     if (call === "recv") return this.#recv;
     let where = this.#wheres.get(call);

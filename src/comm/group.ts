@@ -159,6 +159,11 @@ export class Group {
     return callError(ArgumentError, call, this.rank, "the communicator was freed (comm.free()); free it only after its last call, or dup() a new one");
   }
 
+  /** Throw the ArgumentError of a call on this communicator once it is freed (calls that may throw; collectives reject with {@link refuse}). */
+  ensureOpen(call: string): void {
+    if (this.freed) throw this.refuse(call)!;
+  }
+
   /**
    * Let go of the board and its stage, and refuse every later call (Comm.free, after a barrier;
    * or the backstop once the Comm is garbage). Memory goes back once every member has let go.
