@@ -74,6 +74,6 @@ describe("architecture of src/", () => {
     const body = declared("p2p.d.ts", "PointToPoint") + declared("communicator.d.ts", "Comm");
     expect(body).toContain("send(value: unknown");
     expect(body).toContain("allreduce<T extends Reducible>");
-    for (const internal of ["runtime", "group", "channel(", "childId", "constructor(", "Group", "engineGroup"]) expect(body).not.toContain(internal);
+    for (const internal of ["runtime", "channel(", "childId", "constructor(", "CommEngine", "engineOf"]) expect(body).not.toContain(internal);
   });
 });

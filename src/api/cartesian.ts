@@ -7,12 +7,12 @@
  */
 import { cartLayout } from "../collectives/cartesian.js";
 import { CollectiveFailure } from "../collectives/protocol.js";
-import type { Group } from "../comm/group.js";
+import type { CommEngine } from "../comm/engine.js";
 import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
 import { checkPeer, describe, PROC_NULL } from "../comm/validate.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
-import { engineGroup } from "./p2p.js";
+import { engineOf } from "./p2p.js";
 
 declare module "./communicator.js" {
   interface Comm {
@@ -69,10 +69,10 @@ export class CartComm extends Comm {
   /** Neighbours in MPI's order: per dimension the −1 then the +1 neighbour, PROC_NULL off an open edge. */
   readonly #neighbors: readonly number[];
   /** Private context for neighbourhood collectives, so that they never match user messages. */
-  readonly #halo: Group;
+  readonly #halo: CommEngine;
 
   /** @internal Use `comm.cartCreate(dims, periods)`. */
-  constructor(group: Group, layout: Layout) {
+  constructor(group: CommEngine, layout: Layout) {
     super(group);
     this.dims = Object.freeze([...layout.dims]);
     this.periods = Object.freeze([...layout.periods]);
@@ -207,7 +207,7 @@ export class CartComm extends Comm {
    * A local error is sent on in place of data, then thrown here once the neighbours' blocks are in.
    */
   #exchange<T>(call: string, block: (i: number) => T | CollectiveFailure, localError?: Error): Promise<Array<T | undefined>> {
-    const refused = engineGroup(this).refuse(call);
+    const refused = engineOf(this).refuse(call);
     if (refused !== undefined) return Promise.reject(refused);
     const halo = this.#halo;
     const received = this.#neighbors.map((source, i) =>
@@ -226,7 +226,7 @@ export class CartComm extends Comm {
 // Installed here rather than written in Comm: CartComm extends Comm, so communicator.ts cannot
 // import this module without an import circle.
 Comm.prototype.cartCreate = async function cartCreate(this: Comm, dims: readonly number[], periods: boolean | readonly boolean[] = false) {
-  const group = engineGroup(this);
+  const group = engineOf(this);
   group.ensureOpen("cartCreate");
   const layout = await cartLayout(group.channel("cartCreate"), dims, periods);
   const cells = layout.dims.reduce((a, b) => a * b, 1);

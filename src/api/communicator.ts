@@ -11,9 +11,9 @@ import type { Reducible, TypedArray } from "../comm/values.js";
 import * as coll from "../collectives/index.js";
 import type { OpLike } from "../collectives/ops.js";
 import type { IntoOptions } from "./options.js";
-import { engineGroup, PointToPoint } from "./p2p.js";
+import { engineOf, PointToPoint } from "./p2p.js";
 import { apart } from "../comm/into.js";
-import type { Channel, Group } from "../comm/group.js";
+import type { Channel, CommEngine } from "../comm/engine.js";
 import { ArgumentError, callError } from "../errors.js";
 import { allocateShared, type SharedWindow, type TypedArrayClass } from "./window.js";
 
@@ -29,11 +29,11 @@ declare global {
  * The backstop of {@link Comm.free}: a communicator that becomes garbage unfreed lets go of its
  * shared memory on this rank (once its board is idle). Holds the engine group, never the Comm.
  */
-const finalizers = new FinalizationRegistry<Group>((group) => group.free());
+const finalizers = new FinalizationRegistry<CommEngine>((group) => group.free());
 
 /** `comm`, registered with the backstop. */
 export function backed<C extends Comm>(comm: C): C {
-  const group = engineGroup(comm);
+  const group = engineOf(comm);
   finalizers.register(comm, group, group);
   return comm;
 }
@@ -41,7 +41,7 @@ export function backed<C extends Comm>(comm: C): C {
 export class Comm extends PointToPoint {
   /** Run collective `call` on a private channel of this communicator; rejects at once if it was freed. */
   #run<T>(call: string, body: (ch: Channel) => Promise<T>): Promise<T> {
-    const group = engineGroup(this);
+    const group = engineOf(this);
     const refused = group.refuse(call);
     return refused === undefined ? body(group.channel(call)) : Promise.reject(refused);
   }
@@ -198,7 +198,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   async splitShared(): Promise<Comm> {
-    return (await this.split(engineGroup(this).runtime.node, this.rank))!;
+    return (await this.split(engineOf(this).runtime.node, this.rank))!;
   }
   /**
    * Allocate a window of memory shared by every rank of this communicator, `localLength`
@@ -208,11 +208,11 @@ export class Comm extends PointToPoint {
    * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
    */
   allocateShared<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
-    return allocateShared(this, Kind, localLength, engineGroup(this).runtime.node);
+    return allocateShared(this, Kind, localLength, engineOf(this).runtime.node);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {
-    const group = engineGroup(this);
+    const group = engineOf(this);
     group.ensureOpen("dup");
     return backed(new Comm(group.child("")));
   }
@@ -232,7 +232,7 @@ export class Comm extends PointToPoint {
    * @throws ArgumentError (rejects) on the world communicator, or one already freed
    */
   async free(): Promise<void> {
-    const group = engineGroup(this);
+    const group = engineOf(this);
     group.ensureOpen("free");
     if (group.id === "w")
       throw callError(ArgumentError, "free", this.rank, "the world communicator cannot be freed; free only what dup(), split() or cartCreate() made");
@@ -244,7 +244,7 @@ export class Comm extends PointToPoint {
   }
   /** `await using sub = await comm.dup()`: frees the communicator at the end of the block, unless freed already. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!engineGroup(this).freed) await this.free();
+    if (!engineOf(this).freed) await this.free();
   }
   /**
    * Split into sub-communicators: ranks with the same `color` form one, ordered by `key`
@@ -253,8 +253,8 @@ export class Comm extends PointToPoint {
   async split(color: number, key = 0): Promise<Comm | undefined> {
     const ranks = await this.#run("split", (ch) => coll.split(ch, color, key));
     // Every member takes a child id, in or out, so that later children agree everywhere.
-    const members = ranks?.map((rank) => engineGroup(this).members[rank]!) ?? [];
-    const child = engineGroup(this).child(`:${color}`, members);
+    const members = ranks?.map((rank) => engineOf(this).members[rank]!) ?? [];
+    const child = engineOf(this).child(`:${color}`, members);
     return ranks && backed(new Comm(child));
   }
 }

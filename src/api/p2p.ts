@@ -5,7 +5,7 @@
  */
 import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/validate.js";
 import { Request, Status, type Hurry } from "../comm/request.js";
-import type { Group } from "../comm/group.js";
+import type { CommEngine } from "../comm/engine.js";
 import { target } from "../comm/into.js";
 import type { IrecvOptions, RecvOptions } from "./options.js";
 import { abortable, type SignalOptions } from "./abort.js";
@@ -16,7 +16,7 @@ import { AbortError, ArgumentError, callError } from "../errors.js";
  * communicators on one (cartesian.ts: it extends Comm, so Comm cannot import it). Not exported
  * from the package.
  */
-export let engineGroup: (comm: PointToPoint) => Group;
+export let engineOf: (comm: PointToPoint) => CommEngine;
 
 /** The peers a send may name, and a receive. */
 const TO = { procNull: true };
@@ -28,14 +28,14 @@ export class PointToPoint {
   readonly rank: number;
   /** Number of ranks in the communicator. */
   readonly size: number;
-  readonly #group: Group;
+  readonly #group: CommEngine;
 
   static {
-    engineGroup = (comm) => comm.#group;
+    engineOf = (comm) => comm.#group;
   }
 
   /** @internal Use `init()`, `dup()` or `split()` to get a communicator. */
-  constructor(group: Group) {
+  constructor(group: CommEngine) {
     this.#group = group;
     this.rank = group.rank;
     this.size = group.size;

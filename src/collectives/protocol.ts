@@ -4,7 +4,7 @@
  * with the reason and none waits forever.
  */
 import { addExtension } from "msgpackr/pack";
-import type { Channel } from "../comm/group.js";
+import type { Channel } from "../comm/engine.js";
 import type { TypedArray } from "../comm/values.js";
 import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
 import { combine, type Op } from "./ops.js";

@@ -3,7 +3,7 @@
  * (the root talks to each rank directly): blocks have arbitrary sizes, so a tree would
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
-import type { Channel } from "../comm/group.js";
+import type { Channel } from "../comm/engine.js";
 import { copyArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot } from "../comm/validate.js";

@@ -152,7 +152,7 @@ export class Runtime implements Delivery, Receiving {
 
   /**
    * Receive the oldest matching message, reading the inbox only while waiting. Resolves with
-   * its envelope (see Group.take); given a `site` (a point-to-point receive), with its value
+   * its envelope (see CommEngine.take); given a `site` (a point-to-point receive), with its value
    * instead, landed in `into` and `status` filled: the caller's promise is this one (see {@link matched}).
    * @param into where the transport may write the message's array as it arrives (see {@link place})
    * @param hurry poll only when this hook is called (irecv: when its request is waited for),

@@ -13,7 +13,7 @@ import { pack, unpack } from "msgpackr/pack";
 import { Dealer } from "zeromq";
 import { Comm } from "../api/communicator.js";
 import type { PeerAddress } from "../comm/addresses.js";
-import { Group } from "../comm/group.js";
+import { CommEngine } from "../comm/engine.js";
 import { HostTransport, crowded } from "../comm/host.js";
 import { loadLibc } from "../comm/shm/libc.js";
 import { Runtime } from "../comm/runtime.js";
@@ -83,7 +83,7 @@ async function alone(env: NodeJS.ProcessEnv): Promise<Comm> {
 
 function world(runtime: Runtime): Comm {
   return new Comm(
-    new Group(
+    new CommEngine(
       runtime,
       "w",
       Array.from({ length: runtime.size }, (_, i) => i),

@@ -11,7 +11,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Comm } from "../../api/communicator.js";
-import { Group } from "../../comm/group.js";
+import { CommEngine } from "../../comm/engine.js";
 import { Matcher, type Token } from "../../comm/matching.js";
 import { Request, type Hurry, type Status } from "../../comm/request.js";
 import type { Site } from "../../comm/into.js";
@@ -78,8 +78,8 @@ export function interpose(recorder: Recorder): void {
 function interposeComm(recorder: Recorder): void {
   // A collective opens its channel synchronously when called: that names its communicator.
   let starting = -1;
-  const channel = Group.prototype.channel;
-  Group.prototype.channel = function (this: Group, call: string) {
+  const channel = CommEngine.prototype.channel;
+  CommEngine.prototype.channel = function (this: CommEngine, call: string) {
     if (starting >= 0) recorder.comm(starting, this.id);
     starting = -1;
     return channel.call(this, call);

@@ -1,7 +1,7 @@
 /**
- * The engine side of a communicator: its context id, its members (world ranks) and the
- * runtime they talk through. The public `Comm` wraps one; collectives see only the
- * {@link Channel}s it opens.
+ * The engine side of a communicator ({@link CommEngine}): its context id, its members (world
+ * ranks) and the runtime they talk through. The public `Comm` wraps one; collectives see only
+ * the {@link Channel}s it opens. (The public `Group`, a set of ranks, is api/group.ts.)
  */
 import { arrayKind, encode, payloadBytes } from "./codec.js";
 import { ArgumentError, SerializationError, callError } from "../errors.js";
@@ -20,7 +20,7 @@ import type { Libc } from "./shm/libc.js";
  */
 export class Channel {
   constructor(
-    private readonly group: Group,
+    private readonly group: CommEngine,
     /** The MPI call this channel serves, for error messages and hang reports. */
     readonly call: string,
     private readonly tag: number,
@@ -67,7 +67,7 @@ export class Channel {
   }
 }
 
-export class Group {
+export class CommEngine {
   /** This process's rank in the group. */
   readonly rank: number;
   readonly size: number;
@@ -182,7 +182,7 @@ export class Group {
   }
 
   /** A group of the same runtime with a child context id (dup/split): equal on every member, since those calls are collective. */
-  child(suffix: string, members: readonly number[] = this.members): Group {
-    return new Group(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members);
+  child(suffix: string, members: readonly number[] = this.members): CommEngine {
+    return new CommEngine(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members);
   }
 }
