@@ -18,6 +18,12 @@ describe("host lists and hostfiles", () => {
     ]);
     expect(() => parseHostList("a:0")).toThrow(/--host a:0: slots must be a positive integer/);
     expect(() => parseHostList("a:b:c")).toThrow(/--host: cannot read "a:b:c"/);
+    // IPv6 addresses: bare (one slot), or in brackets before `:slots`.
+    expect(parseHostList("fd00:1::2,[fd00:1::3]:4,[::1]")).toEqual([
+      { name: "fd00:1::2", slots: 1 },
+      { name: "fd00:1::3", slots: 4 },
+      { name: "::1", slots: 1 },
+    ]);
   });
 
   it("reads Open MPI and MPICH hostfiles with comments, summing repeated hosts", () => {
@@ -26,6 +32,11 @@ describe("host lists and hostfiles", () => {
       { name: "n1", slots: 6 },
       { name: "n2", slots: 2 },
       { name: "n3", slots: 1 },
+    ]);
+    expect(parseHostfile("fd00:1::2 slots=2\n[fd00:1::3]:3\n[fd00:1::4] slots=1\n", "hosts")).toEqual([
+      { name: "fd00:1::2", slots: 2 },
+      { name: "fd00:1::3", slots: 3 },
+      { name: "fd00:1::4", slots: 1 },
     ]);
     expect(() => parseHostfile("n1 slots=x\n", "hosts")).toThrow(/hostfile hosts:1: slots must be a positive integer, got "x"/);
     expect(() => parseHostfile("n1 n2 n3\n", "hosts")).toThrow(/hostfile hosts:1: cannot read "n1 n2 n3"/);
@@ -114,7 +125,18 @@ describe("host lists and hostfiles", () => {
     expect(inCidr("10.1.2.3", "10.1.0.0/16")).toBe(true);
     expect(inCidr("10.2.2.3", "10.1.0.0/16")).toBe(false);
     expect(inCidr("192.168.1.7", "0.0.0.0/0")).toBe(true);
-    expect(() => inCidr("10.1.2.3", "ten/8")).toThrow(/--bind: "ten\/8" is not an IPv4 CIDR/);
+    expect(() => inCidr("10.1.2.3", "ten/8")).toThrow(/--bind: "ten\/8" is not a CIDR such as 10.1.0.0\/16 or fd00:1::\/64/);
+    expect(() => inCidr("10.1.2.3", "10.0.0.0/33")).toThrow(/is not a CIDR/);
+    // IPv6: prefixes on and off group boundaries, `::` anywhere, an embedded IPv4 tail.
+    expect(inCidr("fd00:217::2", "fd00:217::/64")).toBe(true);
+    expect(inCidr("fd00:218::2", "fd00:217::/64")).toBe(false);
+    expect(inCidr("2001:db8:0:0:8000::1", "2001:db8::/65")).toBe(false);
+    expect(inCidr("2001:db8:0:0:7fff::1", "2001:db8::/65")).toBe(true);
+    expect(inCidr("::ffff:10.1.2.3", "::ffff:10.1.0.0/112")).toBe(true);
+    expect(inCidr("::1", "::/0")).toBe(true);
+    expect(inCidr("10.1.2.3", "fd00::/8")).toBe(false);
+    expect(inCidr("fd00::1", "10.0.0.0/8")).toBe(false);
+    expect(() => inCidr("fd00::1", "fd00::/129")).toThrow(/is not a CIDR/);
   });
 });
 

@@ -44,8 +44,17 @@ export function canMakeHosts(): boolean {
   }
 }
 
+export interface ClusterOptions {
+  /**
+   * IPv6 only: hosts get `fd00:<subnet>::<i>/64` and no IPv4 address but loopback, and each
+   * host's `/etc/hosts` (`/etc/netns/<ns>/hosts`, which `ip netns exec` mounts) names every
+   * host `w<i>.tsmpi.test` at its IPv6 address only, as a cluster's DNS would.
+   */
+  ipv6?: boolean;
+}
+
 /** Make `count` hosts on 10.<a>.<b>.0/24 (a, b from `subnet`), each with sshd listening. */
-export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): Cluster {
+export function makeCluster(count: number, subnet = 200 + (process.pid % 50), options: ClusterOptions = {}): Cluster {
   const tag = `tsmpi${process.pid % 100000}`;
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-hosts-"));
   const sw = `${tag}-sw`;
@@ -84,6 +93,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
       } catch {
         // never made
       }
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -96,14 +106,21 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50)): C
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "hostkey")]);
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "key.pub")));
+    const address = (i: number) => (options.ipv6 ? `fd00:${subnet}::${i}` : `10.${subnet}.0.${i}`);
     for (let i = 1; i <= count; i++) {
       const ns = `${tag}-h${i}`;
-      const ip = `10.${subnet}.0.${i}`;
+      if (options.ipv6) {
+        // Before sshd starts: `ip netns exec` mounts the namespace's files when it runs.
+        const names = Array.from({ length: count }, (_, k) => `${address(k + 1)} w${k + 1}.tsmpi.test`);
+        mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+        writeFileSync(`/etc/netns/${ns}/hosts`, ["127.0.0.1 localhost", "::1 localhost", ...names, ""].join("\n"));
+      }
+      const ip = address(i);
       hosts.push({ ns, ip, iface: "eth0" });
       run("ip", ["netns", "add", ns]);
       run("ip", ["link", "add", `${tag}v${i}`, "netns", ns, "type", "veth", "peer", "name", `p${i}`, "netns", sw]);
       run("ip", ["-n", ns, "link", "set", `${tag}v${i}`, "name", "eth0"]);
-      run("ip", ["-n", ns, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+      run("ip", ["-n", ns, "addr", "add", ...(options.ipv6 ? [`${ip}/64`, "nodad"] : [`${ip}/24`]), "dev", "eth0"]);
       run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
       run("ip", ["-n", ns, "link", "set", "lo", "up"]);
       run("ip", ["-n", sw, "link", "set", `p${i}`, "master", "br0"]);

@@ -20,6 +20,14 @@ export interface PeerAddress {
 }
 
 /**
+ * The tcp endpoint that binds any free port on `address` (IPv4, or IPv6 in brackets). Sockets
+ * that bind or connect tcp endpoints set ZeroMQ's `ipv6` option, which admits both families.
+ */
+export function tcpAnyPort(address: string): string {
+  return `tcp://${address.includes(":") ? `[${address}]` : address}:*`;
+}
+
+/**
  * The job's CURVE key pair (z85): every member of the job holds it, nobody else does.
  * Each tcp inbox is a CURVE server with it, and its ZAP handler admits only clients that
  * present the job's public key. Travels over the launcher's IPC channel and inside ssh, never

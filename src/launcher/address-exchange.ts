@@ -26,7 +26,7 @@ export class AddressExchange {
   /** Bind the control socket; resolves with its address once ranks can connect. */
   async bind(): Promise<string> {
     const { Router } = await import("zeromq");
-    this.socket = new Router({ linger: 0 });
+    this.socket = new Router({ linger: 0, ipv6: true });
     if (this.keys) {
       this.gate = await zapGuard(this.socket, this.keys, new Router({ linger: 0, receiveTimeout: 1000 }));
       void this.gate.serve();

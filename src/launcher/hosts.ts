@@ -1,12 +1,13 @@
 /**
  * Placement: which hosts a job runs on, how many slots each has, and which rank goes where.
  * Hosts come from `--host a,b:4`, from a hostfile (Open MPI `host slots=N` or MPICH `host:N`
- * lines, `#` comments), or from the allocation of a Slurm, PBS or LSF job (allocation.ts);
+ * lines, `#` comments; IPv6 addresses bare or, before `:N`, in brackets), or from the allocation of a Slurm, PBS or LSF job (allocation.ts);
  * ranks fill hosts slot by slot
  * (`--map-by slot`, the default), round-robin (`--map-by node`) or N to a host
  * (`--map-by ppr:N:node`, `--npernode N`), as with mpirun.
  */
 import { readFileSync } from "node:fs";
+import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { UsageError } from "../errors.js";
 import { batchAllocation } from "./allocation.js";
@@ -48,10 +49,16 @@ export function parseHostList(text: string): HostSlots[] {
     .map((item) => item.trim())
     .filter((item) => item !== "")
     .map((item) => {
+      if (isIPv6(item)) return { name: item, slots: 1 }; // a bare IPv6 address: its colons are not `:slots`
       const match = /^([^\s:]+|\[[^\]]+\])(?::(\d+))?$/.exec(item);
       if (!match) throw new UsageError(`--host: cannot read ${JSON.stringify(item)}; write host or host:slots, e.g. --host node1:4,node2:4`);
-      return { name: match[1]!.replace(/^\[|\]$/g, ""), slots: slotCount(match[2], `--host ${item}`) };
+      return { name: unbracket(match[1]!), slots: slotCount(match[2], `--host ${item}`) };
     });
+}
+
+/** `[fd00::2]` → `fd00::2`: IPv6 addresses are written in brackets where `:N` may follow. */
+function unbracket(name: string): string {
+  return name.replace(/^\[(.*)\]$/, "$1");
 }
 
 function slotCount(text: string | undefined, where: string): number {
@@ -69,9 +76,9 @@ export function parseHostfile(text: string, file: string): HostSlots[] {
     if (line === "") continue;
     const where = `hostfile ${file}:${index + 1}`;
     const openMpi = /^(\S+)((?:\s+\w+=\S+)*)$/.exec(line);
-    const mpich = /^([^\s:]+):(\d+)$/.exec(line);
+    const mpich = /^([^\s:]+|\[[^\]]+\]):(\d+)$/.exec(line);
     if (mpich) {
-      hosts.push({ name: mpich[1]!, slots: slotCount(mpich[2], where) });
+      hosts.push({ name: unbracket(mpich[1]!), slots: slotCount(mpich[2], where) });
     } else if (openMpi) {
       const settings = new Map(
         openMpi[2]!
@@ -81,7 +88,7 @@ export function parseHostfile(text: string, file: string): HostSlots[] {
           .map((s) => s.split("=") as [string, string]),
       );
       const slots = settings.get("slots") ?? settings.get("max_slots");
-      hosts.push({ name: openMpi[1]!, slots: slotCount(slots, where) });
+      hosts.push({ name: unbracket(openMpi[1]!), slots: slotCount(slots, where) });
     } else {
       throw new UsageError(`${where}: cannot read ${JSON.stringify(raw.trim())}; write "host slots=N" or "host:N"`);
     }

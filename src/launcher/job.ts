@@ -8,6 +8,7 @@
  */
 import process from "node:process";
 import { AddressExchange } from "./address-exchange.js";
+import { tcpAnyPort } from "../comm/addresses.js";
 import { Cleanup } from "./cleanup.js";
 import { handOutScript } from "./entry.js";
 import { makeJobDir } from "./job-dir.js";
@@ -34,7 +35,7 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   if (files) cleanup.defer(() => files.close());
   const jobDir = makeJobDir();
   cleanup.defer(jobDir.remove);
-  const control = new AddressExchange(plan.picked ? `tcp://${plan.picked.address}:*` : `ipc://${jobDir.path}/control`, plan.keys);
+  const control = new AddressExchange(plan.picked ? tcpAnyPort(plan.picked.address) : `ipc://${jobDir.path}/control`, plan.keys);
   cleanup.defer(() => control.close());
   const profile = JobProfile.for(options, plan.np, jobDir.path);
   const supervisor = new Supervisor(plan.np, options, control.arrived, profile, files);

@@ -6,6 +6,7 @@
  */
 import { createSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
+import { isIPv4, isIPv6 } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { UsageError } from "../errors.js";
 
@@ -20,40 +21,56 @@ export interface Picked {
   iface: string;
 }
 
-function ipv4Addresses(): Array<{ iface: string; address: string }> {
-  const found: Array<{ iface: string; address: string }> = [];
+/**
+ * This host's IPv4 and IPv6 addresses, IPv4 first. IPv6 link-local addresses (fe80::/10) are
+ * left out: they need an interface scope that peers on other hosts cannot use.
+ */
+function hostAddresses(): Array<{ iface: string; address: string }> {
+  const found: Array<{ iface: string; address: string; v6: boolean }> = [];
   for (const [iface, infos] of Object.entries(networkInterfaces())) {
-    for (const info of infos ?? []) if (info.family === "IPv4") found.push({ iface, address: info.address });
+    for (const info of infos ?? []) {
+      if (info.family === "IPv4") found.push({ iface, address: info.address, v6: false });
+      else if (!/^fe[89ab]/i.test(info.address)) found.push({ iface, address: info.address, v6: true });
+    }
   }
-  return found;
+  return found.sort((a, b) => Number(a.v6) - Number(b.v6)).map(({ iface, address }) => ({ iface, address }));
 }
 
 function listAddresses(): string {
-  return ipv4Addresses()
+  return hostAddresses()
     .map((a) => `${a.iface} ${a.address}`)
     .join(", ");
 }
 
-function toInt(ip: string): number {
-  return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+/** An IP address as a number: 32 bits for IPv4, 128 for IPv6 (`::` and embedded IPv4 allowed). */
+function toBits(ip: string): bigint {
+  if (isIPv4(ip)) return ip.split(".").reduce((n, part) => n * 256n + BigInt(part), 0n);
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip)?.[1];
+  const text = tail === undefined ? ip : ip.slice(0, -tail.length) + ((n) => `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`)(toBits(tail));
+  const [head = "", rest] = text.split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const parts =
+    rest === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - groups(head).length - groups(rest).length).fill("0"), ...groups(rest)];
+  return parts.reduce((n, part) => (n << 16n) + BigInt(`0x${part}`), 0n);
 }
 
-/** Is `ip` inside `cidr` (IPv4, e.g. 10.1.0.0/16)? */
+/** Is `ip` inside `cidr` (IPv4 such as 10.1.0.0/16, or IPv6 such as fd00:1::/64)? */
 export function inCidr(ip: string, cidr: string): boolean {
-  const [base, bits = "32"] = cidr.split("/");
-  const prefix = Number(bits);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(base ?? "") || !(prefix >= 0 && prefix <= 32))
-    throw new UsageError(`--bind: ${JSON.stringify(cidr)} is not an IPv4 CIDR such as 10.1.0.0/16`);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return (toInt(ip) & mask) >>> 0 === (toInt(base!) & mask) >>> 0;
+  const [base = "", bits] = cidr.split("/");
+  const width = isIPv4(base) ? 32 : isIPv6(base) ? 128 : 0;
+  const prefix = Number(bits ?? width);
+  if (width === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > width)
+    throw new UsageError(`--bind: ${JSON.stringify(cidr)} is not a CIDR such as 10.1.0.0/16 or fd00:1::/64`);
+  if (!(width === 32 ? isIPv4(ip) : isIPv6(ip))) return false;
+  const shift = BigInt(width - prefix);
+  return toBits(ip) >> shift === toBits(base) >> shift;
 }
 
 /** The local address the kernel would use to reach `target` (no packet is sent). */
 export async function routeTowards(target: string): Promise<string> {
-  const { address: ip } = await lookup(target, { family: 4 });
+  const { address: ip, family } = await lookup(target);
   return new Promise((resolve, reject) => {
-    const socket = createSocket("udp4");
+    const socket = createSocket(family === 6 ? "udp6" : "udp4");
     socket.once("error", (error) => {
       socket.close();
       reject(error);
@@ -68,10 +85,10 @@ export async function routeTowards(target: string): Promise<string> {
 
 /** Pick this host's address as `choice` says, or by the route towards `towards`. */
 export async function pickAddress(choice: NetworkChoice, towards: string): Promise<Picked> {
-  const all = ipv4Addresses();
+  const all = hostAddresses();
   if (choice.iface !== undefined) {
     const found = all.find((a) => a.iface === choice.iface);
-    if (!found) throw new UsageError(`--iface ${choice.iface}: no such interface with an IPv4 address on ${hostname()} (it has ${listAddresses()})`);
+    if (!found) throw new UsageError(`--iface ${choice.iface}: no such interface with an IP address on ${hostname()} (it has ${listAddresses()})`);
     return found;
   }
   if (choice.cidr !== undefined) {
@@ -93,8 +110,8 @@ export async function isThisHost(name: string): Promise<boolean> {
   const me = hostname();
   if (name === "localhost" || name === me || name === me.split(".")[0]) return true;
   try {
-    const { address } = await lookup(name, { family: 4 });
-    return address.startsWith("127.") || ipv4Addresses().some((a) => a.address === address);
+    const mine = new Set(hostAddresses().map((a) => a.address));
+    return (await lookup(name, { all: true })).some(({ address }) => address.startsWith("127.") || address === "::1" || mine.has(address));
   } catch {
     return false; // unresolvable: treated as remote, and ssh will say what is wrong
   }

@@ -81,7 +81,7 @@ const SECTIONS: Array<[title: string, options: OptionSpec[]]> = [
         { choices: ["auto", "shm", "zmq", "tcp"], default: "auto" },
       ),
       string("iface", "Network interface for traffic between hosts, e.g. eth1"),
-      string("bind", "Network (IPv4 CIDR) for traffic between hosts, e.g. 10.1.0.0/16"),
+      string("bind", "Network (CIDR, IPv4 or IPv6) for traffic between hosts, e.g. 10.1.0.0/16 or fd00:1::/64"),
       flag("insecure", "No encryption or authentication on tcp (trusted networks only)", { default: false }),
     ],
   ],

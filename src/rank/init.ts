@@ -167,7 +167,7 @@ async function exchangeAddresses(
   address: PeerAddress,
   keys: LauncherLink["start"]["keys"],
 ): Promise<PeerAddress[]> {
-  const dealer = new Dealer({ linger: 0 });
+  const dealer = new Dealer({ linger: 0, ipv6: true });
   try {
     if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);
     dealer.connect(control);

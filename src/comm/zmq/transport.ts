@@ -14,7 +14,7 @@
 import { Buffer } from "node:buffer";
 import { Pull, Push, Router } from "zeromq";
 import { TransportError } from "../../errors.js";
-import type { JobKeys, PeerAddress } from "../addresses.js";
+import { tcpAnyPort, type JobKeys, type PeerAddress } from "../addresses.js";
 import type { Delivery, Transport } from "../transport.js";
 import { zapGuard, secureClient, type Gatekeeper } from "./security.js";
 import { SideChannel } from "./side.js";
@@ -108,7 +108,7 @@ export class ZmqTransport implements Transport {
 
   /** Bind this rank's inboxes. */
   static async bind(config: TransportConfig, sink: Delivery): Promise<ZmqTransport> {
-    const options = { receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0 };
+    const options = { receiveHighWaterMark: 0, receiveTimeout: IDLE_RECEIVE_MS, linger: 0, ipv6: true };
     const local = new Pull(options);
     await local.bind(config.local);
     const inboxes = [local];
@@ -117,8 +117,7 @@ export class ZmqTransport implements Transport {
     if (config.net) {
       const net = new Pull(options);
       if (config.net.keys) gate = await zapGuard(net, config.net.keys, new Router({ linger: 0, receiveTimeout: IDLE_RECEIVE_MS }));
-      const host = config.net.address.includes(":") ? `[${config.net.address}]` : config.net.address;
-      await net.bind(`tcp://${host}:*`);
+      await net.bind(tcpAnyPort(config.net.address));
       address.net = net.lastEndpoint!;
       inboxes.push(net);
     }
@@ -137,7 +136,7 @@ export class ZmqTransport implements Transport {
     const sameNode = peer.node === this.config.node && !this.config.netOnly;
     const endpoint = sameNode ? peer.local : peer.net;
     if (endpoint === undefined) throw new TransportError(`rank ${dest} has no tcp address, but it runs on another node`);
-    const socket = new Push({ sendHighWaterMark: 0, linger });
+    const socket = new Push({ sendHighWaterMark: 0, linger, ipv6: true });
     if (!sameNode && this.config.net?.keys) secureClient(socket, this.config.net.keys);
     socket.connect(endpoint);
     return socket;
