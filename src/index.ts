@@ -9,6 +9,8 @@ export type { IntoOptions, RecvOptions, IrecvOptions } from "./api/options.js";
 export type { SignalOptions, AbortSignalLike } from "./api/abort.js";
 export { SharedWindow, type TypedArrayClass } from "./api/window.js";
 export { CartComm } from "./api/cartesian.js";
+export { Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL } from "./api/group.js";
+export { COMM_TYPE_SHARED } from "./api/create.js";
 export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";

@@ -234,8 +234,13 @@ export class Comm extends PointToPoint {
   async free(): Promise<void> {
     const group = engineOf(this);
     group.ensureOpen("free");
-    if (group.id === "w")
-      throw callError(ArgumentError, "free", this.rank, "the world communicator cannot be freed; free only what dup(), split() or cartCreate() made");
+    if (group.id === "w" || group.id === "s")
+      throw callError(
+        ArgumentError,
+        "free",
+        this.rank,
+        `the ${group.id === "w" ? "world" : "self"} communicator cannot be freed; free only what dup(), split() or cartCreate() made`,
+      );
     const done = this.barrier();
     group.freed = true; // calls made from now on are refused; the barrier runs after those before it
     await done;

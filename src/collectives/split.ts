@@ -17,12 +17,16 @@ export { UNDEFINED };
 export async function split(ch: Channel, color: number, key = 0): Promise<number[] | undefined> {
   const mine = collectiveGuard(ch, () => {
     if (!Number.isInteger(color) || !Number.isFinite(key)) {
-      throw callError(ArgumentError, "split", ch.rank, `color must be an integer (or UNDEFINED) and key a number, got color ${color}, key ${key}`);
+      throw callError(ArgumentError, ch.call, ch.rank, `color must be an integer (or UNDEFINED) and key a number, got color ${color}, key ${key}`);
     }
     return [color, key] as const;
   });
   const all = (await bruck(ch, mine)).map((choice) => settle(ch, choice));
-  if (color < 0) return undefined;
+  return color < 0 ? undefined : sameColor(all, color);
+}
+
+/** The ranks whose (color, key) in `all` has `color`, ordered by key then by rank. */
+export function sameColor(all: ReadonlyArray<readonly [number, number]>, color: number): number[] {
   return all
     .map(([c, k], rank) => ({ c, k, rank }))
     .filter((m) => m.c === color)

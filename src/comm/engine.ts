@@ -78,6 +78,8 @@ export class CommEngine {
   private readonly plainPeers: Peers[] = [];
   private readonly collectivePeers: Peers[] = [];
   private childSeq = 0;
+  /** createGroup's children, numbered per tag and member list (see groupChild). */
+  private readonly groupSeq = new Map<string, number>();
   /** See Channel.board. */
   board: Board | null | Promise<Board | null> | undefined;
   /** Freed (Comm.free): every later call on the communicator is refused. */
@@ -185,4 +187,23 @@ export class CommEngine {
   child(suffix: string, members: readonly number[] = this.members): CommEngine {
     return new CommEngine(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members);
   }
+
+  /**
+   * A child made by its `members` alone (createGroup, collective over them only): numbered per
+   * tag and member list rather than by the parent's sequence, which the other ranks never see.
+   * Long member lists go into the id as a hash, so that every message's context stays short.
+   */
+  groupChild(tag: number, members: readonly number[]): CommEngine {
+    const key = `${tag}[${members.join(",")}]`;
+    const seq = this.groupSeq.get(key) ?? 0;
+    this.groupSeq.set(key, seq + 1);
+    return new CommEngine(this.runtime, `${this.id}.g${key.length <= 40 ? key : `${tag}#${members.length}#${fnv(key)}`}.${seq}`, members);
+  }
+}
+
+/** FNV-1a of a string, in base 36: a short, stable stand-in for a long member list. */
+function fnv(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
 }
