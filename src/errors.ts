@@ -65,6 +65,22 @@ export class UsageError extends TsmpiError {
   override readonly code = "TSMPI_ERR_USAGE";
 }
 
+/** A pool task threw on the rank that ran it (see CommExecutor): `rank` is that rank, `remoteStack` its stack there. */
+export class TaskError extends TsmpiError {
+  override readonly code = "TSMPI_ERR_TASK";
+  constructor(
+    message: string,
+    /** Rank (in the pool's communicator) that ran the task. */
+    readonly rank: number,
+    /** The stack of the error on that rank. */
+    readonly remoteStack: string,
+    /** The task ran a second time because the rank that first had it died. */
+    readonly rerun = false,
+  ) {
+    super(message);
+  }
+}
+
 /** Format `call: message (rank N)` consistently for every validation error. */
 export function callError<E extends TsmpiError>(
   Ctor: new (message: string, options?: { cause?: unknown }) => E,

@@ -15,6 +15,10 @@ export { dimsCreate } from "./comm/topology.js";
 export { ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED } from "./comm/validate.js";
 export { Request, Status, waitAll, waitAny, type TestResult } from "./comm/request.js";
 export type { TypedArray } from "./comm/values.js";
+export { CommExecutor, type ExecutorOptions, type MapOptions, type ShutdownOptions } from "./pool/executor.js";
+export type { MapResults } from "./pool/results.js";
+export type { PoolStats } from "./pool/scheduler.js";
+export type { TaskFunction, TaskTable } from "./pool/tasks.js";
 export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
 export {
   TsmpiError,
@@ -27,4 +31,5 @@ export {
   InitError,
   TransportError,
   UsageError,
+  TaskError,
 } from "./errors.js";

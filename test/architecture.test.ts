@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 
 const SRC = resolve(__dirname, "../src");
 /** Layers, bottom first: a file may import only from its own layer or below. */
-const LAYERS = ["errors.ts", "comm", "collectives", "api", "rank", "index.ts", "launcher"];
+const LAYERS = ["errors.ts", "comm", "collectives", "api", "rank", "pool", "index.ts", "launcher"];
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -35,6 +35,7 @@ import { describeExit } from "./exits.js";
 import { makeJobDir } from "./job-dir.js";
 import { pickAddress } from "./network.js";
 import type { LaunchOptions } from "./options.js";
+import { ProgressDisplay } from "./progress.js";
 import { LineForwarder } from "./output.js";
 import { Pmi } from "./pmi.js";
 import { pmiEndpoint, slurmTask, starterOf } from "./process-manager.js";
@@ -107,11 +108,12 @@ async function meet(pmi: Pmi, options: LaunchOptions, env: NodeJS.ProcessEnv): P
 function startRank(options: LaunchOptions, task: DirectTask, env: NodeJS.ProcessEnv, jobDir: string, address: string | undefined) {
   const tag = (stream: string) => (options.tagOutput ? `[1,${task.rank}]<${stream}>:` : "");
   const state: { report?: RankReport } = {};
+  const progress = new ProgressDisplay();
   const out = new LineForwarder((text) => process.stdout.write(text), tag("stdout"));
   const err = new LineForwarder(
     (text) => process.stderr.write(text),
     tag("stderr"),
-    (r) => (r.type === "error" || r.type === "abort" ? (state.report ??= r) : undefined),
+    (r) => (r.type === "error" || r.type === "abort" ? (state.report ??= r) : r.type === "progress" ? progress.show(r) : undefined),
   );
   const { rank, localRank, hostRanks, size, node, jobId } = task;
   const child = spawnRank({

@@ -9,6 +9,7 @@ import type { PlannedHost } from "./hosts.js";
 import { LineForwarder, writeErr, writeOut } from "./output.js";
 import type { OutputFiles } from "./output-files.js";
 import type { JobProfile } from "./profiling.js";
+import { ProgressDisplay } from "./progress.js";
 
 export interface Rank extends Reporting {
   /** Its last error or abort report. */
@@ -35,6 +36,7 @@ export function makeRank(
   files?: OutputFiles,
 ): Rank {
   const tag = (stream: string) => (tagOutput ? `[1,${rank}]<${stream}>:` : "");
+  const progress = new ProgressDisplay();
   const r: Rank = {
     rank,
     host,
@@ -43,6 +45,7 @@ export function makeRank(
     out: new LineForwarder(files ? files.writer(rank, 1, writeOut) : writeOut, tag("stdout")),
     err: new LineForwarder(files ? files.writer(rank, 2, writeErr) : writeErr, tag("stderr"), (report) => {
       if (report.type === "profile") profile?.add(report);
+      else if (report.type === "progress") progress.show(report);
       else if (report.type === "exiting") {
         r.exiting = report.code;
         onExiting();

@@ -108,9 +108,28 @@ export function formatStats(summary: StatsSummary): string {
     'tsmpi: top calls by time, all ranks ("all" times are rank-seconds)',
     ...table(top, 1),
   ];
+  lines.push(...poolLines(summary));
   if (summary.missing.length > 0)
     lines.push(`tsmpi: no numbers from rank${summary.missing.length === 1 ? "" : "s"} ${summary.missing.join(", ")} (killed before it could send them)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The pool section: tasks each rank ran and the time in them, and the root's counters. */
+function poolLines(summary: StatsSummary): string[] {
+  const ranks = summary.ranks.filter((r) => r.pool !== undefined);
+  if (ranks.length === 0) return [];
+  const rows = [["rank", "tasks run", "in tasks s", "of wall"]];
+  for (const r of ranks) rows.push([String(r.rank), String(r.pool!.ran), r.pool!.seconds.toFixed(3), `${(100 * share(r.pool!.seconds, r.wall)).toFixed(1)}%`]);
+  const lines = ["", "tsmpi: CommExecutor pool: tasks run on each rank", ...table(rows, 1)];
+  for (const r of ranks) {
+    const p = r.pool!;
+    if (p.submitted === undefined) continue;
+    const lost = p.lostRanks && p.lostRanks.length > 0 ? `, worker ranks lost: ${p.lostRanks.join(", ")}` : "";
+    lines.push(
+      `  root rank ${r.rank}: ${p.submitted} submitted, ${p.done} done, ${p.failed} failed, ${p.cancelled} cancelled, ${p.rerun} rerun, ${p.chunks} chunks${lost}`,
+    );
+  }
+  return lines;
 }
 
 /** Align columns: the first `left` columns to the left, the others to the right. */

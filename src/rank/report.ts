@@ -16,6 +16,8 @@ export type RankReport =
   | { type: "error"; rank: number; name: string; message: string; stack: string; origin: "exception" | "rejection" }
   | { type: "abort"; rank: number; code: number }
   | { type: "exiting"; rank: number; code: number }
+  /** A pool's progress (src/pool/progress.ts): `done` of `total` tasks after `seconds`; `final` when it shuts down. */
+  | { type: "progress"; rank: number; label: string; done: number; total: number; seconds: number; final: boolean }
   | {
       type: "state";
       rank: number;

@@ -72,6 +72,23 @@ export function interpose(recorder: Recorder): void {
   interposeProbes(recorder);
   const init = recorder.label("init", "init");
   probes.init = (join) => endWith(recorder, recorder.begin(init), join());
+  interposePool(recorder);
+}
+
+/** Pool tasks as spans (named `pool <task>`, one label each) and the pool's numbers for --stats. */
+function interposePool(recorder: Recorder): void {
+  const labels = new Map<string, number>();
+  const totals = () => (recorder.pool ??= { ran: 0, seconds: 0 });
+  probes.task = (fn, start, error) => {
+    let label = labels.get(fn);
+    if (label === undefined) labels.set(fn, (label = recorder.label(`pool ${fn}`, "task")));
+    const now = performance.now();
+    recorder.endAt(recorder.beginAt(label, start), now, error);
+    const pool = totals();
+    pool.ran++;
+    pool.seconds += (now - start) / 1000;
+  };
+  probes.pool = (counters) => Object.assign(totals(), counters);
 }
 
 /** Every public call of Comm, as one span (a collective learns its communicator from the channel it opens). */

@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { FlowNumbers } from "./flows.js";
 import { FLOW_IN, FLOW_NONE, FLOW_OUT, SpanStore, type Row } from "./store.js";
-import type { CallTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
+import type { CallTotals, PoolTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
 
 /** A span in progress: its slot in the recorder's columns, valid until {@link Recorder.end}. */
 export type SpanId = number;
@@ -78,6 +78,8 @@ export class Recorder {
   private commMs = 0;
   private initStart: number | undefined;
   private initEnd: number | undefined;
+  /** Pool tasks run here and the root's counters (see probes.ts), if this rank was in a pool. */
+  pool: PoolTotals | undefined;
 
   /**
    * @param rank the world rank recording
@@ -95,7 +97,7 @@ export class Recorder {
   /** A label for spans named `name` of `kind`; made once per wrapper, when it is installed. */
   label(name: string, kind: SpanKind): number {
     let totals = -1;
-    if (kind !== "message") {
+    if (kind !== "message" && kind !== "task") {
       totals = this.calls.findIndex((c) => c.name === name);
       if (totals < 0) totals = this.calls.push({ name, totals: { count: 0, seconds: 0, bytes: 0 } }) - 1;
     }
@@ -331,6 +333,7 @@ export class Recorder {
       sent: { ...this.sent },
       received: { ...this.received },
       calls: Object.fromEntries(this.calls.filter((c) => c.totals.count > 0).map((c) => [c.name, c.totals])),
+      ...(this.pool && { pool: this.pool }),
     };
   }
 }

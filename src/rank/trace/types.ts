@@ -25,9 +25,10 @@ export const DEFAULT_SPAN_LIMIT = 262_144;
  * Kinds of span. `p2p`, `collective` and `wait` are calls the rank blocks in while they
  * run (they count as communication time), as is `init`; `request` is the life of an
  * isend/irecv request; `message` is one message a collective or sendrecv sends or receives;
- * `compute` is a gap between blocking calls (made by the merge, not by ranks).
+ * `compute` is a gap between blocking calls (made by the merge, not by ranks); `task` is one
+ * task of a CommExecutor pool, run on a worker rank (src/pool/).
  */
-export type SpanKind = "init" | "p2p" | "collective" | "wait" | "request" | "message" | "compute";
+export type SpanKind = "init" | "p2p" | "collective" | "wait" | "request" | "message" | "compute" | "task";
 
 /** Arguments of a span, as the trace shows them. */
 export interface SpanArgs {
@@ -80,6 +81,23 @@ export interface RankStats {
   sent: { messages: number; bytes: number };
   received: { messages: number; bytes: number };
   calls: Record<string, CallTotals>;
+  /** What a CommExecutor pool did on this rank, if it made one. */
+  pool?: PoolTotals;
+}
+
+/** A rank's pool numbers: the tasks it ran (a worker), and the pool's counters (its root). */
+export interface PoolTotals {
+  /** Tasks this rank ran, and the seconds it spent in them. */
+  ran: number;
+  seconds: number;
+  /** The root's counters (see CommExecutor.stats), once the pool shut down. */
+  submitted?: number;
+  done?: number;
+  failed?: number;
+  cancelled?: number;
+  rerun?: number;
+  chunks?: number;
+  lostRanks?: number[];
 }
 
 /** A rank's report at exit (one marked line on stderr, see src/comm/report.ts). */
