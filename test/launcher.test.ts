@@ -17,6 +17,8 @@ describe("command line", () => {
     [["--frobnicate", fixture("env.ts")], /Unknown argument: frobnicate/],
     [["--timeout", "soon", fixture("env.ts")], /--timeout must be a positive number of seconds/],
     [["--deadlock-report", "0", fixture("env.ts")], /--deadlock-report must be a positive number of seconds, got "0"/],
+    [["--heartbeat", "5s", fixture("env.ts")], /--heartbeat must be INTERVAL,TIMEOUT \(e.g. --heartbeat 1s,5s, or 500ms,3s\) or off, got "5s"/],
+    [["--heartbeat", "2s,3s", fixture("env.ts")], /--heartbeat 2s,3s: the timeout must be at least twice the interval.*e.g. --heartbeat 2s,10s/],
   ])("rejects %j with a one-line error, a hint to --help and status 1", async (args, message) => {
     const result = await cli(args);
     expect(result.exitCode).toBe(1);
@@ -48,6 +50,7 @@ describe("command line", () => {
       "--oversubscribe",
       "--launch-agent",
       "--launch-timeout",
+      "--heartbeat",
       "-x",
       "--iface",
       "--bind",

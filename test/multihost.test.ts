@@ -3,11 +3,10 @@
  * sshd; the launcher runs on host 1 and starts ranks on hosts 2 and 3 over ssh. Needs root
  * (as in CI): without it these tests fail rather than skip.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execaSync } from "execa";
 import { fixture, follow, leftovers, linesStarting, runJob, startJob, type JobOptions, P2P_CHECKS } from "./helpers.js";
 import { makeCluster, waitForSsh, type Cluster } from "./netns.js";
 
@@ -32,18 +31,7 @@ const onCluster = (launcherArgs: string[], options: JobOptions = {}): JobOptions
  * Node agents and their ssh connections still running on the test hosts (processes in the
  * hosts' namespaces; other test files' jobs, e.g. Slurm's, run outside them).
  */
-const agents = () =>
-  cluster.hosts
-    .flatMap((host) => String(execaSync("ip", ["netns", "pids", host.ns]).stdout).split("\n"))
-    .filter((pid) => pid !== "")
-    .map((pid) => {
-      try {
-        return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim()}`;
-      } catch {
-        return ""; // gone meanwhile
-      }
-    })
-    .filter((line) => line.includes("launcher/agent.js"));
+const agents = () => cluster.hosts.flatMap((_, i) => cluster.processes(i)).filter((line) => line.includes("launcher/agent.js"));
 
 /**
  * Start spin.ts (each rank prints its pid, then allreduces forever) with 2 ranks on each of the

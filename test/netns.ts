@@ -30,6 +30,12 @@ export interface Cluster {
   stopSshd(i: number): void;
   /** Start the sshd of host `i` again. */
   startSshd(i: number): void;
+  /** Take the link of host `i` (from 0) down at the bridge, as a pulled cable: nothing goes in or out until {@link restoreLink}. */
+  cutLink(i: number): void;
+  /** Bring the link of host `i` up again. */
+  restoreLink(i: number): void;
+  /** Processes running in host `i`'s namespace: `pid command line`. */
+  processes(i: number): string[];
   teardown(): void;
 }
 
@@ -79,8 +85,28 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
     sshds[k] = undefined;
     sshd?.kill("SIGTERM");
   };
+  const processes = (k: number) =>
+    run("ip", ["netns", "pids", hosts[k]!.ns])
+      .split("\n")
+      .filter((pid) => pid !== "")
+      .map((pid) => {
+        try {
+          return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim()}`;
+        } catch {
+          return ""; // gone meanwhile
+        }
+      })
+      .filter((line) => line !== "");
   const teardown = () => {
-    for (const pid of pids.splice(0)) {
+    // Whatever still runs in a host (an sshd session whose connection was cut) goes with it.
+    const inHosts = hosts.flatMap((_, k) => {
+      try {
+        return processes(k).map((line) => Number(line.split(" ")[0]));
+      } catch {
+        return []; // namespace gone
+      }
+    });
+    for (const pid of [...pids.splice(0), ...inHosts]) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
@@ -159,7 +185,19 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
     "-o BatchMode=yes",
     "-o ConnectTimeout=5",
   ].join(" ");
-  return { hosts, rshAgent, on: (i) => ["ip", "netns", "exec", hosts[i]!.ns], sshdExit: (i) => exits[i], stopSshd, startSshd, teardown };
+  const setLink = (k: number, state: "up" | "down") => run("ip", ["-n", sw, "link", "set", `p${k + 1}`, state]);
+  return {
+    hosts,
+    rshAgent,
+    on: (i) => ["ip", "netns", "exec", hosts[i]!.ns],
+    sshdExit: (i) => exits[i],
+    stopSshd,
+    startSshd,
+    cutLink: (i) => setLink(i, "down"),
+    restoreLink: (i) => setLink(i, "up"),
+    processes,
+    teardown,
+  };
 }
 
 /** Wait until every host's sshd accepts a login (or throw after `limitMs`, or at once if an sshd exited). */

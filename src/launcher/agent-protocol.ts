@@ -5,6 +5,7 @@
 import type { JobKeys } from "../comm/addresses.js";
 import type { PeerNotice, TransportChoice } from "../rank/control.js";
 import type { BindTo } from "./binding.js";
+import type { HeartbeatSetting } from "./heartbeat.js";
 
 export type ToAgent =
   | {
@@ -28,6 +29,8 @@ export type ToAgent =
       reportBindings: boolean;
       /** The job's keys, unless --insecure. */
       keys?: JobKeys;
+      /** --heartbeat (absent: off): beat this often, and end the host's ranks when the launcher is silent for the timeout. */
+      heartbeat?: HeartbeatSetting;
     }
   /** What the ranks run: a JavaScript file at the same path on every host, or the bundle's code. */
   | { type: "entry"; path?: string; code?: string; control: string }
@@ -36,7 +39,9 @@ export type ToAgent =
   | { type: "notice"; notice: PeerNotice }
   | { type: "stdin"; data?: string }
   /** --trace: answer with this host's clock (see clock.ts). */
-  | { type: "clock"; id: number };
+  | { type: "clock"; id: number }
+  /** The launcher is alive (see heartbeat.ts). */
+  | { type: "heartbeat" };
 
 export type FromAgent =
   | { type: "ready"; address: string; host: string }
@@ -45,4 +50,6 @@ export type FromAgent =
   | { type: "failed"; message: string }
   /** A line for the launcher's stderr, as it is (--report-bindings). */
   | { type: "note"; line: string }
-  | { type: "clock"; id: number; time: number };
+  | { type: "clock"; id: number; time: number }
+  /** The agent is alive (see heartbeat.ts). */
+  | { type: "heartbeat" };

@@ -4,7 +4,9 @@
  * and relays over its stdin/stdout (one JSON object per line, see {@link ToAgent} /
  * {@link FromAgent}): rank output and exits to the launcher, signals, notices and the script
  * to the ranks. When the launcher's side of the link closes (the launcher or ssh died), the
- * agent terminates its ranks and removes its job directory: nothing is left on the host.
+ * agent terminates its ranks and removes its job directory: nothing is left on the host. So it
+ * does when it hears nothing from the launcher for the --heartbeat timeout (a cut network: no
+ * close ever comes), while it beats in turn so that the launcher knows this host is alive.
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
@@ -19,6 +21,7 @@ import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { makeJobDir, type JobDir } from "./job-dir.js";
 import { startLocalRanks, type LocalRanks } from "./local-ranks.js";
 import { pickAddress } from "./network.js";
+import { Heartbeat } from "./heartbeat.js";
 import { KILL_GRACE_MS } from "./spawn.js";
 
 type Launch = Extract<ToAgent, { type: "launch" }>;
@@ -26,11 +29,13 @@ type Launch = Extract<ToAgent, { type: "launch" }>;
 let ranks: LocalRanks | undefined;
 let keys: JobKeys | undefined;
 let jobDir: JobDir | undefined;
+let heartbeat: Heartbeat | undefined;
 let ending = false;
 
 const send = (message: FromAgent) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 function cleanup(): void {
+  heartbeat?.stop();
   jobDir?.remove();
   jobDir = undefined;
 }
@@ -43,6 +48,7 @@ async function end(code: number): Promise<never> {
 
 async function start(message: Launch): Promise<void> {
   keys = message.keys;
+  if (message.heartbeat) heartbeat = new Heartbeat(message.heartbeat, () => send({ type: "heartbeat" }), abandon);
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   send({ type: "ready", address, host: hostname() });
@@ -88,6 +94,8 @@ async function handle(message: ToAgent): Promise<void> {
       if (message.data === undefined) ranks?.stdin?.end();
       else ranks?.stdin?.write(Buffer.from(message.data, "base64"));
       break;
+    case "heartbeat":
+      break; // heard, like any line
   }
 }
 
@@ -95,12 +103,13 @@ async function handle(message: ToAgent): Promise<void> {
 let handled: Promise<unknown> = Promise.resolve();
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on("line", (line) => {
+  heartbeat?.heard();
   if (line.trim() === "") return;
   handled = handled
     .then(() => handle(JSON.parse(line) as ToAgent))
     .catch((error: Error) => send({ type: "failed", message: `${hostname()}: bad message from the launcher: ${error.message}` }));
 });
-/** The launcher (or the ssh connection) is gone, or Slurm/ssh ends us: end this host's part of the job. */
+/** The launcher (or the ssh connection) is gone or silent, or Slurm/ssh ends us: end this host's part of the job. */
 function abandon(): void {
   if (ending) return;
   if (ranks === undefined) return void end(1);

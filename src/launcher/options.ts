@@ -11,6 +11,7 @@ import { UsageError } from "../errors.js";
 import type { TransportChoice } from "../rank/control.js";
 import { DEFAULT_RSH_AGENT } from "./agent-link.js";
 import { parseBindTo, type BindTo } from "./binding.js";
+import { parseHeartbeat, type HeartbeatSetting } from "./heartbeat.js";
 import { merge, parseHostList, parseMapBy, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
 import { parseOutputFilename, type OutputFilename } from "./output-files.js";
 import { mpirunSpellings, parser } from "./usage.js";
@@ -32,6 +33,8 @@ export interface LaunchOptions {
   launchTimeout: number;
   /** --launch-retry: for how long a host that ssh cannot reach or log in to yet is tried again (0: not). */
   launchRetry: number;
+  /** --heartbeat: how often the launcher and each node agent beat, and how long a silence loses a host (undefined: off). */
+  heartbeat: HeartbeatSetting | undefined;
   /** Node and tsmpi paths on remote hosts (default: the same as here). */
   remoteNode: string | undefined;
   prefix: string | undefined;
@@ -149,7 +152,9 @@ function timeOptions(args: Arguments): Pick<LaunchOptions, "timeout" | "deadlock
  * sets it with `--mca plm_rsh_agent`), --launch-agent (what that command runs there, Open MPI's
  * meaning: its orted, our node agent), --wdir, -x and the rest.
  */
-function remoteOptions(args: Arguments): Pick<LaunchOptions, "rshAgent" | "launchAgent" | "launchTimeout" | "remoteNode" | "prefix" | "exportEnv" | "wdir"> {
+function remoteOptions(
+  args: Arguments,
+): Pick<LaunchOptions, "rshAgent" | "launchAgent" | "launchTimeout" | "heartbeat" | "remoteNode" | "prefix" | "exportEnv" | "wdir"> {
   const launchAgent = value(args, "launch-agent");
   const login = launchAgent?.trim().split(/\s+/)[0]?.split("/").pop();
   if (login === "ssh" || login === "rsh" || login === "srun")
@@ -164,6 +169,7 @@ function remoteOptions(args: Arguments): Pick<LaunchOptions, "rshAgent" | "launc
     rshAgent: value(args, "rsh-agent") ?? process.env.TSMPI_RSH_AGENT ?? DEFAULT_RSH_AGENT,
     launchAgent,
     launchTimeout: seconds("launch-timeout", value(args, "launch-timeout"))!,
+    heartbeat: parseHeartbeat(value(args, "heartbeat")),
     remoteNode: value(args, "remote-node"),
     prefix: value(args, "prefix"),
     exportEnv: exports(all(args.x as string | string[] | undefined)),

@@ -1,8 +1,8 @@
 /**
  * The ranks on another host: a node agent started there (ssh, --rsh-agent or srun) starts
  * them with {@link startLocalRanks} and relays their output and ends, which the launcher
- * handles as it does its own ranks'. A host that cannot start its ranks, or whose connection
- * dies, is lost as a whole.
+ * handles as it does its own ranks'. A host that cannot start its ranks, whose connection
+ * dies, or that goes silent (no heartbeat for the --heartbeat timeout) is lost as a whole.
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
@@ -10,6 +10,7 @@ import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { AGENT_MAIN, AgentLink, RETRY_MS, agentArgv, type LaunchRetry } from "./agent-link.js";
+import { Heartbeat, describe, sshKeepAlive } from "./heartbeat.js";
 import type { PlannedHost } from "./hosts.js";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { LaunchOptions } from "./options.js";
@@ -19,7 +20,7 @@ import type { Supervisor } from "./supervisor.js";
 export function startRemoteHost(host: PlannedHost, node: number, job: JobContext): JobHost {
   const { options, supervisor } = job;
   const argv = agentArgv(host.name, {
-    rsh: host.via === "srun" ? "srun" : options.rshAgent,
+    rsh: host.via === "srun" ? "srun" : sshKeepAlive(options.rshAgent, options.heartbeat),
     node: options.remoteNode ?? process.execPath,
     agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
     launchAgent: options.launchAgent,
@@ -35,12 +36,20 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     }, options.launchTimeout * 1000);
     limit.unref();
   };
+  let heartbeat: Heartbeat | undefined;
   const link: AgentLink = new AgentLink(
     host.name,
     argv,
-    (message) => relay(message, host, supervisor, options, (ask) => link.send(ask)),
+    (message) => {
+      heartbeat?.heard();
+      if (message.type === "ready") heartbeat = watch(host, job, link);
+      relay(message, host, supervisor, options, (ask) => link.send(ask));
+    },
     // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
-    (why) => supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`),
+    (why) => {
+      heartbeat?.stop();
+      supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`);
+    },
     host.via === "ssh" && options.launchRetry > 0 ? retrying(host, options.launchRetry, arm) : undefined,
   );
   for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
@@ -55,9 +64,28 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
     notify: (notice) => link.send({ type: "notice", notice }),
     disconnect: () => link.disconnect(),
-    close: () => clearTimeout(limit),
+    close: () => (clearTimeout(limit), heartbeat?.stop()),
     settled: () => link.settled(),
   };
+}
+
+/**
+ * Beat towards a host whose agent is ready, and lose the host when it goes silent: its network
+ * or power is gone, or its agent is stopped. The connection is then dropped (ssh would wait on
+ * it for minutes); the agent, if it runs, ends its ranks when it hears no beat in turn.
+ */
+function watch(host: PlannedHost, { options, supervisor }: JobContext, link: AgentLink): Heartbeat | undefined {
+  const setting = options.heartbeat;
+  if (setting === undefined) return undefined;
+  return new Heartbeat(
+    setting,
+    () => link.send({ type: "heartbeat" }),
+    (silentMs) => {
+      const why = `nothing heard from its node agent for ${(silentMs / 1000).toFixed(1)} s (--heartbeat ${describe(setting)}): its network or power is gone, or the agent is stopped`;
+      supervisor.hostLost(host, why);
+      link.disconnect();
+    },
+  );
 }
 
 /** What the agent needs to start the host's ranks. */
@@ -77,6 +105,7 @@ function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir,
     bindTo: options.bindTo,
     reportBindings: options.reportBindings,
     keys: plan.keys,
+    heartbeat: options.heartbeat,
   };
 }
 
@@ -103,6 +132,8 @@ function relay(message: FromAgent, host: PlannedHost, supervisor: Supervisor, op
     case "note":
       writeErr(`${message.line}\n`);
       break;
+    case "heartbeat":
+      break; // heard, like any line
   }
 }
 

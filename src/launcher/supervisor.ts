@@ -134,7 +134,12 @@ export class Supervisor {
     this.checkDone();
   }
 
-  /** A host failed as a whole (could not start, or its connection died): its ranks are lost. */
+  /**
+   * A host failed as a whole (could not start, its connection died, it went silent): its ranks
+   * are lost, and every other rank is told. With --keep-going, ranks that had all joined the job
+   * are failed ranks like any other and the rest go on (ranks still to join would hold the
+   * others in init() for ever: the job is aborted then).
+   */
   hostLost(host: PlannedHost, why: string): void {
     const lost = host.ranks.map((k) => this.ranks[k]!).filter((r) => !r.done);
     if (lost.length === 0) return;
@@ -142,8 +147,15 @@ export class Supervisor {
       r.done = true;
       this.notifyPeers(r.rank, why);
     }
-    if (this.status === undefined)
-      this.abort(HOST_FAILED_STATUS, `host ${host.name} (rank${lost.length === 1 ? "" : "s"} ${lost.map((r) => r.rank).join(", ")}): ${why}`);
+    const message = `host ${host.name} (rank${lost.length === 1 ? "" : "s"} ${lost.map((r) => r.rank).join(", ")}): ${why}`;
+    if (this.status === undefined) {
+      this.profile?.note(message);
+      if (this.options.keepGoing && lost.every((r) => r.joined)) {
+        this.firstFailure ??= { status: HOST_FAILED_STATUS };
+        say(`${message}; --keep-going: the other ranks go on`);
+        this.checkUndeliverable();
+      } else this.abort(HOST_FAILED_STATUS, message);
+    }
     this.checkDone();
   }
 

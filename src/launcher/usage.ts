@@ -64,6 +64,9 @@ const SECTIONS: Array<[title: string, options: OptionSpec[]]> = [
       string("launch-agent", "Command that starts tsmpi's node agent on a remote host (default: node <prefix>/dist/launcher/agent.js)"),
       string("launch-timeout", "Seconds a remote host may take to start its ranks", { default: "30" }),
       string("launch-retry", "For SECONDS, try again every second a host that ssh cannot reach or log in to yet (its sshd still starting, as on Kubernetes)"),
+      string("heartbeat", "INTERVAL,TIMEOUT: launcher and node agents beat every INTERVAL; a host silent for TIMEOUT is lost (off: never)", {
+        default: "1s,5s",
+      }),
       string("prefix", "tsmpi install directory on remote hosts (default: the same as here)"),
       string("remote-node", "Path of node on remote hosts (default: the same as here)"),
       flag("direct", "Under srun, mpiexec (MPICH) or flux run: each task is one rank of one job (srun --mpi=pmi2 -n N tsmpi --direct app.ts)", {
