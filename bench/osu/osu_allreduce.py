@@ -1,0 +1,67 @@
+# Written for tsmpi's benchmarks in the form of mpi4py's demo/osu_allgather.py (mpi4py ships no
+# osu_allreduce demo); the reduction is OSU's: MPI_FLOAT, MPI_SUM, size bytes per rank.
+
+from mpi4py import MPI
+
+
+def osu_allreduce(
+    BENCHMARH="MPI Allreduce Latency Test",
+    skip=1000,
+    loop=10000,
+    skip_large=10,
+    loop_large=100,
+    large_message_size=8192,
+    MAX_MSG_SIZE=1 << 20,
+):
+    comm = MPI.COMM_WORLD
+    myid = comm.Get_rank()
+    numprocs = comm.Get_size()
+
+    if numprocs < 2:
+        if myid == 0:
+            errmsg = "This test requires at least two processes"
+        else:
+            errmsg = None
+        raise SystemExit(errmsg)
+
+    s_buf = allocate(MAX_MSG_SIZE)
+    r_buf = allocate(MAX_MSG_SIZE)
+
+    if myid == 0:
+        print(f"# {BENCHMARH}")
+    if myid == 0:
+        print(f"# {'Size [B]':<8s}{'Latency [us]':>20s}")
+
+    for size in message_sizes(MAX_MSG_SIZE):
+        if size > large_message_size:
+            skip = skip_large
+            loop = loop_large
+        iterations = list(range(loop + skip))
+        s_msg = [s_buf, size // 4, MPI.FLOAT]
+        r_msg = [r_buf, size // 4, MPI.FLOAT]
+        #
+        comm.Barrier()
+        for i in iterations:
+            if i == skip:
+                t_start = MPI.Wtime()
+            comm.Allreduce(s_msg, r_msg, op=MPI.SUM)
+        t_end = MPI.Wtime()
+        comm.Barrier()
+        #
+        if myid == 0:
+            latency = (t_end - t_start) * 1e6 / loop
+            print(f"{size:-10d}{latency:20.2f}")
+
+
+def message_sizes(max_size):
+    return [(1 << i) for i in range(2, 30) if (1 << i) <= max_size]
+
+
+def allocate(n):
+    from numpy import zeros
+
+    return zeros(n, "B")
+
+
+if __name__ == "__main__":
+    osu_allreduce()
