@@ -7,7 +7,8 @@ export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
 export type { IntoOptions, RecvOptions, IrecvOptions } from "./api/options.js";
 export type { SignalOptions, AbortSignalLike } from "./api/abort.js";
-export { SharedWindow, type TypedArrayClass } from "./api/window.js";
+export { Window, type TypedArrayClass, type LockOptions, type ElementOf } from "./api/window.js";
+export { SharedWindow } from "./api/shared-window.js";
 export { CartComm } from "./api/cartesian.js";
 export { Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL } from "./api/group.js";
 export { COMM_TYPE_SHARED } from "./api/create.js";
@@ -19,7 +20,7 @@ export { CommExecutor, type ExecutorOptions, type MapOptions, type ShutdownOptio
 export type { MapResults } from "./pool/results.js";
 export type { PoolStats } from "./pool/scheduler.js";
 export type { TaskFunction, TaskTable } from "./pool/tasks.js";
-export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from "./collectives/ops.js";
+export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC, REPLACE, NO_OP } from "./collectives/ops.js";
 export {
   TsmpiError,
   ArgumentError,

@@ -83,7 +83,7 @@ describe("shared windows across hosts (network namespaces, ssh)", () => {
     expect(job.exitCode, job.stderr).toBe(0);
     const reason =
       "rank 0 and rank 2 run on different hosts, and memory is shared only within a host; " +
-      "allocate on the communicator of one host's ranks: comm.splitShared()";
+      "allocate on the communicator of one host's ranks: comm.splitShared(), or use comm.allocateWindow";
     expect(linesStarting(job.stdout, "rank ")).toEqual(
       [0, 1, 2, 3].flatMap((r) => [`rank ${r} ArgumentError: allocateShared on rank ${r}: ${reason}`, `rank ${r} then allocated 2 parts`]).sort(),
     );

@@ -15,7 +15,8 @@ import { engineOf, PointToPoint } from "./p2p.js";
 import { apart } from "../comm/into.js";
 import type { Channel, CommEngine } from "../comm/engine.js";
 import { ArgumentError, callError } from "../errors.js";
-import { allocateShared, type SharedWindow, type TypedArrayClass } from "./window.js";
+import type { TypedArrayClass, Window } from "./window.js";
+import { allocateWindow, type SharedWindow } from "./shared-window.js";
 
 declare global {
   // As TypeScript's lib.esnext.disposable and @types/node declare it (Node.js has it since 20.4),
@@ -208,7 +209,23 @@ export class Comm extends PointToPoint {
    * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
    */
   allocateShared<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
-    return allocateShared(this, Kind, localLength, engineOf(this).runtime.node);
+    return allocateWindow(this, Kind, localLength, this.#place(), "allocateShared") as Promise<SharedWindow<T>>;
+  }
+  /**
+   * Allocate a window for one-sided communication, `localLength` elements of type `Kind` owned
+   * by this rank, on ranks of any hosts (MPI_Win_allocate); see {@link Window}. Collective;
+   * every rank passes the same `Kind` (lengths may differ).
+   * @example
+   * ```ts
+   * const win = await comm.allocateWindow(Float64Array, 1000);
+   * ```
+   */
+  allocateWindow<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<Window<T>> {
+    return allocateWindow(this, Kind, localLength, this.#place(), "allocateWindow");
+  }
+  #place(): { host: number; address: string | undefined } {
+    const { node, address } = engineOf(this).runtime;
+    return { host: node, address };
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {

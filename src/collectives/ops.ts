@@ -132,6 +132,10 @@ export const BXOR = Op.builtin(
   "bitwise",
   bitwise((a, b) => a ^ b),
 );
+/** The second operand (MPI_REPLACE): with `accumulate`, an atomic put; in a reduction, the highest rank's value. */
+export const REPLACE = Op.builtin("REPLACE", "arith", (_a, b) => b);
+/** The first operand, unchanged (MPI_NO_OP): with `fetchAndOp`, an atomic read. */
+export const NO_OP = Op.builtin("NO_OP", "arith", (a) => a);
 /** Pairs `[value, index]`: the smallest value, and on ties the smallest index. */
 export const MINLOC = Op.builtin("MINLOC", "loc", (a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
 /** Pairs `[value, index]`: the largest value, and on ties the smallest index. */

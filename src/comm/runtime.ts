@@ -21,9 +21,7 @@ import { Posting } from "./posting.js";
 import { MessageKind } from "./wire.js";
 import { Watches } from "./watch.js";
 import type { Libc } from "./shm/libc.js";
-
 export type { Outgoing, RuntimeState };
-
 export class Runtime implements Delivery, Receiving {
   readonly matcher = new Matcher(this);
   /** Messages delivered so far (hang detection: "no message moving"). */
@@ -42,6 +40,8 @@ export class Runtime implements Delivery, Receiving {
   private readonly watches = new Watches();
   /** Index of this rank's host in the job (set by init; splitShared groups ranks by it). */
   node = 0;
+  /** The IP this rank's tcp inbox binds, in jobs that have one (set by init; windows across hosts serve on it). */
+  address: string | undefined;
   /** Shared memory, where the host has it (set by init: collective boards map their segment with it). */
   libc: Libc | undefined;
   private readonly small: SmallArrays;

@@ -119,6 +119,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   const transport = new HostTransport(runtime, shared?.yieldCpu);
   runtime.libc = shared;
   const address = process.env[ENV.address];
+  runtime.address = address;
   const zmq = await ZmqTransport.bind(
     {
       local: `ipc://${jobDir}/rank-${rank}`,

@@ -21,6 +21,14 @@ export interface Mapped {
   release(): void;
 }
 
+/** A mapping whose file can still be opened (see mapShared's `keepFile`). */
+export interface KeptMapping extends Mapped {
+  /** The segment as rank 0 offers it (open while rank 0 has not called closeFile). */
+  file: SharedFile;
+  /** Rank 0 closes its descriptor (a no-op elsewhere); the mappings keep the memory. */
+  closeFile(): void;
+}
+
 /** Where rank 0 made the segment, or why it could not. */
 type Offer = SharedFile | { error: string };
 
@@ -29,8 +37,25 @@ type Offer = SharedFile | { error: string };
  * all have. Collective. @throws TransportError (on every rank) if any rank could not map it,
  * or expected another size than rank 0's (each maps the size rank 0 made, never its own).
  * @param name the segment's name in /proc/<pid>/maps (memfd:<name>)
+ * @param keepFile rank 0 keeps its descriptor open until it calls `closeFile` (other threads of the ranks map it meanwhile)
  */
-export async function mapShared(group: Agreement, libc: Libc | { unavailable: string }, call: string, bytes: number, name: string): Promise<Mapped> {
+export async function mapShared(group: Agreement, libc: Libc | { unavailable: string }, call: string, bytes: number, name: string): Promise<Mapped>;
+export async function mapShared(
+  group: Agreement,
+  libc: Libc | { unavailable: string },
+  call: string,
+  bytes: number,
+  name: string,
+  keepFile: true,
+): Promise<KeptMapping>;
+export async function mapShared(
+  group: Agreement,
+  libc: Libc | { unavailable: string },
+  call: string,
+  bytes: number,
+  name: string,
+  keepFile = false,
+): Promise<Mapped | KeptMapping> {
   let own: { fd: number; mapped: Mapped } | undefined;
   let made: Offer | undefined;
   if (group.rank === 0) {
@@ -59,7 +84,8 @@ export async function mapShared(group: Agreement, libc: Libc | { unavailable: st
     if ("error" in result) error = result.error;
   }
   const errors = await group.allgather(error);
-  if (own !== undefined && !("unavailable" in libc)) libc.close(own.fd);
+  const closeFile = (): void => void (own !== undefined && !("unavailable" in libc) && libc.close(own.fd));
+  if (!keepFile || errors.some((e) => e !== undefined)) closeFile();
   const first = errors.findIndex((e) => e !== undefined);
   if (first >= 0) {
     mapped?.release();
@@ -70,7 +96,7 @@ export async function mapShared(group: Agreement, libc: Libc | { unavailable: st
       `cannot map shared memory on rank ${first} of the host (${errors[first]}); shared memory needs Linux, memfd and koffi`,
     );
   }
-  return mapped!;
+  return keepFile ? { ...mapped!, file: offer as SharedFile, closeFile } : mapped!;
 }
 
 /** Run `body`, turning an error into a value that can be broadcast. */
