@@ -10,6 +10,8 @@ export type { SignalOptions, AbortSignalLike } from "./api/abort.js";
 export { Window, type TypedArrayClass, type LockOptions, type ElementOf } from "./api/window.js";
 export { SharedWindow } from "./api/shared-window.js";
 export { CartComm } from "./api/cartesian.js";
+export { TopoComm, CART, GRAPH, DIST_GRAPH } from "./api/neighbors.js";
+export { GraphComm, DistGraphComm } from "./api/graph.js";
 export { Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL } from "./api/group.js";
 export { COMM_TYPE_SHARED } from "./api/create.js";
 export { dimsCreate } from "./comm/topology.js";

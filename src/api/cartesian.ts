@@ -1,17 +1,15 @@
 /**
- * The Cartesian communicator (MPI_Cart_create's result): a {@link Comm} whose ranks sit on a
- * grid, with coordinates, shifts and the MPI-3 neighbourhood collectives, and `comm.cartCreate`
- * that makes one. Neighbour traffic travels on a private child context, one tag per direction
- * of travel, so that a rank that is both the − and the + neighbour (a periodic dimension of
- * size 1 or 2) still gets each block in the right place.
+ * The Cartesian communicator (MPI_Cart_create's result): a {@link TopoComm} whose ranks sit on
+ * a grid, with coordinates, shifts and sub-grids, and `comm.cartCreate` and `comm.cartMap`. Its
+ * neighbour blocks are tagged by direction of travel (see the constructor).
  */
-import { cartLayout } from "../collectives/cartesian.js";
-import { CollectiveFailure } from "../collectives/protocol.js";
+import { cartLayout, cartProposal } from "../collectives/cartesian.js";
 import type { CommEngine } from "../comm/engine.js";
 import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
-import { checkPeer, describe, PROC_NULL } from "../comm/validate.js";
-import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
+import { checkPeer, describe, UNDEFINED } from "../comm/validate.js";
+import { ArgumentError, callError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
+import { CART, TopoComm } from "./neighbors.js";
 import { engineOf } from "./p2p.js";
 
 declare module "./communicator.js" {
@@ -40,13 +38,23 @@ declare module "./communicator.js" {
      * @throws CollectiveMismatchError (rejects) if another rank passed bad or different arguments
      */
     cartCreate(dims: readonly number[], periods?: boolean | readonly boolean[]): Promise<CartComm | undefined>;
+    /**
+     * The rank this process would have in `cartCreate(dims, periods)` (MPI_Cart_map, mpi4py
+     * `Cart_map`): its own rank where it is in the grid (ranks are never reordered), else
+     * UNDEFINED. Local.
+     * @throws ArgumentError for the arguments `cartCreate` refuses
+     */
+    cartMap(dims: readonly number[], periods?: boolean | readonly boolean[]): number;
   }
 }
 
 /**
  * A communicator with a Cartesian layout, made by `comm.cartCreate(dims, periods)`. Ranks are
  * placed in row-major order (the last dimension varies fastest). Everything a {@link Comm}
- * does works on it too (point-to-point, collectives, dup, split).
+ * does works on it too (point-to-point, collectives, dup, split), and the neighbourhood
+ * collectives of {@link TopoComm}: its in- and out-neighbours are, per dimension, the −1 then
+ * the +1 neighbour (PROC_NULL off an open edge, whose entry is sent nothing and comes back
+ * `undefined`).
  *
  * @example
  * ```ts
@@ -59,26 +67,31 @@ declare module "./communicator.js" {
  * }
  * ```
  */
-export class CartComm extends Comm {
+export class CartComm extends TopoComm {
   /** Number of ranks along each dimension (`[]` in a zero-dimensional grid). */
   readonly dims: readonly number[];
   /** Whether each dimension wraps around (a torus) or has open edges. */
   readonly periods: readonly boolean[];
   /** This rank's coordinates in the grid. */
   readonly coords: readonly number[];
-  /** Neighbours in MPI's order: per dimension the −1 then the +1 neighbour, PROC_NULL off an open edge. */
-  readonly #neighbors: readonly number[];
-  /** Private context for neighbourhood collectives, so that they never match user messages. */
-  readonly #halo: CommEngine;
 
   /** @internal Use `comm.cartCreate(dims, periods)`. */
-  constructor(group: CommEngine, layout: Layout) {
-    super(group);
+  constructor(engine: CommEngine, layout: Layout) {
+    // Neighbours in MPI's order: per dimension the −1 then the +1 neighbour, PROC_NULL off an
+    // open edge. A block sent towards neighbour i travels in direction i and arrives from the
+    // other side (i ^ 1): right also when both neighbours are one rank (periodic, size 1 or 2).
+    const neighbors = neighborsOf(layout, coordsOfRank(layout, engine.rank));
+    const tags = neighbors.map((_, i) => i);
+    const count = "2 × ndim: the −1 and +1 neighbour of each dimension";
+    super(engine, { sources: neighbors, destinations: neighbors, outTags: tags, inTags: tags.map((i) => i ^ 1), count });
     this.dims = Object.freeze([...layout.dims]);
     this.periods = Object.freeze([...layout.periods]);
     this.coords = Object.freeze(coordsOfRank(layout, this.rank));
-    this.#neighbors = neighborsOf(layout, this.coords);
-    this.#halo = group.child(":neighbor");
+  }
+
+  /** CART. */
+  override get topology(): number {
+    return CART;
   }
 
   /** Number of dimensions (MPI_Cartdim_get); 0 for the grid of `cartCreate([])`. */
@@ -148,78 +161,29 @@ export class CartComm extends Comm {
   }
 
   /**
-   * Every neighbour's value (MPI_Neighbor_allgather): this rank sends `value` to each of its
-   * 2 × ndim neighbours and gets theirs, in MPI's order: for dimension 0 the −1 then the +1
-   * neighbour, then dimension 1, and so on. A PROC_NULL neighbour's entry is `undefined`.
-   *
-   * Collective over the neighbourhood: every rank of the communicator must call it, in the
-   * same order as its other neighbourhood collectives. The sends are posted when the call is
-   * made, so it can be started, overlapped with computation and awaited later; it resolves
-   * once this rank's blocks have arrived (it does not wait for the neighbours to finish).
-   *
+   * The grid of the dimensions kept by `remainDims` (MPI_Cart_sub, mpi4py `Sub`): the ranks
+   * whose coordinates differ only along them, in this grid's order. Collective; no message
+   * is sent (every rank knows the grid). All dimensions dropped gives each rank a
+   * zero-dimensional grid of its own.
    * @example
    * ```ts
-   * const [up, down, left, right] = await cart.neighborAllgather(cart.rank); // in a 2-D grid
+   * const rows = await cart.sub([false, true]); // this rank's row of a 2-D grid
    * ```
-   * @param value what every neighbour gets from this rank
-   * @returns 2 × ndim values (none in a zero-dimensional grid), `undefined` where the neighbour is PROC_NULL
+   * @param remainDims one boolean per dimension: keep it (true) or drop it
+   * @throws ArgumentError (rejects) unless `remainDims` is `ndim` booleans
    */
-  neighborAllgather<T>(value: T): Promise<Array<T | undefined>> {
-    return this.#exchange("neighborAllgather", () => value);
-  }
-
-  /**
-   * Send a different value to each neighbour (MPI_Neighbor_alltoall): `values[i]` goes to
-   * neighbour i, in MPI's order (per dimension the −1 then the +1 neighbour), and entry i of
-   * the result is what neighbour i sent to this rank. Entries for PROC_NULL neighbours are not
-   * sent, and come back `undefined`. With periodic dimensions of size 1 or 2, where the two
-   * neighbours are one rank, each block still lands where MPI puts it.
-   *
-   * Collective over the neighbourhood, with the ordering rules of {@link CartComm.neighborAllgather}.
-   * A wrong `values` length rejects here with an ArgumentError and at the neighbours with a
-   * CollectiveMismatchError, so nobody waits for data that will not come.
-   *
-   * @example
-   * ```ts
-   * // 1-D ring: send a message to the left and one to the right
-   * const [fromLeft, fromRight] = await ring.neighborAlltoall([`to left of ${ring.rank}`, `to right of ${ring.rank}`]);
-   * ```
-   * @param values 2 × ndim values, one per neighbour
-   * @returns 2 × ndim values (none in a zero-dimensional grid), `undefined` where the neighbour is PROC_NULL
-   */
-  neighborAlltoall<T>(values: readonly T[]): Promise<Array<T | undefined>> {
-    const count = this.#neighbors.length;
-    if (!Array.isArray(values) || values.length !== count) {
-      const error = callError(
-        ArgumentError,
-        "neighborAlltoall",
-        this.rank,
-        `values must be an array of ${count} values (2 × ndim: the −1 and +1 neighbour of each dimension), got ${describe(values)}`,
-      );
-      return this.#exchange<T>("neighborAlltoall", () => new CollectiveFailure(`rank ${this.rank} found: ${error.message}`), error);
+  async sub(remainDims: readonly boolean[]): Promise<CartComm> {
+    const engine = engineOf(this);
+    engine.ensureOpen("sub");
+    if (!Array.isArray(remainDims) || remainDims.length !== this.ndim || !remainDims.every((k) => typeof k === "boolean")) {
+      const got = Array.isArray(remainDims) ? `[${remainDims.map(describe).join(", ")}]` : describe(remainDims);
+      throw callError(ArgumentError, "sub", this.rank, `remainDims must be an array of ${this.ndim} booleans (keep each dimension or not), got ${got}`);
     }
-    return this.#exchange("neighborAlltoall", (i) => values[i]!);
-  }
-
-  /**
-   * Post one receive and one send per neighbour, now. Block i goes to neighbour i with tag i
-   * (the direction it travels); the block from neighbour i travelled the other way, tag i ^ 1.
-   * A local error is sent on in place of data, then thrown here once the neighbours' blocks are in.
-   */
-  #exchange<T>(call: string, block: (i: number) => T | CollectiveFailure, localError?: Error): Promise<Array<T | undefined>> {
-    const refused = engineOf(this).refuse(call);
-    if (refused !== undefined) return Promise.reject(refused);
-    const halo = this.#halo;
-    const received = this.#neighbors.map((source, i) =>
-      source === PROC_NULL ? undefined : halo.take(call, halo.id, source, i ^ 1).then((envelope) => envelope.value as T | CollectiveFailure),
-    );
-    const sent = this.#neighbors.map((dest, i) => (dest === PROC_NULL ? undefined : halo.post(call, halo.id, dest, i, block(i))));
-    return Promise.all([Promise.all(received), Promise.all(sent)]).then(([values]) => {
-      if (localError) throw localError;
-      const failed = values.find((v): v is CollectiveFailure => v instanceof CollectiveFailure);
-      if (failed) throw callError(CollectiveMismatchError, call, this.rank, `the collective failed: ${failed.reason}`);
-      return values as Array<T | undefined>;
-    });
+    const dropped = (coords: readonly number[]) => coords.filter((_, d) => !remainDims[d]).join(",");
+    const mine = dropped(this.coords);
+    const members = engine.members.filter((_, r) => dropped(coordsOfRank(this, r)) === mine);
+    const keep = <T>(values: readonly T[]) => values.filter((_, d) => remainDims[d]);
+    return backed(new CartComm(engine.child(`:sub${mine}`, members), { dims: keep(this.dims), periods: keep(this.periods) }));
   }
 }
 
@@ -233,4 +197,10 @@ Comm.prototype.cartCreate = async function cartCreate(this: Comm, dims: readonly
   // Every member takes a child id, in the grid or not, so that later children agree everywhere.
   const child = group.child(":cart", group.members.slice(0, cells));
   return this.rank < cells ? backed(new CartComm(child, layout)) : undefined;
+};
+
+Comm.prototype.cartMap = function cartMap(this: Comm, dims: readonly number[], periods: boolean | readonly boolean[] = false): number {
+  const layout = cartProposal({ call: "cartMap", rank: this.rank, size: this.size }, dims, periods);
+  if ("error" in layout) throw new ArgumentError(layout.error);
+  return this.rank < layout.dims.reduce((a, b) => a * b, 1) ? this.rank : UNDEFINED;
 };

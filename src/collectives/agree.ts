@@ -7,12 +7,13 @@
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import type { Channel } from "./protocol.js";
+import type { Where } from "../comm/validate.js";
 
 /** One rank's view of a call's arguments: what it passed, or what was wrong with them (an ArgumentError's message). */
 export type Proposal<P> = P | { error: string };
 
 /** The proposal of a rank whose arguments are bad: `message` names the argument and the fix. */
-export function refusal(ch: Channel, message: string): { error: string } {
+export function refusal(ch: Where, message: string): { error: string } {
   return { error: callError(ArgumentError, ch.call, ch.rank, message).message };
 }
 

@@ -4,6 +4,7 @@ import type { TypedArray } from "../comm/values.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkInto, put } from "../comm/into.js";
 import type { Channel } from "./protocol.js";
+import type { Where } from "../comm/validate.js";
 
 /** Is `into` an array of class `Ctor` with room for `length` elements (a result may land there)? */
 export function holds(into: unknown, Ctor: unknown, length: number): into is TypedArray {
@@ -46,7 +47,7 @@ export function evenCounts(length: number, parts: number): number[] {
 }
 
 /** Throw unless a received block has the type of this rank's array. */
-export function sameType(ch: Channel, like: TypedArray, block: unknown): asserts block is TypedArray {
+export function sameType(ch: Where, like: TypedArray, block: unknown): asserts block is TypedArray {
   if (!isTypedArray(block) || block.constructor !== like.constructor) {
     const got = isTypedArray(block) ? block.constructor.name : typeof block;
     throw callError(ArgumentError, ch.call, ch.rank, `every rank must pass the same typed array type: got ${got} and ${like.constructor.name}`);
@@ -54,7 +55,7 @@ export function sameType(ch: Channel, like: TypedArray, block: unknown): asserts
 }
 
 /** Concatenate blocks into a new array of the same type as `like`, or into `into` (checked: same type, room enough). */
-export function concat<T extends TypedArray>(ch: Channel, like: T, blocks: readonly TypedArray[], into?: T): T {
+export function concat<T extends TypedArray>(ch: Where, like: T, blocks: readonly TypedArray[], into?: T): T {
   let length = 0;
   for (const block of blocks) {
     sameType(ch, like, block);

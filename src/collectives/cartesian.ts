@@ -3,14 +3,14 @@
  * every other rank's (agree.ts), so that bad or disagreeing arguments fail on every rank.
  */
 import type { Layout } from "../comm/topology.js";
-import { describe } from "../comm/validate.js";
+import { describe, type Where } from "../comm/validate.js";
 import { agree, refusal, same, type Proposal } from "./agree.js";
 import type { Channel } from "./protocol.js";
 
 const list = (value: unknown) => (Array.isArray(value) ? `[${value.map(describe).join(", ")}]` : describe(value));
 
-/** cartCreate's local checks; each message names the call, the rank and the fix. */
-function propose(ch: Channel, dims: unknown, periods: unknown): Proposal<Layout> {
+/** cartCreate's (and cartMap's) local checks; each message names the call, the rank and the fix. */
+export function cartProposal(ch: Where, dims: unknown, periods: unknown): Proposal<Layout> {
   // dims [] is MPI's zero-dimensional grid: its empty product makes one cell, rank 0.
   if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
     return refusal(
@@ -37,6 +37,6 @@ function propose(ch: Channel, dims: unknown, periods: unknown): Proposal<Layout>
  * (an ArgumentError where they were passed, a CollectiveMismatchError elsewhere) or differ.
  */
 export async function cartLayout(ch: Channel, dims: unknown, periods: unknown): Promise<Layout> {
-  const all = await agree(ch, propose(ch, dims, periods));
+  const all = await agree(ch, cartProposal(ch, dims, periods));
   return same(ch, all, (p) => `dims [${p.dims.join(", ")}], periods [${p.periods.join(", ")}]`);
 }
