@@ -33,6 +33,13 @@ describe("examples", () => {
     expect(Math.abs(value - Math.PI)).toBeLessThan(1e-12);
   });
 
+  it.each([1, 3, 4])("work-queue takes every task once from a counter in a window on %i ranks, and counts the primes right", async (np) => {
+    const job = await runJob(np, example("work-queue.ts"), ["200000", "40"]);
+    expect(job.exitCode, job.stderr).toBe(0);
+    // π(200 000) = 17 984.
+    expect(job.stdout.trim()).toBe(`17984 primes below 200000, 40 tasks taken from a shared counter by ${np} ranks, each task once`);
+  });
+
   it("matvec equals the serial product exactly", async () => {
     const job = await runJob(3, example("matvec.ts"), ["101"]);
     expect(job.exitCode, job.stderr).toBe(0);
