@@ -11,7 +11,7 @@ const win = await comm.allocateWindow(Float64Array, BIG / 8);
 const iterations = (size: number) => (size <= 8 ? 20_000 : 200);
 
 /** `count` epochs of one operation (a function of its own: V8 optimises it as a whole). */
-async function epochs(kind: "put" | "get", buf: Float64Array, count: number): Promise<void> {
+async function epochs(kind: "put" | "get", buf: Float64Array<ArrayBuffer>, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await win.fence();
     if (comm.rank === 0) await (kind === "put" ? win.put(buf, 1, 0) : win.get(buf, 1, 0));
