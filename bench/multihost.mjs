@@ -12,8 +12,8 @@ import { build } from "esbuild";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** test/netns.ts, compiled for this plain-JavaScript runner. */
-async function loadCluster() {
+/** test/netns.ts, compiled for the plain-JavaScript benchmarks (this one and bench/heartbeat.mjs). */
+export async function loadCluster() {
   const dir = mkdtempSync(join(tmpdir(), "tsmpi-bench-"));
   const outfile = join(dir, "netns.mjs");
   await build({ entryPoints: [join(ROOT, "test/netns.ts")], outfile, bundle: true, platform: "node", format: "esm", logLevel: "warning" });
