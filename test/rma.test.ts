@@ -47,6 +47,15 @@ describe("one-sided communication on one host", () => {
   });
 });
 
+describe("one-sided communication where memory cannot be shared", () => {
+  it("at -n 3 on a platform without shared memory (macOS, simulated in the ranks): every part through progress threads", async () => {
+    const PRETEND = fixture("lib/pretend.cjs");
+    const launcherArgs = ["-x", `NODE_OPTIONS=--require=${PRETEND}`, "-x", "TSMPI_TEST_PRETEND=darwin"];
+    const job = await runJob(3, fixture("rma.ts"), ["no-shm"], { launcherArgs });
+    await expectSuitePassed(job, 3);
+  });
+});
+
 describe("one-sided communication across hosts (network namespaces, ssh)", () => {
   let cluster: Cluster;
   beforeAll(async () => {
