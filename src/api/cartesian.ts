@@ -94,6 +94,11 @@ export class CartComm extends TopoComm {
     return CART;
   }
 
+  /** @internal */
+  protected remake(engine: CommEngine): this {
+    return new CartComm(engine, this) as this;
+  }
+
   /** Number of dimensions (MPI_Cartdim_get); 0 for the grid of `cartCreate([])`. */
   get ndim(): number {
     return this.dims.length;

@@ -87,6 +87,10 @@ export class GraphComm extends TopoComm {
   override get topology(): number {
     return GRAPH;
   }
+  /** @internal */
+  protected remake(engine: CommEngine): this {
+    return new GraphComm(engine, { index: [...this.index], edges: [...this.edges] }) as this;
+  }
   /** Number of nodes (ranks) of the graph. */
   get nnodes(): number {
     return this.index.length;
@@ -135,6 +139,15 @@ export class DistGraphComm extends TopoComm {
   /** DIST_GRAPH. */
   override get topology(): number {
     return DIST_GRAPH;
+  }
+
+  /** @internal */
+  protected remake(engine: CommEngine): this {
+    const edges = { sources: [...this.inedges], destinations: [...this.outedges] };
+    return new DistGraphComm(
+      engine,
+      this.weighted ? { ...edges, sourceWeights: [...this.sourceWeights!], destWeights: [...this.destWeights!] } : edges,
+    ) as this;
   }
 }
 

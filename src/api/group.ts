@@ -77,6 +77,44 @@ export class Group {
     return this.#make(this.#members.filter((_, r) => !gone.has(r)));
   }
 
+  /**
+   * The members at the ranks of `ranges`, each `[first, last, stride]` (last included), in
+   * order (MPI_Group_range_incl, mpi4py `Range_incl`).
+   * @example
+   * ```ts
+   * world.group.rangeIncl([[0, world.size - 1, 2]]); // the even ranks
+   * ```
+   * @throws ArgumentError for a range that is not three integers with a non-zero stride, or
+   *   ranks out of range or repeated
+   */
+  rangeIncl(ranges: ReadonlyArray<readonly [number, number, number]>): Group {
+    return this.#make(this.#checkRanks("rangeIncl", this.#expand("rangeIncl", ranges)).map((r) => this.#members[r]!));
+  }
+
+  /** This group without the members at the ranks of `ranges` (`[first, last, stride]`), the others in order (MPI_Group_range_excl). */
+  rangeExcl(ranges: ReadonlyArray<readonly [number, number, number]>): Group {
+    const gone = new Set(this.#checkRanks("rangeExcl", this.#expand("rangeExcl", ranges)));
+    return this.#make(this.#members.filter((_, r) => !gone.has(r)));
+  }
+
+  /** The ranks of `[first, last, stride]` ranges, unchecked against the group's size (checkRanks does that). */
+  #expand(call: string, ranges: unknown): number[] {
+    const ok = (r: unknown) => Array.isArray(r) && r.length === 3 && r.every(Number.isInteger) && r[2] !== 0 && Math.abs((r[1] - r[0]) / r[2]) <= this.size;
+    if (!Array.isArray(ranges) || !ranges.every(ok)) {
+      throw callError(
+        ArgumentError,
+        call,
+        this.#self,
+        `ranges must be an array of [first, last, stride] integer triples with stride ≠ 0, got ${describe(ranges)}`,
+      );
+    }
+    return (ranges as Array<[number, number, number]>).flatMap(([first, last, stride]) => {
+      const ranks: number[] = [];
+      for (let r = first; stride > 0 ? r <= last : r >= last; r += stride) ranks.push(r);
+      return ranks;
+    });
+  }
+
   /** This group's members, then `other`'s that are not in it (MPI_Group_union). */
   union(other: Group): Group {
     const mine = new Set(this.#members);

@@ -13,7 +13,7 @@ import { apart } from "../comm/into.js";
 import { describe, PROC_NULL, UNDEFINED, type Where } from "../comm/validate.js";
 import type { TypedArray } from "../comm/values.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
-import { Comm } from "./communicator.js";
+import { backed, Comm } from "./communicator.js";
 import type { IntoOptions } from "./options.js";
 import { engineOf } from "./p2p.js";
 
@@ -66,7 +66,7 @@ export interface Neighborhood {
  * ArgumentError and at its out-neighbours with a CollectiveMismatchError: nobody waits for data
  * that will not come.
  */
-export class TopoComm extends Comm {
+export abstract class TopoComm extends Comm {
   /** The in-neighbours, whose blocks this rank receives, in order (mpi4py `inedges`; PROC_NULL off a Cartesian edge). */
   readonly inedges: readonly number[];
   /** The out-neighbours, to which this rank sends, in order (mpi4py `outedges`). */
@@ -93,6 +93,16 @@ export class TopoComm extends Comm {
   get outdegree(): number {
     return this.outedges.length;
   }
+
+  /** A copy with the same topology and separate message contexts (MPI_Comm_dup keeps the topology, as mpi4py's `Dup`). Collective. */
+  override async dup(): Promise<this> {
+    const engine = engineOf(this);
+    engine.ensureOpen("dup");
+    return backed(this.remake(engine.child("")));
+  }
+
+  /** @internal This communicator's topology on another engine (for dup). */
+  protected abstract remake(engine: CommEngine): this;
 
   /**
    * Every in-neighbour's value (MPI_Neighbor_allgather, mpi4py `neighbor_allgather`): this rank
