@@ -5,12 +5,15 @@
  */
 import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { execaSync } from "execa";
+import { execa, execaSync } from "execa";
 import { Pull, Push, Router, curveKeyPair } from "zeromq";
 import { encode } from "../src/comm/codec.js";
 import { zapGuard, secureClient, z85Decode } from "../src/comm/zmq/security.js";
-import { fixture, follow, leftovers, startJob } from "./helpers.js";
+import { fixture, follow, leftovers, runJob, startJob } from "./helpers.js";
 
 /** tcp ports on which the given processes listen, as host:port. */
 function listening(pids: number[]): string[] {
@@ -113,6 +116,44 @@ describe("authenticated tcp transport", () => {
     for (const socket of [stranger, member, inbox]) socket.close();
     gate.close();
     await serving;
+  });
+
+  it.each([
+    ["by default, neither a window's one-sided traffic nor messages cross the wire in the clear", [], false],
+    ["with --insecure, messages do (the capture sees them) but a window's one-sided traffic still does not", ["--insecure"], true],
+  ])("%s", async (_name, extra, sendSeen) => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmpi-capture-"));
+    const capture = join(dir, "lo.pcap");
+    // Every tcp packet on loopback, written as it comes (-U), full length (-s 0), a large
+    // kernel buffer (-B, KiB), as root (-Z: the capture's folder is root's alone).
+    const tcpdump = execa("tcpdump", ["-i", "lo", "-U", "-s", "0", "-B", "65536", "-Z", "root", "-w", capture, "tcp"], { reject: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcpdump.stderr!.on("data", (chunk: Buffer) => String(chunk).includes("listening on") && resolve());
+        void tcpdump.then((result) => reject(new Error(`tcpdump exited: ${String(result.stderr)}`)));
+      });
+      // The ranks see no shared memory (as on musl: test/fixtures/lib/pretend.cjs), so each
+      // rank's part of the window is served by its progress thread, over tcp.
+      const pretend = ["-x", `NODE_OPTIONS=--require=${fixture("lib/pretend.cjs")}`, "-x", "TSMPI_TEST_PRETEND=musl", "-q"];
+      const job = await runJob(2, fixture("window-wire.ts"), [], { launcherArgs: ["--transport", "tcp", ...pretend, ...extra] });
+      expect(job.exitCode, job.stderr).toBe(0);
+      expect(job.stdout.trim().split("\n").sort()).toEqual(["rank 0 ok", "rank 1 ok"]);
+      // tcpdump writes what it has taken in behind the job, the more so on a busy machine: wait
+      // until the file stops growing for a second before stopping it.
+      for (let size = -1; size !== statSync(capture).size;) {
+        size = statSync(capture).size;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      tcpdump.kill("SIGINT");
+      await tcpdump;
+      const wire = readFileSync(capture);
+      expect(wire.length).toBeGreaterThan(2000); // the job's traffic was captured
+      expect(wire.includes("tsmpi-window-wire-marker")).toBe(false);
+      expect(wire.includes("tsmpi-send-wire-marker")).toBe(sendSeen);
+    } finally {
+      tcpdump.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("decodes Z85 as ZeroMQ's reference vector says", () => {

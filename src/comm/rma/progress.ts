@@ -7,9 +7,12 @@
  * kernel (kernel.ts) and the same lock words: a counter that a host-mate increments directly
  * and a remote rank through this thread stays one counter.
  *
- * Wire (little-endian). The client first sends the window's 32-byte token (random, given to
- * the job's ranks over the job's own authenticated transport); a connection that does not is
- * closed. Then requests: a 24-byte header `[u32 body bytes][u32 id][u8 kind][u8 op][u8 flag]
+ * Wire: TLS 1.2 keyed with the window's 32-byte token as pre-shared key (TLS-PSK, AEAD cipher
+ * suites only, see {@link PSK_TLS}): the token is random, given to the job's ranks over the
+ * job's own transport, and never sent on this connection, so an outsider can neither read the
+ * window's data nor inject, replay or reorder requests; a client without the key fails the
+ * handshake. This holds under `--insecure` too (it drops CURVE from the job's transport, not
+ * this). Inside TLS (little-endian), requests: a 24-byte header `[u32 body bytes][u32 id][u8 kind][u8 op][u8 flag]
  * [u8 0][u32 count][f64 index]` and the body (Put, Accumulate: the elements; FetchAndOp: the
  * value; CompareAndSwap: the value then the compare). Replies: `[u32 body bytes][u32 id]
  * [u8 status (0 ok, 1 error: the body is the message)][3 × u8 0]` and the body (Get: the
@@ -20,6 +23,18 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { rmaKernel, type RmaKernel } from "./kernel.js";
 import type { SharedFile } from "../shm/libc.js";
+
+/**
+ * TLS settings of both ends of a progress connection (remote.ts connects with them). PSK
+ * suites exist up to TLS 1.2 in Node; the ECDHE one (forward secrecy) is preferred.
+ */
+export const PSK_TLS = {
+  ciphers: "ECDHE-PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305",
+  minVersion: "TLSv1.2",
+  maxVersion: "TLSv1.2",
+  /** The identity the client presents; the key is the window's token. */
+  identity: "tsmpi-window",
+} as const;
 
 /** Where the progress thread finds the rank's part: in the host's segment (`file`), or, without memfd, in `memory`. */
 export interface ProgressPart {
@@ -49,7 +64,7 @@ export async function startProgress(part: ProgressPart): Promise<Progress> {
   const koffi = part.file === undefined ? undefined : createRequire(import.meta.url).resolve("koffi");
   const pieces = `{ makeKernel: ${rmaKernel}, mapPart: ${mapPart}, partRequests: ${partRequests}, serveConnection: ${serveConnection} }`;
   const code = `(${progressThread})(${pieces}, require);`;
-  const worker = new Worker(code, { eval: true, workerData: { ...part, koffi } });
+  const worker = new Worker(code, { eval: true, workerData: { ...part, koffi, tls: PSK_TLS } });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once("message", (m: { port?: number; error?: string }) => (m.port !== undefined ? resolve(m.port) : reject(new Error(m.error))));
     worker.once("error", reject);
@@ -141,12 +156,11 @@ function partRequests(kernel: RmaKernel, data: ProgressPart, memory: ArrayBuffer
 }
 
 /** Serve one connection (see the header). Self-contained: the thread gets it from its source text. */
-function serveConnection(socket: import("node:net").Socket, token: Buffer, perform: Perform, equal: (a: Buffer, b: Buffer) => boolean): void {
+function serveConnection(socket: import("node:net").Socket, perform: Perform): void {
   socket.setNoDelay(true);
   socket.on("error", () => socket.destroy());
   let chunks: Buffer[] = [];
   let buffered = 0;
-  let authenticated = false;
   let busy: Promise<void> = Promise.resolve();
   /** The first `n` buffered bytes, taken out (undefined if fewer are buffered). */
   const take = (n: number): Buffer | undefined => {
@@ -167,12 +181,6 @@ function serveConnection(socket: import("node:net").Socket, token: Buffer, perfo
   socket.on("data", (chunk: Buffer) => {
     chunks.push(chunk);
     buffered += chunk.length;
-    if (!authenticated) {
-      const presented = take(token.length);
-      if (presented === undefined) return;
-      if (!equal(presented, token)) return void socket.destroy();
-      authenticated = true;
-    }
     while (buffered >= 24) {
       if (chunks[0]!.length < 24) chunks = [Buffer.concat(chunks)];
       const head = chunks[0]!;
@@ -202,9 +210,8 @@ interface Pieces {
 /** The thread's body (see the header): maps the part, listens, serves, and stops when told. */
 function progressThread(pieces: Pieces, load: NodeJS.Require): void {
   const { workerData, parentPort } = load("node:worker_threads") as typeof import("node:worker_threads");
-  const net = load("node:net") as typeof import("node:net");
-  const { timingSafeEqual } = load("node:crypto") as typeof import("node:crypto");
-  const data = workerData as ProgressPart & { koffi?: string };
+  const tls = load("node:tls") as typeof import("node:tls");
+  const data = workerData as ProgressPart & { koffi?: string; tls: typeof PSK_TLS };
   let mapped: ThreadMemory;
   try {
     mapped = pieces.mapPart(load, data);
@@ -216,11 +223,14 @@ function progressThread(pieces: Pieces, load: NodeJS.Require): void {
   const perform = pieces.partRequests(pieces.makeKernel(mapped.yieldCpu), data, mapped.memory, () => stopped);
   const token = Buffer.from(data.token, "hex");
   const sockets = new Set<import("node:net").Socket>();
-  const server = net.createServer((socket) => {
+  const { identity, ...settings } = data.tls;
+  const server = tls.createServer({ ...settings, pskCallback: (_socket, presented) => (presented === identity ? token : null) }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    pieces.serveConnection(socket, token, perform, timingSafeEqual);
+    pieces.serveConnection(socket, perform);
   });
+  // A client without the key fails its handshake: nothing of it reaches serveConnection.
+  server.on("tlsClientError", (_error, socket) => socket.destroy());
   server.on("error", (error) => parentPort!.postMessage({ error: error.message }));
   server.listen(0, data.address, () => parentPort!.postMessage({ port: (server.address() as import("node:net").AddressInfo).port }));
   parentPort!.on("message", () => {

@@ -1,13 +1,14 @@
 /**
- * The origin's side of one-sided operations on a rank of another host: a tcp connection to
- * that rank's progress thread (progress.ts, which documents the wire), opened on first use,
+ * The origin's side of one-sided operations on a rank of another host: a TLS-PSK connection
+ * to that rank's progress thread (progress.ts, which documents the wire), opened on first use,
  * with requests matched to their replies by id.
  */
 import { Buffer } from "node:buffer";
-import { connect, type Socket } from "node:net";
+import { connect, type TLSSocket } from "node:tls";
 import { TransportError } from "../../errors.js";
+import { PSK_TLS } from "./progress.js";
 
-/** Where a rank's progress thread listens, and the token it wants. */
+/** Where a rank's progress thread listens, and its key (the window's token, hex). */
 export interface ProgressAddress {
   address: string;
   port: number;
@@ -20,7 +21,7 @@ interface Pending {
 }
 
 export class RemotePart {
-  #socket: Socket | undefined;
+  #socket: TLSSocket | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #chunks: Buffer[] = [];
@@ -60,9 +61,17 @@ export class RemotePart {
     });
   }
 
-  #connect(): Socket {
-    const socket = connect({ host: this.where.address, port: this.where.port, noDelay: true });
-    socket.write(Buffer.from(this.where.token, "hex"));
+  #connect(): TLSSocket {
+    const { identity, ...settings } = PSK_TLS;
+    const psk = Buffer.from(this.where.token, "hex");
+    const socket = connect({
+      ...settings,
+      host: this.where.address,
+      port: this.where.port,
+      pskCallback: () => ({ psk, identity }),
+      checkServerIdentity: () => undefined, // the key is the server's identity: no certificate
+    });
+    socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#receive(chunk));
     const lost = (error?: Error) => {
       this.#failure ??= new Error(`progress thread at ${this.where.address}:${this.where.port} cannot be reached (${error?.message ?? "connection closed"})`);
