@@ -81,7 +81,7 @@ export class TaskError extends TsmpiError {
   }
 }
 
-/** Format `call: message (rank N)` consistently for every validation error. */
+/** Format `call on rank N: message` consistently for every validation error (`call: message` for a call on no communicator, rank -1). */
 export function callError<E extends TsmpiError>(
   Ctor: new (message: string, options?: { cause?: unknown }) => E,
   call: string,
@@ -89,5 +89,5 @@ export function callError<E extends TsmpiError>(
   message: string,
   cause?: unknown,
 ): E {
-  return new Ctor(`${call} on rank ${rank}: ${message}`, cause === undefined ? undefined : { cause });
+  return new Ctor(`${call}${rank < 0 ? "" : ` on rank ${rank}`}: ${message}`, cause === undefined ? undefined : { cause });
 }

@@ -5,7 +5,7 @@
  */
 export { init, abort, wtime } from "./rank/init.js";
 export { Comm } from "./api/communicator.js";
-export type { IntoOptions, RecvOptions, IrecvOptions } from "./api/options.js";
+export type { IntoOptions, ReduceOptions, ScattervOptions, GathervOptions, AlltoallvOptions, RecvOptions, IrecvOptions } from "./api/options.js";
 export type { SignalOptions, AbortSignalLike } from "./api/abort.js";
 export { Window, type TypedArrayClass, type LockOptions, type ElementOf } from "./api/window.js";
 export { SharedWindow } from "./api/shared-window.js";
@@ -23,6 +23,7 @@ export type { MapResults } from "./pool/results.js";
 export type { PoolStats } from "./pool/scheduler.js";
 export type { TaskFunction, TaskTable } from "./pool/tasks.js";
 export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC, REPLACE, NO_OP } from "./collectives/ops.js";
+export { reduceLocal } from "./collectives/local.js";
 export {
   TsmpiError,
   ArgumentError,

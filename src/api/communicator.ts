@@ -10,7 +10,7 @@
 import type { Reducible, TypedArray } from "../comm/values.js";
 import * as coll from "../collectives/index.js";
 import type { OpLike } from "../collectives/ops.js";
-import type { IntoOptions } from "./options.js";
+import type { AlltoallvOptions, GathervOptions, IntoOptions, ReduceOptions, ScattervOptions } from "./options.js";
 import { engineOf, PointToPoint } from "./p2p.js";
 import { apart } from "../comm/into.js";
 import type { Channel, CommEngine } from "../comm/engine.js";
@@ -135,11 +135,11 @@ export class Comm extends PointToPoint {
    * ```
    * @param op an {@link Op} or a function `(a, b) => c` @default SUM
    * @param root @default 0
-   * @param options `into` (read at the root only): the result is written there; `into: value` reduces in place
+   * @param options `into` (read at the root only): the result is written there; `into: value` reduces in place. `complex`: see {@link ReduceOptions}
    * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
-  reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
-    return this.#run("reduce", (ch) => coll.reduce(ch, value, op, root, options?.into));
+  reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0, options?: ReduceOptions<T>): Promise<T | undefined> {
+    return this.#run("reduce", (ch) => coll.reduce(ch, value, op, root, options?.into, options?.complex));
   }
   /**
    * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
@@ -152,42 +152,76 @@ export class Comm extends PointToPoint {
    * await comm.allreduce(x, SUM, { into: x }); // in place (MPI_IN_PLACE): resolves to x
    * ```
    * @param op an {@link Op} or a function `(a, b) => c` (whole values, rank order) @default SUM
-   * @param options `into`: a typed array of the value's type and length that gets the result; `into: value` works in place
+   * @param options `into`: a typed array of the value's type and length that gets the result; `into: value` works in place. `complex`: see {@link ReduceOptions}
    * @throws ArgumentError (the promise rejects) if `op` is neither
    */
-  allreduce<T extends Reducible>(value: T, op?: OpLike<T>, options?: IntoOptions<T>): Promise<T> {
-    return this.#run("allreduce", (ch) => coll.allreduce(ch, value, op, options?.into));
+  allreduce<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T> {
+    return this.#run("allreduce", (ch) => coll.allreduce(ch, value, op, options?.into, options?.complex));
   }
-  /** Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or `(a, b) => c`, default SUM. */
-  scan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T> {
-    return this.#run("scan", (ch) => coll.scan(ch, value, op));
+  /**
+   * Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or
+   * `(a, b) => c`, default SUM. `options.into` gets the result; `{ into: value }` is MPI_IN_PLACE.
+   */
+  scan<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T> {
+    return this.#run("scan", (ch) => coll.scan(ch, value, op, options?.into, options?.complex));
   }
-  /** Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0 (MPI_Exscan). */
-  exscan<T extends Reducible>(value: T, op?: OpLike<T>): Promise<T | undefined> {
-    return this.#run("exscan", (ch) => coll.exscan(ch, value, op));
+  /**
+   * Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0, whose
+   * `options.into` is left as it is (MPI_Exscan). `{ into: value }` is MPI_IN_PLACE.
+   */
+  exscan<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T | undefined> {
+    return this.#run("exscan", (ch) => coll.exscan(ch, value, op, options?.into, options?.complex));
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
-   * length of rank i's block; by default the array is split as evenly as possible.
+   * length of rank i's block; by default the array is split as evenly as possible (MPI_Reduce_scatter_block
+   * when it divides evenly). `options.into` gets the block at its start; `{ into: value }` is MPI_IN_PLACE.
    */
-  reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[]): Promise<T> {
-    return this.#run("reduceScatter", (ch) => coll.reduceScatter(ch, value, op, counts));
+  reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[], options?: ReduceOptions<T>): Promise<T> {
+    return this.#run("reduceScatter", (ch) => coll.reduceScatter(ch, value, op, counts, options?.into, options?.complex));
   }
-  /** Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole array; `options.into` gets this rank's block. */
-  scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: IntoOptions<T>): Promise<T> {
-    return this.#run("scatterv", (ch) => coll.scatterv(ch, array, counts, root, options?.into));
+  /**
+   * Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole
+   * array; `options.into` gets this rank's block; `options.displs` (root): where each block starts.
+   */
+  scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: ScattervOptions<T>): Promise<T> {
+    return this.#run("scatterv", (ch) => coll.scatterv(ch, array, counts, root, options?.into, options?.displs));
   }
-  /** Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into` (root only) gets them. */
-  gatherv<T extends TypedArray>(array: T, root = 0, options?: IntoOptions<T>): Promise<T | undefined> {
-    return this.#run("gatherv", (ch) => coll.gatherv(ch, apart(array, options?.into), root, options?.into));
+  /**
+   * Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into`
+   * (root only) gets them, at `options.displs` (with `counts`) if given, else one after the other.
+   */
+  gatherv<T extends TypedArray>(array: T, root = 0, options?: GathervOptions<T>): Promise<T | undefined> {
+    const { into, counts, displs } = options ?? {};
+    return this.#run("gatherv", (ch) => coll.gathervAt(ch, apart(array, into), root, into, counts, displs));
   }
-  /** Every rank gets all blocks concatenated in rank order (MPI_Allgatherv), in `options.into` if given. */
-  allgatherv<T extends TypedArray>(array: T, options?: IntoOptions<T>): Promise<T> {
-    return this.#run("allgatherv", (ch) => coll.allgatherv(ch, apart(array, options?.into), options?.into));
+  /** Every rank gets all blocks in rank order (MPI_Allgatherv), in `options.into` if given, at `options.displs` (with `counts`) if given. */
+  allgatherv<T extends TypedArray>(array: T, options?: GathervOptions<T>): Promise<T> {
+    const { into, counts, displs } = options ?? {};
+    return this.#run("allgatherv", (ch) => coll.allgathervAt(ch, apart(array, into), into, counts, displs));
   }
-  /** Rank i sends `counts[j]` elements of `array` (in order) to rank j; gets everyone's blocks concatenated (MPI_Alltoallv), in `options.into` if given. */
-  alltoallv<T extends TypedArray>(array: T, counts: readonly number[], options?: IntoOptions<T>): Promise<T> {
-    return this.#run("alltoallv", (ch) => coll.alltoallv(ch, apart(array, options?.into), counts, options?.into));
+  /**
+   * Rank i sends `counts[j]` elements of `array` (in order, or from `options.displs[j]`) to rank j;
+   * gets everyone's blocks in rank order (MPI_Alltoallv), in `options.into` if given, at `options.recvDispls` if given.
+   */
+  alltoallv<T extends TypedArray>(array: T, counts: readonly number[], options?: AlltoallvOptions<T>): Promise<T> {
+    const { into, displs, recvCounts, recvDispls } = options ?? {};
+    return this.#run("alltoallv", (ch) => coll.alltoallvAt(ch, apart(array, into), counts, into, displs, recvCounts, recvDispls));
+  }
+  /**
+   * Alltoallw (MPI_Alltoallw): per-peer counts, displacements and types. Send `blocks[j]` (a
+   * typed array of any kind: its class is the type, its length the count, a view's offset the
+   * displacement) to rank j; resolve to the block each rank sent here, in rank order.
+   * `options.into[j]`: where rank j's block lands (a typed array of its kind with room for it);
+   * `into` over the blocks themselves works in place. Pairwise exchange.
+   * @example
+   * ```ts
+   * const got = await comm.alltoallw([new Float64Array([1]), new Int32Array([2, 3])]); // at n = 2
+   * await comm.alltoallw(views, { into: views }); // MPI_IN_PLACE
+   * ```
+   */
+  alltoallw(blocks: readonly TypedArray[], options?: { into?: readonly TypedArray[] }): Promise<TypedArray[]> {
+    return this.#run("alltoallw", (ch) => coll.alltoallw(ch, blocks, options?.into));
   }
   /**
    * The ranks of this communicator that share this rank's host, ordered by rank

@@ -39,11 +39,18 @@ export function displacements(ch: Channel, counts: readonly number[], total: num
   return offsets;
 }
 
-/** An even split of `length` elements over `parts` ranks (the first ones get one more). */
-export function evenCounts(length: number, parts: number): number[] {
-  const base = Math.floor(length / parts),
-    extra = length % parts;
-  return Array.from({ length: parts }, (_, i) => base + (i < extra ? 1 : 0));
+/**
+ * An even split of `length` elements over `parts` ranks (the first ones get one more), in
+ * items of `grain` elements that stay whole (pairs of MINLOC or complex data; a remainder
+ * shorter than an item goes to the last part).
+ */
+export function evenCounts(length: number, parts: number, grain = 1): number[] {
+  const items = Math.floor(length / grain),
+    base = Math.floor(items / parts),
+    extra = items % parts;
+  const counts = Array.from({ length: parts }, (_, i) => (base + (i < extra ? 1 : 0)) * grain);
+  counts[parts - 1]! += length - items * grain;
+  return counts;
 }
 
 /** Throw unless a received block has the type of this rank's array. */

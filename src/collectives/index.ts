@@ -3,5 +3,7 @@ export { barrier, bcast, allreduce, allgather, allgatherv, alltoall, alltoallv }
 export { scatter, gather } from "./binomial.js";
 export { reduce, scan, exscan, reduceScatter, RING_BYTES } from "./reduce.js";
 export { scatterv, gatherv } from "./vector.js";
+export { gathervAt, allgathervAt, alltoallvAt } from "./displaced.js";
+export { alltoallw } from "./alltoallw.js";
 export { split, UNDEFINED } from "./split.js";
 export type { TypedArray } from "../comm/values.js";

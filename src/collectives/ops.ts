@@ -26,8 +26,8 @@ export class Op {
     readonly apply: (a: any, b: any) => unknown,
     /** Whether op(a, b) = op(b, a); non-commutative ops are applied in rank order. */
     readonly commutative: boolean,
-    /** @internal built-ins only: how it treats its data. */
-    readonly kind: "arith" | "logical" | "bitwise" | "loc" | "user",
+    /** @internal built-ins only: how it treats its data ("rma": REPLACE and NO_OP, for accumulate and reduceLocal only). */
+    readonly kind: "arith" | "logical" | "bitwise" | "loc" | "complex" | "rma" | "user",
   ) {}
 
   /**
@@ -132,10 +132,13 @@ export const BXOR = Op.builtin(
   "bitwise",
   bitwise((a, b) => a ^ b),
 );
-/** The second operand (MPI_REPLACE): with `accumulate`, an atomic put; in a reduction, the highest rank's value. */
-export const REPLACE = Op.builtin("REPLACE", "arith", (_a, b) => b);
-/** The first operand, unchanged (MPI_NO_OP): with `fetchAndOp`, an atomic read. */
-export const NO_OP = Op.builtin("NO_OP", "arith", (a) => a);
+/**
+ * Replace (MPI_REPLACE), for one-sided `accumulate` (an atomic put) and {@link reduceLocal}
+ * only: the target (`inout`) takes the origin's (`input`'s) data. Reductions refuse it, as MPI does.
+ */
+export const REPLACE = Op.builtin("REPLACE", "rma", (_target, origin) => origin);
+/** No operation (MPI_NO_OP), for one-sided accumulate (with `fetchAndOp`, an atomic read) and {@link reduceLocal} only: the target stays as it is. */
+export const NO_OP = Op.builtin("NO_OP", "rma", (target) => target);
 /** Pairs `[value, index]`: the smallest value, and on ties the smallest index. */
 export const MINLOC = Op.builtin("MINLOC", "loc", (a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
 /** Pairs `[value, index]`: the largest value, and on ties the smallest index. */
@@ -143,9 +146,21 @@ export const MAXLOC = Op.builtin("MAXLOC", "loc", (a, b) => (b[0] > a[0] || (b[0
 
 const FLOAT_ARRAYS = new Set(["Float32Array", "Float64Array"]);
 
+/** Elements per item of `op`'s data: 2 where a typed array holds pairs (MINLOC/MAXLOC, complex numbers), which a split must keep whole. */
+export const grain = (op: Op): number => (op.kind === "loc" || op.kind === "complex" ? 2 : 1);
+
 /** Throws OpError if `op` cannot combine `value`; run before any data moves. */
 export function checkOperand(op: Op, value: unknown): void {
   if (op.kind === "user") return;
+  if (op.kind === "rma") {
+    throw new OpError(
+      `${op.name} is for one-sided accumulate and reduceLocal only (MPI allows it in no reduction); to keep the last rank's value pass (a, b) => b`,
+    );
+  }
+  if (op.kind === "complex") {
+    if (isTypedArray(value) && FLOAT_ARRAYS.has(value.constructor.name) && value.length % 2 === 0) return;
+    throw new OpError(`${op.name} needs complex numbers as a Float64Array or Float32Array of interleaved (re, im) pairs (even length), got ${describe(value)}`);
+  }
   if (isTypedArray(value)) {
     if (op.kind === "bitwise" && FLOAT_ARRAYS.has(value.constructor.name)) {
       throw new OpError(`${op.name} needs integers, got ${describe(value)}; use an integer typed array or SUM/MIN/MAX`);
@@ -190,6 +205,7 @@ function combineArrays(op: Op, acc: TypedArray, x: TypedArray, accFirst: boolean
   const a = acc as unknown as Elements,
     b = x as unknown as Elements,
     n = acc.length;
+  if (op.kind === "complex") return op.apply(acc, x) as TypedArray;
   switch (op) {
     case SUM:
       for (let i = 0; i < n; i++) a[i] += b[i];

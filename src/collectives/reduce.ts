@@ -20,7 +20,8 @@ import { isTypedArray } from "../comm/arrays.js";
 import type { TypedArray } from "../comm/values.js";
 import { checkRoot, describe } from "../comm/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
-import { checkOperand, own, SUM, toOp, type Op, type OpLike } from "./ops.js";
+import { checkOperand, grain, own, SUM, type Op, type OpLike } from "./ops.js";
+import { reductionOp } from "./complex.js";
 import { displacements, evenCounts } from "./arrays.js";
 import { checkInto, land, put, target } from "../comm/into.js";
 import { borrowScratch, returnScratch } from "./scratch.js";
@@ -54,9 +55,14 @@ function accumulator(ch: Channel, op: Op, value: unknown, into: unknown): unknow
 
 /** The reduction's result in `into` (copied unless it accumulated there), or the ArgumentError saying why `into` did not fit. */
 function intoResult<T>(ch: Channel, value: unknown, into: T, result: unknown): T {
+  checkResultInto(ch, value, into);
+  return land(ch, into, result);
+}
+
+/** Throw unless `into` can take a result like `value` (a typed array of its type and length). */
+function checkResultInto(ch: Channel, value: unknown, into: unknown): void {
   if (!isTypedArray(value)) throw callError(ArgumentError, ch.call, ch.rank, `into needs a typed array value, got ${describe(value)}`);
   checkInto(ch, into, value, value.length);
-  return land(ch, into, result);
 }
 
 /** Binomial-tree reduction of `acc` toward relative root 0; resolves at the root only. */
@@ -73,9 +79,9 @@ async function treeReduce(ch: Channel, op: Op, acc: unknown, root: number): Prom
   return acc;
 }
 
-/** Reduce; with `into` (root only), the result lands there and `into` is returned. */
-export async function reduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, root = 0, into?: T): Promise<T | undefined> {
-  const op = toOp(ch, opLike);
+/** Reduce; with `into` (root only), the result lands there and `into` is returned. `complex`: the data are interleaved complex numbers. */
+export async function reduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, root = 0, into?: T, complex?: boolean): Promise<T | undefined> {
+  const op = reductionOp(ch, opLike, complex);
   checkRoot(ch, root);
   const mine = into !== undefined && ch.rank === root ? accumulator(ch, op, value, into) : undefined;
   const acc = mine ?? operand(ch, op, value);
@@ -87,7 +93,8 @@ export async function reduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, 
     if (ch.rank === 0) await ch.send(root, result);
     if (ch.rank === root) result = await ch.recv(0, mine === undefined ? undefined : target(into));
   }
-  if (ch.rank !== root) return undefined;
+  // A rank whose own operand did not fit the op rejects too (a failure found elsewhere only reaches the root).
+  if (ch.rank !== root) return void settle(ch, acc);
   result = settle(ch, result);
   return into === undefined ? (result as T) : intoResult(ch, value, into, result);
 }
@@ -180,12 +187,12 @@ function useRing(op: Op, value: unknown, size: number): value is TypedArray {
 }
 
 /** Allreduce; with `into`, the result lands there (`into` = the value: in place) and `into` is returned. */
-export async function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, into?: T): Promise<T> {
-  const op = toOp(ch, opLike);
+export async function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM, into?: T, complex?: boolean): Promise<T> {
+  const op = reductionOp(ch, opLike, complex);
   const acc = (into === undefined ? undefined : accumulator(ch, op, value, into)) ?? operand(ch, op, value);
   let result: unknown;
   if (useRing(op, acc, ch.size)) {
-    const counts = evenCounts(acc.length, ch.size);
+    const counts = evenCounts(acc.length, ch.size, grain(op));
     const offsets = displacements(ch, counts, acc.length);
     const problem = await ringReduceScatter(ch, op, acc, counts, offsets);
     await ringAllgather(ch, acc, counts, offsets);
@@ -197,9 +204,9 @@ export async function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SU
 }
 
 /** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */
-async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: boolean): Promise<unknown> {
+async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: boolean, complex?: boolean): Promise<unknown> {
   const { rank, size } = ch;
-  const op = toOp(ch, opLike);
+  const op = reductionOp(ch, opLike, complex);
   let partial = operand(ch, op, value);
   let result: unknown = inclusive ? own(partial) : undefined;
   let seen = inclusive;
@@ -219,29 +226,52 @@ async function prefix(ch: Channel, opLike: unknown, value: unknown, inclusive: b
   return seen ? settle(ch, result) : undefined;
 }
 
-export async function scan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T> {
-  return (await prefix(ch, op, value, true)) as T;
+/** Inclusive prefix; with `into`, the result lands there (`into` = the value: in place, MPI_IN_PLACE). */
+export async function scan<T>(ch: Channel, value: T, op: OpLike<T> = SUM, into?: T, complex?: boolean): Promise<T> {
+  const result = await prefix(ch, op, value, true, complex);
+  return into === undefined ? (result as T) : intoResult(ch, value, into, result);
 }
 
-export async function exscan<T>(ch: Channel, value: T, op: OpLike<T> = SUM): Promise<T | undefined> {
-  return (await prefix(ch, op, value, false)) as T | undefined;
+/** Exclusive prefix; `undefined` on rank 0, whose `into` is left as it is (MPI leaves it undefined). */
+export async function exscan<T>(ch: Channel, value: T, op: OpLike<T> = SUM, into?: T, complex?: boolean): Promise<T | undefined> {
+  const result = await prefix(ch, op, value, false, complex);
+  if (into === undefined) return result as T | undefined;
+  if (result === undefined) return void checkResultInto(ch, value, into);
+  return intoResult(ch, value, into, result);
 }
 
+/**
+ * Reduce, then keep this rank's block; with `into`, the block lands at its start (`into` = the
+ * value: in place, MPI_IN_PLACE, the input read from `into` and the block written at its start).
+ */
 export async function reduceScatter<T extends TypedArray | readonly unknown[]>(
   ch: Channel,
   value: T,
   opLike: OpLike<T> = SUM,
   counts?: readonly number[],
+  into?: T,
+  complex?: boolean,
 ): Promise<T> {
-  const op = toOp(ch, opLike);
+  const op = reductionOp(ch, opLike, complex);
   const length = (value as { length: number }).length;
-  const blocks = counts ?? evenCounts(length, ch.size);
+  const blocks = counts ?? evenCounts(length, ch.size, grain(op));
   const offsets = displacements(ch, blocks, length);
+  if (blocks.some((count) => count % grain(op) !== 0)) {
+    throw callError(
+      ArgumentError,
+      ch.call,
+      ch.rank,
+      `${op.name} takes pairs, so every count must be even (counts are in array elements), got ${JSON.stringify(blocks)}`,
+    );
+  }
   const mine = (whole: T) => whole.slice(offsets[ch.rank]!, offsets[ch.rank]! + blocks[ch.rank]!) as T;
   const acc = operand(ch, op, value);
+  let result: T;
   if (op.commutative && isTypedArray(acc) && ch.size > 1) {
     const problem = await ringReduceScatter(ch, op, acc, blocks, offsets);
-    return settle(ch, problem === undefined ? mine(acc as T) : new CollectiveFailure(problem));
+    result = settle(ch, problem === undefined ? mine(acc as T) : new CollectiveFailure(problem));
+  } else {
+    result = mine(settle(ch, await recursiveDoubling(ch, op, acc)) as T);
   }
-  return mine(settle(ch, await recursiveDoubling(ch, op, acc)) as T);
+  return into === undefined ? result : intoResult(ch, result, into, result);
 }

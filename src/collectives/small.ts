@@ -20,8 +20,9 @@ import { allgathervStaged, allreduceStaged, bcastStaged } from "./stage.js";
 import { atHand, blocksFor, layout, type Block } from "./blocks.js";
 import { alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
 import { checkInto, land, put } from "../comm/into.js";
-import { SUM, checkOperand, combine, toOp, type Op, type OpLike } from "./ops.js";
-import { collectiveGuard, settle, type Channel } from "./protocol.js";
+import { SUM, checkOperand, combine, type Op, type OpLike } from "./ops.js";
+import { reductionOp } from "./complex.js";
+import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
 import { allreduce as messageAllreduce } from "./reduce.js";
 
 /** A value a board slot holds: a number or a typed array (not a Buffer, which must come back a Buffer). */
@@ -119,9 +120,9 @@ function exchange<R>(
   });
 }
 
-export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as Op, into?: T): Promise<T> {
+export function allreduce<T>(ch: Channel, value: T, opLike: OpLike<T> = SUM as Op, into?: T, complex?: boolean): Promise<T> {
   let op!: Op;
-  const misuse = refused(() => (op = toOp(ch, opLike)));
+  const misuse = refused(() => (op = reductionOp(ch, opLike, complex)));
   if (misuse) return misuse;
   return onBoard(
     ch,
@@ -240,14 +241,17 @@ export function alltoall<T>(ch: Channel, values: readonly T[]): Promise<T[]> {
   );
 }
 
-export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[], into?: T): Promise<T> {
+/** Alltoallv; `failed`: a misuse this rank found before (see displs.ts), which makes every rank reject. */
+export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[], into?: T, failed?: CollectiveFailure): Promise<T> {
   return onBoard(
     ch,
     (board) => {
-      const blocks = collectiveGuard(ch, () => {
-        const offsets = displacements(ch, counts, checkArray(ch, "array", array).length);
-        return counts.map((count, dest) => array.subarray(offsets[dest]!, offsets[dest]! + count) as TypedArray);
-      });
+      const blocks =
+        failed ??
+        collectiveGuard(ch, () => {
+          const offsets = displacements(ch, counts, checkArray(ch, "array", array).length);
+          return counts.map((count, dest) => array.subarray(offsets[dest]!, offsets[dest]! + count) as TypedArray);
+        });
       const usable = Array.isArray(blocks) && boardable(array);
       const described = usable && !board.fits(blocks);
       // Described (too large for the slot): where it sits too, if the members may read each other's
@@ -255,7 +259,7 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
       const reads = described ? board.reads : undefined;
       const published = !usable ? FALLBACK : described ? [Int32Array.from(counts), arrayKind(array), ...(reads ? whereabouts(reads, array) : [])] : blocks;
       return exchange(board, ch, published, described, (fits) => {
-        if (!fits) return pairwiseAlltoallv(ch, array, counts, into);
+        if (!fits) return pairwiseAlltoallv(ch, array, counts, into, failed);
         const mine = blocks as TypedArray[];
         const got = blocksFor(board, ch, mine[ch.rank]!, ch.rank, (s) => ({
           length: (board.read(s, 0) as Int32Array)[ch.rank]!,
@@ -268,7 +272,7 @@ export function alltoallv<T extends TypedArray>(ch: Channel, array: T, counts: r
         return sendAll();
       });
     },
-    () => pairwiseAlltoallv(ch, array, counts, into),
+    () => pairwiseAlltoallv(ch, array, counts, into, failed),
   );
 }
 

@@ -22,7 +22,7 @@ import { evenCounts, resultArray } from "./arrays.js";
 import { layout, type Block } from "./blocks.js";
 import { checkInto, put } from "../comm/into.js";
 import { agreement } from "./board.js";
-import { combine, type Op } from "./ops.js";
+import { combine, grain, type Op } from "./ops.js";
 import type { Channel } from "./protocol.js";
 
 const PAGE = 4096;
@@ -101,7 +101,9 @@ async function throughStage(
  */
 export async function allreduceStaged(board: Board, ch: Channel, value: TypedArray, op: Op, into: unknown): Promise<TypedArray | undefined> {
   const { length, BYTES_PER_ELEMENT: unit } = value;
-  const chunk = perRound(length, ch.size + 1, unit);
+  // Rounds and shares keep pairs (MINLOC, complex) whole.
+  const most = perRound(length, ch.size + 1, unit);
+  const chunk = Math.max(grain(op), most - (most % grain(op)));
   const stage = await stageOf(ch, board, (ch.size + 1) * chunk * unit);
   if (stage === undefined) return undefined;
   const out = resultArray(into, value.constructor, length);
@@ -125,7 +127,7 @@ async function reduceRound(board: Board, ch: Channel, stage: Uint8Array, part: T
   const at = (member: number, from: number, count: number): TypedArray => new Ctor(stage.buffer, stage.byteOffset + (member * length + from) * unit, count);
   stage.set(bytesOf(part), rank * length * unit);
   await board.barrier(ch.call);
-  const counts = evenCounts(length, size);
+  const counts = evenCounts(length, size, grain(op));
   let from = 0;
   for (let r = 0; r < rank; r++) from += counts[r]!;
   const share = at(size, from, counts[rank]!);

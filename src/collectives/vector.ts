@@ -10,8 +10,17 @@ import { checkRoot } from "../comm/validate.js";
 import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
 import { checkArray, concat, displacements, sameType } from "./arrays.js";
 import { checkInto, land, put, target } from "../comm/into.js";
+import { inside, layoutOf } from "./displs.js";
 
-export async function scatterv<T extends TypedArray>(ch: Channel, array: T | undefined, counts: readonly number[], root = 0, into?: T): Promise<T> {
+/** Scatterv; `displs` (read at the root): where each rank's block starts in the root's array, else packed. */
+export async function scatterv<T extends TypedArray>(
+  ch: Channel,
+  array: T | undefined,
+  counts: readonly number[],
+  root = 0,
+  into?: T,
+  displs?: readonly number[],
+): Promise<T> {
   checkRoot(ch, root);
   if (ch.rank !== root) {
     const block = settle(ch, await ch.recv<T | CollectiveFailure>(root, target(into)));
@@ -19,7 +28,7 @@ export async function scatterv<T extends TypedArray>(ch: Channel, array: T | und
   }
   const blocks = collectiveGuard(ch, () => {
     const whole = checkArray(ch, "array", array) as T;
-    const offsets = displacements(ch, counts, whole.length);
+    const offsets = displs === undefined ? displacements(ch, counts, whole.length) : inside(ch, layoutOf(ch, counts, displs), whole, "array").displs;
     return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
   });
   const pick = (r: number) => (Array.isArray(blocks) ? blocks[r]! : blocks);
