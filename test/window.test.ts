@@ -56,7 +56,7 @@ describe("shared windows across hosts (network namespaces, ssh)", () => {
   }, 30_000);
   afterAll(() => cluster?.teardown());
 
-  it("splitShared at -n 4 over two hosts gives each host its own two ranks", async () => {
+  it("splitShared and splitType(COMM_TYPE_SHARED) at -n 4 over two hosts give each host its own two ranks", async () => {
     const ips = cluster.hosts.map((h) => h.ip);
     const job = await runJob(4, fixture("window.ts"), [], {
       timeout: 60_000,
