@@ -46,13 +46,13 @@ export function parseHeartbeat(text: string | undefined): HeartbeatSetting | und
     throw new UsageError(`--heartbeat must be INTERVAL,TIMEOUT (e.g. --heartbeat 1s,5s, or 500ms,3s) or off, got ${JSON.stringify(text)}`);
   if (timeout < 2 * interval)
     throw new UsageError(
-      `--heartbeat ${text}: the timeout must be at least twice the interval, or one late beat would lose a host; e.g. --heartbeat ${describe({ intervalMs: interval, timeoutMs: 5 * interval })}`,
+      `--heartbeat ${text}: the timeout must be at least twice the interval, or one late beat would lose a host; e.g. --heartbeat ${formatHeartbeat({ intervalMs: interval, timeoutMs: 5 * interval })}`,
     );
   return { intervalMs: interval, timeoutMs: timeout };
 }
 
 /** The setting as --heartbeat spells it. */
-export function describe({ intervalMs, timeoutMs }: HeartbeatSetting): string {
+export function formatHeartbeat({ intervalMs, timeoutMs }: HeartbeatSetting): string {
   const s = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
   return `${s(intervalMs)},${s(timeoutMs)}`;
 }

@@ -10,7 +10,7 @@ import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { AGENT_MAIN, AgentLink, RETRY_MS, agentArgv, type LaunchRetry } from "./agent-link.js";
-import { Heartbeat, describe, sshKeepAlive } from "./heartbeat.js";
+import { Heartbeat, formatHeartbeat, sshKeepAlive } from "./heartbeat.js";
 import type { PlannedHost } from "./hosts.js";
 import type { JobContext, JobHost } from "./job-host.js";
 import type { LaunchOptions } from "./options.js";
@@ -81,7 +81,7 @@ function watch(host: PlannedHost, { options, supervisor }: JobContext, link: Age
     setting,
     () => link.send({ type: "heartbeat" }),
     (silentMs) => {
-      const why = `nothing heard from its node agent for ${(silentMs / 1000).toFixed(1)} s (--heartbeat ${describe(setting)}): its network or power is gone, or the agent is stopped`;
+      const why = `nothing heard from its node agent for ${(silentMs / 1000).toFixed(1)} s (--heartbeat ${formatHeartbeat(setting)}): its network or power is gone, or the agent is stopped`;
       supervisor.hostLost(host, why);
       link.disconnect();
     },
