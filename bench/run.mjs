@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling,pool] [--repeat N] [--quick]
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md, the numbers
 // to bench/results/latest.json and SVG charts of them to bench/results/*.svg (bench/charts.mjs).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -14,7 +14,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,shm,startup,collectives,rfft,examples,multihost,profiling").split(","));
+const only = new Set(flag("--only", "p2p,shm,startup,collectives,rfft,examples,multihost,profiling,pool").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const PY = "/usr/bin/python3";
@@ -213,6 +213,11 @@ if (only.has("examples") || only.has("gray-scott") || only.has("fft")) {
 if (only.has("multihost")) {
   const { benchMultihost } = await import("./multihost.mjs");
   for (const line of await benchMultihost({ quick, repeat, median, fmt, ratio })) say(line);
+}
+
+if (only.has("pool")) {
+  const { benchPool } = await import("./pool.mjs");
+  for (const line of await benchPool({ quick, repeat, median, fmt, ratio, tsmpi, mpi, haveMpi: MPI })) say(line);
 }
 
 if (only.has("profiling")) {

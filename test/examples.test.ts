@@ -40,6 +40,22 @@ describe("examples", () => {
     expect(job.stdout.trim()).toBe(`17984 primes below 200000, 40 tasks taken from a shared counter by ${np} ranks, each task once`);
   });
 
+  it("the hyper-parameter sweep finds the same best fits on 3 ranks as on 1, near the noise level", async () => {
+    const args = ["--points", "600", "--repeats", "1"];
+    const [pooled, alone] = await Promise.all([runJob(3, example("sweep.ts"), args), runJob(1, example("sweep.ts"), args)]);
+    expect(pooled.exitCode, pooled.stderr).toBe(0);
+    expect(alone.exitCode, alone.stderr).toBe(0);
+    const ranking = (text: string) => text.split("\n").filter((line) => /^(best: | {6})degree/.test(line));
+    expect(ranking(pooled.stdout)).toHaveLength(5);
+    expect(ranking(pooled.stdout)).toEqual(ranking(alone.stdout));
+    expect(pooled.stdout).toContain("sweep: 12 degrees × 5 penalties × 5 folds = 300 tasks on 2 workers");
+    const mse = Number(/^best: degree \d+, penalty \S+, cross-validated MSE (\S+)$/m.exec(pooled.stdout)![1]);
+    expect(mse).toBeGreaterThan(0.007); // the noise's variance is 0.01
+    expect(mse).toBeLessThan(0.013);
+    expect(pooled.stderr).toMatch(/^tsmpi: sweep 300\/300 \(100%\)/m);
+    expect(await leftovers(pooled)).toEqual({ processes: [], files: [] });
+  });
+
   it("matvec equals the serial product exactly", async () => {
     const job = await runJob(3, example("matvec.ts"), ["101"]);
     expect(job.exitCode, job.stderr).toBe(0);

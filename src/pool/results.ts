@@ -13,6 +13,8 @@ export class MapResults<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   readonly #arrivals: number[] = [];
   #waiters: Array<() => void> = [];
   #all: Promise<R[]> | undefined;
+  /** Settles {@link then}'s promise: when every slot is filled, or at the first error. */
+  #finish: { resolve(values: R[]): void; reject(error: unknown): void } | undefined;
   #iterated = false;
   /** Indices of the items whose task ran a second time because the rank that had it died. */
   readonly reran: number[] = [];
@@ -35,31 +37,45 @@ export class MapResults<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     this.#slots[index] = slot;
     this.#arrivals.push(index);
     if (reran) this.reran.push(index);
+    if (this.#finish && (!slot.ok || this.#arrivals.length === this.length)) this.#settleAll();
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
-  /** All results; rejects with the first error, in the order of the items (or as they finish). */
+  /**
+   * All results, in the order of the items (or as they finished, with `ordered: false`).
+   * Rejects with the first error to come, as `Promise.all` does, and withdraws the tasks not finished.
+   */
   then<A = R[], B = never>(
     onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this.#all ??= this.#collect();
+    this.#all ??= new Promise<R[]>((resolve, reject) => {
+      this.#finish = { resolve, reject };
+      const failed = this.#arrivals.some((i) => !this.#slots[i]!.ok);
+      if (failed || this.#arrivals.length === this.length) this.#settleAll();
+    });
     return this.#all.then(onfulfilled, onrejected);
   }
 
-  async #collect(): Promise<R[]> {
-    const values: R[] = [];
-    for await (const value of this.#iterate(false)) values.push(value);
-    return values;
+  #settleAll(): void {
+    const finish = this.#finish!;
+    this.#finish = undefined;
+    const failed = this.#arrivals.find((i) => !this.#slots[i]!.ok);
+    if (failed !== undefined) {
+      finish.reject((this.#slots[failed] as { error: unknown }).error);
+      return this.cancelRest();
+    }
+    const order = this.ordered ? this.#slots.keys() : this.#arrivals;
+    finish.resolve(Array.from(order, (i) => (this.#slots[i] as { value: R }).value));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<R> {
     if (this.#iterated) throw new Error("a map's results can be iterated (or awaited) once");
     this.#iterated = true;
-    return this.#iterate(true);
+    return this.#iterate();
   }
 
-  async *#iterate(cancelOnExit: boolean): AsyncGenerator<R> {
+  async *#iterate(): AsyncGenerator<R> {
     let next = 0;
     let finished = false;
     try {
@@ -71,7 +87,7 @@ export class MapResults<R> implements PromiseLike<R[]>, AsyncIterable<R> {
       }
       finished = true;
     } finally {
-      if (!finished && (cancelOnExit || next < this.length)) this.cancelRest();
+      if (!finished) this.cancelRest();
     }
   }
 

@@ -4,9 +4,9 @@
  * throws (its own promise rejects, the pool goes on) or a worker rank dies (its unfinished
  * tasks run once more on the others).
  *
- * Each worker has at most two chunks on its way or running: the second hides the round trip
- * when chunks are short, and is not sent when they are long or the queue is nearly empty, so
- * that no task waits behind a long one at the end. A receive from a worker is posted while it
+ * While the queue is long, each worker holds a few chunks (about AHEAD_MS of work, at least
+ * two), so that it never waits for the root's answer; near the end of the queue it holds one,
+ * so that no task waits behind a long one. A receive from a worker is posted while it
  * has chunks; a receive from a rank that dies rejects (RankFailedError), which is how a death
  * is noticed.
  */
@@ -18,8 +18,10 @@ import { runChunk } from "./worker.js";
 
 /** A chunk's wished-for duration: long enough that a message per chunk costs little. */
 const TARGET_MS = 2;
-/** Chunks expected to be shorter than this are sent two at a time to a worker. */
-const PIPELINE_MS = 1;
+/** Work a worker is sent ahead of what it runs, while the queue is long: it hides the root's turnaround (ms). */
+const AHEAD_MS = 4;
+/** Chunks a worker holds at most. */
+const MAX_DEPTH = 8;
 
 /** One task: what to run and whom to tell. */
 export interface Task {
@@ -71,6 +73,8 @@ export class Scheduler {
   /** Tasks of dead ranks, run first. */
   private readonly retry: Task[][] = [];
   private queued = 0;
+  /** Tasks handed to a rank and not settled. */
+  private running = 0;
   private readonly inflight = new Map<number, Chunk[]>();
   private readonly receiving = new Set<number>();
   private nextChunk = 0;
@@ -113,6 +117,7 @@ export class Scheduler {
   cancel(task: Task, error: AbortError): void {
     if (task.state === "settled") return;
     if (task.state === "queued") this.queued--;
+    else this.running--;
     task.state = "settled";
     this.stats.cancelled++;
     task.reject(error);
@@ -141,10 +146,11 @@ export class Scheduler {
     this.scheduled = false;
     if (this.workers.length === 0) return this.local ? void this.runLocally() : this.failAll();
     // Round 0 gives every idle worker a chunk before round 1 gives anyone a second.
-    for (let round = 0; round < 2; round++) {
+    const depth = this.depth();
+    for (let round = 0; round < depth; round++) {
       for (const w of [...this.workers]) {
         const chunks = this.inflight.get(w)!;
-        if (chunks.length > round || (round === 1 && !this.pipelined())) continue;
+        if (chunks.length > round) continue;
         const tasks = this.take();
         if (tasks === undefined) return;
         this.send(w, tasks);
@@ -177,6 +183,7 @@ export class Scheduler {
     }
     if (tasks === undefined || tasks.length === 0) return undefined;
     this.queued -= tasks.length;
+    this.running += tasks.length;
     for (const task of tasks) {
       task.state = "running";
       task.runs++;
@@ -191,10 +198,17 @@ export class Scheduler {
     return Math.max(1, Math.min(share, Math.floor(TARGET_MS / Math.max(this.meanMs, 1e-4))));
   }
 
-  /** Whether a worker gets a second chunk before it has finished its first. */
-  private pipelined(): boolean {
-    const size = this.chunkSize();
-    return (this.meanMs === undefined || this.meanMs * size < PIPELINE_MS) && this.queued > 2 * this.workers.length * size;
+  /**
+   * Chunks a worker may hold: one near the end of the queue (no task waits behind a long one
+   * then), else enough for AHEAD_MS of work, at least two (the next one is there when it
+   * finishes one, however long the root takes to answer).
+   */
+  private depth(): number {
+    const head = this.retry[0] ?? this.queue[this.head];
+    const size = Array.isArray(head) ? head.length : this.chunkSize();
+    if (this.queued <= 2 * this.workers.length * size) return 1;
+    const chunkMs = (this.meanMs ?? 0) * size;
+    return Math.min(MAX_DEPTH, Math.max(2, Math.ceil(AHEAD_MS / Math.max(chunkMs, 1e-3))));
   }
 
   private send(worker: number, tasks: Task[]): void {
@@ -218,6 +232,7 @@ export class Scheduler {
       // Which argument cannot travel? Each task again on its own.
       for (const task of chunk.tasks) task.state = "queued";
       this.queued += chunk.tasks.length;
+      this.running -= chunk.tasks.length;
       this.retry.unshift(...chunk.tasks.map((t) => [t]));
     }
     this.dispatch();
@@ -260,6 +275,7 @@ export class Scheduler {
   private settle(task: Task, error: unknown, value: unknown, failed: boolean): void {
     if (task.state !== "running") return; // cancelled meanwhile
     task.state = "settled";
+    this.running--;
     if (failed) {
       this.stats.failed++;
       task.reject(error);
@@ -277,9 +293,7 @@ export class Scheduler {
   }
 
   private busy(): number {
-    let running = 0;
-    for (const chunks of this.inflight.values()) for (const c of chunks) running += c.tasks.filter((t) => t.state === "running").length;
-    return this.queued + running;
+    return this.queued + this.running;
   }
 
   /** Worker `worker` died (or cannot be reached): its unfinished tasks run again on the others, once. */
@@ -304,6 +318,7 @@ export class Scheduler {
       );
     for (const task of again) task.state = "queued";
     this.queued += again.length;
+    this.running -= again.length;
     this.stats.rerun += again.length;
     if (again.length > 0) this.retry.push(again);
     this.lastLoss = `the last, rank ${worker}: ${reason}`;
