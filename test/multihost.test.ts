@@ -90,6 +90,26 @@ describe("a job across three hosts (network namespaces, ssh)", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("runs the task pool with its root on another host than the launcher's, and reruns a killed remote worker's tasks", async () => {
+    const hosts = [
+      "--host",
+      ips()
+        .map((ip) => `${ip}:2`)
+        .join(","),
+    ];
+    // Rank 3 (on host 2) is the root: its progress line reaches the launcher through ssh.
+    const pool = await runJob(6, fixture("pool.ts"), [], onCluster([...hosts, "-x", "POOL_ROOT=3"]));
+    expect(pool.exitCode, pool.stderr).toBe(0);
+    expect(pool.stdout.match(/^ok /gm)).toHaveLength(8);
+    expect(pool.stderr).toMatch(/^tsmpi: tasks (\d+)\/\1 \(100%\)/m);
+    // Rank 2 (on host 2) kills itself mid-task.
+    const dies = await runJob(6, fixture("pool-dies.ts"), [], onCluster([...hosts, "--keep-going"]));
+    expect(dies.exitCode, dies.stderr).toBe(137);
+    expect(dies.stdout).toMatch(/^results 300, each item once: true, from rank 2 after it died: 0, reran [1-9]\d* \(\d+ in stats\), done 300, lost ranks 2$/m);
+    expect(await leftovers(dies)).toEqual({ processes: [], files: [] });
+    expect(agents()).toEqual([]);
+  });
+
   it("places ranks from a hostfile, forwards -x variables and tags remote output", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsmpi-hostfile-"));
     const hostfile = join(dir, "hosts");

@@ -66,6 +66,14 @@ describe("inside a Slurm allocation", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it("runs the task pool in a 4-task allocation, ranks in Slurm steps, with its progress line", async () => {
+    const job = await inAllocation(["-n", "4"], [fixture("pool.ts")]);
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(8);
+    expect(job.stderr).toMatch(/^tsmpi: tasks (\d+)\/\1 \(100%\)/m);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it("aborts the job when a rank fails and leaves no step or process behind", async () => {
     const job = await inAllocation(["-n", "3"], [fixture("fail.ts"), "throw", "2"]);
     expect(job.exitCode).toBe(1);
@@ -117,6 +125,14 @@ describe("direct launch: srun starts the ranks (srun --mpi=pmi2 -n N tsmpi --dir
     expect(job.exitCode, job.stderr).toBe(0);
     expect(job.stdout.match(/^ok /gm)).toHaveLength(P2P_CHECKS);
     expect(job.stdout.match(/^rank \d done$/gm)).toHaveLength(3);
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
+  it("runs the task pool under direct launch, with its progress line", async () => {
+    const job = await inAllocation(["-n", "3"], ["--direct", fixture("pool.ts")], ["--mpi=pmi2", "-n", "3"]);
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(8);
+    expect(job.stderr).toMatch(/^tsmpi: tasks (\d+)\/\1 \(100%\)/m);
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 

@@ -116,10 +116,20 @@ export class CommExecutor {
   /** {@link submit} with options: `{ signal }` withdraws the task (an AbortError) unless it has finished. */
   submitWith<F extends TaskFunction>(fn: F | string, args: Parameters<F>, options: SignalOptions = {}): Promise<Result<F>> {
     const name = this.#check("submit", fn);
+    const signal = options.signal;
     return new Promise<Result<F>>((resolve, reject) => {
-      const task: Task = { fn: name, args, state: "queued", runs: 0, resolve: resolve as (v: unknown) => void, reject };
-      if (options.signal?.aborted) return reject(this.#aborted("submit", options.signal.reason));
-      options.signal?.addEventListener("abort", () => this.#scheduler.cancel(task, this.#aborted("submit", options.signal!.reason)), { once: true });
+      if (signal?.aborted) return reject(this.#aborted("submit", signal.reason));
+      const onAbort = () => this.#scheduler.cancel(task, this.#aborted("submit", signal!.reason));
+      const settled = () => signal?.removeEventListener("abort", onAbort);
+      const task: Task = {
+        fn: name,
+        args,
+        state: "queued",
+        runs: 0,
+        resolve: (value) => (settled(), resolve(value as Result<F>)),
+        reject: (error) => (settled(), reject(error)),
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.#scheduler.add([task]);
     });
   }
