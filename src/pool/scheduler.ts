@@ -13,26 +13,9 @@
 import type { Comm } from "../api/communicator.js";
 import { AbortError, RankFailedError, SerializationError, TaskError } from "../errors.js";
 import { POOL_TAG, type DoneMessage, type RunMessage } from "./protocol.js";
+import { TaskQueue, type Task } from "./queue.js";
 import type { TaskNames } from "./tasks.js";
 import { runChunk } from "./worker.js";
-
-/** A chunk's wished-for duration: long enough that a message per chunk costs little. */
-const TARGET_MS = 2;
-/** Work a worker is sent ahead of what it runs, while the queue is long: it hides the root's turnaround (ms). */
-const AHEAD_MS = 4;
-/** Chunks a worker holds at most. */
-const MAX_DEPTH = 8;
-
-/** One task: what to run and whom to tell. */
-export interface Task {
-  fn: string;
-  args: unknown[];
-  state: "queued" | "running" | "settled";
-  /** How many times it was handed to a rank (2: it ran again after a rank died). */
-  runs: number;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
 
 interface Chunk {
   id: number;
@@ -67,19 +50,12 @@ export interface SchedulerEvents {
 }
 
 export class Scheduler {
-  /** Queued work: single tasks (chunked automatically) and fixed chunks (a map's `chunksize`). */
-  private queue: Array<Task | Task[]> = [];
-  private head = 0;
-  /** Tasks of dead ranks, run first. */
-  private readonly retry: Task[][] = [];
-  private queued = 0;
+  private readonly queue = new TaskQueue();
   /** Tasks handed to a rank and not settled. */
   private running = 0;
   private readonly inflight = new Map<number, Chunk[]>();
   private readonly receiving = new Set<number>();
   private nextChunk = 0;
-  /** Mean milliseconds per task, from the chunks done so far (a moving average). */
-  private meanMs: number | undefined;
   private scheduled = false;
   private localBusy = false;
   private lastLoss = "";
@@ -102,10 +78,8 @@ export class Scheduler {
   /** Queue tasks: single ones, or fixed chunks. */
   add(work: Array<Task | Task[]>): void {
     for (const item of work) {
-      const n = Array.isArray(item) ? item.length : 1;
-      this.queued += n;
-      this.stats.submitted += n;
-      this.queue.push(item);
+      this.stats.submitted += Array.isArray(item) ? item.length : 1;
+      this.queue.add(item);
     }
     if (!this.scheduled) {
       this.scheduled = true;
@@ -116,7 +90,7 @@ export class Scheduler {
   /** Withdraw a task: taken out of the queue, or its result ignored if it is running. */
   cancel(task: Task, error: AbortError): void {
     if (task.state === "settled") return;
-    if (task.state === "queued") this.queued--;
+    if (task.state === "queued") this.queue.withdrawn();
     else this.running--;
     task.state = "settled";
     this.stats.cancelled++;
@@ -126,8 +100,7 @@ export class Scheduler {
 
   /** Withdraw every task that has not started. */
   cancelQueued(error: AbortError): void {
-    const items = [...this.retry.flat(), ...this.queue.slice(this.head).flat()];
-    for (const task of items) if (task.state === "queued") this.cancel(task, error);
+    for (const task of this.queue.waiting()) this.cancel(task, error);
   }
 
   /** Resolves once no task is queued or running. */
@@ -146,7 +119,7 @@ export class Scheduler {
     this.scheduled = false;
     if (this.workers.length === 0) return this.local ? void this.runLocally() : this.failAll();
     // Round 0 gives every idle worker a chunk before round 1 gives anyone a second.
-    const depth = this.depth();
+    const depth = this.queue.depth(this.workers.length);
     for (let round = 0; round < depth; round++) {
       for (const w of [...this.workers]) {
         const chunks = this.inflight.get(w)!;
@@ -160,55 +133,14 @@ export class Scheduler {
 
   /** The next chunk's tasks, marked running; undefined when nothing is queued. */
   private take(): Task[] | undefined {
-    let tasks = this.retry.shift()?.filter((t) => t.state === "queued");
-    while (tasks === undefined && this.head < this.queue.length) {
-      const item = this.queue[this.head]!;
-      if (Array.isArray(item)) {
-        this.head++;
-        const live = item.filter((t) => t.state === "queued");
-        if (live.length > 0) tasks = live;
-        continue;
-      }
-      const size = this.chunkSize();
-      const picked: Task[] = [];
-      while (picked.length < size && this.head < this.queue.length && !Array.isArray(this.queue[this.head])) {
-        const task = this.queue[this.head++] as Task;
-        if (task.state === "queued") picked.push(task);
-      }
-      if (picked.length > 0) tasks = picked;
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    if (tasks === undefined || tasks.length === 0) return undefined;
-    this.queued -= tasks.length;
+    const tasks = this.queue.take(this.workers.length);
+    if (tasks === undefined) return undefined;
     this.running += tasks.length;
     for (const task of tasks) {
       task.state = "running";
       task.runs++;
     }
     return tasks;
-  }
-
-  /** Tasks per automatic chunk: about TARGET_MS of work, and at most a quarter of a fair share of what is queued. */
-  private chunkSize(): number {
-    if (this.meanMs === undefined) return 1;
-    const share = Math.ceil(this.queued / (4 * Math.max(1, this.workers.length)));
-    return Math.max(1, Math.min(share, Math.floor(TARGET_MS / Math.max(this.meanMs, 1e-4))));
-  }
-
-  /**
-   * Chunks a worker may hold: one near the end of the queue (no task waits behind a long one
-   * then), else enough for AHEAD_MS of work, at least two (the next one is there when it
-   * finishes one, however long the root takes to answer).
-   */
-  private depth(): number {
-    const head = this.retry[0] ?? this.queue[this.head];
-    const size = Array.isArray(head) ? head.length : this.chunkSize();
-    if (this.queued <= 2 * this.workers.length * size) return 1;
-    const chunkMs = (this.meanMs ?? 0) * size;
-    return Math.min(MAX_DEPTH, Math.max(2, Math.ceil(AHEAD_MS / Math.max(chunkMs, 1e-3))));
   }
 
   private send(worker: number, tasks: Task[]): void {
@@ -230,10 +162,11 @@ export class Scheduler {
       this.settle(chunk.tasks[0]!, error, undefined, true);
     } else {
       // Which argument cannot travel? Each task again on its own.
-      for (const task of chunk.tasks) task.state = "queued";
-      this.queued += chunk.tasks.length;
       this.running -= chunk.tasks.length;
-      this.retry.unshift(...chunk.tasks.map((t) => [t]));
+      this.queue.retry(
+        chunk.tasks.map((t) => [t]),
+        true,
+      );
     }
     this.dispatch();
   }
@@ -259,8 +192,7 @@ export class Scheduler {
   /** Settle the tasks of a chunk that ran. */
   private finish(chunk: Chunk, message: DoneMessage): void {
     const n = chunk.tasks.length;
-    const perTask = message.ms / n;
-    this.meanMs = this.meanMs === undefined ? perTask : 0.75 * this.meanMs + 0.25 * perTask;
+    this.queue.learn(message.ms / n);
     const failures = new Map(message.failures?.map((f) => [f[0], f]));
     chunk.tasks.forEach((task, i) => {
       const failed = failures.get(i);
@@ -293,7 +225,7 @@ export class Scheduler {
   }
 
   private busy(): number {
-    return this.queued + this.running;
+    return this.queue.count + this.running;
   }
 
   /** Worker `worker` died (or cannot be reached): its unfinished tasks run again on the others, once. */
@@ -316,11 +248,9 @@ export class Scheduler {
         undefined,
         true,
       );
-    for (const task of again) task.state = "queued";
-    this.queued += again.length;
     this.running -= again.length;
     this.stats.rerun += again.length;
-    if (again.length > 0) this.retry.push(again);
+    if (again.length > 0) this.queue.retry([again], false);
     this.lastLoss = `the last, rank ${worker}: ${reason}`;
     this.events.lost(worker, again.length);
     this.dispatch();
