@@ -20,6 +20,9 @@ function expectedErrors(n: number): string[] {
     `ArgumentError: lock on rank 0: this rank already holds a lock on rank ${next}; call win.unlock(${next}) first`,
     `ArgumentError: unlock on rank 0: this rank holds no lock(${next}) to unlock; call win.lock(${next}) first`,
     `ArgumentError: flush on rank 0: flush needs a passive-target epoch; call win.lock(${next}) or win.lockAll() first`,
+    "ArgumentError: createWindow on rank 0: array must be a typed array over a SharedArrayBuffer, got Float64Array(4); " +
+      "pass a typed array over a SharedArrayBuffer, e.g. new Float64Array(new SharedArrayBuffer(8 * n)), which this rank's progress thread can serve while the rank computes; " +
+      "or use comm.allocateWindow(Float64Array, n), whose memory host-mates also share",
   ]
     .map((line) => `errors: ${line}`)
     .sort();
@@ -41,10 +44,13 @@ describe("one-sided communication on one host", () => {
     [5, "tcp"],
     [2, "zmq"],
     [3, "tcp"],
-  ])("at -n %i with --transport %s: fence epochs, locks, atomics, a counter taken while its owner computes, and every misuse", async (n, transport) => {
-    const job = await runJob(n, fixture("rma.ts"), [], { launcherArgs: ["--transport", transport] });
-    await expectSuitePassed(job, n);
-  });
+  ])(
+    "at -n %i with --transport %s: fence epochs, locks, atomics, createWindow, a counter taken while its owner computes, and every misuse",
+    async (n, transport) => {
+      const job = await runJob(n, fixture("rma.ts"), [], { launcherArgs: ["--transport", transport] });
+      await expectSuitePassed(job, n);
+    },
+  );
 });
 
 describe("one-sided communication where memory cannot be shared", () => {

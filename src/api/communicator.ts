@@ -16,7 +16,7 @@ import { apart } from "../comm/into.js";
 import type { Channel, CommEngine } from "../comm/engine.js";
 import { ArgumentError, callError } from "../errors.js";
 import type { TypedArrayClass, Window } from "./window.js";
-import { allocateWindow, type SharedWindow } from "./shared-window.js";
+import { allocateWindow, createWindow, type SharedWindow } from "./shared-window.js";
 
 declare global {
   // As TypeScript's lib.esnext.disposable and @types/node declare it (Node.js has it since 20.4),
@@ -256,6 +256,14 @@ export class Comm extends PointToPoint {
    */
   allocateWindow<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<Window<T>> {
     return allocateWindow(this, Kind, localLength, this.#place(), "allocateWindow");
+  }
+  /**
+   * A window over `array`, this rank's part (MPI_Win_create): the array must live in a
+   * SharedArrayBuffer, which this rank's progress thread serves to every other rank (host-mates
+   * too, over a local socket: {@link allocateWindow} is faster between them). Collective.
+   */
+  createWindow<T extends TypedArray>(array: T): Promise<Window<T>> {
+    return createWindow(this, array, this.#place());
   }
   #place(): { host: number; address: string | undefined } {
     const { node, address } = engineOf(this).runtime;

@@ -3,7 +3,7 @@
  * each readable and writable directly through `of`; and the factory behind both kinds.
  */
 import type { TypedArray } from "../comm/values.js";
-import { checkPeer } from "../comm/validate.js";
+import { checkPeer, describe } from "../comm/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { Window } from "./window.js";
 import { allocate, type Placement, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";
@@ -50,14 +50,29 @@ export class SharedWindow<T extends TypedArray> extends Window<T> {
   }
 }
 
-/** `comm.allocateShared` and `comm.allocateWindow` (see window-memory.ts). */
+/** `comm.allocateShared` and `comm.allocateWindow` (see window-memory.ts); `comm.createWindow` with `array`. */
 export async function allocateWindow<T extends TypedArray>(
   comm: WindowComm,
   Kind: TypedArrayClass<T>,
   localLength: number,
   place: Placement,
-  call: "allocateShared" | "allocateWindow",
+  call: "allocateShared" | "allocateWindow" | "createWindow",
+  array?: T,
 ): Promise<SharedWindow<T> | Window<T>> {
-  const memory = await allocate(comm, Kind, localLength, place, call);
+  const memory = await allocate(comm, Kind, localLength, place, call, array);
   return call === "allocateShared" ? new SharedWindow(comm, Kind, memory) : new Window(comm, Kind, memory);
+}
+
+/** `comm.createWindow(array)`: a window over the caller's array, which must live in a SharedArrayBuffer (its progress thread serves it). */
+export function createWindow<T extends TypedArray>(comm: WindowComm, array: T, place: Placement): Promise<Window<T>> {
+  if (!ArrayBuffer.isView(array) || array instanceof DataView || !(array.buffer instanceof SharedArrayBuffer)) {
+    const fix =
+      "pass a typed array over a SharedArrayBuffer, e.g. new Float64Array(new SharedArrayBuffer(8 * n)), which this rank's progress thread can serve while the rank computes; " +
+      "or use comm.allocateWindow(Float64Array, n), whose memory host-mates also share";
+    return Promise.reject(
+      callError(ArgumentError, "createWindow", comm.rank, `array must be a typed array over a SharedArrayBuffer, got ${describe(array)}; ${fix}`),
+    );
+  }
+  const Kind = array.constructor as TypedArrayClass<T>;
+  return allocateWindow(comm, Kind, array.length, place, "createWindow", array) as Promise<Window<T>>;
 }

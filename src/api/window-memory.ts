@@ -22,6 +22,29 @@ export type TypedArrayClass<T extends TypedArray> = {
   readonly name: string;
 };
 
+/** An array of the same kind as `T` over any buffer (ArrayBuffer or SharedArrayBuffer): what a window's operations take. */
+export type SameKind<T extends TypedArray> = T extends Float64Array
+  ? Float64Array
+  : T extends Float32Array
+    ? Float32Array
+    : T extends Int32Array
+      ? Int32Array
+      : T extends Uint32Array
+        ? Uint32Array
+        : T extends Int16Array
+          ? Int16Array
+          : T extends Uint16Array
+            ? Uint16Array
+            : T extends Int8Array
+              ? Int8Array
+              : T extends Uint8ClampedArray
+                ? Uint8ClampedArray
+                : T extends Uint8Array
+                  ? Uint8Array
+                  : T extends BigInt64Array
+                    ? BigInt64Array
+                    : BigUint64Array;
+
 /** What a window needs of its communicator (a `Comm`; kept structural to keep imports one-way). */
 export interface WindowComm {
   readonly rank: number;
@@ -77,14 +100,16 @@ interface Member {
  * Allocate a window of `localLength` elements per rank on `comm` (collective). Every rank
  * checks what all passed, so a mismatch is an ArgumentError on every rank (never a rank that
  * maps more than the segment holds and dies of SIGBUS).
- * @param call "allocateShared": every rank must be on one host, and every part is a host-mate's
+ * @param call "allocateShared": every rank must be on one host, and every part is a host-mate's;
+ * "createWindow": `array` (over a SharedArrayBuffer) is this rank's part, served by its progress thread to every other rank
  */
 export async function allocate<T extends TypedArray>(
   comm: WindowComm,
   Kind: TypedArrayClass<T>,
   localLength: number,
   place: Placement,
-  call: "allocateShared" | "allocateWindow",
+  call: "allocateShared" | "allocateWindow" | "createWindow",
+  array?: T,
 ): Promise<WindowMemory<T>> {
   if (typeof Kind !== "function" || !Number.isInteger(Kind.BYTES_PER_ELEMENT)) {
     throw callError(ArgumentError, call, comm.rank, `the first argument must be a typed array class such as Float64Array, got ${String(Kind)}`);
@@ -93,7 +118,7 @@ export async function allocate<T extends TypedArray>(
     throw callError(ArgumentError, call, comm.rank, `localLength must be a non-negative integer, got ${String(localLength)}`);
   }
   libc ??= loadLibc();
-  const shm = !("unavailable" in libc);
+  const shm = !("unavailable" in libc) && array === undefined;
   const members = await comm.allgather<Member>({ length: localLength, kind: Kind.name, width: Kind.BYTES_PER_ELEMENT, host: place.host, shm });
   const disagreement = disagree(members, call === "allocateShared");
   if (disagreement !== undefined) throw callError(ArgumentError, call, comm.rank, disagreement);
@@ -103,7 +128,7 @@ export async function allocate<T extends TypedArray>(
   const mates = members.flatMap((m, r) => (m.host === place.host ? [r] : []));
   const node = onOneHost ? comm : await comm.splitShared();
   let mapped: Mapped | KeptMapping | undefined;
-  let local: { memory: ArrayBuffer | SharedArrayBuffer; offsets: number[] };
+  let local: { memory: ArrayBuffer | SharedArrayBuffer; offsets: number[]; control?: SharedArrayBuffer };
   try {
     if (shm || call === "allocateShared") {
       const offsets = layout(
@@ -114,6 +139,8 @@ export async function allocate<T extends TypedArray>(
       const agreement = { rank: node.rank, bcast: <V>(value: V) => node.bcast(value, 0), allgather: <V>(value: V) => node.allgather(value) };
       mapped = progress ? await mapShared(agreement, libc, call, bytes, "tsmpi-window", true) : await mapShared(agreement, libc, call, bytes, "tsmpi-window");
       local = { memory: mapped.buffer, offsets };
+    } else if (array !== undefined) {
+      local = { memory: array.buffer, offsets: [array.byteOffset], control: new SharedArrayBuffer(CONTROL_BYTES) };
     } else {
       // No shared memory on this host: this rank's part alone, in memory its progress thread shares.
       const offsets = layout([localLength * Kind.BYTES_PER_ELEMENT], 1);
@@ -129,7 +156,7 @@ export async function allocate<T extends TypedArray>(
     const token = randomBytes(32).toString("hex");
     const address = place.address ?? "127.0.0.1";
     const part: ProgressPart = {
-      ...(mapped !== undefined ? { file: (mapped as KeptMapping).file } : { memory: local.memory as SharedArrayBuffer }),
+      ...(mapped !== undefined ? { file: (mapped as KeptMapping).file } : { memory: local.memory as SharedArrayBuffer, control: local.control }),
       kind: Kind.name,
       at: mine * CONTROL_WORDS,
       offset: local.offsets[mine]!,
@@ -141,7 +168,7 @@ export async function allocate<T extends TypedArray>(
     addresses = await comm.allgather<ProgressAddress>({ address, port: thread.port, token });
     (mapped as KeptMapping | undefined)?.closeFile();
   }
-  const words = new Int32Array(local.memory, 0, Math.max(1, local.offsets.length - 1) * CONTROL_WORDS);
+  const words = new Int32Array(local.control ?? local.memory, 0, Math.max(1, local.offsets.length - 1) * CONTROL_WORDS);
   const targets = members.map(({ length }, r): Target<T> => {
     const at = shm || call === "allocateShared" ? mates.indexOf(r) : r === comm.rank ? 0 : -1;
     if (at >= 0) return { length, part: new Kind(local.memory as ArrayBuffer, local.offsets[at]!, length), words, at: at * CONTROL_WORDS };

@@ -10,10 +10,10 @@ import { checkPeer, describe } from "../comm/validate.js";
 import { Kind as Req, RMA_OPS, rmaKernel, type RmaKernel } from "../comm/rma/kernel.js";
 import { Op, SUM } from "../collectives/ops.js";
 import { ArgumentError, OpError, callError } from "../errors.js";
-import { bytesOf, type Target, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";
+import { bytesOf, type SameKind, type Target, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";
 import { Epochs, type LockOptions } from "./window-epochs.js";
 
-export type { TypedArrayClass, WindowComm } from "./window-memory.js";
+export type { SameKind, TypedArrayClass, WindowComm } from "./window-memory.js";
 export type { LockOptions } from "./window-epochs.js";
 
 /** The element type of a window: numbers, or bigints for BigInt64Array and BigUint64Array windows. */
@@ -147,7 +147,7 @@ export class Window<T extends TypedArray> {
    * @returns resolves once written (see the class's completion rules)
    * @throws ArgumentError (rejects) outside an epoch, for a bad target or a range outside the part
    */
-  async put(origin: T, target: number, targetIndex = 0): Promise<void> {
+  async put(origin: SameKind<T>, target: number, targetIndex = 0): Promise<void> {
     this.#array("put", "origin", origin);
     const to = this.#target("put", target, targetIndex, origin.length);
     if (to.part !== undefined) return void to.part.set(origin as never, targetIndex);
@@ -159,7 +159,7 @@ export class Window<T extends TypedArray> {
    * @returns `into`, once filled
    * @throws ArgumentError (rejects) outside an epoch, for a bad target or a range outside the part
    */
-  async get(into: T, target: number, targetIndex = 0): Promise<T> {
+  async get<A extends SameKind<T>>(into: A, target: number, targetIndex = 0): Promise<A> {
     this.#array("get", "into", into);
     const from = this.#target("get", target, targetIndex, into.length);
     if (from.part !== undefined) {
@@ -177,7 +177,7 @@ export class Window<T extends TypedArray> {
    * @param op a built-in Op @default SUM
    * @throws OpError (rejects) for a user op, MINLOC/MAXLOC, or a bitwise op on a float window
    */
-  async accumulate(origin: T, target: number, targetIndex = 0, op: Op = SUM): Promise<void> {
+  async accumulate(origin: SameKind<T>, target: number, targetIndex = 0, op: Op = SUM): Promise<void> {
     this.#array("accumulate", "origin", origin);
     const code = this.#op("accumulate", op);
     const to = this.#target("accumulate", target, targetIndex, origin.length);

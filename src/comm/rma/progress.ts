@@ -40,6 +40,8 @@ export const PSK_TLS = {
 export interface ProgressPart {
   file?: SharedFile;
   memory?: SharedArrayBuffer;
+  /** The control block's memory, if not `memory` (a window over the user's array). */
+  control?: SharedArrayBuffer;
   /** The typed array class's name, e.g. "Float64Array". */
   kind: string;
   /** Int32 index of the part's control block. */
@@ -117,7 +119,7 @@ type Perform = (kind: number, op: number, flag: number, count: number, index: nu
 function partRequests(kernel: RmaKernel, data: ProgressPart, memory: ArrayBuffer | SharedArrayBuffer, stopped: () => boolean): Perform {
   const Kind = (globalThis as unknown as Record<string, new (b: ArrayBufferLike, o?: number, n?: number) => Int32Array>)[data.kind]!;
   const width = (Kind as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  const words = new Int32Array(memory, 0, data.at + 32);
+  const words = new Int32Array(data.control ?? memory, 0, data.at + 32);
   const part = new Kind(memory, data.offset, data.length);
   const bytes = new Uint8Array(memory, data.offset, data.length * width);
   const element = (from: Uint8Array): unknown => new Kind(Uint8Array.from(from).buffer)[0];
