@@ -5,9 +5,12 @@
  */
 import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/validate.js";
 import { Request, Status, type Hurry } from "../comm/request.js";
+import { PersistentRequest } from "../comm/persistent.js";
+import { SENT } from "../comm/transport.js";
+import type { TypedArray } from "../comm/values.js";
 import type { CommEngine } from "../comm/engine.js";
 import { target } from "../comm/into.js";
-import type { IrecvOptions, RecvOptions } from "./options.js";
+import type { IntoOptions, IrecvOptions, RecvOptions } from "./options.js";
 import { abortable, type SignalOptions } from "./abort.js";
 import { AbortError, ArgumentError, callError } from "../errors.js";
 
@@ -59,11 +62,13 @@ export class PointToPoint {
     return where;
   }
 
-  #startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
+  /** A send's checks, then the send: synchronous (ssend, issend: lazily polled with `hurry`), or standard. */
+  #startSend(call: string, value: unknown, dest: number, tag: number, synchronous = false, hurry?: Hurry): Promise<void> {
     const where = this.#where(call);
     checkPeer(where, "dest", dest, TO);
     checkTag(where, tag);
     if (dest === PROC_NULL) return Promise.resolve();
+    if (synchronous) return this.#group.ssend(call, dest, tag, value, hurry);
     return this.#group.post(call, this.#group.id, dest, tag, value);
   }
 
@@ -110,6 +115,23 @@ export class PointToPoint {
   }
 
   /**
+   * Synchronous send (MPI_Ssend, mpi4py `comm.ssend`): resolves only once a receive on `dest`
+   * has matched the message, so a program that would deadlock if sends did not buffer does
+   * deadlock with ssend (the standard way to find unsafe send orderings). Arguments as {@link send}.
+   * @example
+   * ```ts
+   * await comm.ssend(result, 0, 7); // rank 0 has started receiving it
+   * ```
+   */
+  ssend(value: unknown, dest: number, tag = 0): Promise<void> {
+    try {
+      return this.#startSend("ssend", value, dest, tag, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
    * Receive a value (like mpi4py `comm.recv`). Waits for the oldest message matching
    * `source` and `tag`; the message may have arrived before or after the call.
    *
@@ -148,6 +170,15 @@ export class PointToPoint {
   /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
   isend(value: unknown, dest: number, tag = 0): Request<void> {
     return new Request(this.#startSend("isend", value, dest, tag));
+  }
+
+  /**
+   * Nonblocking synchronous send (MPI_Issend): the request completes once a receive on `dest`
+   * has matched the message; argument errors throw at once. A send is never cancelled ({@link Request.cancel}).
+   */
+  issend(value: unknown, dest: number, tag = 0): Request<void> {
+    const hurry: Hurry = {};
+    return new Request(this.#startSend("issend", value, dest, tag, true, hurry), hurry);
   }
 
   /**
@@ -229,6 +260,82 @@ export class PointToPoint {
     this.#checkRecvArgs("sendrecv", source, recvTag);
     const [, received] = await Promise.all([this.#startSend("sendrecv", value, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecv")]);
     return received;
+  }
+
+  /**
+   * Send `buf` to `dest` and receive into it from `source` (MPI_Sendrecv_replace, mpi4py
+   * `Sendrecv_replace`): the message sent is `buf` as it was at the call; the one received
+   * must fit it (same type, no longer). A ring shift in place:
+   * ```ts
+   * await comm.sendrecvReplace(halo, right, 0, left, 0);
+   * ```
+   * @returns `buf` (or the part of it the message filled)
+   * @throws ArgumentError (rejects) if `buf` is not a typed array or Buffer, or the message does not fit it
+   */
+  async sendrecvReplace<T extends TypedArray>(
+    buf: T,
+    dest: number,
+    sendTag = 0,
+    source: number = ANY_SOURCE,
+    recvTag: number = ANY_TAG,
+    status?: Status,
+  ): Promise<T> {
+    if (target(buf) === undefined)
+      throw callError(
+        ArgumentError,
+        "sendrecvReplace",
+        this.rank,
+        `buf must be a typed array or Buffer (the message received replaces its contents), got ${describe(buf)}`,
+      );
+    this.#checkRecvArgs("sendrecvReplace", source, recvTag);
+    // The send takes the bytes before it returns (into the transport, or a copy), so the receive may overwrite them.
+    const sent = this.#startSend("sendrecvReplace", buf, dest, sendTag);
+    const [, received] = await Promise.all([sent, this.#startRecv<T>(source, recvTag, status, "sendrecvReplace", buf)]);
+    return received;
+  }
+
+  /**
+   * A persistent send (MPI_Send_init): checked and addressed once; each `start()` sends
+   * `value`'s contents as they are then (as {@link send} would). See {@link PersistentRequest}.
+   * @example
+   * ```ts
+   * const req = comm.sendInit(halo, right, 3);
+   * for (let i = 0; i < steps; i++) { fill(halo, i); req.start(); await req.wait(); }
+   * ```
+   */
+  sendInit(value: unknown, dest: number, tag = 0): PersistentRequest<void> {
+    const where = this.#where("sendInit");
+    checkPeer(where, "dest", dest, TO);
+    checkTag(where, tag);
+    const group = this.#group;
+    return new PersistentRequest<void>("sendInit", this.rank, () => {
+      group.ensureOpen("start");
+      return dest === PROC_NULL ? SENT : group.post("sendInit", group.id, dest, tag, value);
+    });
+  }
+
+  /**
+   * A persistent receive (MPI_Recv_init): checked once; each `start()` posts it as
+   * {@link irecv} would, into `options.into` if given. `request.status` is filled as each start completes.
+   */
+  recvInit<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IntoOptions<T>): PersistentRequest<T> {
+    const into = options?.into;
+    this.#checkRecvArgs("recvInit", source, tag, into);
+    const group = this.#group;
+    const where = this.#where("recvInit");
+    const status = new Status();
+    const landing = target(into);
+    const peerless = Promise.resolve((into ?? undefined) as T);
+    return new PersistentRequest<T>(
+      "recvInit",
+      this.rank,
+      (hurry) => {
+        group.ensureOpen("start");
+        if (source === PROC_NULL) return (Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 }), peerless);
+        return group.receive("recvInit", source, tag, where, status, landing, hurry) as Promise<T>;
+      },
+      { status },
+    );
   }
 }
 

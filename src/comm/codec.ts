@@ -154,7 +154,8 @@ export type Incoming =
   | { kind: MessageKind.Data | MessageKind.Rts; envelope: Envelope }
   | { kind: MessageKind.Cts; from: number; id: number }
   | { kind: MessageKind.Payload; from: number; id: number; envelope: Envelope }
-  | { kind: MessageKind.Credit; from: number; bytes: number };
+  | { kind: MessageKind.Credit; from: number; bytes: number }
+  | { kind: MessageKind.Ack; from: number; id: number };
 
 /** One frame of flow control (see wire.ts). */
 export function encodeFlow(header: FlowHeader): Buffer {
@@ -184,6 +185,9 @@ export function decodeMessage(frames: Buffer[]): Incoming {
     if (kind === MessageKind.Cts && frames.length === 1) return { kind, from, id: n };
     if (kind === MessageKind.Credit && frames.length === 1) return { kind, from, bytes: n };
     if (kind === MessageKind.Payload && frames.length > 1) return { kind, from, id: n, envelope: decode(frames.slice(1)) };
+    if (kind === MessageKind.Ack && frames.length === 1) return { kind, from, id: n };
+    // A synchronous send's message: data like any other, that its receive acknowledges.
+    if (kind === MessageKind.Sync && frames.length > 1) return { kind: MessageKind.Data, envelope: { ...decode(frames.slice(1)), sync: n } };
   }
   throw new SerializationError(`malformed flow-control message of kind ${kind}`);
 }

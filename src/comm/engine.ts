@@ -129,6 +129,11 @@ export class CommEngine {
     return this.runtime.send(worldDest, this.encodeFor(call, context, dest, tag, value), call, handover);
   }
 
+  /** A synchronous send of `value` to group rank `dest` (arguments checked): resolves once a receive there has matched it (see synchronous.ts). */
+  ssend(call: string, dest: number, tag: number, value: unknown, hurry?: Hurry): Promise<void> {
+    return this.runtime.syncs.send(this.members[dest]!, this.encodeFor(call, this.id, dest, tag, value), call, dest, this.peers(dest), hurry);
+  }
+
   /** A point-to-point receive from group rank `source` or ANY_SOURCE (arguments checked): resolves with the value (see Runtime.receive). */
   receive(call: string, source: number, tag: number, site: Site, status?: Status, into?: TypedArray, hurry?: Hurry): Promise<unknown> {
     return this.runtime.receive(this.id, source, tag, call, this.peers(source, false), into, hurry, site, status);

@@ -15,6 +15,8 @@ export interface Envelope {
   wire: number;
   /** Set on an announced message: the receiver must ask `from` for payload `id`. */
   rendezvous?: { id: number };
+  /** Set on a synchronous send's message: the receive that takes it acknowledges `sync` to `from`. */
+  sync?: number;
 }
 
 /** The size a receiver's status reports: a typed array's byteLength, otherwise the encoded size. */

@@ -18,6 +18,7 @@ import type { Hurry, Status } from "./request.js";
 import { ANYONE, dooms, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
 import type { Outgoing } from "./envelope.js";
 import { Posting } from "./posting.js";
+import { SyncSends } from "./synchronous.js";
 import { MessageKind } from "./wire.js";
 import { Watches } from "./watch.js";
 import type { Libc } from "./shm/libc.js";
@@ -37,7 +38,7 @@ export class Runtime implements Delivery, Receiving {
   private readonly pulls = new Pulls();
   private readonly placement = new Placement(this.matcher, this.pulls);
   private transport: Transport | undefined;
-  private readonly watches = new Watches();
+  private readonly watches: Watches;
   /** Index of this rank's host in the job (set by init; splitShared groups ranks by it). */
   node = 0;
   /** The IP this rank's tcp inbox binds, in jobs that have one (set by init; windows across hosts serve on it). */
@@ -45,6 +46,7 @@ export class Runtime implements Delivery, Receiving {
   /** Shared memory, where the host has it (set by init: collective boards map their segment with it). */
   libc: Libc | undefined;
   private readonly small: SmallArrays;
+  readonly syncs: SyncSends;
 
   constructor(
     readonly rank: number,
@@ -53,7 +55,9 @@ export class Runtime implements Delivery, Receiving {
     this.posting = new Posting(rank);
     this.small = new SmallArrays(rank, this.flow, this.placement);
     this.waits = this.posting.waits;
+    this.watches = new Watches(this.waits);
     this.parked = new ParkedSends(rank, this.waits);
+    this.syncs = new SyncSends(rank, this.posting, this.flow, this.parked, (frames) => this.deliver(frames));
   }
 
   /** Connect the transport (created after the runtime, since it delivers into it). */
@@ -94,6 +98,8 @@ export class Runtime implements Delivery, Receiving {
         return;
       case MessageKind.Credit:
         return this.flow.credit(message.from, message.bytes);
+      case MessageKind.Ack:
+        return this.syncs.acked(message.from, message.id);
     }
   }
 
@@ -227,6 +233,7 @@ export class Runtime implements Delivery, Receiving {
 
   /** Eager data from a peer has been received: give its window back, in batches. */
   private consumed(envelope: Envelope): void {
+    if (envelope.sync !== undefined) this.syncs.acknowledge(envelope);
     if (envelope.from === this.rank || envelope.wire === 0 || this.transport === undefined) return;
     const credit = this.flow.consumed(envelope.from, envelope.wire);
     if (credit > 0) this.transport.advise(envelope.from, encodeFlow([MessageKind.Credit, this.rank, credit]));
@@ -284,15 +291,7 @@ export class Runtime implements Delivery, Receiving {
    */
   watch(call: string, context: string, peers: Peers, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void> {
     if (ready()) return SENT;
-    const wait = newWait(call, context, awaited(), -1);
-    this.waits.add(wait, peers);
-    const done = this.watches.watch(
-      this.transport!,
-      wait,
-      () => ready() || ((wait.source = awaited()), false),
-      sleeping,
-      () => this.waits.delete(wait),
-    );
+    const { wait, done } = this.watches.begin(this.transport!, call, context, peers, ready, sleeping, awaited);
     this.doomIfFailed(wait, peers);
     return done;
   }
@@ -340,7 +339,7 @@ export class Runtime implements Delivery, Receiving {
   /** Reject a pending wait because `rank` died. */
   private cancel(wait: Wait, rank: number, reason: string): void {
     const error = this.failure(wait.call, rank, reason);
-    if (!this.watches.cancel(wait, error) && !this.matcher.cancel(wait, error)) this.pulls.cancel(wait, error);
+    if (!this.watches.cancel(wait, error) && !this.matcher.cancel(wait, error) && !this.syncs.cancel(wait, error)) this.pulls.cancel(wait, error);
   }
 
   private failure(call: string, rank: number, reason: string): RankFailedError {

@@ -4,11 +4,39 @@
  * wait reads must nudge the sleepers (the board's sleeping flags say whom).
  */
 import type { Transport } from "./transport.js";
-import type { Wait } from "./waits.js";
+import { newWait, type Peers, type Wait, type Waits } from "./waits.js";
 
 export class Watches {
   /** Pending watches, so that a peer's death can end them: each maps to its finish. */
   private readonly pending = new Map<Wait, (error?: Error) => void>();
+
+  /** @param waits where a watch is listed like a receive, for hang reports and the failures that doom it */
+  constructor(private readonly waits: Waits) {}
+
+  /**
+   * Watch `ready()` (see {@link watch}) for `call`, listed like a receive on `context` from `peers`
+   * (`awaited`: the rank it waits for, as of its last look). @returns the wait and its end.
+   */
+  begin(
+    transport: Transport,
+    call: string,
+    context: string,
+    peers: Peers,
+    ready: () => boolean,
+    sleeping: (asleep: boolean) => void,
+    awaited: () => number,
+  ): { wait: Wait; done: Promise<void> } {
+    const wait = newWait(call, context, awaited(), -1);
+    this.waits.add(wait, peers);
+    const done = this.watch(
+      transport,
+      wait,
+      () => ready() || ((wait.source = awaited()), false),
+      sleeping,
+      () => this.waits.delete(wait),
+    );
+    return { wait, done };
+  }
 
   /**
    * Resolve once `ready()`, sleeping meanwhile (the caller has already polled for it, see

@@ -12,7 +12,8 @@
  * Kinds of data-plane messages. Data travels eagerly while the receiver has room for it
  * (see {@link FLOW_WINDOW_BYTES}); otherwise the sender announces it (Rts), the receiver asks
  * for it once a receive matches (Cts), and the sender sends it (Payload). Credit returns
- * the window as the receiver consumes eager data.
+ * the window as the receiver consumes eager data. A synchronous send's data comes after a Sync
+ * frame, and the receiver answers with Ack once a receive has matched it (see synchronous.ts).
  */
 export const enum MessageKind {
   Data = 0,
@@ -20,6 +21,8 @@ export const enum MessageKind {
   Cts = 2,
   Payload = 3,
   Credit = 4,
+  Sync = 5,
+  Ack = 6,
 }
 
 /**
@@ -48,7 +51,11 @@ export type FlowHeader =
   /** "Here is `id`" (the data message follows). */
   | [kind: MessageKind.Payload, from: number, id: number]
   /** "I have consumed `bytes` of your eager data." */
-  | [kind: MessageKind.Credit, from: number, bytes: number];
+  | [kind: MessageKind.Credit, from: number, bytes: number]
+  /** "Tell me when a receive has matched what follows: ack `id`" (the data message follows). */
+  | [kind: MessageKind.Sync, from: number, id: number]
+  /** "A receive has matched your synchronous message `id`." */
+  | [kind: MessageKind.Ack, from: number, id: number];
 
 /**
  * Eager data a sender may have outstanding to one receiver (sent, not yet received there).

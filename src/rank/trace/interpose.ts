@@ -22,9 +22,11 @@ import type { Envelope, TypedArray } from "../../comm/codec.js";
 import { probes } from "./probes.js";
 import type { Recorder, SpanId } from "./recorder.js";
 
-/** Collectives (and sendrecv) on Comm, with the position of their `root` argument if any. */
+/** Collectives (and sendrecv, sendrecvReplace, ssend) on Comm, with the position of their `root` argument if any. */
 const COMM_CALLS: Record<string, number | undefined> = {
   sendrecv: undefined,
+  sendrecvReplace: undefined,
+  ssend: undefined,
   barrier: undefined,
   bcast: 1,
   scatter: 1,
@@ -43,6 +45,9 @@ const COMM_CALLS: Record<string, number | undefined> = {
   dup: undefined,
   split: undefined,
 };
+
+/** Which of them are point-to-point calls. */
+const POINT_TO_POINT = new Set(["sendrecv", "sendrecvReplace", "ssend"]);
 
 type Method = (this: Comm, ...args: unknown[]) => unknown;
 
@@ -104,7 +109,7 @@ function interposeComm(recorder: Recorder): void {
   const comm = Comm.prototype as unknown as Record<string, Method>;
   for (const [name, rootAt] of Object.entries(COMM_CALLS)) {
     const original = comm[name]!;
-    const label = recorder.label(name, name === "sendrecv" ? "p2p" : "collective");
+    const label = recorder.label(name, POINT_TO_POINT.has(name) ? "p2p" : "collective");
     comm[name] = function (this: Comm, ...args: unknown[]) {
       const span = recorder.begin(label);
       if (rootAt !== undefined) recorder.root(span, (args[rootAt] as number | undefined) ?? 0);

@@ -1,0 +1,28 @@
+// Synchronous sends, waitSome/testAll/testAny/testSome, cancel, persistent requests and
+// sendrecvReplace (test/fixtures/requests.ts) at -n 1…5 over shared memory, ZeroMQ ipc and tcp.
+// A lone rank talks only to itself, whatever the transport: -n 1 runs once. One job sends an
+// ssend past the 64 MiB flow window (a rendezvous; 65 MiB, so only there).
+import { describe, expect, it } from "vitest";
+import { fixture, leftovers, runJob } from "./helpers.js";
+
+/** Checks the fixture passes. */
+const CHECKS = 8;
+
+const JOBS: Array<[number, string, string[]]> = [
+  [1, "shm", []],
+  [2, "shm", ["--rendezvous"]],
+  ...[3, 4, 5].map((np): [number, string, string[]] => [np, "shm", []]),
+  ...[2, 3, 4, 5].map((np): [number, string, string[]] => [np, "zmq", []]),
+  ...[2, 3, 4, 5].map((np): [number, string, string[]] => [np, "tcp", []]),
+];
+
+describe("synchronous sends, request calls and persistent requests", () => {
+  it.each(JOBS)("pass their suite at -n %i over --transport %s %j", async (np, transport, args) => {
+    const job = await runJob(np, fixture("requests.ts"), args, { launcherArgs: ["--transport", transport] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout.match(/^ok /gm)).toHaveLength(CHECKS);
+    expect(job.stdout.match(/^rank \d+ done$/gm)).toHaveLength(np);
+    expect(job.stderr).toBe("");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+});
