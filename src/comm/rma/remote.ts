@@ -16,7 +16,7 @@ export interface ProgressAddress {
 }
 
 interface Pending {
-  resolve(body: Buffer): void;
+  resolve(body: Uint8Array): void;
   reject(error: Error): void;
 }
 
@@ -36,7 +36,7 @@ export class RemotePart {
   ) {}
 
   /** Send one request (see progress.ts): resolves with the reply's body, rejects with a TransportError (the reply's message, or a lost connection). */
-  request(call: string, kind: number, op: number, flag: number, count: number, index: number, body?: Uint8Array, more?: Uint8Array): Promise<Buffer> {
+  request(call: string, kind: number, op: number, flag: number, count: number, index: number, body?: Uint8Array, more?: Uint8Array): Promise<Uint8Array> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const socket = (this.#socket ??= this.#connect());
     socket.ref(); // a reply is awaited: the rank must not end meanwhile (unref'd again once none is)
