@@ -18,8 +18,6 @@ export interface Task {
   state: "queued" | "running" | "settled";
   /** How many times it was handed to a rank (2: it ran again after a rank died). */
   runs: number;
-  /** Sent in a message of its own (its chunk's arguments could not be sent). */
-  alone?: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }

@@ -12,7 +12,7 @@
  */
 import type { Comm } from "../api/communicator.js";
 import { AbortError, RankFailedError, SerializationError, TaskError } from "../errors.js";
-import { POOL_TAG, type ChunkDone, type ChunkRun, type DoneMessage, type RunMessage } from "./protocol.js";
+import { POOL_TAG, type DoneMessage, type RunMessage } from "./protocol.js";
 import { TaskQueue, type Task } from "./queue.js";
 import type { TaskNames } from "./tasks.js";
 import { runChunk } from "./worker.js";
@@ -118,21 +118,16 @@ export class Scheduler {
   private dispatch(): void {
     this.scheduled = false;
     if (this.workers.length === 0) return this.local ? void this.runLocally() : this.failAll();
-    // A worker is refilled once it holds half its share or less, with one message for all it gets.
+    // Round 0 gives every idle worker a chunk before round 1 gives anyone a second.
     const depth = this.queue.depth(this.workers.length);
-    for (const w of [...this.workers]) {
-      const held = this.inflight.get(w)!.length;
-      if (held > 0 && held > depth >> 1) continue;
-      const batch: Task[][] = [];
-      for (let n = held; n < depth; n++) {
+    for (let round = 0; round < depth; round++) {
+      for (const w of [...this.workers]) {
+        const chunks = this.inflight.get(w)!;
+        if (chunks.length > round) continue;
         const tasks = this.take();
-        if (tasks === undefined) break;
-        // A task whose arguments may not travel goes alone, so that it fails alone.
-        if (tasks[0]!.alone) this.send(w, [tasks]);
-        else batch.push(tasks);
+        if (tasks === undefined) return;
+        this.send(w, tasks);
       }
-      if (batch.length > 0) this.send(w, batch);
-      if (this.queue.count === 0) return;
     }
   }
 
@@ -148,31 +143,28 @@ export class Scheduler {
     return tasks;
   }
 
-  /** Send chunks to `worker` in one message. */
-  private send(worker: number, batch: Task[][]): void {
-    const chunks = batch.map((tasks): Chunk => ({ id: this.nextChunk++, worker, tasks }));
-    const message: RunMessage = { t: "run", chunks: chunks.map(toRun) };
-    this.inflight.get(worker)!.push(...chunks);
-    this.stats.chunks += chunks.length;
-    this.comm.send(message, worker, POOL_TAG).catch((error: unknown) => this.unsent(worker, chunks, error));
+  private send(worker: number, tasks: Task[]): void {
+    const chunk: Chunk = { id: this.nextChunk++, worker, tasks };
+    const message: RunMessage = { t: "run", chunk: chunk.id, fn: tasks.map((t) => t.fn), args: tasks.map((t) => t.args) };
+    this.inflight.get(worker)!.push(chunk);
+    this.stats.chunks++;
+    this.comm.send(message, worker, POOL_TAG).catch((error: unknown) => this.unsent(chunk, error));
     if (!this.receiving.has(worker)) this.receive(worker);
   }
 
-  /** Chunks could not be sent: a bad argument fails its own task only; a dead rank is lost. */
-  private unsent(worker: number, chunks: Chunk[], error: unknown): void {
-    if (!(error instanceof SerializationError)) return this.lost(worker, error);
-    const held = this.inflight.get(worker);
-    for (const chunk of chunks) held?.splice(held.indexOf(chunk), 1);
-    const tasks = chunks.flatMap((c) => c.tasks);
-    for (const task of tasks) task.runs--;
-    if (tasks.length === 1) {
-      this.settle(tasks[0]!, error, undefined, true);
+  /** A chunk could not be sent: a bad argument fails its own task only; a dead rank is lost. */
+  private unsent(chunk: Chunk, error: unknown): void {
+    if (!(error instanceof SerializationError)) return this.lost(chunk.worker, error);
+    const chunks = this.inflight.get(chunk.worker);
+    chunks?.splice(chunks.indexOf(chunk), 1);
+    for (const task of chunk.tasks) task.runs--;
+    if (chunk.tasks.length === 1) {
+      this.settle(chunk.tasks[0]!, error, undefined, true);
     } else {
-      // Which argument cannot travel? Each task again, alone.
-      for (const task of tasks) task.alone = true;
-      this.running -= tasks.length;
+      // Which argument cannot travel? Each task again on its own.
+      this.running -= chunk.tasks.length;
       this.queue.retry(
-        tasks.map((t) => [t]),
+        chunk.tasks.map((t) => [t]),
         true,
       );
     }
@@ -185,10 +177,8 @@ export class Scheduler {
       (message) => {
         this.receiving.delete(worker);
         const chunks = this.inflight.get(worker);
-        for (const done of message.chunks) {
-          const at = chunks?.findIndex((c) => c.id === done.chunk) ?? -1;
-          if (at >= 0) this.finish(chunks!.splice(at, 1)[0]!, done);
-        }
+        const at = chunks?.findIndex((c) => c.id === message.chunk) ?? -1;
+        if (at >= 0) this.finish(chunks!.splice(at, 1)[0]!, message);
         this.dispatch();
         if ((this.inflight.get(worker)?.length ?? 0) > 0 && !this.receiving.has(worker)) this.receive(worker);
       },
@@ -200,7 +190,7 @@ export class Scheduler {
   }
 
   /** Settle the tasks of a chunk that ran. */
-  private finish(chunk: Chunk, message: ChunkDone): void {
+  private finish(chunk: Chunk, message: DoneMessage): void {
     const n = chunk.tasks.length;
     this.queue.learn(message.ms / n);
     const failures = new Map(message.failures?.map((f) => [f[0], f]));
@@ -284,7 +274,8 @@ export class Scheduler {
       while ((tasks = this.take()) !== undefined) {
         const chunk: Chunk = { id: this.nextChunk++, worker: this.comm.rank, tasks };
         this.inflight.set(this.comm.rank, [chunk]);
-        const done = await runChunk(toRun(chunk), this.tasks, this.comm.rank);
+        const message: RunMessage = { t: "run", chunk: chunk.id, fn: tasks.map((t) => t.fn), args: tasks.map((t) => t.args) };
+        const done = await runChunk(message, this.tasks, this.comm.rank);
         this.inflight.delete(this.comm.rank);
         this.finish(chunk, done);
         await new Promise((resolve) => setImmediate(resolve));
@@ -293,9 +284,4 @@ export class Scheduler {
       this.localBusy = false;
     }
   }
-}
-
-/** A chunk as its run message carries it. */
-function toRun(chunk: Chunk): ChunkRun {
-  return { chunk: chunk.id, fn: chunk.tasks.map((t) => t.fn), args: chunk.tasks.map((t) => t.args) };
 }

@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { Comm } from "../api/communicator.js";
 import { SerializationError } from "../errors.js";
-import { POOL_TAG, REPLY_MS, type ChunkDone, type ChunkRun, type DoneMessage, type TaskFailure, type ToWorker } from "./protocol.js";
+import { POOL_TAG, type DoneMessage, type RunMessage, type TaskFailure, type ToWorker } from "./protocol.js";
 import type { TaskNames } from "./tasks.js";
 import { probes } from "../rank/trace/probes.js";
 
@@ -15,37 +15,20 @@ export async function serve(comm: Comm, root: number, tasks: TaskNames): Promise
   for (;;) {
     const message = await comm.recv<ToWorker>(root, POOL_TAG);
     if (message.t === "stop") return;
-    let done: ChunkDone[] = [];
-    let since = performance.now();
-    for (const [i, chunk] of message.chunks.entries()) {
-      done.push(await runChunk(chunk, tasks, comm.rank));
-      // Results go back when the message's chunks are done, or every REPLY_MS meanwhile.
-      if (i === message.chunks.length - 1 || performance.now() - since >= REPLY_MS) {
-        await reply(comm, root, done, message.chunks);
-        done = [];
-        since = performance.now();
-      }
+    const done = await runChunk(message, tasks, comm.rank);
+    try {
+      await comm.send(done, root, POOL_TAG);
+    } catch (error) {
+      if (!(error instanceof SerializationError)) throw error;
+      // A result that cannot travel (a function, a symbol): each task of the chunk fails with why.
+      const failures = message.fn.map((_, i): TaskFailure => [i, "SerializationError", `its result cannot be sent back: ${error.message}`, ""]);
+      await comm.send({ ...done, values: [], failures }, root, POOL_TAG);
     }
   }
 }
 
-/** Send chunks' results; a result that cannot travel (a function, a symbol) fails its chunk's tasks with why. */
-async function reply(comm: Comm, root: number, done: ChunkDone[], runs: ChunkRun[]): Promise<void> {
-  try {
-    await comm.send({ t: "done", chunks: done } satisfies DoneMessage, root, POOL_TAG);
-  } catch (error) {
-    if (!(error instanceof SerializationError)) throw error;
-    const failed = done.map((d): ChunkDone => {
-      const count = runs.find((r) => r.chunk === d.chunk)!.fn.length;
-      const failures = Array.from({ length: count }, (_, i): TaskFailure => [i, "SerializationError", `its result cannot be sent back: ${error.message}`, ""]);
-      return { chunk: d.chunk, values: [], failures, ms: d.ms };
-    });
-    await comm.send({ t: "done", chunks: failed } satisfies DoneMessage, root, POOL_TAG);
-  }
-}
-
 /** Run the tasks of a chunk in order; a task that throws becomes a failure entry and the next one runs. */
-export async function runChunk(message: ChunkRun, tasks: TaskNames, rank: number): Promise<ChunkDone> {
+export async function runChunk(message: RunMessage, tasks: TaskNames, rank: number): Promise<DoneMessage> {
   const started = performance.now();
   const count = message.fn.length;
   const values = new Array<unknown>(count);
@@ -66,7 +49,7 @@ export async function runChunk(message: ChunkRun, tasks: TaskNames, rank: number
       traced?.(message.fn[i]!, start, `${failed[1]}: ${failed[2]}`);
     }
   }
-  const done: ChunkDone = { chunk: message.chunk, values, ms: performance.now() - started };
+  const done: DoneMessage = { t: "done", chunk: message.chunk, values, ms: performance.now() - started };
   if (failures) done.failures = failures;
   return done;
 }
