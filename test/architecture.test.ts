@@ -7,6 +7,12 @@ import { describe, expect, it } from "vitest";
 const SRC = resolve(__dirname, "../src");
 /** Layers, bottom first: a file may import only from its own layer or below. */
 const LAYERS = ["errors.ts", "comm", "collectives", "api", "rank", "pool", "index.ts", "launcher"];
+/**
+ * Floors of src/comm, bottom first: the wire format (what a message is), the transports (how
+ * bytes reach a peer), the engine (matching, requests, protocols). A file in a floor imports
+ * only from its own floor or below; every file of comm/ is in one.
+ */
+const FLOORS = ["wire", "transport", "engine"];
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -17,6 +23,12 @@ function sources(dir = SRC): string[] {
 
 function layer(file: string): number {
   return LAYERS.indexOf(relative(SRC, file).split("/")[0]!);
+}
+
+/** The floor of a file of src/comm (-1 for one outside every floor); undefined outside comm/. */
+function floor(file: string): number | undefined {
+  const [top, second] = relative(SRC, file).split("/");
+  return top === "comm" ? FLOORS.indexOf(second!) : undefined;
 }
 
 /** Relative imports of a file (static, dynamic and type-only), as absolute .ts paths. */
@@ -37,6 +49,17 @@ describe("architecture of src/", () => {
   it("imports only from the same layer or below", () => {
     const upward = [...graph].flatMap(([file, targets]) =>
       targets.filter((t) => layer(t) > layer(file)).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`),
+    );
+    expect(upward).toEqual([]);
+  });
+
+  it("puts every file of comm/ in a floor", () => {
+    expect(files.filter((file) => floor(file) === -1).map((file) => relative(SRC, file))).toEqual([]);
+  });
+
+  it("imports within comm/ only from the same floor or below", () => {
+    const upward = [...graph].flatMap(([file, targets]) =>
+      floor(file) === undefined ? [] : targets.filter((t) => (floor(t) ?? -1) > floor(file)!).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`),
     );
     expect(upward).toEqual([]);
   });

@@ -1,8 +1,8 @@
 // The codec on its own (no transport): frame layout, every type, and malformed input.
 import { describe, expect, it } from "vitest";
 import { pack } from "msgpackr";
-import { decode, decodeMessage, encode, encodeFlow } from "../src/comm/codec.js";
-import { MAX_FRAME_BYTES, MessageKind } from "../src/comm/wire.js";
+import { decode, decodeMessage, encode, encodeFlow } from "../src/comm/wire/codec.js";
+import { MAX_FRAME_BYTES, MessageKind } from "../src/comm/wire/wire.js";
 import { SerializationError } from "../src/errors.js";
 
 describe("codec", () => {

@@ -3,7 +3,7 @@
 // one after the other, never side by side.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decode, encode, type Envelope } from "../src/comm/codec.js";
+import { decode, encode, type Envelope } from "../src/comm/wire/codec.js";
 import { SerializationError } from "../src/errors.js";
 import { fixture, follow, leftovers, runJob, startJob } from "./helpers.js";
 

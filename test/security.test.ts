@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa, execaSync } from "execa";
 import { Pull, Push, Router, curveKeyPair } from "zeromq";
-import { encode } from "../src/comm/codec.js";
-import { zapGuard, secureClient, z85Decode } from "../src/comm/zmq/security.js";
+import { encode } from "../src/comm/wire/codec.js";
+import { zapGuard, secureClient, z85Decode } from "../src/comm/transport/zmq/security.js";
 import { fixture, follow, leftovers, runJob, startJob } from "./helpers.js";
 
 /** tcp ports on which the given processes listen, as host:port. */

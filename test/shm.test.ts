@@ -8,12 +8,12 @@ import fc from "fast-check";
 import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadLibc, type Libc } from "../src/comm/shm/libc.js";
-import { Ring } from "../src/comm/shm/ring.js";
-import { InStream, OutStream, pairAt, writePair, writeWhole } from "../src/comm/shm/stream.js";
-import { encode } from "../src/comm/codec.js";
-import { RawHead, RawHeadReader } from "../src/comm/raw.js";
-import { ARRAY_KINDS } from "../src/comm/wire.js";
+import { loadLibc, type Libc } from "../src/comm/transport/shm/libc.js";
+import { Ring } from "../src/comm/transport/shm/ring.js";
+import { InStream, OutStream, pairAt, writePair, writeWhole } from "../src/comm/transport/shm/stream.js";
+import { encode } from "../src/comm/wire/codec.js";
+import { RawHead, RawHeadReader } from "../src/comm/wire/raw.js";
+import { ARRAY_KINDS } from "../src/comm/wire/wire.js";
 import { SerializationError } from "../src/errors.js";
 import { fixture, follow, leftovers, linesStarting, startJob } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // neighbourhood collectives in real jobs at several world sizes.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { dimsCreate } from "../src/comm/topology.js";
+import { dimsCreate } from "../src/comm/engine/topology.js";
 import { ArgumentError } from "../src/errors.js";
 import { fixture, leftovers, runJob } from "./helpers.js";
 

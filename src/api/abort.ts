@@ -4,8 +4,8 @@
  * AbortError (the signal's reason as its `cause`). A receive whose message has already matched
  * completes as usual: nothing is lost, as with MPI_Cancel.
  */
-import type { Hurry } from "../comm/request.js";
-import type { Where } from "../comm/validate.js";
+import type { Hurry } from "../comm/engine/request.js";
+import type { Where } from "../comm/wire/validate.js";
 import { AbortError, callError } from "../errors.js";
 
 /** An `AbortSignal` (Node's or the DOM's): what tsmpi uses of it, so its types need neither lib. */

@@ -4,9 +4,9 @@
  * neighbour blocks are tagged by direction of travel (see the constructor).
  */
 import { cartLayout, cartProposal } from "../collectives/cartesian.js";
-import type { CommEngine } from "../comm/engine.js";
-import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/topology.js";
-import { checkPeer, describe, UNDEFINED } from "../comm/validate.js";
+import type { CommEngine } from "../comm/engine/engine.js";
+import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/engine/topology.js";
+import { checkPeer, describe, UNDEFINED } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
 import { CART, TopoComm } from "./neighbors.js";

@@ -7,13 +7,13 @@
  * arrays take the raw-bytes fast path automatically. Every call returns a promise; the
  * `i`-prefixed calls return a {@link Request}.
  */
-import type { Reducible, TypedArray } from "../comm/values.js";
+import type { Reducible, TypedArray } from "../comm/wire/values.js";
 import * as coll from "../collectives/index.js";
 import type { OpLike } from "../collectives/ops.js";
 import type { AlltoallvOptions, GathervOptions, IntoOptions, ReduceOptions, ScattervOptions } from "./options.js";
 import { engineOf, PointToPoint } from "./p2p.js";
-import { apart } from "../comm/into.js";
-import type { Channel, CommEngine } from "../comm/engine.js";
+import { apart } from "../comm/engine/into.js";
+import type { Channel, CommEngine } from "../comm/engine/engine.js";
 import { ArgumentError, callError } from "../errors.js";
 import type { TypedArrayClass, Window } from "./window.js";
 import { allocateWindow, createWindow, type SharedWindow } from "./shared-window.js";

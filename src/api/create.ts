@@ -6,11 +6,11 @@
  */
 import { agree, refusal, type Proposal } from "../collectives/agree.js";
 import { sameColor } from "../collectives/split.js";
-import type { Channel } from "../comm/engine.js";
-import { CommEngine } from "../comm/engine.js";
-import { Request } from "../comm/request.js";
-import type { Runtime } from "../comm/runtime.js";
-import { checkTag, describe, UNDEFINED } from "../comm/validate.js";
+import type { Channel } from "../comm/engine/engine.js";
+import { CommEngine } from "../comm/engine/engine.js";
+import { Request } from "../comm/engine/request.js";
+import type { Runtime } from "../comm/engine/runtime.js";
+import { checkTag, describe, UNDEFINED } from "../comm/wire/validate.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
 import { compareMembers, CONGRUENT, Group, IDENT, membersOf } from "./group.js";

@@ -4,8 +4,8 @@
  * whose neighbours are a graph's edges, and the calls on {@link Comm} that make them.
  */
 import { adjacentGraph, distGraph, graphLayout, graphProposal, type Adjacency, type Graph } from "../collectives/graph.js";
-import type { CommEngine } from "../comm/engine.js";
-import { checkPeer, UNDEFINED } from "../comm/validate.js";
+import type { CommEngine } from "../comm/engine/engine.js";
+import { checkPeer, UNDEFINED } from "../comm/wire/validate.js";
 import { ArgumentError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
 import { DIST_GRAPH, GRAPH, occurrenceTags, TopoComm } from "./neighbors.js";

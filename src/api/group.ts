@@ -5,7 +5,7 @@
  * group holds world ranks, so groups of different communicators compare and translate.
  */
 import { ArgumentError, callError } from "../errors.js";
-import { describe, PROC_NULL, UNDEFINED } from "../comm/validate.js";
+import { describe, PROC_NULL, UNDEFINED } from "../comm/wire/validate.js";
 
 /** Same members in the same order; for communicators, the same communicator (MPI_IDENT). */
 export const IDENT = 0;

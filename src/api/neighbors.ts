@@ -7,11 +7,11 @@
  */
 import { concat } from "../collectives/arrays.js";
 import { CollectiveFailure } from "../collectives/protocol.js";
-import { isTypedArray } from "../comm/arrays.js";
-import type { CommEngine } from "../comm/engine.js";
-import { apart } from "../comm/into.js";
-import { describe, PROC_NULL, UNDEFINED, type Where } from "../comm/validate.js";
-import type { TypedArray } from "../comm/values.js";
+import { isTypedArray } from "../comm/wire/arrays.js";
+import type { CommEngine } from "../comm/engine/engine.js";
+import { apart } from "../comm/engine/into.js";
+import { describe, PROC_NULL, UNDEFINED, type Where } from "../comm/wire/validate.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
 import { backed, Comm } from "./communicator.js";
 import type { IntoOptions } from "./options.js";

@@ -1,5 +1,5 @@
 /** Options objects of `Comm` calls. */
-import type { Status } from "../comm/request.js";
+import type { Status } from "../comm/engine/request.js";
 import type { SignalOptions } from "./abort.js";
 
 /**

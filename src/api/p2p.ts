@@ -3,13 +3,13 @@
  * (send, recv, their nonblocking forms, probe, sendrecv). `Comm` extends it with the
  * collectives and the calls that make communicators.
  */
-import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/validate.js";
-import { Request, Status, type Hurry } from "../comm/request.js";
-import { PersistentRequest } from "../comm/persistent.js";
-import { SENT } from "../comm/transport.js";
-import type { TypedArray } from "../comm/values.js";
-import type { CommEngine } from "../comm/engine.js";
-import { target } from "../comm/into.js";
+import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/wire/validate.js";
+import { Request, Status, type Hurry } from "../comm/engine/request.js";
+import { PersistentRequest } from "../comm/engine/persistent.js";
+import { SENT } from "../comm/transport/port.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import type { CommEngine } from "../comm/engine/engine.js";
+import { target } from "../comm/engine/into.js";
 import type { IntoOptions, IrecvOptions, RecvOptions } from "./options.js";
 import { abortable, type SignalOptions } from "./abort.js";
 import { AbortError, ArgumentError, callError } from "../errors.js";

@@ -2,8 +2,8 @@
  * Shared windows (MPI_Win_allocate_shared): a {@link Window} whose parts are all on one host,
  * each readable and writable directly through `of`; and the factory behind both kinds.
  */
-import type { TypedArray } from "../comm/values.js";
-import { checkPeer, describe } from "../comm/validate.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkPeer, describe } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { Window } from "./window.js";
 import { allocate, type Placement, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";

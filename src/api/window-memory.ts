@@ -7,12 +7,12 @@
  * (../comm/rma/progress.ts) that serves its part to the others over tcp, while the rank computes.
  */
 import { randomBytes } from "node:crypto";
-import { loadLibc, type Libc } from "../comm/shm/libc.js";
-import type { TypedArray } from "../comm/values.js";
-import { mapShared, type Mapped, type KeptMapping } from "../comm/shm/shared.js";
-import { CONTROL_WORDS } from "../comm/rma/kernel.js";
-import { startProgress, type Progress, type ProgressPart } from "../comm/rma/progress.js";
-import { RemotePart, type ProgressAddress } from "../comm/rma/remote.js";
+import { loadLibc, type Libc } from "../comm/transport/shm/libc.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { mapShared, type Mapped, type KeptMapping } from "../comm/transport/shm/shared.js";
+import { CONTROL_WORDS } from "../comm/engine/rma/kernel.js";
+import { startProgress, type Progress, type ProgressPart } from "../comm/engine/rma/progress-thread.js";
+import { RemotePart, type ProgressAddress } from "../comm/engine/rma/remote.js";
 import { ArgumentError, callError } from "../errors.js";
 
 /** A typed array class, e.g. `Float64Array`. */

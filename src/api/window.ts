@@ -5,9 +5,9 @@
  * A host-mate's part is operated on directly in shared memory; a part on another host through
  * its owner's progress thread. See window-memory.ts for where the memory lives.
  */
-import type { TypedArray } from "../comm/values.js";
-import { checkPeer, describe } from "../comm/validate.js";
-import { Kind as Req, RMA_OPS, rmaKernel, type RmaKernel } from "../comm/rma/kernel.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkPeer, describe } from "../comm/wire/validate.js";
+import { Kind as Req, RMA_OPS, rmaKernel, type RmaKernel } from "../comm/engine/rma/kernel.js";
 import { Op, SUM } from "../collectives/ops.js";
 import { ArgumentError, OpError, callError } from "../errors.js";
 import { bytesOf, type SameKind, type Target, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";

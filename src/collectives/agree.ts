@@ -7,7 +7,7 @@
 import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import type { Channel } from "./protocol.js";
-import type { Where } from "../comm/validate.js";
+import type { Where } from "../comm/wire/validate.js";
 
 /** One rank's view of a call's arguments: what it passed, or what was wrong with them (an ArgumentError's message). */
 export type Proposal<P> = P | { error: string };

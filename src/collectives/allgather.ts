@@ -4,7 +4,7 @@
  * from rank + 2^k. Each block travels as its own value (typed arrays as raw frames), so the
  * total volume equals a ring's while the latency is logarithmic: one algorithm for all sizes.
  */
-import type { TypedArray } from "../comm/values.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { exchange, type Channel } from "./protocol.js";
 import { concat } from "./arrays.js";
 

@@ -3,7 +3,7 @@
  * round s each rank sends to rank + s and receives from rank - s, so every round is a
  * permutation and no rank is flooded. Rounds run one after another to bound memory.
  */
-import type { TypedArray } from "../comm/values.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { ArgumentError, callError } from "../errors.js";
 import { CollectiveFailure, exchange, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkArray, concat, displacements } from "./arrays.js";

@@ -5,10 +5,10 @@
  * gets one back from each; `into` gives the arrays they land in. Pairwise exchange, as
  * alltoallv: round s sends to rank + s and receives from rank - s.
  */
-import { copyArray, isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
-import { describe } from "../comm/validate.js";
-import { overlaps, put, target } from "../comm/into.js";
+import { copyArray, isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { describe } from "../comm/wire/validate.js";
+import { overlaps, put, target } from "../comm/engine/into.js";
 import { ArgumentError, callError } from "../errors.js";
 import { deferred } from "./displs.js";
 import { collectiveGuard, exchange, settle, type Channel, type CollectiveFailure } from "./protocol.js";

@@ -1,10 +1,10 @@
 /** Typed-array helpers shared by the v-collectives: counts, displacements, concatenation. */
-import { isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
+import { isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { ArgumentError, callError } from "../errors.js";
-import { checkInto, put } from "../comm/into.js";
+import { checkInto, put } from "../comm/engine/into.js";
 import type { Channel } from "./protocol.js";
-import type { Where } from "../comm/validate.js";
+import type { Where } from "../comm/wire/validate.js";
 
 /** Is `into` an array of class `Ctor` with room for `length` elements (a result may land there)? */
 export function holds(into: unknown, Ctor: unknown, length: number): into is TypedArray {

@@ -3,7 +3,7 @@
  * each rank signals rank + 2^k and waits for rank - 2^k. Works for any n, no root, and
  * every round is one message latency: the same algorithm MPICH uses for small communicators.
  */
-import type { Channel } from "../comm/engine.js";
+import type { Channel } from "../comm/engine/engine.js";
 import { exchange } from "./protocol.js";
 
 export async function barrier(ch: Channel): Promise<void> {

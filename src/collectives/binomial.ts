@@ -6,9 +6,9 @@
  * Bcast stays binomial for every size: on this transport a scatter+allgather bcast would
  * copy each block twice more, which costs more than the extra tree rounds at n <= 8.
  */
-import { checkRoot } from "../comm/validate.js";
+import { checkRoot } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-import { land, target } from "../comm/into.js";
+import { land, target } from "../comm/engine/into.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
 
 /** Round up to the next power of two (1 for n <= 1). */

@@ -2,9 +2,9 @@
  * The blocks of a v-collective on the board (allgatherv, alltoallv): each member's, at hand or
  * described, and where each goes in the result.
  */
-import type { Board } from "../comm/board.js";
-import { CTORS, arrayKind, isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
+import type { Board } from "../comm/transport/shm/board-memory.js";
+import { CTORS, arrayKind, isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { resultArray, sameType } from "./arrays.js";
 import type { Channel } from "./protocol.js";
 

@@ -1,10 +1,10 @@
 /**
- * Collectives on the communicator's board (src/comm/board.ts) when all its ranks share a host:
+ * Collectives on the communicator's board (src/comm/transport/shm/board-memory.ts) when all its ranks share a host:
  * the board is set up by the first collective that can use it (one message bcast and allgather,
  * once per communicator), and every later one meets there, one at a time.
  */
-import { Board } from "../comm/board.js";
-import { mapShared, type Agreement } from "../comm/shm/shared.js";
+import { Board } from "../comm/transport/shm/board-memory.js";
+import { mapShared, type Agreement } from "../comm/transport/shm/shared.js";
 import { TransportError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import { bcast } from "./binomial.js";

@@ -6,7 +6,7 @@
  * so no MIN or MAX); SUM is the element-wise sum either way, PROD multiplies pairs.
  */
 import { ArgumentError, callError } from "../errors.js";
-import type { Where } from "../comm/validate.js";
+import type { Where } from "../comm/wire/validate.js";
 import { Op, PROD, SUM, toOp } from "./ops.js";
 
 type Floats = Float64Array | Float32Array;

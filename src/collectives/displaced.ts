@@ -5,9 +5,9 @@
  * algorithm and put the blocks in place after, unless the displacements are the packed ones.
  * A layout that does not fit is refused once the collective is over (no rank waits for this one).
  */
-import type { TypedArray } from "../comm/values.js";
-import { checkInto, put, target } from "../comm/into.js";
-import { checkRoot } from "../comm/validate.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkInto, put, target } from "../comm/engine/into.js";
+import { checkRoot } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkArray, sameType } from "./arrays.js";
 import { deferred, extent, isPacked, layoutOf, packed, totalled, unpacked, type Layout } from "./displs.js";

@@ -7,9 +7,9 @@
  * what most callers pass) cost nothing; others cost one copy: the send side is packed first,
  * the receive side is received packed and then put in place. Gaps are left as they are.
  */
-import type { TypedArray } from "../comm/values.js";
-import { checkInto } from "../comm/into.js";
-import { describe } from "../comm/validate.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkInto } from "../comm/engine/into.js";
+import { describe } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkArray } from "./arrays.js";
 import { collectiveGuard, CollectiveFailure, type Channel } from "./protocol.js";

@@ -4,7 +4,7 @@
  * fail on every rank instead of leaving a neighbour waiting for a block that never comes.
  */
 import { CollectiveMismatchError, callError } from "../errors.js";
-import { describe, type Where } from "../comm/validate.js";
+import { describe, type Where } from "../comm/wire/validate.js";
 import { agree, refusal, same, type Proposal } from "./agree.js";
 import type { Channel } from "./protocol.js";
 

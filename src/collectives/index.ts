@@ -6,4 +6,4 @@ export { scatterv, gatherv } from "./vector.js";
 export { gathervAt, allgathervAt, alltoallvAt } from "./displaced.js";
 export { alltoallw } from "./alltoallw.js";
 export { split, UNDEFINED } from "./split.js";
-export type { TypedArray } from "../comm/values.js";
+export type { TypedArray } from "../comm/wire/values.js";

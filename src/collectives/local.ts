@@ -3,8 +3,8 @@
  * with `input` as the first (lower-rank) operand. Also what one-sided accumulate applies at its
  * target, so it takes REPLACE and NO_OP, which the reductions refuse.
  */
-import { isTypedArray } from "../comm/arrays.js";
-import { describe } from "../comm/validate.js";
+import { isTypedArray } from "../comm/wire/arrays.js";
+import { describe } from "../comm/wire/validate.js";
 import { ArgumentError, OpError, callError } from "../errors.js";
 import { reductionOp } from "./complex.js";
 import { checkOperand, combine, NO_OP, REPLACE, SUM, type Op, type OpLike } from "./ops.js";

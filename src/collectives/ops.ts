@@ -7,9 +7,9 @@
  * array of interleaved pairs (MPI's 2DOUBLE_PRECISION layout).
  */
 import { ArgumentError, OpError, callError } from "../errors.js";
-import { describe, type Where } from "../comm/validate.js";
-import { copyArray, isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
+import { describe, type Where } from "../comm/wire/validate.js";
+import { copyArray, isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
 
 type Scalar = number | bigint | boolean;
 

@@ -4,8 +4,8 @@
  * with the reason and none waits forever.
  */
 import { addExtension } from "msgpackr/pack";
-import type { Channel } from "../comm/engine.js";
-import type { TypedArray } from "../comm/values.js";
+import type { Channel } from "../comm/engine/engine.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { CollectiveMismatchError, TsmpiError, callError } from "../errors.js";
 import { combine, type Op } from "./ops.js";
 

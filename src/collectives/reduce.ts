@@ -16,14 +16,14 @@
  * Misuse (an op that does not fit the data, shapes that differ) becomes a failure value that
  * flows through the algorithm, so every rank rejects with the same reason and none hangs.
  */
-import { isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
-import { checkRoot, describe } from "../comm/validate.js";
+import { isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkRoot, describe } from "../comm/wire/validate.js";
 import { CollectiveFailure, exchange, fold, collectiveGuard, settle, type Channel } from "./protocol.js";
 import { checkOperand, grain, own, SUM, type Op, type OpLike } from "./ops.js";
 import { reductionOp } from "./complex.js";
 import { displacements, evenCounts } from "./arrays.js";
-import { checkInto, land, put, target } from "../comm/into.js";
+import { checkInto, land, put, target } from "../comm/engine/into.js";
 import { borrowScratch, returnScratch } from "./scratch.js";
 import { ArgumentError, callError } from "../errors.js";
 

@@ -4,7 +4,7 @@
  * takes its own (collectives may run concurrently) and gives it back when done; only modest
  * sizes are kept, so a one-off huge reduction does not pin its memory.
  */
-import type { TypedArray } from "../comm/values.js";
+import type { TypedArray } from "../comm/wire/values.js";
 
 /** Largest scratch array kept for reuse. */
 const KEEP_BYTES = 16 * 2 ** 20;

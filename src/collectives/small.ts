@@ -4,11 +4,11 @@
  * with no message. Values that do not fit a slot (or are not typed arrays or numbers) fall
  * back, on every rank alike, to the message algorithms, which also serve everywhere else.
  */
-import { AHEAD, FALLBACK, type Board } from "../comm/board.js";
-import { arrayKind, isTypedArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
-import type { Libc } from "../comm/shm/libc.js";
-import { checkRoot, describe } from "../comm/validate.js";
+import { AHEAD, FALLBACK, type Board } from "../comm/transport/shm/board-memory.js";
+import { arrayKind, isTypedArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import type { Libc } from "../comm/transport/shm/libc.js";
+import { checkRoot, describe } from "../comm/wire/validate.js";
 import { OpError } from "../errors.js";
 import { allgather as bruckAllgather, allgatherv as bruckAllgatherv } from "./allgather.js";
 import { alltoall as pairwiseAlltoall, alltoallv as pairwiseAlltoallv } from "./alltoall.js";
@@ -19,7 +19,7 @@ import { onBoard } from "./board.js";
 import { allgathervStaged, allreduceStaged, bcastStaged } from "./stage.js";
 import { atHand, blocksFor, layout, type Block } from "./blocks.js";
 import { alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
-import { checkInto, land, put } from "../comm/into.js";
+import { checkInto, land, put } from "../comm/engine/into.js";
 import { SUM, checkOperand, combine, type Op, type OpLike } from "./ops.js";
 import { reductionOp } from "./complex.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";

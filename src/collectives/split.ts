@@ -6,7 +6,7 @@ import { ArgumentError, callError } from "../errors.js";
 import { bruck } from "./allgather.js";
 import { collectiveGuard, settle, type Channel } from "./protocol.js";
 
-import { UNDEFINED } from "../comm/validate.js";
+import { UNDEFINED } from "../comm/wire/validate.js";
 
 export { UNDEFINED };
 

@@ -13,14 +13,14 @@
  * calls at the same points of the running collective, order the copies: in, barrier, out,
  * barrier (so that the next round or collective does not write over what a rank still reads).
  */
-import type { Board } from "../comm/board.js";
-import { mapShared } from "../comm/shm/shared.js";
-import { CTORS } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
+import type { Board } from "../comm/transport/shm/board-memory.js";
+import { mapShared } from "../comm/transport/shm/shared.js";
+import { CTORS } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
 import { TransportError } from "../errors.js";
 import { evenCounts, resultArray } from "./arrays.js";
 import { layout, type Block } from "./blocks.js";
-import { checkInto, put } from "../comm/into.js";
+import { checkInto, put } from "../comm/engine/into.js";
 import { agreement } from "./board.js";
 import { combine, grain, type Op } from "./ops.js";
 import type { Channel } from "./protocol.js";

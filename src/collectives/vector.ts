@@ -3,13 +3,13 @@
  * (the root talks to each rank directly): blocks have arbitrary sizes, so a tree would
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
-import type { Channel } from "../comm/engine.js";
-import { copyArray } from "../comm/arrays.js";
-import type { TypedArray } from "../comm/values.js";
-import { checkRoot } from "../comm/validate.js";
+import type { Channel } from "../comm/engine/engine.js";
+import { copyArray } from "../comm/wire/arrays.js";
+import type { TypedArray } from "../comm/wire/values.js";
+import { checkRoot } from "../comm/wire/validate.js";
 import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
 import { checkArray, concat, displacements, sameType } from "./arrays.js";
-import { checkInto, land, put, target } from "../comm/into.js";
+import { checkInto, land, put, target } from "../comm/engine/into.js";
 import { inside, layoutOf } from "./displs.js";
 
 /** Scatterv; `displs` (read at the root): where each rank's block starts in the root's array, else packed. */

@@ -6,8 +6,8 @@
 import { Buffer } from "node:buffer";
 import { pack, unpack } from "msgpackr/pack";
 import type { Router } from "zeromq";
-import type { JobKeys, PeerAddress } from "../comm/addresses.js";
-import { zapGuard, type Gatekeeper } from "../comm/zmq/security.js";
+import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
+import { zapGuard, type Gatekeeper } from "../comm/transport/zmq/security.js";
 import type { ControlMessage } from "../rank/control.js";
 
 export class AddressExchange {

@@ -2,7 +2,7 @@
  * Launcher <-> node agent (one agent per remote host, started by ssh or srun), one JSON
  * object per line over the agent's stdin/stdout. Byte payloads are base64.
  */
-import type { JobKeys } from "../comm/addresses.js";
+import type { JobKeys } from "../comm/transport/addresses.js";
 import type { PeerNotice, TransportChoice } from "../rank/control.js";
 import type { BindTo } from "./binding.js";
 import type { HeartbeatSetting } from "./heartbeat.js";

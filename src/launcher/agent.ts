@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { JobKeys } from "../comm/addresses.js";
+import type { JobKeys } from "../comm/transport/addresses.js";
 import { flushAndExit } from "../rank/flush.js";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { makeJobDir, type JobDir } from "./job-dir.js";

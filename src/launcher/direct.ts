@@ -27,7 +27,7 @@ import { execFile, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { constants, hostname } from "node:os";
 import { pack, unpack } from "msgpackr/pack";
-import type { JobKeys, PeerAddress } from "../comm/addresses.js";
+import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
 import type { ControlMessage, StartMessage } from "../rank/control.js";
 import type { RankReport } from "../rank/report.js";
 import { UsageError } from "../errors.js";

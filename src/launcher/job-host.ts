@@ -2,7 +2,7 @@
  * The launcher's handle on one host of the job, the launcher's own ({@link startLocalHost}) or
  * a remote one ({@link startRemoteHost}): what the job does to all ranks of a host at once.
  */
-import type { JobKeys } from "../comm/addresses.js";
+import type { JobKeys } from "../comm/transport/addresses.js";
 import type { JobDir } from "./job-dir.js";
 import type { LaunchOptions } from "./options.js";
 import type { JobPlan } from "./plan.js";

@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { AddressExchange } from "./address-exchange.js";
-import { tcpAnyPort } from "../comm/addresses.js";
+import { tcpAnyPort } from "../comm/transport/addresses.js";
 import { Cleanup } from "./cleanup.js";
 import { handOutScript } from "./entry.js";
 import { makeJobDir } from "./job-dir.js";

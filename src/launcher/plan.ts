@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import type { JobKeys } from "../comm/addresses.js";
+import type { JobKeys } from "../comm/transport/addresses.js";
 import { UsageError } from "../errors.js";
 import { hostBindings } from "./binding.js";
 import { RETRY_MS } from "./agent-link.js";

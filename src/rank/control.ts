@@ -4,7 +4,7 @@
  * - over the rank's IPC channel: the {@link StartMessage}, then {@link PeerNotice}s;
  * - over the launcher's rendezvous socket (msgpack, DEALER/ROUTER): {@link ControlMessage}.
  */
-import type { JobKeys, PeerAddress } from "../comm/addresses.js";
+import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
 
 /** Launcher <-> rank address exchange: each rank says hello, the launcher answers with every rank's address. */
 export type ControlMessage =

@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { writeSync } from "node:fs";
-import type { WaitState } from "../comm/waits.js";
+import type { WaitState } from "../comm/engine/waits.js";
 import type { ProfileReport } from "./trace/types.js";
 
 export type { WaitState };

@@ -11,14 +11,14 @@
  */
 import { performance } from "node:perf_hooks";
 import { Comm } from "../../api/communicator.js";
-import { CommEngine } from "../../comm/engine.js";
-import { Matcher, type Token } from "../../comm/matching.js";
-import { Request, type Hurry, type Status } from "../../comm/request.js";
-import type { Site } from "../../comm/into.js";
-import { Runtime, type Outgoing } from "../../comm/runtime.js";
-import type { Peers } from "../../comm/waits.js";
-import { SENT } from "../../comm/transport.js";
-import type { Envelope, TypedArray } from "../../comm/codec.js";
+import { CommEngine } from "../../comm/engine/engine.js";
+import { Matcher, type Token } from "../../comm/engine/matching.js";
+import { Request, type Hurry, type Status } from "../../comm/engine/request.js";
+import type { Site } from "../../comm/engine/into.js";
+import { Runtime, type Outgoing } from "../../comm/engine/runtime.js";
+import type { Peers } from "../../comm/engine/waits.js";
+import { SENT } from "../../comm/transport/port.js";
+import type { Envelope, TypedArray } from "../../comm/wire/codec.js";
 import { probes } from "./probes.js";
 import type { Recorder, SpanId } from "./recorder.js";
 

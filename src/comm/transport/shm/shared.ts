@@ -6,7 +6,7 @@
  * or exits, however it exits. Shared windows and collective boards are made this way.
  */
 import type { Libc, SharedFile } from "./libc.js";
-import { TransportError, callError } from "../../errors.js";
+import { TransportError, callError } from "../../../errors.js";
 
 /** How the ranks of the group agree, over messages (a communicator's bcast and allgather). */
 export interface Agreement {

@@ -4,11 +4,11 @@
  * pulls it (Payload). This module keeps both halves' bookkeeping.
  */
 import { Buffer } from "node:buffer";
-import { encodeFlow, type Envelope, type TypedArray } from "./codec.js";
-import type { Outgoing } from "./envelope.js";
-import type { Transport } from "./transport.js";
+import { encodeFlow, type Envelope, type TypedArray } from "../wire/codec.js";
+import type { Outgoing } from "../wire/envelope.js";
+import type { Transport } from "../transport/port.js";
 import { ANYONE, newWait, type Waits } from "./waits.js";
-import { MessageKind } from "./wire.js";
+import { MessageKind } from "../wire/wire.js";
 
 /** An announced message whose payload waits here for its receiver's request. */
 export interface Parked {

@@ -3,7 +3,7 @@
  * a message: once polling has not found it ready, asleep until a doorbell. A rank that changes what a
  * wait reads must nudge the sleepers (the board's sleeping flags say whom).
  */
-import type { Transport } from "./transport.js";
+import type { Transport } from "../transport/port.js";
 import { newWait, type Peers, type Wait, type Waits } from "./waits.js";
 
 export class Watches {

@@ -5,23 +5,23 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "./codec.js";
-import { SmallArrays } from "./small.js";
+import { decodeMessage, encodeFlow, type Envelope, type Incoming, type TypedArray } from "../wire/codec.js";
+import { SmallArrays } from "./small-arrays.js";
 import { Placement } from "./placement.js";
-import { RankFailedError } from "../errors.js";
-import { FlowControl } from "./flow.js";
+import { RankFailedError } from "../../errors.js";
+import { FlowControl } from "../wire/flow.js";
 import { Matcher, type Receiving, type Token } from "./matching.js";
 import { landValue, type Site } from "./into.js";
 import { ParkedSends, Pulls } from "./rendezvous.js";
-import { SENT, type Delivery, type Transport } from "./transport.js";
+import { SENT, type Delivery, type Transport } from "../transport/port.js";
 import type { Hurry, Status } from "./request.js";
 import { ANYONE, dooms, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
-import type { Outgoing } from "./envelope.js";
+import type { Outgoing } from "../wire/envelope.js";
 import { Posting } from "./posting.js";
 import { SyncSends } from "./synchronous.js";
-import { MessageKind } from "./wire.js";
+import { MessageKind } from "../wire/wire.js";
 import { Watches } from "./watch.js";
-import type { Libc } from "./shm/libc.js";
+import type { Libc } from "../transport/shm/libc.js";
 export type { Outgoing, RuntimeState };
 export class Runtime implements Delivery, Receiving {
   readonly matcher = new Matcher(this);

@@ -3,16 +3,16 @@
  * ranks) and the runtime they talk through. The public `Comm` wraps one; collectives see only
  * the {@link Channel}s it opens. (The public `Group`, a set of ranks, is api/group.ts.)
  */
-import { arrayKind, encode, payloadBytes } from "./codec.js";
-import { ArgumentError, SerializationError, callError } from "../errors.js";
+import { arrayKind, encode, payloadBytes } from "../wire/codec.js";
+import { ArgumentError, SerializationError, callError } from "../../errors.js";
 import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
-import type { Envelope, TypedArray } from "./codec.js";
+import type { Envelope, TypedArray } from "../wire/codec.js";
 import type { Peers } from "./waits.js";
 import type { Hurry, Status } from "./request.js";
 import type { Site } from "./into.js";
-import { Board } from "./board.js";
-import type { Libc } from "./shm/libc.js";
+import { Board } from "../transport/shm/board-memory.js";
+import type { Libc } from "../transport/shm/libc.js";
 
 /**
  * A private lane for one collective call: its own tag on the communicator's collective

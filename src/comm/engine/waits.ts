@@ -4,7 +4,7 @@
  */
 import type { Site } from "./into.js";
 import type { Hurry, Status } from "./request.js";
-import type { TypedArray } from "./values.js";
+import type { TypedArray } from "../wire/values.js";
 
 /** One operation a rank is blocked in, as a hang report shows it. */
 export interface WaitState {

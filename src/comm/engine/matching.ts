@@ -4,8 +4,8 @@
  * context arrive in send order (one ZeroMQ pipe per pair), and both queues are scanned
  * oldest first, so same-(source, tag) messages never overtake each other.
  */
-import type { Envelope, TypedArray } from "./codec.js";
-import { ANY_SOURCE, ANY_TAG } from "./validate.js";
+import type { Envelope, TypedArray } from "../wire/codec.js";
+import { ANY_SOURCE, ANY_TAG } from "../wire/validate.js";
 
 export { ANY_SOURCE, ANY_TAG };
 

@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Packr, addExtension } from "msgpackr";
-import { SerializationError } from "../errors.js";
+import { SerializationError } from "../../errors.js";
 import { arrayFrames, arrayKind, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
 import { payloadBytes, type Envelope } from "./envelope.js";
 import { decodeRaw, encodeRaw } from "./raw.js";

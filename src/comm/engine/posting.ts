@@ -4,7 +4,7 @@
  * caller has yielded. A receive that waits allocates nothing here beyond its promise reaction.
  */
 import type { Hurry } from "./request.js";
-import type { Transport } from "./transport.js";
+import type { Transport } from "../transport/port.js";
 import { Waits, mayArriveNearby, type Peers, type Wait } from "./waits.js";
 
 const RESOLVED = Promise.resolve();

@@ -10,11 +10,11 @@
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import type { Libc } from "./shm/libc.js";
-import { ShmTransport } from "./shm/transport.js";
+import { ShmTransport } from "./shm/shm-transport.js";
 import type { SegmentAddress } from "./shm/segment.js";
-import type { Delivery, FrameWriter, Transport } from "./transport.js";
-import type { ZmqTransport } from "./zmq/transport.js";
-import { TransportError } from "../errors.js";
+import type { Delivery, FrameWriter, Transport } from "./port.js";
+import type { ZmqTransport } from "./zmq/zmq-transport.js";
+import { TransportError } from "../../errors.js";
 
 /**
  * How long a blocked receive polls without progress before it sleeps: long enough to ride out

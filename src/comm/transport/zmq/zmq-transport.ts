@@ -13,9 +13,9 @@
  */
 import { Buffer } from "node:buffer";
 import { Pull, Push, Router } from "zeromq";
-import { TransportError } from "../../errors.js";
+import { TransportError } from "../../../errors.js";
 import { tcpAnyPort, type JobKeys, type PeerAddress } from "../addresses.js";
-import type { Delivery, Transport } from "../transport.js";
+import type { Delivery, Transport } from "../port.js";
 import { zapGuard, secureClient, type Gatekeeper } from "./security.js";
 import { SideChannel } from "./side.js";
 

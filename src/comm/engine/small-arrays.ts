@@ -5,13 +5,13 @@
  * receive it goes to when there is one. Byte for byte the message a frame encoding makes (see
  * raw.ts), so that either end may take the usual path instead.
  */
-import type { Envelope } from "./envelope.js";
-import type { FlowControl } from "./flow.js";
+import type { Envelope } from "../wire/envelope.js";
+import type { FlowControl } from "../wire/flow.js";
 import type { Placement } from "./placement.js";
-import { LastBytes } from "./arrays.js";
-import { RawHead, RawHeadReader } from "./raw.js";
-import type { Transport } from "./transport.js";
-import type { TypedArray } from "./values.js";
+import { LastBytes } from "../wire/arrays.js";
+import { RawHead, RawHeadReader } from "../wire/raw.js";
+import type { Transport } from "../transport/port.js";
+import type { TypedArray } from "../wire/values.js";
 
 /** Typed arrays up to this size take the fast path (larger ones: the copy is the cost, not the encoding). */
 const SMALL_ARRAY_BYTES = 16 * 1024;

@@ -2,7 +2,7 @@
  * Typed arrays carried as raw bytes: their kinds, their frames out, and their rebuilding in.
  */
 import { Buffer } from "node:buffer";
-import { SerializationError } from "../errors.js";
+import { SerializationError } from "../../errors.js";
 import type { TypedArray } from "./values.js";
 import { ARRAY_KINDS, type ArrayRef } from "./wire.js";
 

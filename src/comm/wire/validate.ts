@@ -2,7 +2,7 @@
  * Argument checks shared by point-to-point calls and collectives, with one message format:
  * `<call> on rank <r>: <argument> must be <expectation>, got <value>`.
  */
-import { ArgumentError, callError } from "../errors.js";
+import { ArgumentError, callError } from "../../errors.js";
 
 /** Wildcard source for receives and probes (MPI_ANY_SOURCE). */
 export const ANY_SOURCE = -1;

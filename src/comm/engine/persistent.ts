@@ -4,7 +4,7 @@
  * when it is made; each `start()` runs it again. Inactive until started, and again once its
  * completion is returned (by `wait`, `test`, `waitAll` …), then ready to start again.
  */
-import { ArgumentError, callError } from "../errors.js";
+import { ArgumentError, callError } from "../../errors.js";
 import { Request, type Hurry, type Status } from "./request.js";
 
 /** Was it started, and has not completed? */

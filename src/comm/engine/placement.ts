@@ -5,10 +5,10 @@
  * arrived before its receive was posted.
  */
 import { Buffer } from "node:buffer";
-import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "./codec.js";
-import { CTORS, LastBytes } from "./arrays.js";
+import { arrayKind, isTypedArray, type Envelope, type TypedArray } from "../wire/codec.js";
+import { CTORS, LastBytes } from "../wire/arrays.js";
 import type { Matcher } from "./matching.js";
-import { peekArray, peekPayload } from "./peek.js";
+import { peekArray, peekPayload } from "../wire/peek.js";
 import { FramePool } from "./recycle.js";
 import type { Pulls } from "./rendezvous.js";
 

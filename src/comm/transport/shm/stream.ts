@@ -5,8 +5,8 @@
  * byte once, straight into the frame it belongs to.
  */
 import { Buffer } from "node:buffer";
-import { SerializationError } from "../../errors.js";
-import type { FrameWriter } from "../transport.js";
+import { SerializationError } from "../../../errors.js";
+import type { FrameWriter } from "../port.js";
 import { CHUNK_BYTES, RecordKind, type Ring } from "./ring.js";
 
 const u32 = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;

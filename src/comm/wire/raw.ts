@@ -3,7 +3,7 @@
  * the most common path.
  */
 import { Buffer } from "node:buffer";
-import { SerializationError } from "../errors.js";
+import { SerializationError } from "../../errors.js";
 import { arrayFrames, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
 import type { Envelope } from "./envelope.js";
 import type { TypedArray } from "./values.js";

@@ -7,8 +7,8 @@
  * while a receive waits, and rings a doorbell (a ZeroMQ frame) only for a peer that sleeps.
  */
 import { Buffer } from "node:buffer";
-import { TransportError } from "../../errors.js";
-import { SENT, type Delivery, type FrameWriter } from "../transport.js";
+import { TransportError } from "../../../errors.js";
+import { SENT, type Delivery, type FrameWriter } from "../port.js";
 import { ENOENT, type Libc } from "./libc.js";
 import { RecordKind, type Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";

@@ -3,12 +3,12 @@
  * collectives): the checks, and the copy that is skipped when the transport already wrote
  * the data there (see Runtime.place).
  */
-import { arrayKind, copyArray, isTypedArray } from "./arrays.js";
-import type { TypedArray } from "./values.js";
-import type { Envelope } from "./envelope.js";
+import { arrayKind, copyArray, isTypedArray } from "../wire/arrays.js";
+import type { TypedArray } from "../wire/values.js";
+import type { Envelope } from "../wire/envelope.js";
 import type { Status } from "./request.js";
-import { describe } from "./validate.js";
-import { ArgumentError, callError } from "../errors.js";
+import { describe } from "../wire/validate.js";
+import { ArgumentError, callError } from "../../errors.js";
 
 /** Where a call on a rank stands, for error messages. */
 export interface Site {

@@ -8,14 +8,14 @@
  * instead: its payload goes, and it completes, once a receive there asks for it (the Cts).
  */
 import { Buffer } from "node:buffer";
-import { encodeFlow } from "./codec.js";
-import type { Envelope, Outgoing } from "./envelope.js";
-import type { FlowControl } from "./flow.js";
+import { encodeFlow } from "../wire/codec.js";
+import type { Envelope, Outgoing } from "../wire/envelope.js";
+import type { FlowControl } from "../wire/flow.js";
 import type { Posting } from "./posting.js";
 import type { ParkedSends } from "./rendezvous.js";
 import type { Hurry } from "./request.js";
 import { newWait, type Peers, type Wait } from "./waits.js";
-import { MessageKind } from "./wire.js";
+import { MessageKind } from "../wire/wire.js";
 
 /** A synchronous send waiting for its Ack: the wait (its promise's settlers on it) and its receiver. */
 interface Unacked {

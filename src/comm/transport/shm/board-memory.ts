@@ -19,9 +19,9 @@
  * counters; a publisher stores its counter then reads the flags, so one of the two sees the
  * other, and a doorbell is never lost.
  */
-import { CTORS, arrayKind } from "./arrays.js";
-import type { TypedArray } from "./values.js";
-import type { Libc } from "./shm/libc.js";
+import { CTORS, arrayKind } from "../../wire/arrays.js";
+import type { TypedArray } from "../../wire/values.js";
+import type { Libc } from "./libc.js";
 
 /** Int32 words per member's control line (one cache line). */
 const LINE = 16;

@@ -4,8 +4,8 @@
  * arithmetic: cartCreate's agreement is in collectives/cartesian.ts, the communicator in
  * api/cartesian.ts.
  */
-import { ArgumentError } from "../errors.js";
-import { describe, PROC_NULL } from "./validate.js";
+import { ArgumentError } from "../../errors.js";
+import { describe, PROC_NULL } from "../wire/validate.js";
 
 /**
  * Split `nnodes` processes into a balanced grid (MPI_Dims_create, mpi4py `MPI.Compute_dims`).

@@ -5,8 +5,8 @@
  * one of these calls) is inactive from then on: the "any" and "some" calls skip it, and once
  * every request of a list is inactive they say so (`UNDEFINED`, `undefined`) instead of waiting.
  */
-import { SENT } from "./transport.js";
-import { UNDEFINED } from "./validate.js";
+import { SENT } from "../transport/port.js";
+import { UNDEFINED } from "../wire/validate.js";
 
 /** What a receive or probe learned about a message (MPI_Status). */
 export class Status {

@@ -5,8 +5,8 @@
  */
 import { Buffer } from "node:buffer";
 import { connect, type TLSSocket } from "node:tls";
-import { TransportError } from "../../errors.js";
-import { PSK_TLS } from "./progress.js";
+import { TransportError } from "../../../errors.js";
+import { PSK_TLS } from "./progress-thread.js";
 
 /** Where a rank's progress thread listens, and its key (the window's token, hex). */
 export interface ProgressAddress {
