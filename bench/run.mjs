@@ -234,7 +234,8 @@ if (only.has("profiling")) {
 
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 // Another Node's run goes beside the default one, not over it.
-const stem = NODE === process.execPath ? "latest" : `latest-node${execFileSync(NODE, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).trim()}`;
+const stem =
+  NODE === process.execPath ? "latest" : `latest-node${execFileSync(NODE, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).trim()}`;
 writeFileSync(join(ROOT, `bench/results/${stem}.md`), `${out.join("\n")}\n`);
 writeFileSync(join(ROOT, `bench/results/${stem}.json`), `${JSON.stringify(data, null, 1)}\n`);
 const { writeCharts } = await import("./charts.mjs");
