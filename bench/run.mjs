@@ -1,5 +1,5 @@
 // `npm run bench`: every tsmpi benchmark next to its twins, measured in the same run.
-//   node bench/run.mjs [--only p2p,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling,pool] [--repeat N] [--quick]
+//   node bench/run.mjs [--only p2p,requests,rma,shm,startup,collectives,rfft,examples,fft,gray-scott,multihost,profiling,pool] [--repeat N] [--quick]
 //                      [--node PATH]
 // --node runs every tsmpi job (launcher and ranks) and the bench's own Node helpers on another
 // Node binary, e.g. the current LTS from the npm registry:
@@ -18,7 +18,7 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = new Set(flag("--only", "p2p,shm,startup,collectives,rfft,examples,multihost,profiling,pool").split(","));
+const only = new Set(flag("--only", "p2p,requests,rma,shm,startup,collectives,rfft,examples,multihost,profiling,pool").split(","));
 const repeat = Number(flag("--repeat", "3"));
 const quick = args.includes("--quick");
 const NODE = flag("--node", process.execPath);
@@ -143,6 +143,16 @@ if (only.has("p2p")) {
       `| ${s} | ${fmt(gbps(s, get("node-unix", "bytes", s)), 2)} | ${fmt(f64, 2)} | ${fmt(gbps(s, get("tsmpi-zmq", "Float64Array", s)), 2)} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${fmt(gbps(s, get("mpi4py", "pickle", s)), 2)} |`,
     );
   }
+}
+
+if (only.has("requests")) {
+  const { benchRequests } = await import("./requests.mjs");
+  for (const line of benchRequests({ repeat, haveMpi: MPI, sizes: quick ? ["8"] : [] })) say(line);
+}
+
+if (only.has("rma")) {
+  const { benchRma } = await import("./rma.mjs");
+  for (const line of benchRma({ repeat, haveMpi: MPI })) say(line);
 }
 
 if (only.has("shm")) {
