@@ -131,7 +131,12 @@ export class CommEngine {
 
   /** A synchronous send of `value` to group rank `dest` (arguments checked): resolves once a receive there has matched it (see synchronous.ts). */
   ssend(call: string, dest: number, tag: number, value: unknown, hurry?: Hurry): Promise<void> {
-    return this.runtime.syncs.send(this.members[dest]!, this.encodeFor(call, this.id, dest, tag, value), call, dest, this.peers(dest), hurry);
+    const { syncs } = this.runtime;
+    const worldDest = this.members[dest]!;
+    const kind = arrayKind(value);
+    const peers = this.peers(dest);
+    const fast = kind >= 0 ? syncs.sendArray(worldDest, this.id, this.rank, tag, value as TypedArray, kind, call, dest, peers, hurry) : undefined;
+    return fast ?? syncs.send(worldDest, this.encodeFor(call, this.id, dest, tag, value), call, dest, peers, hurry);
   }
 
   /** A point-to-point receive from group rank `source` or ANY_SOURCE (arguments checked): resolves with the value (see Runtime.receive). */

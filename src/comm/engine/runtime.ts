@@ -57,7 +57,7 @@ export class Runtime implements Delivery, Receiving {
     this.waits = this.posting.waits;
     this.watches = new Watches(this.waits);
     this.parked = new ParkedSends(rank, this.waits);
-    this.syncs = new SyncSends(rank, this.posting, this.flow, this.parked, (frames) => this.deliver(frames));
+    this.syncs = new SyncSends(rank, this.posting, this.flow, this.parked, this.small, (frames) => this.deliver(frames));
   }
 
   /** Connect the transport (created after the runtime, since it delivers into it). */
@@ -106,7 +106,7 @@ export class Runtime implements Delivery, Receiving {
   /** Delivery hook: a message of two frames read where it lies (see Transport.sendPair); false: not a small array (it comes as frames). */
   deliverPair(bytes: Uint8Array, view: DataView, head: number, headLength: number, at: number, length: number): boolean {
     const envelope = this.small.arrive(bytes, view, head, headLength, at, length);
-    if (envelope === undefined) return false;
+    if (envelope === undefined) return this.syncs.arrive(bytes, view, head, headLength);
     this.delivered++;
     this.matcher.deliver(envelope);
     return true;
@@ -245,6 +245,7 @@ export class Runtime implements Delivery, Receiving {
     this.transport?.peerGone(rank);
     const dropped = this.parked.dropFor(rank);
     for (const parked of dropped) parked.handover?.reject(this.failure(parked.call, rank, reason));
+    void this.syncs.exited(rank, (call) => this.failure(call, rank, reason), this.transport?.drain());
   }
 
   /** Wait until a matching message has arrived, without receiving it. */

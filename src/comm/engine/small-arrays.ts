@@ -32,13 +32,13 @@ export class SmallArrays {
 
   /**
    * Write `array` (kind code `kind`) to `worldDest` now, eagerly, if it is small, the flow
-   * window has room and so has the transport. @returns false if it did not go.
+   * window has room and so has the transport (`sync`: a synchronous send's id, see synchronous.ts). @returns false if it did not go.
    */
-  send(transport: Transport, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number): boolean {
+  send(transport: Transport, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, sync = -1): boolean {
     const byteLength = array.byteLength;
     const head = this.outHead;
     // An empty array is one frame, not two, in the frame encoding: it takes the usual path.
-    if (byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(context, source, tag, this.rank, kind, byteLength)) return false;
+    if (byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(context, source, tag, this.rank, kind, byteLength, sync)) return false;
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
     const bytes = this.arrayBytes.of(array);
@@ -56,6 +56,6 @@ export class SmallArrays {
     const raw = this.inHead;
     if (!raw.read(bytes, view, head, headLength) || raw.byteLength !== length) return undefined;
     const value = this.placement.arrive(raw.context, raw.source, raw.tag, raw.kind, bytes, at, length);
-    return { context: raw.context, source: raw.source, tag: raw.tag, value, bytes: length, from: raw.from, wire: headLength + length };
+    return { context: raw.context, source: raw.source, tag: raw.tag, value, bytes: length, from: raw.from, wire: headLength + length, sync: raw.sync };
   }
 }

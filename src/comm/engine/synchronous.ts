@@ -1,11 +1,17 @@
 /**
  * Synchronous sends (MPI_Ssend): a send that completes only once a receive has matched its
- * message. The data goes eagerly, after a Sync frame that carries an id; the receive that
- * takes it answers Ack with that id (Runtime.consumed), and the send completes then. Waiting
- * for the Ack is a wait like a receive's (see posting.ts): listed for hang reports, and polled
- * for through shared memory, so that an 8 B ssend costs about one more one-way trip than a
- * send, not a doorbell. Past the receiver's flow window a synchronous send is a rendezvous
- * instead: its payload goes, and it completes, once a receive there asks for it (the Cts).
+ * message. The data goes eagerly, marked with an id; the receive that takes it answers Ack
+ * with that id (Runtime.consumed), and the send completes then. Waiting for the Ack is a wait
+ * like a receive's (see posting.ts): listed for hang reports, and polled for through shared
+ * memory. Between ranks of a host a small typed array goes on the small-array fast path (see
+ * small-arrays.ts) with the id in its raw header, and the Ack comes back the same way (no msgpack,
+ * no frames at either end), so that an 8 B ssend costs little more than a send; elsewhere a
+ * Sync frame carrying the id goes first, and the Ack is a flow-control message. Past the
+ * receiver's flow window a synchronous send is a rendezvous instead: its payload goes, and it
+ * completes, once a receive there asks for it (the Cts).
+ *
+ * A receiver that exits without receiving never acknowledges: its exit notice fails what it
+ * left unacknowledged, once what it sent before is delivered (see {@link exited}).
  */
 import { Buffer } from "node:buffer";
 import { encodeFlow } from "../wire/codec.js";
@@ -14,8 +20,11 @@ import type { FlowControl } from "../wire/flow.js";
 import type { Posting } from "./posting.js";
 import type { ParkedSends } from "./rendezvous.js";
 import type { Hurry } from "./request.js";
+import type { SmallArrays } from "./small-arrays.js";
+import type { FrameWriter } from "../transport/port.js";
+import type { TypedArray } from "../wire/values.js";
 import { newWait, type Peers, type Wait } from "./waits.js";
-import { MessageKind } from "../wire/wire.js";
+import { ACK_BYTES, ACK_MARKER, MessageKind } from "../wire/wire.js";
 
 /** A synchronous send waiting for its Ack: the wait (its promise's settlers on it) and its receiver. */
 interface Unacked {
@@ -23,9 +32,29 @@ interface Unacked {
   dest: number;
 }
 
+/** The second, empty frame of a raw Ack. */
+const NO_BYTES = new Uint8Array(0);
+
+/** A raw Ack's frame, written in place (see ACK_MARKER): one object, refilled per Ack. */
+class AckHead implements FrameWriter {
+  readonly length = ACK_BYTES;
+  id = 0;
+
+  constructor(private readonly from: number) {}
+
+  write(_bytes: Uint8Array, view: DataView, at: number): void {
+    view.setUint32(at, ACK_MARKER, true);
+    view.setInt32(at + 4, this.from, true);
+    view.setUint32(at + 8, this.id, true);
+  }
+}
+
 export class SyncSends {
   private readonly unacked = new Map<number, Unacked>();
   private nextId = 0;
+  private readonly ackHead: AckHead;
+  /** World ranks that have exited or died, with the error a synchronous send to them fails with. */
+  private readonly gone = new Map<number, (call: string) => Error>();
 
   constructor(
     /** This rank (world). */
@@ -34,39 +63,84 @@ export class SyncSends {
     private readonly posting: Posting,
     private readonly flow: FlowControl,
     private readonly parked: ParkedSends,
+    private readonly small: SmallArrays,
     /** Delivery of a message to this rank itself. */
     private readonly deliverSelf: (frames: Buffer[]) => void,
-  ) {}
+  ) {
+    this.ackHead = new AckHead(rank);
+  }
 
   /**
    * Send `message` to world rank `dest` and resolve once a receive there has matched it (see
-   * the module's comment); rejects with a RankFailedError if `dest` dies first (see {@link cancel}).
+   * the module's comment); rejects with a RankFailedError if `dest` dies or exits first.
    * @param peer `dest` in the communicator (for hang reports)
    * @param peers whose death fails the send (its receiver)
    * @param hurry poll for the Ack only when this hook is called (issend: when its request is waited for)
    */
   send(dest: number, message: Outgoing, call: string, peer: number, peers: Peers, hurry?: Hurry): Promise<void> {
+    const gone = this.gone.get(dest);
+    if (gone !== undefined) return Promise.reject(gone(call));
     const transport = this.posting.transport;
     const self = dest === this.rank || transport === undefined;
     if (!self && !this.flow.trySpend(dest, message.wire)) return this.parked.announce(dest, message, call, { peer });
     const id = ++this.nextId;
-    const wait = newWait(call, message.context, peer, message.tag);
-    const promise = this.posting.promise(wait) as Promise<void>;
-    this.unacked.set(id, { wait, dest });
     // To itself: only this rank's own receive completes it, so it never polls.
-    this.posting.post(wait, peers, self ? (hurry ?? {}) : hurry);
+    const promise = this.await(id, dest, newWait(call, message.context, peer, message.tag), peers, self ? (hurry ?? {}) : hurry);
     const frames = [encodeFlow([MessageKind.Sync, this.rank, id]), ...message.frames];
     if (self) this.deliverSelf(frames);
     else transport.send(dest, frames, false, message.borrowed).catch((error: Error) => this.settle(id, error));
     return promise;
   }
 
+  /**
+   * A synchronous send of a small typed array to world rank `dest` on the fast path (see the
+   * module's comment; arguments as {@link send}, the message unencoded). @returns undefined if
+   * it cannot go that way now: encode it and {@link send} it.
+   */
+  sendArray(
+    dest: number,
+    context: string,
+    source: number,
+    tag: number,
+    array: TypedArray,
+    kind: number,
+    call: string,
+    peer: number,
+    peers: Peers,
+    hurry?: Hurry,
+  ) {
+    const transport = this.posting.transport;
+    if (transport?.sendPair === undefined || dest === this.rank || this.gone.has(dest)) return undefined;
+    if (!this.small.send(transport, dest, context, source, tag, array, kind, this.nextId + 1)) return undefined;
+    // Registered after the write: its Ack can only be taken by a later poll.
+    return this.await(++this.nextId, dest, newWait(call, context, peer, tag), peers, hurry);
+  }
+
+  /** Wait for the Ack of synchronous send `id` in `wait`, listed and polled for (see Posting.post). */
+  private await(id: number, dest: number, wait: Wait, peers: Peers, hurry: Hurry | undefined): Promise<void> {
+    const promise = this.posting.promise(wait) as Promise<void>;
+    this.unacked.set(id, { wait, dest });
+    this.posting.post(wait, peers, hurry);
+    return promise;
+  }
+
   /** A receive has taken `envelope`, a synchronous send's message: acknowledge it to its sender. */
   acknowledge(envelope: Envelope): void {
     const id = envelope.sync!;
+    const { from } = envelope;
     // To itself: once the receive's own completion has run (its request reports done before the ssend returns, as MPI's does).
-    if (envelope.from === this.rank) setImmediate(() => this.acked(this.rank, id));
-    else void this.posting.transport?.send(envelope.from, [encodeFlow([MessageKind.Ack, this.rank, id])]).catch(() => undefined);
+    if (from === this.rank) return void setImmediate(() => this.acked(this.rank, id));
+    const transport = this.posting.transport;
+    this.ackHead.id = id;
+    if (transport?.sendPair?.(from, this.ackHead, NO_BYTES) === true) return;
+    void transport?.send(from, [encodeFlow([MessageKind.Ack, this.rank, id])]).catch(() => undefined);
+  }
+
+  /** Delivery hook: a raw Ack read where it lies (see Transport.sendPair). @returns false for any other message. */
+  arrive(bytes: Uint8Array, view: DataView, head: number, headLength: number): boolean {
+    if (headLength !== ACK_BYTES || bytes[head] !== ACK_MARKER) return false;
+    this.acked(view.getInt32(head + 4, true), view.getUint32(head + 8, true));
+    return true;
   }
 
   /** World rank `from` acknowledges synchronous send `id`: it completes. */
@@ -78,6 +152,18 @@ export class SyncSends {
   cancel(wait: Wait, error: Error): boolean {
     for (const [id, unacked] of this.unacked) if (unacked.wait === wait) return (this.settle(id, error), true);
     return false;
+  }
+
+  /**
+   * World rank `rank` has exited (or died): fail every synchronous send to it still
+   * unacknowledged, and every later one, with `failure(call)`. Only once `drained` (the
+   * transport has delivered what is already here): the exit notice comes from the launcher, and
+   * may overtake the rank's last messages, an Ack among them (a send failed for nothing).
+   */
+  async exited(rank: number, failure: (call: string) => Error, drained: Promise<void> | undefined): Promise<void> {
+    await drained?.catch(() => undefined);
+    if (!this.gone.has(rank)) this.gone.set(rank, failure);
+    for (const [id, { wait, dest }] of this.unacked) if (dest === rank) this.settle(id, failure(wait.call));
   }
 
   /** Complete synchronous send `id`, or fail it with `error`. */

@@ -13,7 +13,18 @@ import { arrayFrames, arrayKind, CTORS, isCount, readArray, wireBytes } from "./
 import { payloadBytes, type Envelope } from "./envelope.js";
 import { decodeRaw, encodeRaw } from "./raw.js";
 import type { TypedArray } from "./values.js";
-import { ARRAY_KINDS, MAX_FRAME_BYTES, MessageKind, RAW_MARKER, type ArrayRef, type DataHeader, type FlowHeader } from "./wire.js";
+import {
+  ACK_BYTES,
+  ACK_MARKER,
+  ARRAY_KINDS,
+  MAX_FRAME_BYTES,
+  MessageKind,
+  RAW_MARKER,
+  RAW_SYNC_MARKER,
+  type ArrayRef,
+  type DataHeader,
+  type FlowHeader,
+} from "./wire.js";
 
 export type { TypedArray, Envelope };
 export { arrayKind, copyArray, isTypedArray } from "./arrays.js";
@@ -165,6 +176,8 @@ export function encodeFlow(header: FlowHeader): Buffer {
 /** Decode any data-plane message; throws SerializationError on a malformed one. */
 export function decodeMessage(frames: Buffer[]): Incoming {
   if (frames.length === 0) throw new SerializationError("empty message");
+  const first = frames[0]!;
+  if (first[0] === ACK_MARKER && first.length === ACK_BYTES) return { kind: MessageKind.Ack, from: first.readInt32LE(4), id: first.readUInt32LE(8) };
   // Flow-control headers are short arrays whose second byte is a kind other than Data.
   const kind = frames[0]!.length > 1 && frames[0]![0]! >= 0x93 && frames[0]![0]! <= 0x97 ? frames[0]![1]! : MessageKind.Data;
   if (kind === MessageKind.Data) return { kind, envelope: decode(frames) };
@@ -194,7 +207,7 @@ export function decodeMessage(frames: Buffer[]): Incoming {
 
 /** Decode one multipart data message; throws SerializationError on a malformed one. */
 export function decode(frames: Buffer[]): Envelope {
-  if (frames.length > 0 && frames[0]!.length > 0 && frames[0]![0] === RAW_MARKER) return decodeRaw(frames);
+  if (frames.length > 0 && frames[0]!.length > 0 && (frames[0]![0] === RAW_MARKER || frames[0]![0] === RAW_SYNC_MARKER)) return decodeRaw(frames);
   try {
     const header = packr.unpack(frames[0]!) as DataHeader;
     if (

@@ -7,7 +7,7 @@ import { SerializationError } from "../../errors.js";
 import { arrayFrames, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
 import type { Envelope } from "./envelope.js";
 import type { TypedArray } from "./values.js";
-import { RAW_HEADER_BYTES, RAW_MARKER } from "./wire.js";
+import { RAW_HEADER_BYTES, RAW_MARKER, RAW_SYNC_MARKER } from "./wire.js";
 
 /** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
 export function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
@@ -48,9 +48,11 @@ export class RawHead {
   private from = 0;
   private kind = 0;
   private byteLength = 0;
+  /** A synchronous send's id (see RAW_SYNC_MARKER), or -1. */
+  private sync = -1;
 
-  /** Describe the next message; @returns false if its context is not ASCII (encode it the usual way). */
-  set(context: string, source: number, tag: number, from: number, kind: number, byteLength: number): boolean {
+  /** Describe the next message (`sync`: a synchronous send's id); @returns false if its context is not ASCII (encode it the usual way). */
+  set(context: string, source: number, tag: number, from: number, kind: number, byteLength: number, sync = -1): boolean {
     if (context !== this.context) {
       for (let i = 0; i < context.length; i++) if (context.charCodeAt(i) >= 0x80) return false;
       this.context = context;
@@ -60,20 +62,27 @@ export class RawHead {
     this.from = from;
     this.kind = kind;
     this.byteLength = byteLength;
-    this.length = RAW_HEADER_BYTES + context.length;
+    this.sync = sync;
+    this.length = RAW_HEADER_BYTES + (sync < 0 ? 0 : 4) + context.length;
     return true;
   }
 
   write(bytes: Uint8Array, view: DataView, at: number): void {
     const context = this.context;
-    bytes[at] = RAW_MARKER;
+    let from = at + RAW_HEADER_BYTES;
+    if (this.sync < 0) bytes[at] = RAW_MARKER;
+    else {
+      bytes[at] = RAW_SYNC_MARKER;
+      view.setUint32(from, this.sync, true);
+      from += 4;
+    }
     bytes[at + 1] = this.kind;
     view.setUint16(at + 2, context.length, true);
     view.setInt32(at + 4, this.source, true);
     view.setInt32(at + 8, this.tag, true);
     view.setInt32(at + 12, this.from, true);
     view.setFloat64(at + 16, this.byteLength, true);
-    for (let i = 0; i < context.length; i++) bytes[at + RAW_HEADER_BYTES + i] = context.charCodeAt(i);
+    for (let i = 0; i < context.length; i++) bytes[from + i] = context.charCodeAt(i);
   }
 }
 
@@ -88,16 +97,20 @@ export class RawHeadReader {
   from = 0;
   kind = 0;
   byteLength = 0;
+  /** A synchronous send's id (see RAW_SYNC_MARKER), or undefined. */
+  sync: number | undefined = undefined;
 
   /** Read the header of `length` bytes at `at`; @returns false if it is not a well-formed raw header (decode the message the usual way). */
   read(bytes: Uint8Array, view: DataView, at: number, length: number): boolean {
-    if (length < RAW_HEADER_BYTES || bytes[at] !== RAW_MARKER) return false;
+    const sync = bytes[at] === RAW_SYNC_MARKER;
+    if (length < RAW_HEADER_BYTES || (bytes[at] !== RAW_MARKER && !sync)) return false;
     const contextBytes = view.getUint16(at + 2, true);
     const byteLength = view.getFloat64(at + 16, true);
-    if (length !== RAW_HEADER_BYTES + contextBytes || !isCount(byteLength) || bytes[at + 1]! >= CTORS.length) return false;
+    const context = at + RAW_HEADER_BYTES + (sync ? 4 : 0);
+    if (length !== context - at + contextBytes || !isCount(byteLength) || bytes[at + 1]! >= CTORS.length) return false;
     if (byteLength % CTORS[bytes[at + 1]!]!.BYTES_PER_ELEMENT !== 0) return false;
-    if (!this.sameContext(bytes, at + RAW_HEADER_BYTES, contextBytes))
-      this.context = Buffer.from(bytes.buffer, bytes.byteOffset + at + RAW_HEADER_BYTES, contextBytes).toString("utf8");
+    if (!this.sameContext(bytes, context, contextBytes)) this.context = Buffer.from(bytes.buffer, bytes.byteOffset + context, contextBytes).toString("utf8");
+    this.sync = sync ? view.getUint32(at + RAW_HEADER_BYTES, true) : undefined;
     this.kind = bytes[at + 1]!;
     this.source = view.getInt32(at + 4, true);
     this.tag = view.getInt32(at + 8, true);
@@ -119,12 +132,23 @@ export function decodeRaw(frames: Buffer[]): Envelope {
   const head = frames[0]!;
   if (head.byteLength < RAW_HEADER_BYTES) throw new SerializationError("malformed raw message header: too short");
   const contextBytes = head.readUInt16LE(2);
-  if (head.byteLength !== RAW_HEADER_BYTES + contextBytes) throw new SerializationError("malformed raw message header: wrong length");
+  const sync = head[0] === RAW_SYNC_MARKER;
+  const context = RAW_HEADER_BYTES + (sync ? 4 : 0);
+  if (head.byteLength !== context + contextBytes) throw new SerializationError("malformed raw message header: wrong length");
   const byteLength = head.readDoubleLE(16);
   if (!isCount(byteLength)) throw new SerializationError("malformed raw message: bad array length");
   if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
   const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
   const wire = wireBytes(frames);
-  const context = head.toString("utf8", RAW_HEADER_BYTES);
-  return { context, source: head.readInt32LE(4), tag: head.readInt32LE(8), value, bytes: byteLength, from: head.readInt32LE(12), wire };
+  const envelope: Envelope = {
+    context: head.toString("utf8", context),
+    source: head.readInt32LE(4),
+    tag: head.readInt32LE(8),
+    value,
+    bytes: byteLength,
+    from: head.readInt32LE(12),
+    wire,
+  };
+  if (sync) envelope.sync = head.readUInt32LE(RAW_HEADER_BYTES);
+  return envelope;
 }

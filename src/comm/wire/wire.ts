@@ -42,6 +42,17 @@ export type DataHeader = [kind: MessageKind.Data, context: string, source: numbe
 export const RAW_MARKER = 0xd7;
 export const RAW_HEADER_BYTES = 24;
 
+/**
+ * A synchronous send's message whose value is one small typed array, on the small-array fast
+ * path (see engine/small-arrays.ts), has a raw header with this marker instead: the same fields, then the
+ * sync id (u32 at {@link RAW_HEADER_BYTES}), then the context. Its receive acknowledges it with
+ * an {@link ACK_MARKER} message where it can, the msgpack Ack otherwise (see synchronous.ts).
+ */
+export const RAW_SYNC_MARKER = 0xd8;
+/** A raw acknowledgement, frame 0 of two (the second empty): marker, 3 zero bytes, i32 from, u32 id. */
+export const ACK_MARKER = 0xd9;
+export const ACK_BYTES = 12;
+
 /** Flow-control messages: each is one frame (Payload is followed by the data message's frames). */
 export type FlowHeader =
   /** "I have `bytes` for you on (context, source, tag); ask for `id` when a receive matches." */
