@@ -192,6 +192,12 @@ export class AgentLink {
     await Promise.race([this.closed, pause()]);
   }
 
+  /** Say no more (end the agent's stdin): the agent then ends its ranks and exits, and so does the agent command. */
+  hangUp(): void {
+    this.dropped = true;
+    if (this.pending === undefined && !this.exited) this.child.stdin!.end();
+  }
+
   /** Drop the connection: the agent then terminates its ranks on its own. A retry still to come is called off. */
   disconnect(): void {
     this.dropped = true;

@@ -7,6 +7,8 @@
  * agent terminates its ranks and removes its job directory: nothing is left on the host. So it
  * does when it hears nothing from the launcher for the --heartbeat timeout (a cut network: no
  * close ever comes), while it beats in turn so that the launcher knows this host is alive.
+ * In a launch tree it also starts the agents of the hosts below it and relays for them
+ * ({@link ChildAgents}); it exits once its ranks and their agents have all ended.
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
@@ -17,6 +19,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { JobKeys } from "../comm/transport/addresses.js";
 import { flushAndExit } from "../rank/flush.js";
+import { ChildAgents } from "./agent-children.js";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { makeJobDir, type JobDir } from "./job-dir.js";
 import { startLocalRanks, type LocalRanks } from "./local-ranks.js";
@@ -27,10 +30,14 @@ import { KILL_GRACE_MS } from "./spawn.js";
 type Launch = Extract<ToAgent, { type: "launch" }>;
 
 let ranks: LocalRanks | undefined;
+let children: ChildAgents | undefined;
 let keys: JobKeys | undefined;
 let jobDir: JobDir | undefined;
 let heartbeat: Heartbeat | undefined;
 let ending = false;
+let abandoned = false;
+/** How long an agent that is ending waits for the agents below it before it cuts them off. */
+const HANG_UP_MS = 2000;
 
 const send = (message: FromAgent) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -46,12 +53,18 @@ async function end(code: number): Promise<never> {
   return flushAndExit(code);
 }
 
+/** This host's ranks and the agents below it have all ended: so does this agent. */
+function endWhenDone(): void {
+  if (ranks?.allExited && (children?.allExited ?? true)) void end(0);
+}
+
 async function start(message: Launch): Promise<void> {
   keys = message.keys;
   if (message.heartbeat) heartbeat = new Heartbeat(message.heartbeat, () => send({ type: "heartbeat" }), abandon);
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   send({ type: "ready", address, host: hostname() });
+  children = new ChildAgents(message.children ?? [], send, message.heartbeat, endWhenDone);
   const { ranks: placed, size, node, jobId, script, args, env, transport, cwd, bindTo, reportBindings } = message;
   ranks = startLocalRanks(
     { ranks: placed, size, node, jobId, jobDir: jobDir.path, script, args, env, address, transport, cwd, bindTo, reportBindings },
@@ -61,13 +74,14 @@ async function start(message: Launch): Promise<void> {
       note: (line) => send({ type: "note", line }),
       exit: (rank, code, signal) => {
         send({ type: "exit", rank, code, signal });
-        if (ranks?.allExited) void end(0);
+        endWhenDone();
       },
     },
   );
 }
 
 async function handle(message: ToAgent): Promise<void> {
+  if (children?.route(message)) return; // for a host below this one
   switch (message.type) {
     case "launch":
       await start(message).catch((error: Error) => {
@@ -111,10 +125,18 @@ lines.on("line", (line) => {
 });
 /** The launcher (or the ssh connection) is gone or silent, or Slurm/ssh ends us: end this host's part of the job. */
 function abandon(): void {
-  if (ending) return;
-  if (ranks === undefined) return void end(1);
-  ranks.terminate();
-  setTimeout(() => void end(ranks?.allExited ? 0 : 1), KILL_GRACE_MS + 100).unref();
+  if (ending || abandoned) return;
+  abandoned = true;
+  children?.drop(HANG_UP_MS);
+  ranks?.terminate();
+  // Exit once the ranks and the agents below have ended (they may take a hop each), or at the latest after HANG_UP_MS.
+  const until = Date.now() + HANG_UP_MS + 200;
+  const check = () => {
+    const done = (ranks?.allExited ?? true) && (children?.allExited ?? true);
+    if (done || Date.now() > until) void end(done && ranks !== undefined ? 0 : 1);
+    else setTimeout(check, 50).unref();
+  };
+  setTimeout(check, ranks === undefined ? 0 : KILL_GRACE_MS + 100).unref();
 }
 lines.on("close", abandon);
 // With the connection gone, writing to it fails: that too means the launcher is gone.

@@ -1,6 +1,7 @@
 /**
  * One job, step by step: plan where ranks run, make the private job directory, start the
- * ranks (on this host directly, on other hosts through a node agent started by ssh or srun),
+ * ranks (on this host directly, on other hosts through node agents started by ssh or srun,
+ * along a launch tree),
  * hand them the script and be their rendezvous, then supervise them until they have all
  * ended: together on the first failure, on --timeout, or on SIGINT/SIGTERM. Nothing is left
  * behind: each rank is a process group that is killed as a whole, agents do the same on their
@@ -18,7 +19,7 @@ import type { LaunchOptions } from "./options.js";
 import { planJob } from "./plan.js";
 import { OutputFiles } from "./output-files.js";
 import { JobProfile } from "./profiling.js";
-import { startRemoteHost } from "./remote-host.js";
+import { startRemoteHosts } from "./remote-host.js";
 import { Supervisor } from "./supervisor.js";
 import { say, writeErr } from "./output.js";
 import { watchJob } from "./watchers.js";
@@ -45,11 +46,10 @@ export async function runJob(options: LaunchOptions): Promise<number> {
   if (profile) cleanup.defer(() => profile.finish(supervisor.ranks, writeErr, say));
   try {
     cleanup.defer(watchJob(supervisor, options));
-    for (const [node, planned] of plan.hosts.entries()) {
-      const host = planned.via === "local" ? startLocalHost(planned, node, job) : startRemoteHost(planned, node, job);
-      supervisor.addHost(host);
-      hosts.push(host);
-    }
+    const remote = plan.hosts.flatMap((host, node) => (host.via === "local" ? [] : [{ host, node }]));
+    hosts.push(...plan.hosts.flatMap((host, node) => (host.via === "local" ? [startLocalHost(host, node, job)] : [])));
+    hosts.push(...startRemoteHosts(remote, job));
+    hosts.forEach((host) => supervisor.addHost(host));
     await handOutScript(job, control, hosts);
     await supervisor.finished;
   } catch (error) {

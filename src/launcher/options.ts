@@ -12,6 +12,7 @@ import type { TransportChoice } from "../rank/control.js";
 import { DEFAULT_RSH_AGENT } from "./agent-link.js";
 import { parseBindTo, type BindTo } from "./binding.js";
 import { parseHeartbeat, type HeartbeatSetting } from "./heartbeat.js";
+import { DEFAULT_FANOUT } from "./launch-tree.js";
 import { merge, parseHostList, parseMapBy, readHostfile, type HostSlots, type MapBy } from "./hosts.js";
 import { parseOutputFilename, type OutputFilename } from "./output-files.js";
 import { mpirunSpellings, parser } from "./usage.js";
@@ -31,6 +32,8 @@ export interface LaunchOptions {
   launchAgent: string | undefined;
   /** How long a remote host may take to start its agent. */
   launchTimeout: number;
+  /** --launch-fanout: how many hosts' agents each process of the launch tree starts (launch-tree.ts). */
+  launchFanout: number;
   /** --launch-retry: for how long a host that ssh cannot reach or log in to yet is tried again (0: not). */
   launchRetry: number;
   /** --heartbeat: how often the launcher and each node agent beat, and how long a silence loses a host (undefined: off). */
@@ -115,6 +118,7 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
     oversubscribe: args.oversubscribe as boolean,
     ...remoteOptions(args),
     launchRetry: seconds("launch-retry", value(args, "launch-retry")) ?? 0,
+    launchFanout: fanout(value(args, "launch-fanout")),
     bindTo: parseBindTo(value(args, "bind-to")),
     reportBindings: args["report-bindings"] as boolean,
     iface: value(args, "iface"),
@@ -133,6 +137,15 @@ export async function parseOptions(argv: string[]): Promise<Parsed> {
   };
   if (options.direct) checkDirect(options);
   return { kind: "run", options };
+}
+
+/** --launch-fanout: an integer of at least 2 (1 would make a chain of logins, not a tree). */
+function fanout(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_FANOUT;
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 2)
+    throw new UsageError(`--launch-fanout must be an integer of at least 2, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 /** A number of seconds: positive, finite. */

@@ -1,14 +1,17 @@
 /**
  * The ranks on another host: a node agent started there (ssh, --rsh-agent or srun) starts
  * them with {@link startLocalRanks} and relays their output and ends, which the launcher
- * handles as it does its own ranks'. A host that cannot start its ranks, whose connection
- * dies, or that goes silent (no heartbeat for the --heartbeat timeout) is lost as a whole.
+ * handles as it does its own ranks'. The launcher logs in to the top hosts of the launch tree
+ * only (launch-tree.ts); their agents start the rest and relay for them. A host that cannot
+ * start its ranks, whose connection dies, or that goes silent (no heartbeat for the --heartbeat
+ * timeout) is lost as a whole, and the hosts below it in the tree with it.
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";
+import { launchTree, subtree } from "./launch-tree.js";
 import { AGENT_MAIN, AgentLink, RETRY_MS, agentArgv, type LaunchRetry } from "./agent-link.js";
 import { Heartbeat, formatHeartbeat, sshKeepAlive } from "./heartbeat.js";
 import type { PlannedHost } from "./hosts.js";
@@ -17,9 +20,46 @@ import type { LaunchOptions } from "./options.js";
 import { say, writeErr } from "./output.js";
 import type { Supervisor } from "./supervisor.js";
 
-export function startRemoteHost(host: PlannedHost, node: number, job: JobContext): JobHost {
-  const { options, supervisor } = job;
-  const argv = agentArgv(host.name, {
+type Launch = Extract<ToAgent, { type: "launch" }>;
+
+/** A remote host of the job and its index in the host list. */
+export interface RemotePlanned {
+  host: PlannedHost;
+  node: number;
+}
+
+/**
+ * Start the remote hosts' agents along the launch tree (launch-tree.ts): the launcher logs in to
+ * the top of it, whose agents start the rest. @returns a handle per host, in the order given.
+ */
+export function startRemoteHosts(remote: RemotePlanned[], job: JobContext): JobHost[] {
+  const { options } = job;
+  // --launch-retry keeps every login with the launcher, which retries them.
+  const tree = launchTree(
+    remote.map(({ host, node }) => ({ node, via: host.via === "srun" ? "srun" : "ssh" })),
+    options.launchRetry > 0 ? Infinity : options.launchFanout,
+  );
+  const byNode = new Map(remote.map((r) => [r.node, r.host]));
+  const launchOf = (node: number): Launch => ({
+    ...launchMessage(byNode.get(node)!, node, job),
+    children: (tree.children.get(node) ?? []).map((child) => ({
+      node: child,
+      host: byNode.get(child)!.name,
+      argv: argvFor(byNode.get(child)!, options),
+      launch: launchOf(child),
+    })),
+  });
+  const handles = new Map<number, JobHost>();
+  for (const root of tree.children.get(-1) ?? []) {
+    const members = subtree(tree, root).map((node) => ({ node, host: byNode.get(node)! }));
+    startBranch(members, launchOf(root), job).forEach((handle, i) => handles.set(members[i]!.node, handle));
+  }
+  return remote.map((r) => handles.get(r.node)!);
+}
+
+/** The command that starts a host's agent. */
+function argvFor(host: PlannedHost, options: LaunchOptions): string[] {
+  return agentArgv(host.name, {
     rsh: host.via === "srun" ? "srun" : sshKeepAlive(options.rshAgent, options.heartbeat),
     node: options.remoteNode ?? process.execPath,
     agentMain: options.prefix ? join(options.prefix, "dist/launcher/agent.js") : AGENT_MAIN,
@@ -27,46 +67,70 @@ export function startRemoteHost(host: PlannedHost, node: number, job: JobContext
     cwd: options.wdir ?? process.cwd(),
     wdir: options.wdir !== undefined,
   });
-  let limit: NodeJS.Timeout | undefined;
-  /** The host has --launch-timeout seconds to start its ranks, counted from its latest attempt (see --launch-retry). */
-  const arm = () => {
-    clearTimeout(limit);
-    limit = setTimeout(() => {
-      if (!link.ready) supervisor.hostLost(host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
+}
+
+/**
+ * One branch of the tree: the launcher logs in to its top host (`members[0]`), whose agent
+ * starts the others; everything the branch says comes over that one link, marked with its host.
+ */
+function startBranch(members: RemotePlanned[], launch: Launch, job: JobContext): JobHost[] {
+  const { options, supervisor } = job;
+  const [top] = members as [RemotePlanned];
+  const ready = new Set<number>();
+  const limits = new Map<number, NodeJS.Timeout>();
+  /** Each host has --launch-timeout seconds to start its ranks, counted from its latest attempt (see --launch-retry). */
+  const arm = (member: RemotePlanned) => {
+    clearTimeout(limits.get(member.node));
+    const limit = setTimeout(() => {
+      if (!ready.has(member.node)) supervisor.hostLost(member.host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
     }, options.launchTimeout * 1000);
-    limit.unref();
+    limits.set(member.node, limit.unref());
   };
   let heartbeat: Heartbeat | undefined;
+  const byNode = new Map(members.map((m) => [m.node, m]));
   const link: AgentLink = new AgentLink(
-    host.name,
-    argv,
+    top.host.name,
+    argvFor(top.host, options),
     (message) => {
       heartbeat?.heard();
-      if (message.type === "ready") heartbeat = watch(host, job, link);
-      relay(message, host, supervisor, options, (ask) => link.send(ask));
+      const member = byNode.get(message.node ?? top.node);
+      if (member === undefined) return;
+      if (message.type === "ready") {
+        ready.add(member.node);
+        if (member === top) heartbeat = watch(top.host, job, link);
+      }
+      relay(message, member.host, supervisor, options, (ask) => link.send({ ...ask, to: member.node } as ToAgent));
     },
     // An agent that never got ready had no connection to lose (ssh could not log in, or the agent not start).
     (why) => {
       heartbeat?.stop();
-      supervisor.hostLost(host, `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`);
+      const lost = `${link.ready ? "lost its connection" : "could not start its ranks"} (${why})`;
+      for (const m of members)
+        supervisor.hostLost(m.host, m === top ? lost : `lost with the node agent on ${top.host.name}, which started its agent (${lost})`);
     },
-    host.via === "ssh" && options.launchRetry > 0 ? retrying(host, options.launchRetry, arm) : undefined,
+    top.host.via === "ssh" && options.launchRetry > 0 ? retrying(top.host, options.launchRetry, () => arm(top)) : undefined,
   );
-  for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group }));
-  link.send(launchMessage(host, node, job));
-  if (host.ranks.includes(0)) {
-    process.stdin.on("data", (data: Buffer) => link.send({ type: "stdin", data: data.toString("base64") }));
-    process.stdin.on("end", () => link.send({ type: "stdin" }));
+  for (const { host, node } of members) {
+    for (const rank of host.ranks) supervisor.addRank(rank, host, (signal, group) => link.send({ type: "signal", rank, signal, group, to: node }));
+    if (host.ranks.includes(0)) {
+      process.stdin.on("data", (data: Buffer) => link.send({ type: "stdin", data: data.toString("base64"), to: node }));
+      process.stdin.on("end", () => link.send({ type: "stdin", to: node }));
+    }
   }
-  arm();
-  return {
-    // The agent writes a bundle's code into its own job directory.
-    start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
-    notify: (notice) => link.send({ type: "notice", notice }),
-    disconnect: () => link.disconnect(),
-    close: () => (clearTimeout(limit), heartbeat?.stop()),
-    settled: () => link.settled(),
-  };
+  link.send(launch);
+  members.forEach(arm);
+  return members.map(({ node }) =>
+    node === top.node
+      ? {
+          // The agent writes a bundle's code into its own job directory, and passes it down the tree.
+          start: ({ path, code, control }) => link.send(code === undefined ? { type: "entry", path, control } : { type: "entry", code, control }),
+          notify: (notice) => link.send({ type: "notice", notice }),
+          disconnect: () => link.disconnect(),
+          close: () => (limits.forEach((limit) => clearTimeout(limit)), heartbeat?.stop()),
+          settled: () => link.settled(),
+        }
+      : { start: () => undefined, notify: () => undefined, disconnect: () => undefined, close: () => undefined, settled: () => Promise.resolve() },
+  );
 }
 
 /**
@@ -89,7 +153,7 @@ function watch(host: PlannedHost, { options, supervisor }: JobContext, link: Age
 }
 
 /** What the agent needs to start the host's ranks. */
-function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir, supervisor }: JobContext): ToAgent {
+function launchMessage(host: PlannedHost, node: number, { options, plan, jobDir, supervisor }: JobContext): Launch {
   return {
     type: "launch",
     ranks: host.ranks.map((rank, localRank) => ({ rank, localRank })),

@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENV, type PeerNotice, type StartMessage, type TransportChoice } from "../rank/control.js";
+import { profilingRequested } from "../rank/trace/types.js";
 import { deathSignalPrefix } from "./death-signal.js";
 
 const RANK_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "rank", "main.js");
@@ -69,6 +70,17 @@ export function rankNodeFlags(hostRanks: number | undefined, cores = availablePa
 }
 
 /**
+ * `--enable-source-maps` from the start only for --trace/--stats/--cpu-prof, whose frames must
+ * name tsmpi's own .ts lines: Node otherwise reads and indexes the 0.8 MB map of tsmpi's bundle
+ * as it loads, ~25 ms of CPU per rank (a fifth of what loading tsmpi costs). Other ranks turn
+ * source maps on just before the user's script loads, and map tsmpi's frames of a failure's
+ * stack only when there is one (see rank/stack.ts).
+ */
+function sourceMapFlags(env: NodeJS.ProcessEnv): string[] {
+  return profilingRequested(env) ? ["--enable-source-maps"] : [];
+}
+
+/**
  * Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. It dies
  * with this process, even while it computes (see {@link deathSignalPrefix}).
  */
@@ -94,7 +106,7 @@ export function spawnRank(spec: RankSpec): ChildProcess {
     ...(spec.bind ?? []),
     process.execPath,
     ...rankNodeFlags(spec.hostRanks),
-    "--enable-source-maps",
+    ...sourceMapFlags(spec.env),
     RANK_MAIN,
     spec.script,
     ...spec.args,

@@ -7,6 +7,7 @@
 import yargs, { type Argv } from "yargs";
 import { UsageError } from "../errors.js";
 import { DEFAULT_RSH_AGENT } from "./agent-link.js";
+import { DEFAULT_FANOUT } from "./launch-tree.js";
 
 interface OptionSpec {
   name: string;
@@ -63,6 +64,9 @@ const SECTIONS: Array<[title: string, options: OptionSpec[]]> = [
       string("rsh-agent", `Command that logs in to a remote host (env TSMPI_RSH_AGENT; default "${DEFAULT_RSH_AGENT}")`),
       string("launch-agent", "Command that starts tsmpi's node agent on a remote host (default: node <prefix>/dist/launcher/agent.js)"),
       string("launch-timeout", "Seconds a remote host may take to start its ranks", { default: "30" }),
+      string("launch-fanout", "Hosts whose node agents each process starts: the launcher logs in to N hosts, their agents to N more each, and so on", {
+        default: String(DEFAULT_FANOUT),
+      }),
       string("launch-retry", "For SECONDS, try again every second a host that ssh cannot reach or log in to yet (its sshd still starting, as on Kubernetes)"),
       string("heartbeat", "INTERVAL,TIMEOUT: launcher and node agents beat every INTERVAL; a host silent for TIMEOUT is lost (off: never)", {
         default: "1s,5s",

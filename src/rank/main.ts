@@ -13,6 +13,7 @@ import { attachLauncher } from "./init.js";
 import { LauncherLink } from "./link.js";
 import { dieWithParent } from "./parent-death.js";
 import { report } from "./report.js";
+import { mapScriptsFromHere, mapStack } from "./stack.js";
 import { installProfiling } from "./trace/rank.js";
 
 const parent = Number(process.env[ENV.parent]);
@@ -23,7 +24,7 @@ process.argv = [process.argv[0]!, script!, ...args];
 
 function die(origin: "exception" | "rejection", reason: unknown): void {
   const error = reason instanceof Error ? reason : new Error(`non-Error value thrown: ${String(reason)}`);
-  report({ type: "error", rank, origin, name: error.name, message: error.message, stack: error.stack ?? String(error) });
+  report({ type: "error", rank, origin, name: error.name, message: error.message, stack: mapStack(error.stack ?? String(error)) });
   void flushAndExit(1);
 }
 
@@ -59,4 +60,5 @@ installProfiling();
 // and writing a full trace on a loaded machine can take longer than that.
 process.off("exit", exiting);
 process.on("exit", exiting);
+mapScriptsFromHere();
 await import(pathToFileURL(start.entry).href);
