@@ -1,6 +1,8 @@
 /**
  * The launcher as rendezvous: every rank's `init()` says hello with its inbox address;
- * once all have, each gets the full address table. ZeroMQ is loaded only when the socket is
+ * once all have, each gets the addresses of the ranks on its host (the same message for all of
+ * them: what a rank receives at start-up does not grow with the job), and asks for any other
+ * rank's when it first sends to it (addresses on demand). ZeroMQ is loaded only when the socket is
  * bound, after the ranks have been spawned, to keep it off the start-up critical path.
  */
 import { Buffer } from "node:buffer";
@@ -37,7 +39,10 @@ export class AddressExchange {
     return this.address;
   }
 
-  /** Collect `np` hellos, then send the table; `onHello` sees each rank as it arrives. */
+  /**
+   * Collect `np` hellos, then send each rank the addresses of its host's ranks, and answer
+   * lookups of the others' until the job ends; `onHello` sees each rank as it arrives.
+   */
   async run(np: number, onHello: (rank: number) => void): Promise<void> {
     const socket = this.socket!;
     const identities: Buffer[] = new Array(np);
@@ -52,12 +57,18 @@ export class AddressExchange {
         this.arrived.add(hello.rank);
         onHello(hello.rank);
       }
+      for (const [identity, table] of hostTables(identities, peers)) await socket.send([identity, table]);
+      for (;;) {
+        const [identity, body] = await socket.receive();
+        const ask = unpack(body!) as ControlMessage;
+        if (ask.type !== "lookup" || !Array.isArray(ask.ranks)) continue;
+        const ranks = ask.ranks.filter((r) => peers[r] !== undefined);
+        await socket.send([identity!, pack({ type: "addresses", ranks, peers: ranks.map((r) => peers[r]!) } satisfies ControlMessage)]);
+      }
     } catch (error) {
-      if (socket.closed) return; // the job ended before every rank arrived
+      if (socket.closed) return; // the job ended
       throw error;
     }
-    const table = pack({ type: "table", peers } satisfies ControlMessage);
-    for (const identity of identities) await socket.send([identity, table]);
   }
 
   close(): void {
@@ -65,4 +76,18 @@ export class AddressExchange {
     this.socket?.close();
     this.gate?.close();
   }
+}
+
+/** Per rank, the message with its host's ranks' addresses (packed once per host). */
+function hostTables(identities: Buffer[], peers: PeerAddress[]): Array<[Buffer, Buffer]> {
+  const hosts = new Map<number, number[]>();
+  peers.forEach((peer, rank) => {
+    const ranks = hosts.get(peer.node);
+    if (ranks) ranks.push(rank);
+    else hosts.set(peer.node, [rank]);
+  });
+  return [...hosts.values()].flatMap((ranks) => {
+    const table = pack({ type: "host-table", ranks, peers: ranks.map((r) => peers[r]!) } satisfies ControlMessage);
+    return ranks.map((r): [Buffer, Buffer] => [identities[r]!, table]);
+  });
 }

@@ -60,11 +60,12 @@ function endWhenDone(): void {
 
 async function start(message: Launch): Promise<void> {
   keys = message.keys;
+  // The hosts below first: their logins are the longest part of the launch.
+  children = new ChildAgents(message.children ?? [], send, message.heartbeat, endWhenDone);
   if (message.heartbeat) heartbeat = new Heartbeat(message.heartbeat, () => send({ type: "heartbeat" }), abandon);
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   send({ type: "ready", address, host: hostname() });
-  children = new ChildAgents(message.children ?? [], send, message.heartbeat, endWhenDone);
   const { ranks: placed, size, node, jobId, script, args, env, transport, cwd, bindTo, reportBindings } = message;
   ranks = startLocalRanks(
     { ranks: placed, size, node, jobId, jobDir: jobDir.path, script, args, env, address, transport, cwd, bindTo, reportBindings },

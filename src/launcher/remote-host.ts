@@ -57,6 +57,13 @@ export function startRemoteHosts(remote: RemotePlanned[], job: JobContext): JobH
   return remote.map((r) => handles.get(r.node)!);
 }
 
+/** The level (1: the launcher's own login) of each host of a branch. */
+function levelsOf(launch: Launch, level = 1, into = new Map<number, number>()): Map<number, number> {
+  into.set(launch.node, level);
+  for (const child of launch.children ?? []) levelsOf(child.launch, level + 1, into);
+  return into;
+}
+
 /** The command that starts a host's agent. */
 function argvFor(host: PlannedHost, options: LaunchOptions): string[] {
   return agentArgv(host.name, {
@@ -75,15 +82,24 @@ function argvFor(host: PlannedHost, options: LaunchOptions): string[] {
  */
 function startBranch(members: RemotePlanned[], launch: Launch, job: JobContext): JobHost[] {
   const { options, supervisor } = job;
+  const levels = levelsOf(launch);
   const [top] = members as [RemotePlanned];
   const ready = new Set<number>();
   const limits = new Map<number, NodeJS.Timeout>();
-  /** Each host has --launch-timeout seconds to start its ranks, counted from its latest attempt (see --launch-retry). */
+  /**
+   * Each host has --launch-timeout seconds to start its ranks per level of the tree down to it
+   * (its parents' logins come first), counted from its latest attempt (see --launch-retry).
+   */
   const arm = (member: RemotePlanned) => {
     clearTimeout(limits.get(member.node));
+    const seconds = options.launchTimeout * (levels.get(member.node) ?? 1);
     const limit = setTimeout(() => {
-      if (!ready.has(member.node)) supervisor.hostLost(member.host, `did not start its ranks within --launch-timeout ${options.launchTimeout} s`);
-    }, options.launchTimeout * 1000);
+      const within =
+        seconds === options.launchTimeout
+          ? `--launch-timeout ${seconds} s`
+          : `${seconds} s (--launch-timeout ${options.launchTimeout} s per level of the launch tree)`;
+      if (!ready.has(member.node)) supervisor.hostLost(member.host, `did not start its ranks within ${within}`);
+    }, seconds * 1000);
     limits.set(member.node, limit.unref());
   };
   let heartbeat: Heartbeat | undefined;

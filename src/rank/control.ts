@@ -6,10 +6,17 @@
  */
 import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
 
-/** Launcher <-> rank address exchange: each rank says hello, the launcher answers with every rank's address. */
+/**
+ * Launcher <-> rank address exchange: each rank says hello; the launcher answers with the
+ * addresses of the ranks of its host (`host-table`; `table`, every rank's, under --direct), and
+ * later with any other rank's when the rank first sends to it (`lookup` -> `addresses`).
+ */
 export type ControlMessage =
   | { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string }
   | { type: "table"; peers: PeerAddress[] }
+  | { type: "host-table"; ranks: number[]; peers: PeerAddress[] }
+  | { type: "lookup"; ranks: number[] }
+  | { type: "addresses"; ranks: number[]; peers: PeerAddress[] }
   /** The job cannot start (under `--direct`: a rank exited without calling init()). */
   | { type: "refused"; reason: string };
 

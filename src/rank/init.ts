@@ -1,6 +1,7 @@
 /**
  * Joining the job: `init()` binds this rank's inbox, says hello to the launcher and waits
- * for the address table (the launcher is the rendezvous). Without a launcher it returns a
+ * for the addresses of its host's ranks (the launcher is the rendezvous; others' addresses
+ * come on demand, see address-book.ts). Without a launcher it returns a
  * world of size 1, so a tsmpi script also runs under plain `node`.
  *
  * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
@@ -9,8 +10,6 @@
 import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { availableParallelism, hostname } from "node:os";
-import { pack, unpack } from "msgpackr/pack";
-import { Dealer } from "zeromq";
 import { Comm } from "../api/communicator.js";
 import type { PeerAddress } from "../comm/transport/addresses.js";
 import { CommEngine } from "../comm/engine/engine.js";
@@ -18,10 +17,10 @@ import { HostTransport, crowded } from "../comm/transport/host.js";
 import { loadLibc } from "../comm/transport/shm/libc.js";
 import { Runtime } from "../comm/engine/runtime.js";
 import type { Transport } from "../comm/transport/port.js";
-import { secureClient } from "../comm/transport/zmq/security.js";
 import { ZmqTransport } from "../comm/transport/zmq/zmq-transport.js";
 import { InitError } from "../errors.js";
-import { ENV, type ControlMessage } from "./control.js";
+import { exchangeAddresses } from "./address-book.js";
+import { ENV } from "./control.js";
 import type { LauncherLink } from "./link.js";
 import { report } from "./report.js";
 import { probes } from "./trace/probes.js";
@@ -148,8 +147,8 @@ async function join(link: LauncherLink): Promise<Comm> {
     notice: (notice) => (notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank)),
     reportState: () => report({ type: "state", rank, ...runtime.state(), initialized: true }),
   });
-  const peers = await exchangeAddresses(rank, size, control, published, keys);
-  zmq.setPeers(peers);
+  const { peers, lookup } = await exchangeAddresses(rank, size, control, published, keys);
+  zmq.setPeers(peers, lookup);
   const local = peers.filter((peer) => peer.node === node);
   transport.connectShm(
     peers.map((peer) => (peer.node === node ? peer.shm : undefined)),
@@ -160,30 +159,6 @@ async function join(link: LauncherLink): Promise<Comm> {
   );
   return world(runtime);
 }
-/** Say hello to the launcher's address exchange; @returns every rank's address. */
-async function exchangeAddresses(
-  rank: number,
-  size: number,
-  control: string,
-  address: PeerAddress,
-  keys: LauncherLink["start"]["keys"],
-): Promise<PeerAddress[]> {
-  const dealer = new Dealer({ linger: 0, ipv6: true });
-  try {
-    if (keys && control.startsWith("tcp:")) secureClient(dealer, keys);
-    dealer.connect(control);
-    const hello: ControlMessage = { type: "hello", rank, address, pid: process.pid, host: hostname() };
-    await dealer.send(pack(hello));
-    const [reply] = await dealer.receive();
-    const table = unpack(reply!) as ControlMessage;
-    if (table.type === "refused") throw new InitError(`init on rank ${rank}: ${table.reason}`);
-    if (table.type !== "table" || table.peers.length !== size) throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
-    return table.peers;
-  } finally {
-    dealer.close();
-  }
-}
-
 /**
  * Abort the whole job (MPI_Abort): the launcher terminates every rank and exits with `code`.
  * @param code exit status of the job @default 1

@@ -75,6 +75,8 @@ export class ZmqTransport implements Transport {
   private readonly tails: Array<Promise<void>> = [];
   private readonly sources: Source[] = [];
   private peers: PeerAddress[] = [];
+  private lookup?: (rank: number) => Promise<PeerAddress>;
+  private readonly learning: Array<Promise<unknown>> = [];
   private demand = 0;
   private closed = false;
 
@@ -124,9 +126,19 @@ export class ZmqTransport implements Transport {
     return new ZmqTransport(config, inboxes, gate, address, sink);
   }
 
-  /** Learn every rank's address; peers are connected on first send. */
-  setPeers(peers: PeerAddress[]): void {
+  /** Learn the ranks' addresses (`lookup`: how to learn one missing from `peers`); peers are connected on first send. */
+  setPeers(peers: PeerAddress[], lookup?: (rank: number) => Promise<PeerAddress>): void {
     this.peers = peers;
+    this.lookup = lookup;
+  }
+
+  /**
+   * `dest`'s address was not known at start: resolves once it is (asked once). Every send to
+   * such a peer goes through this promise, also later, so that sends keep their order.
+   */
+  private learn(dest: number): Promise<unknown> | undefined {
+    if (this.learning[dest] === undefined && (this.peers[dest] !== undefined || this.lookup === undefined)) return undefined;
+    return (this.learning[dest] ??= this.lookup!(dest).then((address) => (this.peers[dest] = address)));
   }
 
   /** A PUSH connected to `dest`'s inbox (ipc on the same node, tcp otherwise). */
@@ -153,7 +165,17 @@ export class ZmqTransport implements Transport {
    * (its peer may have exited already: a doorbell rung just as the peer found the message itself).
    */
   advise(dest: number, frame: Buffer): void {
-    (this.sideboxes[dest] ??= new SideChannel(this.connect(dest, SIDE_LINGER_MS))).send(frame);
+    const learning = this.learn(dest);
+    if (learning)
+      return void learning.then(
+        () => this.sidebox(dest).send(frame),
+        () => undefined,
+      );
+    this.sidebox(dest).send(frame);
+  }
+
+  private sidebox(dest: number): SideChannel {
+    return (this.sideboxes[dest] ??= new SideChannel(this.connect(dest, SIDE_LINGER_MS)));
   }
 
   /** ZeroMQ sends large frames zero-copy, after `send` returns: the frames must be the sender's own. */
@@ -163,6 +185,8 @@ export class ZmqTransport implements Transport {
 
   /** Queue one multipart message to `dest`; resolves once ZeroMQ owns it (its I/O thread then sends it). */
   send(dest: number, frames: Buffer[]): Promise<void> {
+    const learning = this.learn(dest);
+    if (learning) return learning.then(() => queued(this.outbox(dest), this.tails, dest, frames));
     return queued(this.outbox(dest), this.tails, dest, frames);
   }
 
