@@ -98,6 +98,18 @@ if (only.has("hosts")) {
       header.forEach((l) => say(l));
       say(row(`${n} (${hostCount} × ${perHost})`, interleave([tsmpi, mpirun])));
       say();
+      // A 256-rank allreduce over the hosts, under CURVE and --insecure: it completes and leaves nothing behind.
+      for (const mode of [[], ["--insecure"]]) {
+        const argv = [...tsmpi.slice(0, -1), ...mode, "test/fixtures/tree.ts"];
+        const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", timeout: 600_000, maxBuffer: 1 << 26 });
+        const ok = (r.stdout ?? "").split("\n").filter((l) => / allreduce ok$/.test(l)).length;
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const left = cluster.hosts.flatMap((_, i) => cluster.processes(i)).filter((l) => /node /.test(l));
+        say(
+          `- allreduce of ${n} ranks ${mode.length ? "with --insecure" : "under CURVE"}: status ${r.status}, ${ok}/${n} ranks ok, ${left.length} processes left on the hosts 3 s later`,
+        );
+      }
+      say();
       say(`load average at the end: ${load()}`);
     } finally {
       cluster.teardown();
