@@ -5,7 +5,8 @@
  * completion is returned (by `wait`, `test`, `waitAll` …), then ready to start again.
  */
 import { ArgumentError, callError } from "../../errors.js";
-import { Request, type Hurry, type Status } from "./request.js";
+import { SENT } from "../transport/port.js";
+import { Request, isCancelled, type Hurry, type Status } from "./request.js";
 
 /** Was it started, and has not completed? */
 let busy: (request: PersistentRequest<unknown>) => boolean;
@@ -36,6 +37,13 @@ export class PersistentRequest<T = unknown> extends Request<T> {
   readonly #hurry: Hurry | undefined;
   /** A receive's status, filled as each start completes. */
   readonly #status: Status | undefined;
+  /** A receive's promise of this start, settled by the receive itself once it waits (see Hurry.own). */
+  #resolve: (value: T) => void = () => undefined;
+  #reject: (error: Error) => void = () => undefined;
+  readonly #settlers = (resolve: (value: T) => void, reject: (error: Error) => void): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
 
   /** @internal Made by `comm.sendInit` / `comm.recvInit` (`run`: the operation, its arguments checked). */
   constructor(call: string, rank: number, run: (hurry: Hurry | undefined) => Promise<T>, receive?: { status: Status }) {
@@ -43,8 +51,26 @@ export class PersistentRequest<T = unknown> extends Request<T> {
     this.#call = call;
     this.#rank = rank;
     this.#run = run;
-    this.#hurry = receive && {};
     this.#status = receive?.status;
+    if (receive === undefined) return;
+    const own = { promise: SENT as Promise<unknown>, resolve: (value: unknown) => this.#resolved(value), reject: (error: Error) => this.#rejected(error) };
+    this.#hurry = { own };
+  }
+
+  /** The receive of this start is matched (with a promise: a rendezvous, whose payload is still to come). */
+  #resolved(value: unknown): void {
+    const own = this.#hurry!.own!;
+    if (value instanceof Promise) return void value.then(own.resolve, own.reject);
+    this.completed(value as T);
+    this.#resolve(value as T);
+  }
+
+  /** The receive of this start failed, or was cancelled (then it completes with undefined: see Request.cancel). */
+  #rejected(error: Error): void {
+    if (isCancelled(error)) return this.#resolve(undefined as T);
+    // Its failure surfaces in wait(), never as an unhandled rejection.
+    this.#hurry!.own!.promise.catch(() => undefined);
+    this.#reject(error);
   }
 
   /**
@@ -56,8 +82,12 @@ export class PersistentRequest<T = unknown> extends Request<T> {
     if (this.pending)
       throw callError(ArgumentError, "start", this.#rank, `this ${this.#call} request was started and has not completed; wait for it before starting it again`);
     const hurry = this.#hurry;
-    if (hurry !== undefined) hurry.poll = hurry.test = hurry.withdraw = undefined;
-    this.begin(this.#run(hurry), hurry);
+    if (hurry !== undefined) {
+      hurry.poll = hurry.test = hurry.withdraw = undefined;
+      hurry.own!.promise = new Promise<T>(this.#settlers);
+    }
+    const promise = this.#run(hurry);
+    this.begin(promise, hurry, promise === hurry?.own!.promise);
     if (this.#status !== undefined) this.status = this.#status;
   }
 }

@@ -51,9 +51,16 @@ export class Posting {
 
   /**
    * The promise of a receive that waits, its settlers kept on the wait (the runtime settles it
-   * as its message is matched): made with one executor for all, no closure per receive.
+   * as its message is matched): made with one executor for all, no closure per receive; or
+   * the request's own promise, if it brings one (Hurry.own: settled directly, no reaction).
    */
   promise(wait: Wait): Promise<unknown> {
+    const own = wait.hurry?.own;
+    if (own !== undefined) {
+      wait.resolve = own.resolve;
+      wait.reject = own.reject;
+      return own.promise;
+    }
     const promise = new Promise<unknown>(this.settlers);
     wait.resolve = this.resolveNext;
     wait.reject = this.rejectNext;

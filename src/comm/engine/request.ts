@@ -35,6 +35,11 @@ export interface Hurry {
   withdraw?: (error: Error) => boolean;
   /** Poll at once, as a receive without a hurry does: this one only carries {@link withdraw}. */
   eager?: boolean;
+  /**
+   * The request's own promise and its settlers (a persistent receive's, made anew at each start):
+   * a receive that waits settles them itself instead of making a promise (see Posting.promise).
+   */
+  own?: { promise: Promise<unknown>; resolve: (value: unknown) => void; reject: (error: Error) => void };
 }
 
 /** Result of {@link Request.test}: like an iterator result. */
@@ -45,6 +50,8 @@ const DONE: TestResult<undefined> = { done: true, value: undefined };
 
 /** What a receive withdrawn by {@link Request.cancel} rejects with: its request completes, cancelled, instead. */
 const CANCELLED = new Error("cancelled");
+/** Is `error` what a receive withdrawn by {@link Request.cancel} rejects with? */
+export const isCancelled = (error: unknown): boolean => error === CANCELLED;
 
 /** A request's completion, polled for but not claimed (the "any"/"some" calls race these). */
 let settled: <T>(request: Request<T>) => Promise<T>;
@@ -100,8 +107,11 @@ export class Request<T = unknown> {
     } else this.begin(promise, hurry);
   }
 
-  /** @internal The operation this request stands for from now on (a persistent request's start). */
-  protected begin(promise: Promise<T>, hurry?: Hurry): void {
+  /**
+   * @internal The operation this request stands for from now on (a persistent request's start).
+   * `promise` is the request's own (see Hurry.own) if `settled` by its maker, who calls {@link completed}.
+   */
+  protected begin(promise: Promise<T>, hurry?: Hurry, settled = false): void {
     this.#hurry = hurry;
     this.#waited = this.#inactive = false;
     this.status = undefined;
@@ -112,6 +122,10 @@ export class Request<T = unknown> {
       return;
     }
     this.#outcome = PENDING;
+    if (settled) {
+      this.#promise = promise;
+      return;
+    }
     const complete = (value: T): T => {
       this.#outcome = { done: true, value };
       if (this.#waited) this.#inactive = true;
@@ -124,6 +138,12 @@ export class Request<T = unknown> {
         : promise.then(complete, (error: unknown) => (error === CANCELLED ? (this.#outcome as { value: T }).value : Promise.reject(error)));
     // A lazily polled receive's failure surfaces in wait(), never as an unhandled rejection.
     if (hurry !== undefined) this.#promise.catch(() => undefined);
+  }
+
+  /** @internal A request begun `settled` has completed with `value` (its promise resolves next). */
+  protected completed(value: T): void {
+    this.#outcome = { done: true, value };
+    if (this.#waited) this.#inactive = true;
   }
 
   /** Wait for completion (MPI_Wait). @returns the received value, or `undefined` for a send or a cancelled receive. */
