@@ -172,7 +172,7 @@ describe("the small-array fast path's records (a raw header written in place)", 
 describe("Atomics on memory two processes map (what the ring protocol relies on)", () => {
   const libc = loadLibc();
   const shared = "unavailable" in libc ? undefined : (libc as Libc);
-  const LIBC = resolve(__dirname, "../dist/comm/shm/libc.js");
+  const LIBC = resolve(__dirname, "../dist/comm/transport/shm/libc.js");
 
   /** Run `body` in `n` node processes that map the same memfd as `view` (an Int32Array). */
   async function inProcesses(n: number, bytes: number, body: string): Promise<Int32Array> {
