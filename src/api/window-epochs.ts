@@ -76,6 +76,13 @@ export class Epochs {
     return operation;
   }
 
+  /** Nothing is in flight and no error waits to be thrown: {@link complete} has nothing to do (a fence between host-mates skips its await). */
+  get idle(): boolean {
+    if (this.#error !== undefined) return false;
+    for (const set of this.#inflight.values()) if (set.size > 0) return false;
+    return true;
+  }
+
   /** Wait for the operations in flight to `target` (every target if undefined); rethrow the first error. */
   async complete(target?: number): Promise<void> {
     const sets = target === undefined ? [...this.#inflight.values()] : [this.#inflight.get(target) ?? new Set()];

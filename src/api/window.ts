@@ -239,7 +239,7 @@ export class Window<T extends TypedArray> {
     this.#check("fence");
     this.#epochs.unlocked("fence");
     this.#epochs.fenced = false;
-    await this.#epochs.complete();
+    if (!this.#epochs.idle) await this.#epochs.complete();
     await this.#comm.barrier();
     this.#epochs.fenced = true;
   }
