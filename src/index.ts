@@ -24,7 +24,7 @@ export type { MapResults } from "./pool/results.js";
 export type { PoolStats } from "./pool/scheduler.js";
 export type { TaskFunction, TaskTable } from "./pool/tasks.js";
 export { type OpLike, Op, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC, REPLACE, NO_OP } from "./collectives/ops.js";
-export { reduceLocal } from "./collectives/local.js";
+export { reduceLocal } from "./collectives/reduce-local.js";
 export {
   TsmpiError,
   ArgumentError,

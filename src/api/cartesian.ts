@@ -3,7 +3,7 @@
  * a grid, with coordinates, shifts and sub-grids, and `comm.cartCreate` and `comm.cartMap`. Its
  * neighbour blocks are tagged by direction of travel (see the constructor).
  */
-import { cartLayout, cartProposal } from "../collectives/cartesian.js";
+import { cartLayout, cartProposal } from "../collectives/agreement/cart-layout.js";
 import type { CommEngine } from "../comm/engine/engine.js";
 import { coordsOfRank, neighborsOf, rankOfCoords, shiftFrom, type Layout } from "../comm/engine/topology.js";
 import { checkPeer, describe, UNDEFINED } from "../comm/wire/validate.js";

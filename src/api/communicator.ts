@@ -8,7 +8,7 @@
  * `i`-prefixed calls return a {@link Request}.
  */
 import type { Reducible, TypedArray } from "../comm/wire/values.js";
-import * as coll from "../collectives/index.js";
+import * as coll from "../collectives/calls.js";
 import type { OpLike } from "../collectives/ops.js";
 import type { AlltoallvOptions, GathervOptions, IntoOptions, ReduceOptions, ScattervOptions } from "./options.js";
 import { engineOf, PointToPoint } from "./p2p.js";

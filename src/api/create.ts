@@ -4,8 +4,8 @@
  * MPI_Comm_split_type) and COMM_SELF, installed on {@link Comm} here so that communicator.ts
  * stays about the collectives.
  */
-import { agree, refusal, type Proposal } from "../collectives/agree.js";
-import { sameColor } from "../collectives/split.js";
+import { agree, refusal, type Proposal } from "../collectives/agreement/agree.js";
+import { sameColor } from "../collectives/agreement/split.js";
 import type { Channel } from "../comm/engine/engine.js";
 import { CommEngine } from "../comm/engine/engine.js";
 import { Request } from "../comm/engine/request.js";

@@ -3,7 +3,7 @@
  * MPI_Dist_graph_create_adjacent; mpi4py `Graphcomm`, `Distgraphcomm`): {@link TopoComm}s
  * whose neighbours are a graph's edges, and the calls on {@link Comm} that make them.
  */
-import { adjacentGraph, distGraph, graphLayout, graphProposal, type Adjacency, type Graph } from "../collectives/graph.js";
+import { adjacentGraph, distGraph, graphLayout, graphProposal, type Adjacency, type Graph } from "../collectives/agreement/graph-layout.js";
 import type { CommEngine } from "../comm/engine/engine.js";
 import { checkPeer, UNDEFINED } from "../comm/wire/validate.js";
 import { ArgumentError } from "../errors.js";

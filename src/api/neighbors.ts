@@ -5,8 +5,8 @@
  * private child context; block i goes to out-neighbour i with tag `outTags[i]` and the block from
  * in-neighbour i comes with `inTags[i]`, so that several edges between two ranks keep their places.
  */
-import { concat } from "../collectives/arrays.js";
-import { CollectiveFailure } from "../collectives/protocol.js";
+import { concat } from "../collectives/counts.js";
+import { CollectiveFailure } from "../collectives/collective-protocol.js";
 import { isTypedArray } from "../comm/wire/arrays.js";
 import type { CommEngine } from "../comm/engine/engine.js";
 import { apart } from "../comm/engine/into.js";

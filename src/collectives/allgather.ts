@@ -1,27 +1,23 @@
-/**
- * Allgather by Bruck's algorithm (Bruck et al. 1997): ceil(log2 n) rounds for any n; in
- * round k each rank sends the min(2^k, n - 2^k) blocks it has to rank - 2^k and gets as many
- * from rank + 2^k. Each block travels as its own value (typed arrays as raw frames), so the
- * total volume equals a ring's while the latency is logarithmic: one algorithm for all sizes.
- */
+/** MPI_Allgather and MPI_Allgatherv: on the board (or its stage), by host (hierarchical), or by Bruck's algorithm. */
 import type { TypedArray } from "../comm/wire/values.js";
-import { exchange, type Channel } from "./protocol.js";
-import { concat } from "./arrays.js";
-
-export async function bruck<T>(ch: Channel, value: T): Promise<T[]> {
-  const { rank, size } = ch;
-  const blocks: T[] = [value]; // blocks[i] belongs to rank (rank + i) % size
-  for (let k = 1; k < size; k *= 2) {
-    const count = Math.min(k, size - k);
-    blocks.push(...(await exchange<T[]>(ch, (rank - k + size) % size, blocks.slice(0, count), (rank + k) % size)));
-  }
-  return Array.from({ length: size }, (_, r) => blocks[(r - rank + size) % size]!);
-}
+import type { Channel } from "./collective-protocol.js";
+import { hierarchicalAllgather, hierarchicalAllgatherv } from "./hierarchical/symmetric.js";
+import { boardAllgather, boardAllgatherv } from "./host/slots.js";
+import { choose } from "./locality.js";
+import { bruck, bruckAllgatherv } from "./network/bruck.js";
 
 export function allgather<T>(ch: Channel, value: T): Promise<T[]> {
-  return bruck(ch, value);
+  return choose(ch, {
+    board: (board) => boardAllgather(board, ch, value),
+    tiers: (t) => hierarchicalAllgather(ch, t, value),
+    messages: () => bruck(ch, value),
+  });
 }
 
-export async function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T): Promise<T> {
-  return concat(ch, array, await bruck(ch, array), into);
+export function allgatherv<T extends TypedArray>(ch: Channel, array: T, into?: T): Promise<T> {
+  return choose(ch, {
+    board: (board) => boardAllgatherv(board, ch, array, into),
+    tiers: (t) => hierarchicalAllgatherv(ch, t, array, into),
+    messages: () => bruckAllgatherv(ch, array, into),
+  });
 }

@@ -1,14 +1,13 @@
-/**
- * Barrier by dissemination (Hensgen, Finkel, Manber 1988): ceil(log2 n) rounds; in round k
- * each rank signals rank + 2^k and waits for rank - 2^k. Works for any n, no root, and
- * every round is one message latency: the same algorithm MPICH uses for small communicators.
- */
-import type { Channel } from "../comm/engine/engine.js";
-import { exchange } from "./protocol.js";
+/** MPI_Barrier: on the board, by host (hierarchical), or by dissemination. */
+import type { Channel } from "./collective-protocol.js";
+import { hierarchicalBarrier } from "./hierarchical/symmetric.js";
+import { choose } from "./locality.js";
+import { disseminationBarrier } from "./network/dissemination.js";
 
-export async function barrier(ch: Channel): Promise<void> {
-  const { rank, size } = ch;
-  for (let k = 1; k < size; k *= 2) {
-    await exchange(ch, (rank + k) % size, null, (rank - k + size) % size);
-  }
+export function barrier(ch: Channel): Promise<void> {
+  return choose(ch, {
+    board: (board) => board.barrier(ch.call),
+    tiers: (t) => hierarchicalBarrier(ch, t),
+    messages: () => disseminationBarrier(ch),
+  });
 }

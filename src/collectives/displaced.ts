@@ -9,11 +9,12 @@ import type { TypedArray } from "../comm/wire/values.js";
 import { checkInto, put, target } from "../comm/engine/into.js";
 import { checkRoot } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-import { checkArray, sameType } from "./arrays.js";
+import { checkArray, sameType } from "./counts.js";
 import { deferred, extent, isPacked, layoutOf, packed, totalled, unpacked, type Layout } from "./displs.js";
-import { CollectiveFailure, type Channel } from "./protocol.js";
-import { allgatherv, alltoallv } from "./small.js";
-import { gatherv } from "./vector.js";
+import { CollectiveFailure, type Channel } from "./collective-protocol.js";
+import { allgatherv } from "./allgather.js";
+import { alltoallv } from "./alltoall.js";
+import { gatherv } from "./scatter-gather.js";
 
 /** The error for a rank whose block is not the length its count says. */
 const miscounted = (ch: Channel, who: number, length: number, counts: string, count: number) =>

@@ -11,8 +11,8 @@ import type { TypedArray } from "../comm/wire/values.js";
 import { checkInto } from "../comm/engine/into.js";
 import { describe } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
-import { checkArray } from "./arrays.js";
-import { collectiveGuard, CollectiveFailure, type Channel } from "./protocol.js";
+import { checkArray } from "./counts.js";
+import { collectiveGuard, CollectiveFailure, type Lane } from "./collective-protocol.js";
 
 /** Where the blocks of a buffer lie: `counts[r]` elements from element `displs[r]`. */
 export interface Layout {
@@ -20,14 +20,14 @@ export interface Layout {
   displs: readonly number[];
 }
 
-const sizeList = (ch: Channel, list: unknown): list is number[] =>
+const sizeList = (ch: Lane, list: unknown): list is number[] =>
   Array.isArray(list) && list.length === ch.size && list.every((x) => Number.isInteger(x) && x >= 0);
 
 /**
  * The layout given by `counts` and `displs` (the packed one where `displs` is undefined),
  * checked: one non-negative integer per rank in each. `names` say what the caller called them.
  */
-export function layoutOf(ch: Channel, counts: unknown, displs: unknown, names = ["counts", "displs"]): Layout {
+export function layoutOf(ch: Lane, counts: unknown, displs: unknown, names = ["counts", "displs"]): Layout {
   if (!sizeList(ch, counts)) {
     const hint = counts === undefined && displs !== undefined ? `; ${names[1]} needs ${names[0]}, as in MPI` : "";
     throw callError(ArgumentError, ch.call, ch.rank, `${names[0]} must be ${ch.size} non-negative integers (one per rank), got ${listed(counts)}${hint}`);
@@ -75,7 +75,7 @@ export function isPacked({ counts, displs }: Layout): boolean {
 }
 
 /** `layout`, once every block of it is known to lie inside `array` (named `name` in the error). */
-export function inside(ch: Channel, layout: Layout, array: TypedArray, name: string): Layout {
+export function inside(ch: Lane, layout: Layout, array: TypedArray, name: string): Layout {
   const end = extent(layout);
   if (end > array.length) {
     throw callError(
@@ -93,7 +93,7 @@ export function inside(ch: Channel, layout: Layout, array: TypedArray, name: str
  * to their total), else the blocks copied one after the other. A misfit becomes a failure
  * that the collective then sends to every rank in place of data.
  */
-export function packed<T extends TypedArray>(ch: Channel, array: T, counts: unknown, displs: unknown): T | CollectiveFailure {
+export function packed<T extends TypedArray>(ch: Lane, array: T, counts: unknown, displs: unknown): T | CollectiveFailure {
   return collectiveGuard(ch, () => {
     const layout = inside(ch, layoutOf(ch, counts, displs), checkArray(ch, "array", array), "array");
     const total = layout.counts.reduce((a, b) => a + b, 0);
@@ -110,7 +110,7 @@ export function packed<T extends TypedArray>(ch: Channel, array: T, counts: unkn
  * The receive side: packed blocks (`counts[r]` elements each, in rank order) put at their
  * displacements in `into`, or in a new zeroed array spanning the layout. Gaps keep what was there.
  */
-export function unpacked<T extends TypedArray>(ch: Channel, packedBlocks: T, layout: Layout, into?: T, name = "counts"): T {
+export function unpacked<T extends TypedArray>(ch: Lane, packedBlocks: T, layout: Layout, into?: T, name = "counts"): T {
   totalled(ch, packedBlocks, layout, name);
   const end = extent(layout);
   if (into !== undefined) checkInto(ch, into, packedBlocks, end);
@@ -122,7 +122,7 @@ export function unpacked<T extends TypedArray>(ch: Channel, packedBlocks: T, lay
 }
 
 /** `packedBlocks`, once known to hold as many elements as the counts of `layout` add up to. */
-export function totalled<T extends TypedArray>(ch: Channel, packedBlocks: T, layout: Layout, name = "counts"): T {
+export function totalled<T extends TypedArray>(ch: Lane, packedBlocks: T, layout: Layout, name = "counts"): T {
   const total = layout.counts.reduce((a, b) => a + b, 0);
   if (packedBlocks.length !== total) {
     throw callError(

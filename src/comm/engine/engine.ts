@@ -15,6 +15,21 @@ import { Board } from "../transport/shm/board-memory.js";
 import type { Libc } from "../transport/shm/libc.js";
 
 /**
+ * A communicator's members grouped by host, worked out by its first collective that spans
+ * hosts (collectives/hierarchical/tiers.ts) and kept for the next ones.
+ */
+export interface Tiers {
+  /** The ranks of each host in rank order; hosts in the order of their lowest rank (its leader). */
+  readonly hosts: ReadonlyArray<readonly number[]>;
+  /** The index in `hosts` of each rank's host. */
+  readonly hostOf: readonly number[];
+  /** Each rank's index among the ranks of its host. */
+  readonly indexOf: readonly number[];
+  /** Does each host hold consecutive ranks (so that host order is rank order, as non-commutative ops need)? */
+  readonly contiguous: boolean;
+}
+
+/**
  * A private lane for one collective call: its own tag on the communicator's collective
  * context, so that concurrent collectives never mix. Ranks are communicator ranks.
  */
@@ -53,6 +68,20 @@ export class Channel {
     return this.group.boardLibc();
   }
 
+  /** Index of this rank's host in the job (collectives across hosts group the members by it). */
+  get node(): number {
+    return this.group.runtime.node;
+  }
+
+  /** The members grouped by host: undefined until first needed; null where the communicator is not spread over several hosts with several ranks on one. */
+  get tiers(): Tiers | null | Promise<Tiers | null> | undefined {
+    return this.group.tiers;
+  }
+
+  set tiers(tiers: Tiers | null | Promise<Tiers | null>) {
+    this.group.tiers = tiers;
+  }
+
   /** A board over `buffer` (mapped by every member); `release` lets go of the mapping when the communicator is freed. */
   makeBoard(buffer: ArrayBuffer, release: () => void): Board {
     return this.group.makeBoard(buffer, release);
@@ -82,6 +111,8 @@ export class CommEngine {
   private readonly groupSeq = new Map<string, number>();
   /** See Channel.board. */
   board: Board | null | Promise<Board | null> | undefined;
+  /** See Channel.tiers. */
+  tiers: Tiers | null | Promise<Tiers | null> | undefined;
   /** Freed (Comm.free): every later call on the communicator is refused. */
   freed = false;
 

@@ -6,10 +6,10 @@
  * Bcast stays binomial for every size: on this transport a scatter+allgather bcast would
  * copy each block twice more, which costs more than the extra tree rounds at n <= 8.
  */
-import { checkRoot } from "../comm/wire/validate.js";
-import { ArgumentError, callError } from "../errors.js";
-import { land, target } from "../comm/engine/into.js";
-import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "./protocol.js";
+import { checkRoot } from "../../comm/wire/validate.js";
+import { ArgumentError, callError } from "../../errors.js";
+import { land, target } from "../../comm/engine/into.js";
+import { collectiveGuard, settle, type Lane, type CollectiveFailure } from "../collective-protocol.js";
 
 /** Round up to the next power of two (1 for n <= 1). */
 function ceilPow2(n: number): number {
@@ -19,7 +19,7 @@ function ceilPow2(n: number): number {
 }
 
 /** Receive from the binomial parent; returns the mask one below the parent's bit. */
-async function fromParent<T>(ch: Channel, vr: number, root: number, into?: unknown): Promise<{ value: T; mask: number }> {
+async function fromParent<T>(ch: Lane, vr: number, root: number, into?: unknown): Promise<{ value: T; mask: number }> {
   let mask = 1;
   while (mask < ch.size) {
     if (vr & mask) {
@@ -32,7 +32,7 @@ async function fromParent<T>(ch: Channel, vr: number, root: number, into?: unkno
 }
 
 /** Bcast; with `into`, a typed array lands there (written as it arrives where it can) and `into` is returned. */
-export async function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promise<T> {
+export async function binomialBcast<T>(ch: Lane, value: T, root = 0, into?: T): Promise<T> {
   checkRoot(ch, root);
   const vr = (ch.rank - root + ch.size) % ch.size;
   let data = value;
@@ -46,7 +46,14 @@ export async function bcast<T>(ch: Channel, value: T, root = 0, into?: T): Promi
   return into === undefined ? data : land(ch, into, data);
 }
 
-export async function scatter<T>(ch: Channel, values: readonly T[] | undefined, root = 0): Promise<T> {
+/** The root's `values` of a scatter, once known to be one per rank. */
+export function scatterValues<T>(ch: Lane, values: readonly T[] | undefined): readonly T[] {
+  if (Array.isArray(values) && values.length === ch.size) return values;
+  const got = Array.isArray(values) ? `${values.length} values` : typeof values;
+  throw callError(ArgumentError, "scatter", ch.rank, `the root must pass an array of ${ch.size} values (one per rank), got ${got}`);
+}
+
+export async function binomialScatter<T>(ch: Lane, values: readonly T[] | undefined, root = 0): Promise<T> {
   const { rank, size } = ch;
   checkRoot(ch, root);
   const vr = (rank - root + size) % size;
@@ -55,15 +62,8 @@ export async function scatter<T>(ch: Channel, values: readonly T[] | undefined, 
   let mask = ceilPow2(size) >> 1;
   if (vr === 0) {
     block = collectiveGuard(ch, () => {
-      if (!Array.isArray(values) || values.length !== size) {
-        throw callError(
-          ArgumentError,
-          "scatter",
-          rank,
-          `the root must pass an array of ${size} values (one per rank), got ${Array.isArray(values) ? `${values.length} values` : typeof values}`,
-        );
-      }
-      return Array.from({ length: size }, (_, i) => values[(i + root) % size]!);
+      const checked = scatterValues(ch, values);
+      return Array.from({ length: size }, (_, i) => checked[(i + root) % size]!);
     });
   } else {
     ({ value: block, mask } = await fromParent<T[] | CollectiveFailure>(ch, vr, root));
@@ -79,7 +79,7 @@ export async function scatter<T>(ch: Channel, values: readonly T[] | undefined, 
   return settle(ch, block)[0]!;
 }
 
-export async function gather<T>(ch: Channel, value: T, root = 0): Promise<T[] | undefined> {
+export async function binomialGather<T>(ch: Lane, value: T, root = 0): Promise<T[] | undefined> {
   const { rank, size } = ch;
   checkRoot(ch, root);
   const vr = (rank - root + size) % size;

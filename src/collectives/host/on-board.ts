@@ -1,19 +1,19 @@
 /**
- * Collectives on the communicator's board (src/comm/transport/shm/board-memory.ts) when all its ranks share a host:
+ * Collectives on the communicator's board (src/comm/board.ts) when all its ranks share a host:
  * the board is set up by the first collective that can use it (one message bcast and allgather,
  * once per communicator), and every later one meets there, one at a time.
  */
-import { Board } from "../comm/transport/shm/board-memory.js";
-import { mapShared, type Agreement } from "../comm/transport/shm/shared.js";
-import { TransportError } from "../errors.js";
-import { bruck } from "./allgather.js";
-import { bcast } from "./binomial.js";
-import type { Channel } from "./protocol.js";
+import { Board } from "../../comm/transport/shm/board-memory.js";
+import { mapShared, type Agreement } from "../../comm/transport/shm/shared.js";
+import { TransportError } from "../../errors.js";
+import { bruck } from "../network/bruck.js";
+import { binomialBcast } from "../network/binomial.js";
+import type { Channel } from "../collective-protocol.js";
 import { agreeOnReads } from "./single-copy.js";
 
 /** How the ranks of `ch` agree on a shared segment: over messages (see mapShared). */
 export function agreement(ch: Channel): Agreement {
-  return { rank: ch.rank, bcast: <V>(value: V) => bcast(ch, value, 0), allgather: <V>(value: V) => bruck(ch, value) };
+  return { rank: ch.rank, bcast: <V>(value: V) => binomialBcast(ch, value, 0), allgather: <V>(value: V) => bruck(ch, value) };
 }
 
 /** Set up the board (collective: every member gets here in the same call); null if it cannot be. */

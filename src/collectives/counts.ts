@@ -3,7 +3,7 @@ import { isTypedArray } from "../comm/wire/arrays.js";
 import type { TypedArray } from "../comm/wire/values.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkInto, put } from "../comm/engine/into.js";
-import type { Channel } from "./protocol.js";
+import type { Lane } from "./collective-protocol.js";
 import type { Where } from "../comm/wire/validate.js";
 
 /** Is `into` an array of class `Ctor` with room for `length` elements (a result may land there)? */
@@ -17,13 +17,13 @@ export function resultArray<T extends TypedArray>(into: unknown, Ctor: unknown, 
 }
 
 /** Check a typed array argument. */
-export function checkArray(ch: Channel, name: string, value: unknown): TypedArray {
+export function checkArray(ch: Lane, name: string, value: unknown): TypedArray {
   if (isTypedArray(value)) return value;
   throw callError(ArgumentError, ch.call, ch.rank, `${name} must be a typed array or Buffer, got ${value === null ? "null" : typeof value}`);
 }
 
 /** Check per-rank counts against a length; returns the displacements (offsets). */
-export function displacements(ch: Channel, counts: readonly number[], total: number): number[] {
+export function displacements(ch: Lane, counts: readonly number[], total: number): number[] {
   if (!Array.isArray(counts) || counts.length !== ch.size || !counts.every((c) => Number.isInteger(c) && c >= 0)) {
     throw callError(ArgumentError, ch.call, ch.rank, `counts must be ${ch.size} non-negative integers (one per rank), got ${JSON.stringify(counts)}`);
   }

@@ -2,11 +2,11 @@
  * The blocks of a v-collective on the board (allgatherv, alltoallv): each member's, at hand or
  * described, and where each goes in the result.
  */
-import type { Board } from "../comm/transport/shm/board-memory.js";
-import { CTORS, arrayKind, isTypedArray } from "../comm/wire/arrays.js";
-import type { TypedArray } from "../comm/wire/values.js";
-import { resultArray, sameType } from "./arrays.js";
-import type { Channel } from "./protocol.js";
+import type { Board } from "../../comm/transport/shm/board-memory.js";
+import { CTORS, arrayKind, isTypedArray } from "../../comm/wire/arrays.js";
+import type { TypedArray } from "../../comm/wire/values.js";
+import { resultArray, sameType } from "../counts.js";
+import type { Channel } from "../collective-protocol.js";
 
 /** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
 export type Block = TypedArray | { length: number; kind: number };

@@ -13,16 +13,16 @@
  * board's slots (off the V8 heap, so they do not move).
  */
 import process from "node:process";
-import type { Board } from "../comm/transport/shm/board-memory.js";
-import type { Libc } from "../comm/transport/shm/libc.js";
-import type { TypedArray } from "../comm/wire/values.js";
-import { checkInto, put } from "../comm/engine/into.js";
-import { TransportError } from "../errors.js";
-import { bruck } from "./allgather.js";
+import type { Board } from "../../comm/transport/shm/board-memory.js";
+import type { Libc } from "../../comm/transport/shm/libc.js";
+import type { TypedArray } from "../../comm/wire/values.js";
+import { checkInto, put } from "../../comm/engine/into.js";
+import { TransportError } from "../../errors.js";
+import { bruck } from "../network/bruck.js";
 import { layout, type Block } from "./blocks.js";
-import { resultArray } from "./arrays.js";
-import { CTORS } from "../comm/wire/arrays.js";
-import type { Channel } from "./protocol.js";
+import { resultArray } from "../counts.js";
+import { CTORS } from "../../comm/wire/arrays.js";
+import type { Channel } from "../collective-protocol.js";
 
 /** Bytes of the probe each member offers to be read at set-up (off the V8 heap: more than 64). */
 const PROBE = 256;

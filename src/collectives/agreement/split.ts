@@ -2,11 +2,11 @@
  * The collective half of MPI_Comm_split: every rank learns every rank's (color, key), so a bad
  * color fails everywhere at once, and each rank works out its new group the same way.
  */
-import { ArgumentError, callError } from "../errors.js";
-import { bruck } from "./allgather.js";
-import { collectiveGuard, settle, type Channel } from "./protocol.js";
+import { ArgumentError, callError } from "../../errors.js";
+import { bruck } from "../network/bruck.js";
+import { collectiveGuard, settle, type Channel } from "../collective-protocol.js";
 
-import { UNDEFINED } from "../comm/wire/validate.js";
+import { UNDEFINED } from "../../comm/wire/validate.js";
 
 export { UNDEFINED };
 

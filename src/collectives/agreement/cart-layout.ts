@@ -2,10 +2,10 @@
  * The collective half of MPI_Cart_create: every rank checks its dims and periods and learns
  * every other rank's (agree.ts), so that bad or disagreeing arguments fail on every rank.
  */
-import type { Layout } from "../comm/engine/topology.js";
-import { describe, type Where } from "../comm/wire/validate.js";
+import type { Layout } from "../../comm/engine/topology.js";
+import { describe, type Where } from "../../comm/wire/validate.js";
 import { agree, refusal, same, type Proposal } from "./agree.js";
-import type { Channel } from "./protocol.js";
+import type { Channel } from "../collective-protocol.js";
 
 const list = (value: unknown) => (Array.isArray(value) ? `[${value.map(describe).join(", ")}]` : describe(value));
 

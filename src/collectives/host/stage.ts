@@ -13,17 +13,17 @@
  * calls at the same points of the running collective, order the copies: in, barrier, out,
  * barrier (so that the next round or collective does not write over what a rank still reads).
  */
-import type { Board } from "../comm/transport/shm/board-memory.js";
-import { mapShared } from "../comm/transport/shm/shared.js";
-import { CTORS } from "../comm/wire/arrays.js";
-import type { TypedArray } from "../comm/wire/values.js";
-import { TransportError } from "../errors.js";
-import { evenCounts, resultArray } from "./arrays.js";
+import type { Board } from "../../comm/transport/shm/board-memory.js";
+import { mapShared } from "../../comm/transport/shm/shared.js";
+import { CTORS } from "../../comm/wire/arrays.js";
+import type { TypedArray } from "../../comm/wire/values.js";
+import { TransportError } from "../../errors.js";
+import { evenCounts, resultArray } from "../counts.js";
 import { layout, type Block } from "./blocks.js";
-import { checkInto, put } from "../comm/engine/into.js";
-import { agreement } from "./board.js";
-import { combine, grain, type Op } from "./ops.js";
-import type { Channel } from "./protocol.js";
+import { checkInto, put } from "../../comm/engine/into.js";
+import { agreement } from "./on-board.js";
+import { combine, grain, type Op } from "../ops.js";
+import type { Channel } from "../collective-protocol.js";
 
 const PAGE = 4096;
 /** The most a communicator's stage maps (bytes): larger data goes through it in rounds. */

@@ -5,16 +5,16 @@
  * gets one back from each; `into` gives the arrays they land in. Pairwise exchange, as
  * alltoallv: round s sends to rank + s and receives from rank - s.
  */
-import { copyArray, isTypedArray } from "../comm/wire/arrays.js";
-import type { TypedArray } from "../comm/wire/values.js";
-import { describe } from "../comm/wire/validate.js";
-import { overlaps, put, target } from "../comm/engine/into.js";
-import { ArgumentError, callError } from "../errors.js";
-import { deferred } from "./displs.js";
-import { collectiveGuard, exchange, settle, type Channel, type CollectiveFailure } from "./protocol.js";
+import { copyArray, isTypedArray } from "../../comm/wire/arrays.js";
+import type { TypedArray } from "../../comm/wire/values.js";
+import { describe } from "../../comm/wire/validate.js";
+import { overlaps, put, target } from "../../comm/engine/into.js";
+import { ArgumentError, callError } from "../../errors.js";
+import { deferred } from "../displs.js";
+import { collectiveGuard, exchange, settle, type Lane, type CollectiveFailure } from "../collective-protocol.js";
 
 /** `list`, once known to be one typed array per rank (named `name` in the error). */
-function perRank(ch: Channel, name: string, list: unknown): readonly TypedArray[] {
+function perRank(ch: Lane, name: string, list: unknown): readonly TypedArray[] {
   if (Array.isArray(list) && list.length === ch.size && list.every(isTypedArray)) return list as TypedArray[];
   const got = Array.isArray(list) ? `[${list.map(describe).join(", ")}]` : describe(list);
   throw callError(ArgumentError, ch.call, ch.rank, `${name} must be an array of ${ch.size} typed arrays (one block per rank, of any kinds), got ${got}`);
@@ -24,7 +24,7 @@ function perRank(ch: Channel, name: string, list: unknown): readonly TypedArray[
  * Send `blocks[j]` to rank j; resolve to the block each rank sent here, in rank order (in
  * `into[j]` when given: each must be a typed array of the sender's kind with room for it).
  */
-export async function alltoallw(ch: Channel, blocks: readonly TypedArray[], into?: readonly TypedArray[]): Promise<TypedArray[]> {
+export async function pairwiseAlltoallw(ch: Lane, blocks: readonly TypedArray[], into?: readonly TypedArray[]): Promise<TypedArray[]> {
   const { rank, size } = ch;
   let problem = into === undefined ? undefined : deferred(() => perRank(ch, "into", into));
   const sending = collectiveGuard(ch, () => {
@@ -50,7 +50,7 @@ export async function alltoallw(ch: Channel, blocks: readonly TypedArray[], into
 }
 
 /** Rank `source`'s block copied to `place` (unless the transport wrote it there), once known to fit. */
-function landed(ch: Channel, source: number, place: TypedArray, block: TypedArray): void {
+function landed(ch: Lane, source: number, place: TypedArray, block: TypedArray): void {
   if (place.constructor !== block.constructor || place.length < block.length) {
     throw callError(
       ArgumentError,

@@ -4,10 +4,10 @@
  * disagreeing arguments fail the call on every rank at once instead of leaving some waiting
  * in a communicator that others never made.
  */
-import { ArgumentError, CollectiveMismatchError, callError } from "../errors.js";
-import { bruck } from "./allgather.js";
-import type { Channel } from "./protocol.js";
-import type { Where } from "../comm/wire/validate.js";
+import { ArgumentError, CollectiveMismatchError, callError } from "../../errors.js";
+import { bruck } from "../network/bruck.js";
+import type { Channel } from "../collective-protocol.js";
+import type { Where } from "../../comm/wire/validate.js";
 
 /** One rank's view of a call's arguments: what it passed, or what was wrong with them (an ArgumentError's message). */
 export type Proposal<P> = P | { error: string };

@@ -12,6 +12,13 @@ import { combine, type Op } from "./ops.js";
 export type { Channel };
 
 /**
+ * What the message algorithms (network/) need of a channel: its ranks and its messages. A
+ * {@link Channel}, or a view of some of its ranks renumbered (hierarchical/lanes.ts), so that
+ * one algorithm serves a whole communicator, the ranks of one host, or one leader per host.
+ */
+export type Lane = Pick<Channel, "call" | "rank" | "size" | "send" | "recv">;
+
+/**
  * Stands in for a collective's data when some rank found the call misused: it flows along
  * the algorithm's messages so every rank fails with the reason instead of waiting forever.
  */
@@ -27,12 +34,12 @@ addExtension({
 });
 
 /** A failure found on this rank, as a value that can be sent in place of data. */
-export function failure(ch: Channel, error: unknown): CollectiveFailure {
+export function failure(ch: Lane, error: unknown): CollectiveFailure {
   return new CollectiveFailure(`rank ${ch.rank} found: ${(error as Error).message}`);
 }
 
 /** Throw if `value` is a failure; otherwise return it. The first failure wins. */
-export function settle<T>(ch: Channel, value: T | CollectiveFailure): T {
+export function settle<T>(ch: Lane, value: T | CollectiveFailure): T {
   if (value instanceof CollectiveFailure) {
     throw callError(CollectiveMismatchError, ch.call, ch.rank, `the collective failed: ${value.reason}`);
   }
@@ -40,7 +47,7 @@ export function settle<T>(ch: Channel, value: T | CollectiveFailure): T {
 }
 
 /** Run a local check; on error return a failure value to send on instead of data. */
-export function collectiveGuard<T>(ch: Channel, check: () => T): T | CollectiveFailure {
+export function collectiveGuard<T>(ch: Lane, check: () => T): T | CollectiveFailure {
   try {
     return check();
   } catch (error) {
@@ -50,14 +57,14 @@ export function collectiveGuard<T>(ch: Channel, check: () => T): T | CollectiveF
 }
 
 /** `combine` for collectives: failures absorb, and an op error becomes a failure. */
-export function fold(ch: Channel, op: Op, acc: unknown, x: unknown, accFirst: boolean): unknown {
+export function fold(ch: Lane, op: Op, acc: unknown, x: unknown, accFirst: boolean): unknown {
   if (acc instanceof CollectiveFailure) return acc;
   if (x instanceof CollectiveFailure) return x;
   return collectiveGuard(ch, () => combine(op, acc, x, accFirst));
 }
 
 /** Send to several ranks at once. */
-export function sendAll(ch: Channel, sends: Array<[dest: number, value: unknown]>): Promise<void[]> {
+export function sendAll(ch: Lane, sends: Array<[dest: number, value: unknown]>): Promise<void[]> {
   return Promise.all(sends.map(([dest, value]) => ch.send(dest, value)));
 }
 
@@ -65,7 +72,7 @@ export function sendAll(ch: Channel, sends: Array<[dest: number, value: unknown]
  * Exchange with a partner (or two): send to `dest` and receive from `source` concurrently.
  * @param into where a received typed array that fits may be written (see Channel.recv)
  */
-export async function exchange<T>(ch: Channel, dest: number, value: unknown, source: number = dest, into?: TypedArray): Promise<T> {
+export async function exchange<T>(ch: Lane, dest: number, value: unknown, source: number = dest, into?: TypedArray): Promise<T> {
   // Receive posted first: what arrives while a large send polls as it writes lands in `into` (see small.ts direct).
   const receiving = ch.recv<T>(source, into);
   const [, received] = await Promise.all([ch.send(dest, value), receiving]);

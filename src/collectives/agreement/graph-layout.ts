@@ -3,10 +3,10 @@
  * checks, then every rank's arguments (agree.ts), so that bad, disagreeing or one-sided edges
  * fail on every rank instead of leaving a neighbour waiting for a block that never comes.
  */
-import { CollectiveMismatchError, callError } from "../errors.js";
-import { describe, type Where } from "../comm/wire/validate.js";
+import { CollectiveMismatchError, callError } from "../../errors.js";
+import { describe, type Where } from "../../comm/wire/validate.js";
 import { agree, refusal, same, type Proposal } from "./agree.js";
-import type { Channel } from "./protocol.js";
+import type { Channel } from "../collective-protocol.js";
 
 /** A graph as MPI_Graph_create takes it: `index[i]` is the number of edges of nodes 0…i, `edges` their ends. */
 export interface Graph {

@@ -3,18 +3,25 @@
  * (the root talks to each rank directly): blocks have arbitrary sizes, so a tree would
  * forward uneven data through intermediate ranks, and every block is sent exactly once.
  */
-import type { Channel } from "../comm/engine/engine.js";
-import { copyArray } from "../comm/wire/arrays.js";
-import type { TypedArray } from "../comm/wire/values.js";
-import { checkRoot } from "../comm/wire/validate.js";
-import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "./protocol.js";
-import { checkArray, concat, displacements, sameType } from "./arrays.js";
-import { checkInto, land, put, target } from "../comm/engine/into.js";
-import { inside, layoutOf } from "./displs.js";
+import type { Lane } from "../collective-protocol.js";
+import { copyArray } from "../../comm/wire/arrays.js";
+import type { TypedArray } from "../../comm/wire/values.js";
+import { checkRoot } from "../../comm/wire/validate.js";
+import { collectiveGuard, sendAll, settle, type CollectiveFailure } from "../collective-protocol.js";
+import { checkArray, concat, displacements, sameType } from "../counts.js";
+import { checkInto, land, put, target } from "../../comm/engine/into.js";
+import { inside, layoutOf } from "../displs.js";
+
+/** The root's blocks of a scatterv, once its arguments are checked: `counts[r]` elements from `displs[r]` (else packed). */
+export function scattervBlocks<T extends TypedArray>(ch: Lane, array: T | undefined, counts: readonly number[], displs?: readonly number[]): T[] {
+  const whole = checkArray(ch, "array", array) as T;
+  const offsets = displs === undefined ? displacements(ch, counts, whole.length) : inside(ch, layoutOf(ch, counts, displs), whole, "array").displs;
+  return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
+}
 
 /** Scatterv; `displs` (read at the root): where each rank's block starts in the root's array, else packed. */
-export async function scatterv<T extends TypedArray>(
-  ch: Channel,
+export async function linearScatterv<T extends TypedArray>(
+  ch: Lane,
   array: T | undefined,
   counts: readonly number[],
   root = 0,
@@ -26,11 +33,7 @@ export async function scatterv<T extends TypedArray>(
     const block = settle(ch, await ch.recv<T | CollectiveFailure>(root, target(into)));
     return into === undefined ? block : land(ch, into, block);
   }
-  const blocks = collectiveGuard(ch, () => {
-    const whole = checkArray(ch, "array", array) as T;
-    const offsets = displs === undefined ? displacements(ch, counts, whole.length) : inside(ch, layoutOf(ch, counts, displs), whole, "array").displs;
-    return offsets.map((offset, r) => whole.subarray(offset, offset + counts[r]!) as T);
-  });
+  const blocks = collectiveGuard(ch, () => scattervBlocks(ch, array, counts, displs));
   const pick = (r: number) => (Array.isArray(blocks) ? blocks[r]! : blocks);
   await sendAll(
     ch,
@@ -42,7 +45,7 @@ export async function scatterv<T extends TypedArray>(
   return into === undefined ? copyArray(mine) : land(ch, into, mine);
 }
 
-export async function gatherv<T extends TypedArray>(ch: Channel, array: T, root = 0, into?: T): Promise<T | undefined> {
+export async function linearGatherv<T extends TypedArray>(ch: Lane, array: T, root = 0, into?: T): Promise<T | undefined> {
   checkRoot(ch, root);
   if (ch.rank !== root) {
     await ch.send(root, array);
@@ -59,7 +62,7 @@ export async function gatherv<T extends TypedArray>(ch: Channel, array: T, root 
  * belongs as it arrives (the root does not know the lengths before). Every block is received
  * even when `into` turns out too small, so that no sender waits for a root that gave up.
  */
-async function gatherInto<T extends TypedArray>(ch: Channel, array: T, root: number, into: T): Promise<T> {
+async function gatherInto<T extends TypedArray>(ch: Lane, array: T, root: number, into: T): Promise<T> {
   const room = target(into);
   let offset = 0;
   let problem: Error | undefined;
