@@ -20,7 +20,10 @@ const only = flag("--only", "bcast,allreduce").split(",");
 const max = flag("--max", String(4 << 20));
 const before = flag("--before", undefined);
 const mapBy = flag("--map-by", "slot");
-const load = () => loadavg().map((x) => x.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
 
 const { makeCluster, waitForSsh, canMakeHosts } = await loadCluster();
 if (!canMakeHosts()) throw new Error("needs root, iproute2 and openssh-server");
@@ -32,7 +35,22 @@ try {
   const on0 = cluster.on(0);
   const run = (argv) => execFileSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
   const tsmpi = (home) => (demo) =>
-    run([...on0, "node", join(home, "bin/tsmpi.js"), "-q", "--rsh-agent", cluster.rshAgent, "--host", hosts, "--map-by", mapBy, "-n", "4", join(ROOT, `bench/osu/osu_${demo}.ts`), `MAX_MSG_SIZE=${max}`]);
+    run([
+      ...on0,
+      "node",
+      join(home, "bin/tsmpi.js"),
+      "-q",
+      "--rsh-agent",
+      cluster.rshAgent,
+      "--host",
+      hosts,
+      "--map-by",
+      mapBy,
+      "-n",
+      "4",
+      join(ROOT, `bench/osu/osu_${demo}.ts`),
+      `MAX_MSG_SIZE=${max}`,
+    ]);
   const mpi4py = (demo) =>
     run([
       ...on0,
