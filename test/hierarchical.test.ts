@@ -23,8 +23,7 @@ const ips = () => cluster.hosts.map((h) => h.ip);
 const onCluster = (launcherArgs: string[]): JobOptions => ({
   timeout: 120_000,
   wrap: cluster.on(0),
-  launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", "-x", "HIER_DEBUG", "--timeout", "100", ...launcherArgs],
-  env: { HIER_DEBUG: "1" },
+  launcherArgs: ["--rsh-agent", cluster.rshAgent, "-x", "TMPDIR", "--timeout", "100", ...launcherArgs],
 });
 
 /** A span of a --trace file (Chrome trace JSON); sends and receives name their peer, bytes, communicator and call. */
