@@ -14,8 +14,9 @@ let cluster: Cluster;
 
 beforeAll(async () => {
   cluster = makeCluster(3, 150 + (process.pid % 40));
-  await waitForSsh(cluster);
-}, 30_000);
+  // Logins can take 10-20 s on a loaded machine (two cores shared by several suites).
+  await waitForSsh(cluster, 45_000);
+}, 60_000);
 
 afterAll(() => cluster?.teardown());
 
