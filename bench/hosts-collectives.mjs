@@ -42,6 +42,8 @@ try {
       "-q",
       "--rsh-agent",
       cluster.rshAgent,
+      "--launch-timeout",
+      "120",
       "--host",
       hosts,
       "--map-by",
