@@ -50,7 +50,7 @@ try {
       mapBy,
       "-n",
       "4",
-      join(ROOT, `bench/osu/osu_${demo}.ts`),
+      join(home, `bench/osu/osu_${demo}.ts`),
       `MAX_MSG_SIZE=${max}`,
     ]);
   const mpi4py = (demo) =>
