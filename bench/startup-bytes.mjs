@@ -4,7 +4,8 @@
 // (ipc path, tcp endpoint, shared-memory inbox); each measures the reply it gets, then looks up
 // the addresses of the ranks an allreduce talks to (recursive doubling: log2 N partners).
 // Prints a Markdown table: per rank, bytes of its start-up reply, against the whole table
-// (what every rank received before addresses on demand).
+// (what every rank received before addresses on demand), and the time of the rendezvous and of
+// a look-up (the ranks' sockets run in this process too: an upper bound on the launcher's part).
 //
 //   node bench/startup-bytes.mjs [--sizes 16,64,256] [--per-host 16]
 import { mkdtempSync, rmSync } from "node:fs";
@@ -41,6 +42,7 @@ async function measure(np, hostsOf) {
     dealer.connect(control);
     return { rank, dealer, self: address(dir, rank, hostsOf(rank)) };
   });
+  const t0 = performance.now();
   const startup = await Promise.all(
     ranks.map(async ({ rank, dealer, self }) => {
       await dealer.send(pack({ type: "hello", rank, address: self, pid: 1, host: "h" }));
@@ -48,32 +50,38 @@ async function measure(np, hostsOf) {
       return reply.length;
     }),
   );
+  const rendezvousMs = performance.now() - t0;
   // The partners of rank 0 in recursive doubling, on other hosts: the lookups of an allreduce.
   const partners = [];
   for (let bit = 1; bit < np; bit <<= 1) if (hostsOf(bit) !== hostsOf(0)) partners.push(bit);
   let lookupBytes = 0;
+  const t1 = performance.now();
   for (const peer of partners) {
     await ranks[0].dealer.send(pack({ type: "lookup", ranks: [peer] }));
     const [reply] = await ranks[0].dealer.receive();
     if (unpack(reply).peers.length !== 1) throw new Error("lookup failed");
     lookupBytes += reply.length;
   }
+  const lookupMs = performance.now() - t1;
   const whole = pack({ type: "table", peers: ranks.map((r) => r.self) }).length;
   for (const r of ranks) r.dealer.close();
   exchange.close();
   await served;
   rmSync(dir, { recursive: true, force: true });
-  return { max: Math.max(...startup), whole, lookups: partners.length, lookupBytes };
+  return { max: Math.max(...startup), whole, lookups: partners.length, lookupBytes, rendezvousMs, lookupMs };
 }
 
-console.log(`| ranks | layout | start-up reply per rank, B (largest) | whole table, B | allreduce look-ups (rank 0) | their bytes |`);
-console.log(`|---:|---|---:|---:|---:|---:|`);
+console.log(
+  `| ranks | layout | start-up reply per rank, B (largest) | whole table, B | allreduce look-ups (rank 0) | their bytes | rendezvous, ms | one look-up, ms |`,
+);
+console.log(`|---:|---|---:|---:|---:|---:|---:|---:|`);
 for (const np of sizes) {
   for (const [layout, hostsOf] of [
     [`${perHost} per host`, (r) => Math.floor(r / perHost)],
     ["one host", () => 0],
   ]) {
     const m = await measure(np, hostsOf);
-    console.log(`| ${np} | ${layout} | ${m.max} | ${m.whole} | ${m.lookups} | ${m.lookupBytes} |`);
+    const each = m.lookups > 0 ? (m.lookupMs / m.lookups).toFixed(2) : "–";
+    console.log(`| ${np} | ${layout} | ${m.max} | ${m.whole} | ${m.lookups} | ${m.lookupBytes} | ${m.rendezvousMs.toFixed(0)} | ${each} |`);
   }
 }

@@ -36,7 +36,11 @@ function wall(argv, timeoutMs = 600_000) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${(r.stderr ?? "").slice(-2000)}`);
+  if (r.status !== 0) {
+    // A failed run is reported and left out of the median (mpirun fails now and then at 128+ ranks on 2 loaded cores).
+    console.error(`${argv.slice(0, 3).join(" ")} … failed (${r.status ?? r.signal}): ${(r.stderr ?? "").slice(-600)}`);
+    return NaN;
+  }
   const warnings = (r.stderr ?? "").split("\n").filter((l) => /warning/i.test(l));
   if (warnings.length > 0) console.error(`  ${argv[0]}: ${warnings.length} warning line(s), e.g. ${warnings[0]}`);
   return ms;
@@ -46,10 +50,10 @@ function wall(argv, timeoutMs = 600_000) {
 function interleave(twins) {
   const samples = twins.map(() => []);
   for (let r = 0; r < repeat; r++) twins.forEach((argv, i) => samples[i].push(wall(argv)));
-  return samples.map((s) => ({ median: median(s), all: s }));
+  return samples.map((s) => ({ median: median(s.filter((x) => !Number.isNaN(x))), all: s }));
 }
 
-const fmt = (ms) => (ms / 1000).toFixed(2);
+const fmt = (ms) => (Number.isNaN(ms) ? "failed" : (ms / 1000).toFixed(2));
 const row = (label, [t, m]) =>
   `| ${label} | ${fmt(t.median)} | ${fmt(m.median)} | ${(t.median / m.median).toFixed(2)}× | ${t.all.map(fmt).join(", ")} | ${m.all.map(fmt).join(", ")} |`;
 const header = ["| ranks | tsmpi s | mpirun + mpi4py s | ratio | tsmpi runs | mpirun runs |", "|---|---:|---:|---:|---|---|"];
@@ -82,7 +86,19 @@ if (only.has("hosts")) {
       const n = hostCount * perHost;
       const hosts = cluster.hosts.map((h) => `${h.ip}:${perHost}`).join(",");
       const on0 = cluster.on(0);
-      const tsmpi = [...on0, "node", join(ROOT, "bin/tsmpi.js"), "-q", "--rsh-agent", cluster.rshAgent, "--host", hosts, "examples/hello.ts"];
+      const tsmpi = [
+        ...on0,
+        "node",
+        join(ROOT, "bin/tsmpi.js"),
+        "-q",
+        "--rsh-agent",
+        cluster.rshAgent,
+        "--launch-timeout",
+        "120",
+        "--host",
+        hosts,
+        "examples/hello.ts",
+      ];
       const mpirun = [
         ...on0,
         "mpirun",
