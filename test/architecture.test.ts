@@ -13,6 +13,9 @@ const LAYERS = ["errors.ts", "comm", "collectives", "api", "rank", "pool", "inde
  * only from its own floor or below; every file of comm/ is in one.
  */
 const FLOORS = ["wire", "transport", "engine"];
+/** The same-host path's home: the only files that may import libc (shared memory, peer reads). */
+const SAME_HOST_HOME = join(SRC, "comm/transport/shm");
+const LIBC = join(SAME_HOST_HOME, "libc.ts");
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -64,6 +67,18 @@ describe("architecture of src/", () => {
     expect(upward).toEqual([]);
   });
 
+  it("imports libc only from the same-host home (comm/transport/shm/)", () => {
+    const outside = [...graph].filter(([file, targets]) => targets.includes(LIBC) && dirname(file) !== SAME_HOST_HOME);
+    expect(outside.map(([file]) => relative(SRC, file))).toEqual([]);
+  });
+
+  it("gives Transport no member that only one transport fills (what only shared memory does is SameHostPath's)", () => {
+    const port = readFileSync(join(SRC, "comm/transport/port.ts"), "utf8");
+    const body = port.slice(port.indexOf("export interface Transport {"));
+    const members = body.slice(0, body.indexOf("\n}\n"));
+    expect(members.match(/^ {2}(?:readonly )?\w+\?/gm) ?? []).toEqual([]);
+  });
+
   it("has no import circle", () => {
     const state = new Map<string, "open" | "done">();
     const circles: string[] = [];
@@ -98,5 +113,27 @@ describe("architecture of src/", () => {
     expect(body).toContain("send(value: unknown");
     expect(body).toContain("allreduce<T extends Reducible>");
     for (const internal of ["runtime", "channel(", "childId", "constructor(", "CommEngine", "engineOf"]) expect(body).not.toContain(internal);
+  });
+
+  it("publishes types that need no Node types (no node: import, no NodeJS. name) from dist/index.d.ts on", () => {
+    // The fast twin of test/consumers.test.ts, which type-checks fresh projects without @types/node.
+    const DIST = resolve(__dirname, "../dist");
+    const seen = new Set<string>();
+    const found: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith("node:")) found.push(`${relative(DIST, file)} imports ${spec}`);
+        else if (spec.startsWith(".")) visit(resolve(dirname(file), spec).replace(/\.js$/, ".d.ts"));
+      }
+      if (/\bNodeJS\./.test(text)) found.push(`${relative(DIST, file)} names NodeJS.`);
+      if (/reference types="node"/.test(text)) found.push(`${relative(DIST, file)} references node's types`);
+    };
+    visit(join(DIST, "index.d.ts"));
+    expect(seen.size).toBeGreaterThan(10);
+    expect(found).toEqual([]);
   });
 });

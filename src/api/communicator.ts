@@ -233,7 +233,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   async splitShared(): Promise<Comm> {
-    return (await this.split(engineOf(this).runtime.node, this.rank))!;
+    return (await this.split(engineOf(this).locality.node, this.rank))!;
   }
   /**
    * Allocate a window of memory shared by every rank of this communicator, `localLength`
@@ -243,7 +243,7 @@ export class Comm extends PointToPoint {
    * transport; rejects with a TransportError where memory cannot be shared (no memfd or koffi).
    */
   allocateShared<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<SharedWindow<T>> {
-    return allocateWindow(this, Kind, localLength, this.#place(), "allocateShared") as Promise<SharedWindow<T>>;
+    return allocateWindow({ comm: this, Kind, localLength, place: engineOf(this).locality, call: "allocateShared" }) as Promise<SharedWindow<T>>;
   }
   /**
    * Allocate a window for one-sided communication, `localLength` elements of type `Kind` owned
@@ -255,7 +255,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   allocateWindow<T extends TypedArray>(Kind: TypedArrayClass<T>, localLength: number): Promise<Window<T>> {
-    return allocateWindow(this, Kind, localLength, this.#place(), "allocateWindow");
+    return allocateWindow({ comm: this, Kind, localLength, place: engineOf(this).locality, call: "allocateWindow" }) as Promise<Window<T>>;
   }
   /**
    * A window over `array`, this rank's part (MPI_Win_create): the array must live in a
@@ -263,11 +263,7 @@ export class Comm extends PointToPoint {
    * too, over a local socket: {@link allocateWindow} is faster between them). Collective.
    */
   createWindow<T extends TypedArray>(array: T): Promise<Window<T>> {
-    return createWindow(this, array, this.#place());
-  }
-  #place(): { host: number; address: string | undefined } {
-    const { node, address } = engineOf(this).runtime;
-    return { host: node, address };
+    return createWindow(this, array, engineOf(this).locality);
   }
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Comm> {

@@ -99,10 +99,10 @@ Object.defineProperties(Comm.prototype, {
   },
   self: {
     get(this: Comm): Comm {
-      const { runtime } = engineOf(this);
+      const { runtime, locality } = engineOf(this);
       let self = selves.get(runtime);
       // Context "s": only this process ever sends on it, so it is unique in the job as it is.
-      if (self === undefined) selves.set(runtime, (self = new Comm(new CommEngine(runtime, "s", [runtime.rank]))));
+      if (self === undefined) selves.set(runtime, (self = new Comm(new CommEngine(runtime, "s", [runtime.rank], locality))));
       return self;
     },
   },
@@ -196,7 +196,7 @@ Comm.prototype.splitType = async function splitType(this: Comm, type: number, ke
   const engine = engineOf(this);
   engine.ensureOpen("splitType");
   const ch = engine.channel("splitType");
-  const color = type === COMM_TYPE_SHARED ? engine.runtime.node : UNDEFINED;
+  const color = type === COMM_TYPE_SHARED ? engine.locality.node : UNDEFINED;
   const mine =
     (type === COMM_TYPE_SHARED || type === UNDEFINED) && Number.isFinite(key)
       ? ([color, key] as [number, number])

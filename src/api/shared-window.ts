@@ -6,7 +6,7 @@ import type { TypedArray } from "../comm/wire/values.js";
 import { checkPeer, describe } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { Window } from "./window.js";
-import { allocate, type Placement, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";
+import { allocate, type Allocation, type Placement, type TypedArrayClass, type WindowComm, type WindowMemory } from "./window-memory.js";
 
 /**
  * Memory shared by the ranks of one host (MPI_Win_allocate_shared): each rank owns a part,
@@ -51,15 +51,9 @@ export class SharedWindow<T extends TypedArray> extends Window<T> {
 }
 
 /** `comm.allocateShared` and `comm.allocateWindow` (see window-memory.ts); `comm.createWindow` with `array`. */
-export async function allocateWindow<T extends TypedArray>(
-  comm: WindowComm,
-  Kind: TypedArrayClass<T>,
-  localLength: number,
-  place: Placement,
-  call: "allocateShared" | "allocateWindow" | "createWindow",
-  array?: T,
-): Promise<SharedWindow<T> | Window<T>> {
-  const memory = await allocate(comm, Kind, localLength, place, call, array);
+export async function allocateWindow<T extends TypedArray>(allocation: Allocation<T>): Promise<SharedWindow<T> | Window<T>> {
+  const { comm, Kind, call } = allocation;
+  const memory = await allocate(allocation);
   return call === "allocateShared" ? new SharedWindow(comm, Kind, memory) : new Window(comm, Kind, memory);
 }
 
@@ -74,5 +68,5 @@ export function createWindow<T extends TypedArray>(comm: WindowComm, array: T, p
     );
   }
   const Kind = array.constructor as TypedArrayClass<T>;
-  return allocateWindow(comm, Kind, array.length, place, "createWindow", array) as Promise<Window<T>>;
+  return allocateWindow({ comm, Kind, localLength: array.length, place, call: "createWindow", array }) as Promise<Window<T>>;
 }

@@ -1,15 +1,15 @@
 /**
  * Where a window's memory lives and how each rank reaches every part of it. The parts of the
  * ranks of one host lie in one anonymous memfd segment that all of them map (after a control
- * block of two lock words per part, see ../comm/rma/kernel.ts): a rank operates on a
+ * block of two lock words per part, see ../comm/engine/rma/kernel.ts): a rank operates on a
  * host-mate's part itself, at memory speed, whatever the host-mate is doing. When the window's
  * ranks span hosts (or a host has no shared memory), every rank also starts a progress thread
- * (../comm/rma/progress.ts) that serves its part to the others over tcp, while the rank computes.
+ * (../comm/engine/rma/progress-thread.ts) that serves its part to the others over tcp, while the rank computes.
  */
 import { randomBytes } from "node:crypto";
-import { loadLibc, type Libc } from "../comm/transport/shm/libc.js";
 import type { TypedArray } from "../comm/wire/values.js";
-import { mapShared, type Mapped, type KeptMapping } from "../comm/transport/shm/shared.js";
+import type { Locality } from "../comm/transport/locality.js";
+import type { Mapped } from "../comm/transport/shm/on-host.js";
 import { CONTROL_WORDS } from "../comm/engine/rma/kernel.js";
 import { startProgress, type Progress, type ProgressPart } from "../comm/engine/rma/progress-thread.js";
 import { RemotePart, type ProgressAddress } from "../comm/engine/rma/remote.js";
@@ -55,10 +55,22 @@ export interface WindowComm {
   splitShared(): Promise<WindowComm & { free(): Promise<void> }>;
 }
 
-/** Where this rank runs: its host's index in the job, and the IP a progress thread may listen on. */
-export interface Placement {
-  host: number;
-  address: string | undefined;
+/** Where this rank runs: its host's index in the job, the IP a progress thread may listen on, and the same-host path. */
+export type Placement = Locality;
+
+/** What a window is allocated with (see {@link allocate}). */
+export interface Allocation<T extends TypedArray> {
+  comm: WindowComm;
+  Kind: TypedArrayClass<T>;
+  /** Elements of this rank's part. */
+  localLength: number;
+  place: Placement;
+  /**
+   * "allocateShared": every rank must be on one host, and every part is a host-mate's;
+   * "createWindow": `array` (over a SharedArrayBuffer) is this rank's part, served by its progress thread to every other rank
+   */
+  call: "allocateShared" | "allocateWindow" | "createWindow";
+  array?: T;
 }
 
 /** How this rank reaches one rank's part. */
@@ -84,8 +96,6 @@ const PAGE = 4096;
 const CONTROL_BYTES = CONTROL_WORDS * 4;
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-let libc: Libc | { unavailable: string } | undefined;
-
 /** What each rank passed, and where it runs. */
 interface Member {
   length: number;
@@ -100,34 +110,26 @@ interface Member {
  * Allocate a window of `localLength` elements per rank on `comm` (collective). Every rank
  * checks what all passed, so a mismatch is an ArgumentError on every rank (never a rank that
  * maps more than the segment holds and dies of SIGBUS).
- * @param call "allocateShared": every rank must be on one host, and every part is a host-mate's;
- * "createWindow": `array` (over a SharedArrayBuffer) is this rank's part, served by its progress thread to every other rank
  */
-export async function allocate<T extends TypedArray>(
-  comm: WindowComm,
-  Kind: TypedArrayClass<T>,
-  localLength: number,
-  place: Placement,
-  call: "allocateShared" | "allocateWindow" | "createWindow",
-  array?: T,
-): Promise<WindowMemory<T>> {
+export async function allocate<T extends TypedArray>(allocation: Allocation<T>): Promise<WindowMemory<T>> {
+  const { comm, Kind, localLength, place, call, array } = allocation;
   if (typeof Kind !== "function" || !Number.isInteger(Kind.BYTES_PER_ELEMENT)) {
     throw callError(ArgumentError, call, comm.rank, `the first argument must be a typed array class such as Float64Array, got ${String(Kind)}`);
   }
   if (!Number.isSafeInteger(localLength) || localLength < 0) {
     throw callError(ArgumentError, call, comm.rank, `localLength must be a non-negative integer, got ${String(localLength)}`);
   }
-  libc ??= loadLibc();
-  const shm = !("unavailable" in libc) && array === undefined;
-  const members = await comm.allgather<Member>({ length: localLength, kind: Kind.name, width: Kind.BYTES_PER_ELEMENT, host: place.host, shm });
+  const { onHost } = place;
+  const shm = array === undefined && onHost.unavailable === undefined;
+  const members = await comm.allgather<Member>({ length: localLength, kind: Kind.name, width: Kind.BYTES_PER_ELEMENT, host: place.node, shm });
   const disagreement = disagree(members, call === "allocateShared");
   if (disagreement !== undefined) throw callError(ArgumentError, call, comm.rank, disagreement);
   const onOneHost = members.every((m) => m.host === members[0]!.host);
   // Every rank decides alike, from the table: progress threads where some part cannot be reached through shared memory.
   const progress = comm.size > 1 && (!onOneHost || members.some((m) => !m.shm));
-  const mates = members.flatMap((m, r) => (m.host === place.host ? [r] : []));
+  const mates = members.flatMap((m, r) => (m.host === place.node ? [r] : []));
   const node = onOneHost ? comm : await comm.splitShared();
-  let mapped: Mapped | KeptMapping | undefined;
+  let mapped: Mapped | undefined;
   let local: { memory: ArrayBuffer | SharedArrayBuffer; offsets: number[]; control?: SharedArrayBuffer };
   try {
     if (shm || call === "allocateShared") {
@@ -137,7 +139,7 @@ export async function allocate<T extends TypedArray>(
       );
       const bytes = Math.max(PAGE, roundUp(offsets.at(-1)!, PAGE));
       const agreement = { rank: node.rank, bcast: <V>(value: V) => node.bcast(value, 0), allgather: <V>(value: V) => node.allgather(value) };
-      mapped = progress ? await mapShared(agreement, libc, call, bytes, "tsmpi-window", true) : await mapShared(agreement, libc, call, bytes, "tsmpi-window");
+      mapped = await onHost.map({ group: agreement, call, bytes, name: "tsmpi-window", keepFile: progress });
       local = { memory: mapped.buffer, offsets };
     } else if (array !== undefined) {
       local = { memory: array.buffer, offsets: [array.byteOffset], control: new SharedArrayBuffer(CONTROL_BYTES) };
@@ -156,7 +158,7 @@ export async function allocate<T extends TypedArray>(
     const token = randomBytes(32).toString("hex");
     const address = place.address ?? "127.0.0.1";
     const part: ProgressPart = {
-      ...(mapped !== undefined ? { file: (mapped as KeptMapping).file } : { memory: local.memory as SharedArrayBuffer, control: local.control }),
+      ...(mapped !== undefined ? { file: mapped.file } : { memory: local.memory as SharedArrayBuffer, control: local.control }),
       kind: Kind.name,
       at: mine * CONTROL_WORDS,
       offset: local.offsets[mine]!,
@@ -166,7 +168,7 @@ export async function allocate<T extends TypedArray>(
     };
     thread = await startProgress(part);
     addresses = await comm.allgather<ProgressAddress>({ address, port: thread.port, token });
-    (mapped as KeptMapping | undefined)?.closeFile();
+    mapped?.closeFile();
   }
   const words = new Int32Array(local.control ?? local.memory, 0, Math.max(1, local.offsets.length - 1) * CONTROL_WORDS);
   const targets = members.map(({ length }, r): Target<T> => {
@@ -179,7 +181,7 @@ export async function allocate<T extends TypedArray>(
     await thread?.stop();
     mapped?.release();
   };
-  return { targets, yieldCpu: shm ? (libc as Libc).yieldCpu : () => {}, release };
+  return { targets, yieldCpu: shm ? onHost.yieldCpu : () => {}, release };
 }
 
 /** The bytes of a typed array (a view of the same memory). */

@@ -24,7 +24,7 @@ export interface Algorithms<T> {
 /** Run the algorithm of `algorithms` that fits `ch`'s communicator. */
 export function choose<T>(ch: Channel, algorithms: Algorithms<T>): Promise<T> {
   const { board, tiers: tiered, messages } = algorithms;
-  if (ch.boardLibc !== undefined) return board === undefined ? messages() : onBoard(ch, board, messages);
+  if (ch.onHost !== undefined) return board === undefined ? messages() : onBoard(ch, board, messages);
   // Two ranks, or hosts of one rank each: nothing to group (tiers() says the latter once it knows).
   if (tiered === undefined || ch.size < 3) return messages();
   const known = tiers(ch);

@@ -14,7 +14,8 @@ import { Comm } from "../api/communicator.js";
 import type { PeerAddress } from "../comm/transport/addresses.js";
 import { CommEngine } from "../comm/engine/engine.js";
 import { HostTransport, crowded } from "../comm/transport/host.js";
-import { loadLibc } from "../comm/transport/shm/libc.js";
+import { OnHost } from "../comm/transport/shm/on-host.js";
+import type { Locality } from "../comm/transport/locality.js";
 import { Runtime } from "../comm/engine/runtime.js";
 import type { Transport } from "../comm/transport/port.js";
 import { ZmqTransport } from "../comm/transport/zmq/zmq-transport.js";
@@ -77,15 +78,16 @@ async function alone(env: NodeJS.ProcessEnv): Promise<Comm> {
         `make them one job with ${starter} -n ${size} tsmpi --direct ${script}`,
     );
   }
-  return world(new Runtime(0, 1));
+  return world(new Runtime(0, 1), { node: 0, address: undefined, onHost: new OnHost() });
 }
 
-function world(runtime: Runtime): Comm {
+function world(runtime: Runtime, locality: Locality): Comm {
   return new Comm(
     new CommEngine(
       runtime,
       "w",
       Array.from({ length: runtime.size }, (_, i) => i),
+      locality,
     ),
   );
 }
@@ -108,17 +110,15 @@ async function join(link: LauncherLink): Promise<Comm> {
   const runtime = new Runtime(rank, size);
   const mode = process.env[ENV.transport];
   const node = Number(process.env[ENV.node] ?? 0);
-  runtime.node = node;
   // A host the launcher fills past what shared memory pays for stays on ZeroMQ (see connectShm):
   // it need not load koffi and libc at all (5-6 ms a rank: 4 % of a 64-rank job's time on 2 cores).
   const hostRanks = Number(process.env[ENV.hostRanks]);
   const skip = mode === undefined && Number.isInteger(hostRanks) && crowded(hostRanks, availableParallelism());
-  const libc = (mode === undefined && !skip) || mode === "shm" ? loadLibc({ peerReads: process.env[ENV.singleCopy] !== "0" }) : undefined;
-  const shared = libc && !("unavailable" in libc) ? libc : undefined;
-  const transport = new HostTransport(runtime, shared?.yieldCpu);
-  runtime.libc = shared;
+  const shm = (mode === undefined && !skip) || mode === "shm";
+  const onHost = new OnHost(shm ? { peerReads: process.env[ENV.singleCopy] !== "0" } : undefined);
+  const transport = new HostTransport(runtime.arrivals, onHost.yieldCpu);
+  onHost.connect(transport);
   const address = process.env[ENV.address];
-  runtime.address = address;
   const zmq = await ZmqTransport.bind(
     {
       local: `ipc://${jobDir}/rank-${rank}`,
@@ -128,14 +128,14 @@ async function join(link: LauncherLink): Promise<Comm> {
     },
     transport,
   );
-  transport.attachZmq(zmq);
-  runtime.attach(transport);
+  transport.attachNetwork(zmq);
+  runtime.attach(transport, transport);
   self.transport = transport;
   const published: PeerAddress = { ...zmq.address, cores: availableParallelism() };
-  let unavailable = libc && "unavailable" in libc ? libc.unavailable : undefined;
-  if (shared) {
+  let unavailable = shm ? onHost.unavailable : undefined;
+  if (shm && unavailable === undefined) {
     try {
-      published.shm = transport.openShm(shared, rank, size, published.cores!);
+      published.shm = transport.openShm(onHost, rank, size, published.cores!);
     } catch (error) {
       unavailable = (error as Error).message;
     }
@@ -157,7 +157,7 @@ async function join(link: LauncherLink): Promise<Comm> {
     (peer, reason) => process.stderr.write(`tsmpi: rank ${rank} reaches rank ${peer} through ZeroMQ ipc: its shared memory could not be mapped (${reason})\n`),
     mode === "shm",
   );
-  return world(runtime);
+  return world(runtime, { node, address, onHost });
 }
 /**
  * Abort the whole job (MPI_Abort): the launcher terminates every rank and exits with `code`.

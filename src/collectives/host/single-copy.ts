@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import type { Board } from "../../comm/transport/shm/board-memory.js";
-import type { Libc } from "../../comm/transport/shm/libc.js";
+import type { PeerMemory } from "../../comm/transport/shm/on-host.js";
 import type { TypedArray } from "../../comm/wire/values.js";
 import { checkInto, put } from "../../comm/engine/into.js";
 import { TransportError } from "../../errors.js";
@@ -32,23 +32,23 @@ const probeByte = (member: number, i: number): number => (i * 31 + member * 7 + 
 
 /**
  * Collective, once per communicator (at board set-up): every member that may read its peers
- * (Libc.peerReads: not turned off here, no Yama restriction) offers a probe; each reads every
- * other member's probe and checks it; then all share their verdicts. @returns libc if every
+ * (PeerMemory.peerReads: not turned off here, no Yama restriction) offers a probe; each reads every
+ * other member's probe and checks it; then all share their verdicts. @returns `memory` if every
  * member read every other, on every member alike; else undefined.
  */
-export async function agreeOnReads(ch: Channel, libc: Libc): Promise<Libc | undefined> {
+export async function agreeOnReads(ch: Channel, memory: PeerMemory): Promise<PeerMemory | undefined> {
   let probe: Uint8Array | undefined;
-  if (libc.peerReads) {
+  if (memory.peerReads) {
     probe = new Uint8Array(PROBE);
     for (let i = 0; i < PROBE; i++) probe[i] = probeByte(ch.rank, i);
   }
-  const where = await bruck(ch, probe === undefined ? undefined : whereabouts(libc, probe));
+  const where = await bruck(ch, probe === undefined ? undefined : whereabouts(memory, probe));
   let ok = where.every((w) => w !== undefined);
   const seen = new Uint8Array(PROBE);
   for (let s = 0; ok && s < ch.size; s++) {
     if (s === ch.rank) continue;
     try {
-      libc.readPeer(where[s]![0]!, BigInt(where[s]![1]!), seen);
+      memory.readPeer(where[s]![0]!, BigInt(where[s]![1]!), seen);
       ok = seen.every((byte, i) => byte === probeByte(s, i));
     } catch {
       ok = false;
@@ -56,12 +56,12 @@ export async function agreeOnReads(ch: Channel, libc: Libc): Promise<Libc | unde
   }
   const verdicts = await bruck(ch, ok);
   probe?.fill(0); // held until every member has read it
-  return verdicts.every(Boolean) ? libc : undefined;
+  return verdicts.every(Boolean) ? memory : undefined;
 }
 
 /** The board values that say where `array` sits: this process, and the address of its bytes. */
-export function whereabouts(libc: Libc, array: TypedArray): number[] {
-  return [process.pid, Number(libc.addressOf(array))];
+export function whereabouts(memory: PeerMemory, array: TypedArray): number[] {
+  return [process.pid, Number(memory.addressOf(array))];
 }
 
 /**
@@ -74,7 +74,7 @@ export function whereabouts(libc: Libc, array: TypedArray): number[] {
 export function alltoallvRead<T extends TypedArray>(
   board: Board,
   ch: Channel,
-  libc: Libc,
+  memory: PeerMemory,
   like: T,
   own: TypedArray,
   blocks: Block[],
@@ -91,7 +91,7 @@ export function alltoallvRead<T extends TypedArray>(
       let displacement = 0;
       for (let r = 0; r < ch.rank; r++) displacement += counts[r]!;
       const place = new Uint8Array(out.buffer, out.byteOffset + offsets[s]! * unit, blocks[s]!.length * unit);
-      readFrom(board, ch, libc, s, displacement * unit, place, `rank ${s}'s block`);
+      readFrom(board, ch, memory, s, displacement * unit, place, `rank ${s}'s block`);
     }
     if (into !== undefined) checkInto(ch, into, like, total);
     return out;
@@ -108,7 +108,7 @@ export function alltoallvRead<T extends TypedArray>(
 export function bcastRead(
   board: Board,
   ch: Channel,
-  libc: Libc,
+  memory: PeerMemory,
   value: unknown,
   root: number,
   length: number,
@@ -120,7 +120,7 @@ export function bcastRead(
     if (ch.rank === root) return value;
     const Ctor = CTORS[kind]!;
     const out = resultArray(into, Ctor, length);
-    readFrom(board, ch, libc, root, 0, new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT), `the root's (rank ${root}) array`);
+    readFrom(board, ch, memory, root, 0, new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT), `the root's (rank ${root}) array`);
     return out;
   });
 }
@@ -130,9 +130,9 @@ export function bcastRead(
  * ([..., pid, address] in its values 2 and 3); throws a TransportError naming `what` if they
  * cannot all be read.
  */
-function readFrom(board: Board, ch: Channel, libc: Libc, member: number, offset: number, place: Uint8Array, what: string): void {
+function readFrom(board: Board, ch: Channel, memory: PeerMemory, member: number, offset: number, place: Uint8Array, what: string): void {
   try {
-    libc.readPeer(board.read(member, 2) as number, BigInt(board.read(member, 3) as number) + BigInt(offset), place);
+    memory.readPeer(board.read(member, 2) as number, BigInt(board.read(member, 3) as number) + BigInt(offset), place);
   } catch (error) {
     throw new TransportError(`${ch.call} on rank ${ch.rank}: could not read ${what} from its memory (${(error as Error).message})`, { cause: error });
   }

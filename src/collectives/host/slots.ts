@@ -7,7 +7,7 @@
 import { AHEAD, FALLBACK, type Board } from "../../comm/transport/shm/board-memory.js";
 import { arrayKind, isTypedArray } from "../../comm/wire/arrays.js";
 import type { TypedArray } from "../../comm/wire/values.js";
-import type { Libc } from "../../comm/transport/shm/libc.js";
+import type { PeerMemory } from "../../comm/transport/shm/on-host.js";
 import { describe } from "../../comm/wire/validate.js";
 import { OpError } from "../../errors.js";
 import { bruck, bruckAllgatherv } from "../network/bruck.js";
@@ -50,7 +50,7 @@ export function boardBcast<T>(board: Board, ch: Channel, value: T, root: number,
   // An array too large for the slot is described there (length, kind, and where it sits if the
   // members may read each other's memory), then read from the root's memory or through the stage.
   // (`reads`: the board's agreed single copy, asked of large arrays only; a refused read redoes it through the stage.)
-  const staged = async (length: number, kind: number, reads: Libc | undefined): Promise<T> => {
+  const staged = async (length: number, kind: number, reads: PeerMemory | undefined): Promise<T> => {
     const viaStage = () => bcastStaged(board, ch, value, root, length, kind, into);
     const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into, viaStage) : viaStage());
     if (data === undefined) return binomialBcast(ch, value, root, into);

@@ -14,7 +14,6 @@
  * barrier (so that the next round or collective does not write over what a rank still reads).
  */
 import type { Board } from "../../comm/transport/shm/board-memory.js";
-import { mapShared } from "../../comm/transport/shm/shared.js";
 import { CTORS } from "../../comm/wire/arrays.js";
 import type { TypedArray } from "../../comm/wire/values.js";
 import { TransportError } from "../../errors.js";
@@ -54,7 +53,7 @@ async function stageOf(ch: Channel, board: Board, bytes: number): Promise<Uint8A
   // Growing: double, so that a series of growing calls maps O(log) times; shrinking: what is needed.
   const grown = Math.ceil(Math.min(STAGE_MAX, Math.max(need, size < need ? 2 * size : 0)) / PAGE) * PAGE;
   try {
-    const mapped = await mapShared(agreement(ch), ch.boardLibc!, ch.call, grown, "tsmpi-stage");
+    const mapped = await ch.onHost!.map({ group: agreement(ch), call: ch.call, bytes: grown, name: "tsmpi-stage" });
     board.stage = { bytes: new Uint8Array(mapped.buffer, 0, grown), release: mapped.release, small: 0 };
     return board.stage.bytes;
   } catch (error) {

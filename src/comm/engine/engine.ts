@@ -11,8 +11,9 @@ import type { Envelope, TypedArray } from "../wire/codec.js";
 import type { Peers } from "./waits.js";
 import type { Hurry, Status } from "./request.js";
 import type { Site } from "./into.js";
-import { Board } from "../transport/shm/board-memory.js";
-import type { Libc } from "../transport/shm/libc.js";
+import type { Locality } from "../transport/locality.js";
+import type { HostGroup } from "../transport/shm/on-host.js";
+import { watch } from "./watch.js";
 
 /**
  * A communicator's members grouped by host, worked out by its first collective that spans
@@ -54,23 +55,14 @@ export class Channel {
     return this.group.post(this.call, this.group.collectiveContext, dest, this.tag, value, true);
   }
 
-  /** The communicator's collective board (see board.ts): undefined until first needed; null where messages serve. */
-  get board(): Board | null | Promise<Board | null> | undefined {
-    return this.group.board;
-  }
-
-  set board(board: Board | null | Promise<Board | null>) {
-    this.group.board = board;
-  }
-
-  /** Shared memory, if every member of the communicator is on this host and reached through it (a board can serve). */
-  get boardLibc(): Libc | undefined {
-    return this.group.boardLibc();
+  /** The same-host path of the communicator, if every member is on this host and reached through shared memory (a board can serve). */
+  get onHost(): HostGroup | undefined {
+    return this.group.onHost;
   }
 
   /** Index of this rank's host in the job (collectives across hosts group the members by it). */
   get node(): number {
-    return this.group.runtime.node;
+    return this.group.locality.node;
   }
 
   /** The members grouped by host: undefined until first needed; null where the communicator is not spread over several hosts with several ranks on one. */
@@ -80,11 +72,6 @@ export class Channel {
 
   set tiers(tiers: Tiers | null | Promise<Tiers | null>) {
     this.group.tiers = tiers;
-  }
-
-  /** A board over `buffer` (mapped by every member); `release` lets go of the mapping when the communicator is freed. */
-  makeBoard(buffer: ArrayBuffer, release: () => void): Board {
-    return this.group.makeBoard(buffer, release);
   }
 
   /**
@@ -109,8 +96,8 @@ export class CommEngine {
   private childSeq = 0;
   /** createGroup's children, numbered per tag and member list (see groupChild). */
   private readonly groupSeq = new Map<string, number>();
-  /** See Channel.board. */
-  board: Board | null | Promise<Board | null> | undefined;
+  /** See {@link onHost}: null once known to be off-host. */
+  #host: HostGroup | null | undefined;
   /** See Channel.tiers. */
   tiers: Tiers | null | Promise<Tiers | null> | undefined;
   /** Freed (Comm.free): every later call on the communicator is refused. */
@@ -122,6 +109,8 @@ export class CommEngine {
     readonly id: string,
     /** World rank of each member, indexed by rank in this group. */
     readonly members: readonly number[],
+    /** Where this rank runs, and the same-host path. */
+    readonly locality: Locality,
   ) {
     this.rank = members.indexOf(runtime.rank);
     this.size = members.length;
@@ -180,20 +169,20 @@ export class CommEngine {
     return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry) as Promise<Envelope>;
   }
 
-  /** Shared memory, if every member is on this host and reached through it (and there are several). */
-  boardLibc(): Libc | undefined {
-    const { runtime } = this;
-    if (this.size < 2 || runtime.libc === undefined) return undefined;
-    return this.members.every((rank) => rank === runtime.rank || runtime.nearby(rank)) ? runtime.libc : undefined;
-  }
-
-  makeBoard(buffer: ArrayBuffer, release: () => void): Board {
-    const peers = this.peers(ANY_SOURCE, true);
-    return new Board(buffer, this.rank, this.size, release, {
-      watch: (call, ready, sleeping, awaited) => this.runtime.watch(call, this.collectiveContext, peers, ready, sleeping, awaited),
-      nudge: (member) => this.runtime.nudge(this.members[member]!),
-      spin: (ready) => this.runtime.spin(ready),
-    });
+  /** The same-host side of this communicator (its board and stage), if it has several members, all reached through shared memory. */
+  get onHost(): HostGroup | undefined {
+    if (this.#host === undefined) {
+      const peers = this.peers(ANY_SOURCE, true);
+      const { runtime, collectiveContext: context } = this;
+      const bells = this.locality.onHost;
+      this.#host =
+        bells.group({
+          rank: this.rank,
+          members: this.members,
+          watch: (call, ready, sleeping, awaited) => watch(runtime.fates, bells, { call, context, peers, ready, sleeping, awaited }),
+        }) ?? null;
+    }
+    return this.#host ?? undefined;
   }
 
   /** The ArgumentError of a call on this communicator once it is freed, if it is. */
@@ -213,10 +202,7 @@ export class CommEngine {
    */
   free(): void {
     this.freed = true;
-    const board = this.board;
-    this.board = null;
-    if (board instanceof Board) board.free();
-    else if (board instanceof Promise) void board.then((made) => made?.free());
+    this.#host?.free();
   }
 
   /** A private channel for one collective call. */
@@ -226,7 +212,7 @@ export class CommEngine {
 
   /** A group of the same runtime with a child context id (dup/split): equal on every member, since those calls are collective. */
   child(suffix: string, members: readonly number[] = this.members): CommEngine {
-    return new CommEngine(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members);
+    return new CommEngine(this.runtime, `${this.id}.${this.childSeq++}${suffix}`, members, this.locality);
   }
 
   /**
@@ -238,7 +224,7 @@ export class CommEngine {
     const key = `${tag}[${members.join(",")}]`;
     const seq = this.groupSeq.get(key) ?? 0;
     this.groupSeq.set(key, seq + 1);
-    return new CommEngine(this.runtime, `${this.id}.g${key.length <= 40 ? key : `${tag}#${members.length}#${fnv(key)}`}.${seq}`, members);
+    return new CommEngine(this.runtime, `${this.id}.g${key.length <= 40 ? key : `${tag}#${members.length}#${fnv(key)}`}.${seq}`, members, this.locality);
   }
 }
 

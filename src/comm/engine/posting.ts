@@ -4,7 +4,7 @@
  * caller has yielded. A receive that waits allocates nothing here beyond its promise reaction.
  */
 import type { Hurry } from "./request.js";
-import type { Transport } from "../transport/port.js";
+import type { SameHostPath, Transport } from "../transport/port.js";
 import { Waits, mayArriveNearby, type Peers, type Wait } from "./waits.js";
 
 const RESOLVED = Promise.resolve();
@@ -12,8 +12,9 @@ const RESOLVED = Promise.resolve();
 export class Posting {
   /** Everything this rank waits in: receives and probes, and the runtime's other waits. */
   readonly waits = new Waits();
-  /** Set once the runtime has its transport. */
+  /** Set once the runtime has its transport, and its shared-memory side (where receives poll). */
   transport: Transport | undefined;
+  near: SameHostPath | undefined;
   /** Waits posted and not polled for yet, oldest first (see {@link post}). */
   private readonly toPoll: Wait[] = [];
   private readonly pollNext = (): void => this.pollFor(this.toPoll.shift()!);
@@ -31,11 +32,11 @@ export class Posting {
    */
   post(wait: Wait, peers: Peers, hurry?: Hurry): void {
     const transport = this.transport;
-    const near = transport?.await !== undefined && (transport.nearby === undefined || mayArriveNearby(peers, this.rank, transport as Required<Transport>));
+    const near = this.near !== undefined && mayArriveNearby(peers, this.rank, this.near);
     // A receive about to poll reads the clock only if it ends up waiting (see pollFor): most never do.
     const lazy = hurry !== undefined && hurry.eager !== true;
     this.waits.add(wait, peers, !near || lazy);
-    // A receive that polls arms the doorbell only when it goes to sleep (in transport.await).
+    // A receive that polls arms the doorbell only when it goes to sleep (in SameHostPath.await).
     transport?.acquire(near);
     if (!near) return;
     if (lazy) {
@@ -86,7 +87,7 @@ export class Posting {
     const outer = this.polled;
     this.polled = wait;
     try {
-      this.transport!.await!(this.pollDone, limitMs);
+      this.near!.await(this.pollDone, limitMs);
     } finally {
       this.polled = outer;
     }

@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import { encodeFlow, type Envelope, type TypedArray } from "../wire/codec.js";
 import type { Outgoing } from "../wire/envelope.js";
-import type { Transport } from "../transport/port.js";
+import type { SameHostPath, Transport } from "../transport/port.js";
 import { ANYONE, newWait, type Waits } from "./waits.js";
 import { MessageKind } from "../wire/wire.js";
 
@@ -37,8 +37,9 @@ const COPY_BYTES_PER_MS = 4e6;
 export class ParkedSends {
   private readonly parked = new Map<number, Parked>();
   private nextId = 0;
-  /** Set once the runtime has its transport. */
+  /** Set once the runtime has its transport, and its shared-memory side (where a parked payload may wait to be pulled). */
   transport: Transport | undefined;
+  near: SameHostPath | undefined;
 
   constructor(
     /** This rank (world). */
@@ -56,7 +57,7 @@ export class ParkedSends {
     // Keep reading while payloads are parked: their receivers' requests must be heard.
     if (this.parked.size === 1) transport.acquire();
     const announced = transport.send(dest, [encodeFlow([MessageKind.Rts, message.context, message.source, message.tag, message.bytes, this.rank, id])]);
-    if (parked.borrowed) this.keepOrCopy(transport, parked, id, message.wire);
+    if (parked.borrowed) this.keepOrCopy(parked, id, message.wire);
     if (!handover) return announced;
     const handed = new Promise<void>((resolve, reject) => (parked.handover = { resolve, reject }));
     // It may settle before the announcement is queued, or never be awaited if that fails.
@@ -105,8 +106,8 @@ export class ParkedSends {
    * that memory (one copy through shared memory instead of three); past that, copy it, since
    * the caller may reuse its memory as soon as `send` returns.
    */
-  keepOrCopy(transport: Transport, parked: Parked, id: number, bytes: number): void {
-    transport.await?.(() => !this.parked.has(id), bytes / COPY_BYTES_PER_MS);
+  keepOrCopy(parked: Parked, id: number, bytes: number): void {
+    this.near?.await(() => !this.parked.has(id), bytes / COPY_BYTES_PER_MS);
     if (!this.parked.has(id)) return;
     parked.frames = parked.frames.map((frame) => Buffer.from(frame));
     parked.borrowed = false;

@@ -10,7 +10,7 @@ import type { FlowControl } from "../wire/flow.js";
 import type { Placement } from "./placement.js";
 import { LastBytes } from "../wire/arrays.js";
 import { RawHead, RawHeadReader } from "../wire/raw.js";
-import type { Transport } from "../transport/port.js";
+import type { SameHostPath } from "../transport/port.js";
 import type { TypedArray } from "../wire/values.js";
 
 /** Typed arrays up to this size take the fast path (larger ones: the copy is the cost, not the encoding). */
@@ -34,7 +34,7 @@ export class SmallArrays {
    * Write `array` (kind code `kind`) to `worldDest` now, eagerly, if it is small, the flow
    * window has room and so has the transport (`sync`: a synchronous send's id, see synchronous.ts). @returns false if it did not go.
    */
-  send(transport: Transport, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, sync = -1): boolean {
+  send(near: SameHostPath, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, sync = -1): boolean {
     const byteLength = array.byteLength;
     const head = this.outHead;
     // An empty array is one frame, not two, in the frame encoding: it takes the usual path.
@@ -42,7 +42,7 @@ export class SmallArrays {
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
     const bytes = this.arrayBytes.of(array);
-    if (transport.sendPair!(worldDest, head, bytes)) return true;
+    if (near.sendPair(worldDest, head, bytes)) return true;
     this.flow.credit(worldDest, wire);
     return false;
   }

@@ -109,9 +109,9 @@ export class SyncSends {
     peers: Peers,
     hurry?: Hurry,
   ) {
-    const transport = this.posting.transport;
-    if (transport?.sendPair === undefined || dest === this.rank || this.gone.has(dest)) return undefined;
-    if (!this.small.send(transport, dest, context, source, tag, array, kind, this.nextId + 1)) return undefined;
+    const near = this.posting.near;
+    if (near === undefined || dest === this.rank || this.gone.has(dest)) return undefined;
+    if (!this.small.send(near, dest, context, source, tag, array, kind, this.nextId + 1)) return undefined;
     // Registered after the write: its Ack can only be taken by a later poll.
     return this.await(++this.nextId, dest, newWait(call, context, peer, tag), peers, hurry);
   }
@@ -130,13 +130,12 @@ export class SyncSends {
     const { from } = envelope;
     // To itself: once the receive's own completion has run (its request reports done before the ssend returns, as MPI's does).
     if (from === this.rank) return void setImmediate(() => this.acked(this.rank, id));
-    const transport = this.posting.transport;
     this.ackHead.id = id;
-    if (transport?.sendPair?.(from, this.ackHead, NO_BYTES) === true) return;
-    void transport?.send(from, [encodeFlow([MessageKind.Ack, this.rank, id])]).catch(() => undefined);
+    if (this.posting.near?.sendPair(from, this.ackHead, NO_BYTES) === true) return;
+    void this.posting.transport?.send(from, [encodeFlow([MessageKind.Ack, this.rank, id])]).catch(() => undefined);
   }
 
-  /** Delivery hook: a raw Ack read where it lies (see Transport.sendPair). @returns false for any other message. */
+  /** Delivery hook: a raw Ack read where it lies (see SameHostPath.sendPair). @returns false for any other message. */
   arrive(bytes: Uint8Array, view: DataView, head: number, headLength: number): boolean {
     if (headLength !== ACK_BYTES || bytes[head] !== ACK_MARKER) return false;
     this.acked(view.getInt32(head + 4, true), view.getUint32(head + 8, true));

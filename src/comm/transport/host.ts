@@ -1,7 +1,10 @@
 /**
- * The transport a rank uses: shared memory to the ranks of its host (when available) and
- * ZeroMQ to everyone else. ZeroMQ also carries the doorbells that wake a rank sleeping on
- * shared memory. Message order per pair holds because a pair always uses one path.
+ * The transport a rank uses, chosen per peer by locality, here and nowhere else: shared memory
+ * (shm/, whose home is OnHost) to the ranks of its host where it is available, and the network
+ * path (any {@link Transport}: ZeroMQ today, zmq/) to everyone else. The network path also
+ * carries the doorbells that wake a rank sleeping on shared memory. Message order per pair
+ * holds because a pair always uses one path. A second network transport plugs in as the
+ * network path (a Transport of its own, or one that picks between it and ZeroMQ per peer).
  *
  * Waiting: a blocked receive polls shared memory (busy while the host has a core per rank;
  * yielding the CPU between polls when ranks outnumber cores) and, after
@@ -9,11 +12,10 @@
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
-import type { Libc } from "./shm/libc.js";
-import { ShmTransport } from "./shm/shm-transport.js";
+import type { OnHost } from "./shm/on-host.js";
+import type { ShmTransport } from "./shm/shm-transport.js";
 import type { SegmentAddress } from "./shm/segment.js";
-import type { Delivery, FrameWriter, Transport } from "./port.js";
-import type { ZmqTransport } from "./zmq/zmq-transport.js";
+import type { Delivery, FrameWriter, SameHostPath, Transport } from "./port.js";
 import { TransportError } from "../../errors.js";
 
 /**
@@ -43,13 +45,14 @@ export function crowded(ranks: number, cores: number): boolean {
   return ranks > 2 * cores;
 }
 
-export class HostTransport implements Transport, Delivery {
+export class HostTransport implements Transport, SameHostPath, Delivery {
   private demand = 0;
   private shm: ShmTransport | undefined;
   private oversubscribed = false;
   /** How long a blocked receive polls (ms); 0 where ranks far outnumber cores (pollers would only steal each other's time). */
   private spinLimit = SPIN_MS;
-  private zmq!: ZmqTransport;
+  /** The network path (see {@link attachNetwork}). */
+  private zmq!: Transport;
   /** Waits on shared state other than the rings (see onWake). */
   private readonly wakeListeners = new Set<() => void>();
 
@@ -58,27 +61,26 @@ export class HostTransport implements Transport, Delivery {
     private readonly yieldCpu: () => void = () => undefined,
   ) {}
 
-  /** Use `zmq` for control, doorbells and peers off the host. */
-  attachZmq(zmq: ZmqTransport): void {
-    this.zmq = zmq;
+  /** Use `network` (ZeroMQ today) for doorbells and for the peers shared memory does not reach. */
+  attachNetwork(network: Transport): void {
+    this.zmq = network;
   }
 
   /** Create this rank's shared-memory inbox. @returns its address, for the address table. */
-  openShm(libc: Libc, rank: number, size: number, cores: number): SegmentAddress {
-    this.shm = ShmTransport.create(
-      libc,
+  openShm(onHost: OnHost, rank: number, size: number, cores: number): SegmentAddress {
+    this.shm = onHost.inbox({
       rank,
       size,
       cores,
-      this.sink,
+      sink: this.sink,
       // A side message: delivered as the sender exits, but never holds its exit if the peer is gone.
-      (peer) => this.zmq.advise(peer, DOORBELL),
-      (active) => this.hold(active),
-      (step) => {
+      wake: (peer) => this.zmq.advise(peer, DOORBELL),
+      onPending: (active) => this.hold(active),
+      poll: (step) => {
         this.spin(step, Infinity, true);
         if (this.demand > 0) this.rearm();
       },
-    );
+    });
     return this.shm.address;
   }
 
@@ -241,7 +243,7 @@ export class HostTransport implements Transport, Delivery {
 
   peerGone(rank: number): void {
     this.shm?.peerGone(rank, new TransportError(`rank ${rank} exited before reading a message sent to it`));
-    this.zmq.peerGone();
+    this.zmq.peerGone(rank);
   }
 
   close(discard = false): void {

@@ -1,7 +1,8 @@
 /**
- * The seam between the engine (matching, flow control, failures: transport-independent) and
+ * The seams between the engine (matching, flow control, failures: transport-independent) and
  * whatever moves bytes between ranks. A transport carries opaque multipart messages between
- * world ranks, in order per pair of ranks, and never drops one while both ranks live.
+ * world ranks, in order per pair of ranks, and never drops one while both ranks live. Where
+ * ranks share a host, the {@link SameHostPath} adds what only shared memory can do.
  */
 import { Buffer } from "node:buffer";
 
@@ -49,12 +50,6 @@ export interface Transport {
    *   so): the transport copies whatever it keeps past `send`
    */
   send(dest: number, frames: Buffer[], flush?: boolean, borrowed?: boolean): Promise<void>;
-  /**
-   * Write a message of two frames to `dest` at once, without making them: `head` is written in
-   * place, then the bytes of `array`. @returns false if it cannot go now (send it with
-   * {@link send}). Optional; used only where {@link borrows} says so.
-   */
-  sendPair?(dest: number, head: FrameWriter, array: Uint8Array): boolean;
   /** Does a message to `dest` leave the caller's memory before `send` returns? Then its frames may view that memory. */
   borrows(dest: number): boolean;
   /**
@@ -64,30 +59,10 @@ export interface Transport {
   advise(dest: number, frame: Buffer): void;
   /**
    * Someone waits for a message: deliver arrivals until the matching `release()`.
-   * @param polling the caller will call {@link await} before it sleeps (so nothing needs to wake it yet)
+   * @param polling the caller will call SameHostPath.await before it sleeps (so nothing needs to wake it yet)
    */
   acquire(polling?: boolean): void;
   release(): void;
-  /**
-   * A receive is blocked until `satisfied()` turns true: the transport may spend a short
-   * while polling for it before the caller yields to the event loop. Optional.
-   * @param limitMs poll at most this long (by default, until nothing has moved for a while)
-   * @param deliver deliver arriving messages meanwhile (default); a wait on shared state other
-   *   than messages may leave them in the rings, so that they land where a receive posted next wants them
-   */
-  await?(satisfied: () => boolean, limitMs?: number, deliver?: boolean): void;
-  /**
-   * Do messages from world rank `rank` arrive where {@link await} polls? A receive from any
-   * other peer (another host: ZeroMQ) sleeps in the event loop at once instead of polling.
-   */
-  nearby?(rank: number): boolean;
-  /**
-   * Ring world rank `rank`'s doorbell: it may sleep waiting on shared memory this rank has just
-   * changed (a collective board; see {@link onWake}). Optional.
-   */
-  nudge?(rank: number): void;
-  /** Call `listener` after every doorbell (and idle timeout) while someone waits; @returns its removal. Optional. */
-  onWake?(listener: () => void): () => void;
   /** Deliver whatever has already arrived (progress for iprobe/test). */
   poll(): Promise<void>;
   /** Deliver everything that has already arrived, however long that takes. */
@@ -98,4 +73,42 @@ export interface Transport {
   peerGone(rank: number): void;
   /** Close everything; queued outgoing messages are still delivered unless `discard`. */
   close(discard?: boolean): void;
+}
+
+/**
+ * What the path through shared memory adds for the ranks of one host: writing a message in
+ * place, polling before sleeping, and doorbells for waits on shared state (collective boards).
+ * The engine reaches it through the {@link Transport}'s owner only where the host maps shared
+ * memory; collectives and windows reach it through OnHost (shm/on-host.ts).
+ */
+export interface SameHostPath {
+  /**
+   * Write a message of two frames to `dest` at once, without making them: `head` is written in
+   * place, then the bytes of `array`. @returns false if it cannot go now (send it with
+   * Transport.send). Used only where Transport.borrows says so.
+   */
+  sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean;
+  /**
+   * A receive is blocked until `satisfied()` turns true: the transport may spend a short
+   * while polling for it before the caller yields to the event loop.
+   * @param limitMs poll at most this long (by default, until nothing has moved for a while)
+   * @param deliver deliver arriving messages meanwhile (default); a wait on shared state other
+   *   than messages may leave them in the rings, so that they land where a receive posted next wants them
+   */
+  await(satisfied: () => boolean, limitMs?: number, deliver?: boolean): void;
+  /**
+   * Do messages from world rank `rank` arrive where `await` polls? A receive from any
+   * other peer (another host: ZeroMQ) sleeps in the event loop at once instead of polling.
+   */
+  nearby(rank: number): boolean;
+  /**
+   * Ring world rank `rank`'s doorbell: it may sleep waiting on shared memory this rank has just
+   * changed (a collective board; see `onWake`).
+   */
+  nudge(rank: number): void;
+  /** Call `listener` after every doorbell (and idle timeout) while someone waits; @returns its removal. */
+  onWake(listener: () => void): () => void;
+  /** See Transport.acquire: waits on shared state count as waiters too. */
+  acquire(polling?: boolean): void;
+  release(): void;
 }

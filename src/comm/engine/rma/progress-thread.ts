@@ -22,7 +22,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { rmaKernel, type RmaKernel } from "./kernel.js";
-import type { SharedFile } from "../../transport/shm/libc.js";
+import type { SharedFile } from "../../transport/shm/on-host.js";
 
 /**
  * TLS settings of both ends of a progress connection (remote.ts connects with them). PSK

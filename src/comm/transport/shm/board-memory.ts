@@ -21,7 +21,7 @@
  */
 import { CTORS, arrayKind } from "../../wire/arrays.js";
 import type { TypedArray } from "../../wire/values.js";
-import type { Libc } from "./libc.js";
+import type { PeerMemory } from "./libc.js";
 
 /** Int32 words per member's control line (one cache line). */
 const LINE = 16;
@@ -54,9 +54,9 @@ export function slotBytes(size: number): number {
 
 /** What a board waits with (the engine's watch, and its doorbells). */
 export interface BoardHooks {
-  /** Resolve once `ready()`; `sleeping` sets this member's flag (see Runtime.watch); `call` names the wait in hang reports. */
+  /** Resolve once `ready()`; `sleeping` sets this member's flag (see engine/watch.ts); `call` names the wait in hang reports. */
   watch(call: string, ready: () => boolean, sleeping: (asleep: boolean) => void, awaited: () => number): Promise<void>;
-  /** Poll for `ready()` right away, for a while (as a blocked receive does; see Transport.await). */
+  /** Poll for `ready()` right away, for a while (as a blocked receive does; see SameHostPath.await). */
   spin(ready: () => boolean): void;
   /** Wake member `member`. */
   nudge(member: number): void;
@@ -89,7 +89,7 @@ export class Board {
    * members when the board was set up, and dropped by all alike if a read fails later (see
    * collectives/single-copy.ts); undefined: copy through the stage or messages.
    */
-  reads: Libc | undefined;
+  reads: PeerMemory | undefined;
 
   constructor(
     readonly buffer: ArrayBuffer,

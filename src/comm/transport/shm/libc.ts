@@ -21,6 +21,9 @@ export interface SharedFile {
   inode: string;
 }
 
+/** Reading a host-mate's memory in one copy (process_vm_readv), where the host allows it. */
+export type PeerMemory = Pick<Libc, "peerReads" | "addressOf" | "readPeer">;
+
 export interface Libc {
   /**
    * A new anonymous shared file of `bytes` bytes (memfd_create + ftruncate): nothing in

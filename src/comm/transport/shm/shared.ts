@@ -15,19 +15,33 @@ export interface Agreement {
   allgather<V>(value: V): Promise<V[]>;
 }
 
-/** A mapping of the segment that can be let go of before the process ends (see Libc.mapReleasable). */
+/**
+ * A mapping of the segment, that can be let go of before the process ends (see
+ * Libc.mapReleasable); with `keepFile`, the file as rank 0 offers it too, open until `closeFile`.
+ */
 export interface Mapped {
   buffer: ArrayBuffer;
   release(): void;
-}
-
-/** A mapping whose file can still be opened (see mapShared's `keepFile`). */
-export interface KeptMapping extends Mapped {
-  /** The segment as rank 0 offers it (open while rank 0 has not called closeFile). */
+  /** The segment as rank 0 offers it (with `keepFile`: open while rank 0 has not called closeFile). */
   file: SharedFile;
-  /** Rank 0 closes its descriptor (a no-op elsewhere); the mappings keep the memory. */
+  /** Rank 0 closes its descriptor (a no-op elsewhere, and once closed); the mappings keep the memory. */
   closeFile(): void;
 }
+
+/** What {@link mapShared} maps, and for whom. */
+export interface MapRequest {
+  /** The ranks that map it, and how they agree. */
+  group: Agreement;
+  /** The MPI call that maps it, for errors. */
+  call: string;
+  bytes: number;
+  /** The segment's name in /proc/<pid>/maps (memfd:<name>). */
+  name: string;
+  /** Rank 0 keeps its descriptor open until it calls `closeFile` (other threads of the ranks map it meanwhile). @default false */
+  keepFile?: boolean;
+}
+
+type Released = ReturnType<Libc["mapReleasable"]>;
 
 /** Where rank 0 made the segment, or why it could not. */
 type Offer = SharedFile | { error: string };
@@ -36,27 +50,10 @@ type Offer = SharedFile | { error: string };
  * Rank 0 creates a segment of `bytes` and offers it; everyone maps it; nobody goes on until
  * all have. Collective. @throws TransportError (on every rank) if any rank could not map it,
  * or expected another size than rank 0's (each maps the size rank 0 made, never its own).
- * @param name the segment's name in /proc/<pid>/maps (memfd:<name>)
- * @param keepFile rank 0 keeps its descriptor open until it calls `closeFile` (other threads of the ranks map it meanwhile)
  */
-export async function mapShared(group: Agreement, libc: Libc | { unavailable: string }, call: string, bytes: number, name: string): Promise<Mapped>;
-export async function mapShared(
-  group: Agreement,
-  libc: Libc | { unavailable: string },
-  call: string,
-  bytes: number,
-  name: string,
-  keepFile: true,
-): Promise<KeptMapping>;
-export async function mapShared(
-  group: Agreement,
-  libc: Libc | { unavailable: string },
-  call: string,
-  bytes: number,
-  name: string,
-  keepFile = false,
-): Promise<Mapped | KeptMapping> {
-  let own: { fd: number; mapped: Mapped } | undefined;
+export async function mapShared(libc: Libc | { unavailable: string }, request: MapRequest): Promise<Mapped> {
+  const { group, call, bytes, name, keepFile = false } = request;
+  let own: { fd: number; mapped: Released } | undefined;
   let made: Offer | undefined;
   if (group.rank === 0) {
     made = attempt(() => {
@@ -67,7 +64,7 @@ export async function mapShared(
     });
   }
   const offer = (await group.bcast(made))!;
-  let mapped = own?.mapped;
+  let mapped: Released | undefined = own?.mapped;
   let error = "error" in offer ? offer.error : undefined;
   if (group.rank !== 0 && !("error" in offer)) {
     const result = attempt(() => {
@@ -84,7 +81,11 @@ export async function mapShared(
     if ("error" in result) error = result.error;
   }
   const errors = await group.allgather(error);
-  const closeFile = (): void => void (own !== undefined && !("unavailable" in libc) && libc.close(own.fd));
+  let open = own !== undefined;
+  const closeFile = (): void => {
+    if (open && !("unavailable" in libc)) libc.close(own!.fd);
+    open = false;
+  };
   if (!keepFile || errors.some((e) => e !== undefined)) closeFile();
   const first = errors.findIndex((e) => e !== undefined);
   if (first >= 0) {
@@ -96,7 +97,7 @@ export async function mapShared(
       `cannot map shared memory on rank ${first} of the host (${errors[first]}); shared memory needs Linux, memfd and koffi`,
     );
   }
-  return keepFile ? { ...mapped!, file: offer as SharedFile, closeFile } : mapped!;
+  return { ...mapped!, file: offer as SharedFile, closeFile };
 }
 
 /** Run `body`, turning an error into a value that can be broadcast. */

@@ -52,6 +52,23 @@ const NO_SOURCES: readonly Source[] = [];
 /** When a rank maps its inboxes' pages (see {@link ShmTransport.connect}): after its start, so that a page a message first reaches costs no fault later. */
 const TOUCH_AFTER_MS = 100;
 
+/** What a rank's shared-memory inbox is made with (see ShmTransport.create). */
+export interface InboxOptions {
+  /** This rank and the job's size (world). */
+  rank: number;
+  size: number;
+  /** CPUs this rank may run on (how long its ring waits before it sleeps). */
+  cores: number;
+  /** Where arriving messages go. */
+  sink: Delivery;
+  /** Wake a sleeping peer (a doorbell through the control transport). */
+  wake: (rank: number) => void;
+  /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
+  onPending: (active: boolean) => void;
+  /** Poll (see HostTransport.spin) until `step` says done (true), or nothing moves ("moved": it made progress) for a while. */
+  poll: (step: () => boolean | "moved") => void;
+}
+
 export class ShmTransport {
   private readonly peers: Array<Peer | undefined> = [];
   /** Every peer on the host: we read its ring even if we could not map its inbox (it may have sent and exited). */
@@ -82,16 +99,9 @@ export class ShmTransport {
     private readonly poll: (step: () => boolean | "moved") => void,
   ) {}
 
-  static create(
-    libc: Libc,
-    rank: number,
-    size: number,
-    cores: number,
-    sink: Delivery,
-    wake: (rank: number) => void,
-    onPending: (active: boolean) => void,
-    poll: (step: () => boolean | "moved") => void,
-  ): ShmTransport {
+  /** This rank's inbox, made now; peers' inboxes are mapped as they are first used (see {@link connect}). */
+  static create(libc: Libc, inbox: InboxOptions): ShmTransport {
+    const { rank, size, cores, sink, wake, onPending, poll } = inbox;
     const { segment, address } = Segment.create(libc, size, cores);
     return new ShmTransport(libc, rank, segment, address, sink, wake, onPending, poll);
   }
