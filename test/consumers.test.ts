@@ -328,9 +328,12 @@ console.log(\`rank \${comm.rank} of \${comm.size}: total \${total}, shared memor
     expect(names).not.toContain("yargs");
     // Half the first install's bytes is out of reach while zeromq ships prebuilt addons for every
     // OS (34.6 MB) and a from-source build helper (cmake-ts, 6.3 MB), and esbuild an 11.4 MB
-    // binary: tsmpi's own files (1.8 MB, from 3.7) and the whole install are held where they are.
+    // binary: tsmpi's own files and the whole install are held where they are. tsmpi's own files
+    // were 1.8 MB (from 3.7) when this bound was set; 2.6 MB since the launch tree, the
+    // hierarchical collectives and the same-host home (1.1 MB of it the source maps, which
+    // carry their sources so that stack traces map without src/): 3 MB leaves room, not a hole.
     const bytes = async (path: string) => Number((await execa("du", ["-sb", path])).stdout.split("\t")[0]);
-    expect(await bytes(join(dir, "node_modules/tsmpi"))).toBeLessThanOrEqual(2_500_000);
+    expect(await bytes(join(dir, "node_modules/tsmpi"))).toBeLessThanOrEqual(3_000_000);
     expect(await bytes(join(dir, "node_modules"))).toBeLessThan(FIRST.bytes - 2_500_000);
   });
 
