@@ -106,13 +106,23 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
         return []; // namespace gone
       }
     });
-    for (const pid of [...pids.splice(0), ...inHosts]) {
+    // SIGTERM first: a login caught in its shell's start-up files (root's .bashrc may run `pyenv
+    // rehash`, which holds a lock file while it works) cleans up on the way out; killed outright,
+    // it leaves the lock behind and every later login on the machine waits 60 s for it.
+    const victims = [...pids.splice(0), ...inHosts];
+    const signal = (pid: number, name: NodeJS.Signals | 0) => {
       try {
-        process.kill(pid, "SIGKILL");
+        process.kill(pid, name);
+        return true;
       } catch {
-        // gone
+        return false; // gone
       }
-    }
+    };
+    const alive = victims.filter((pid) => signal(pid, "SIGTERM"));
+    const until = Date.now() + 1000;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < until && alive.some((pid) => signal(pid, 0))) Atomics.wait(nap, 0, 0, 20);
+    for (const pid of alive) signal(pid, "SIGKILL");
     for (const ns of [...hosts.map((h) => h.ns), sw]) {
       try {
         run("ip", ["netns", "del", ns]);
