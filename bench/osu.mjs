@@ -12,6 +12,7 @@ import { join } from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { median } from "./median.mjs";
+import { mpirunArgs } from "./runs.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RESULTS = join(ROOT, "bench/results");
@@ -50,7 +51,6 @@ const BENCHES = {
 };
 const only = flag("--only", Object.keys(BENCHES).join(",")).split(",");
 
-const mpirunArgs = (n) => ["-n", String(n), ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []), ...(n > cpus().length ? ["--oversubscribe"] : [])];
 const kv = (params) => Object.entries(params).map(([k, v]) => `${k}=${v}`);
 
 /** The demo's output: `size value` lines after `#` headers. */

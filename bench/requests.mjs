@@ -5,18 +5,13 @@
 // Runs `tsmpi -n 2 bench/requests.ts` and `mpirun -n 2 python3 bench/requests.py` interleaved N
 // times (default 5): per loop and size, the median half round trip of each, and each loop's
 // cost relative to the plain send/recv loop of the same implementation.
-import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { median } from "./median.mjs";
+import { jsonLines, mpirunArgs } from "./runs.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const rows = (cmd, argv) =>
-  execFileSync(cmd, argv, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l));
-const mpirun = ["-n", "2", ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []), "/usr/bin/python3", "bench/requests.py"];
+const mpirun = [...mpirunArgs(2), "/usr/bin/python3", "bench/requests.py"];
 const fmt = (x) => (x === undefined ? "n/a" : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 const ratio = (a, b) => (a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}×`);
 
@@ -27,8 +22,8 @@ export function benchRequests({ repeat = 5, haveMpi = true, sizes = [] } = {}) {
   for (let r = 0; r < repeat; r++) {
     loads.push(loadavg()[0]);
     const runs = [
-      rows("node", [join(ROOT, "bin/tsmpi.js"), "-n", "2", "bench/requests.ts", ...sizes]),
-      ...(haveMpi ? [rows("mpirun", [...mpirun, ...sizes])] : []),
+      jsonLines("node", [join(ROOT, "bin/tsmpi.js"), "-n", "2", "bench/requests.ts", ...sizes]),
+      ...(haveMpi ? [jsonLines("mpirun", [...mpirun, ...sizes])] : []),
     ];
     for (const row of runs.flat()) {
       const key = `${row.impl}/${row.kind}/${row.size}`;

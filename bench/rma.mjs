@@ -4,18 +4,13 @@
 // `npm run bench -- --only rma` (from bench/run.mjs), or on its own: `node bench/rma.mjs [--repeat N]`.
 // Runs `tsmpi -n 2 bench/rma.ts` and `mpirun -n 2 python3 bench/rma.py` interleaved N times
 // (default 5) and prints, per case, the median time of each and their ratio (tsmpi ÷ mpi4py).
-import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { median } from "./median.mjs";
+import { jsonLines, mpirunArgs } from "./runs.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const rows = (cmd, argv) =>
-  execFileSync(cmd, argv, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l));
-const mpirun = ["-n", "2", ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []), "/usr/bin/python3", "bench/rma.py"];
+const mpirun = [...mpirunArgs(2), "/usr/bin/python3", "bench/rma.py"];
 const size = (bytes) => (bytes >= 2 ** 20 ? `${bytes / 2 ** 20} MiB` : `${bytes} B`);
 const fmt = (x) => (x === undefined ? "n/a" : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 
@@ -25,7 +20,7 @@ export function benchRma({ repeat = 5, haveMpi = true } = {}) {
   const loads = [];
   for (let r = 0; r < repeat; r++) {
     loads.push(loadavg()[0]);
-    const runs = [rows("node", [join(ROOT, "bin/tsmpi.js"), "-n", "2", "bench/rma.ts"]), ...(haveMpi ? [rows("mpirun", mpirun)] : [])];
+    const runs = [jsonLines("node", [join(ROOT, "bin/tsmpi.js"), "-n", "2", "bench/rma.ts"]), ...(haveMpi ? [jsonLines("mpirun", mpirun)] : [])];
     for (const row of runs.flat()) {
       const key = `${row.op} ${row.size}`;
       if (!samples.has(key)) samples.set(key, { tsmpi: [], mpi4py: [] });

@@ -11,6 +11,7 @@ import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { median } from "./median.mjs";
+import { jsonLines, mpirunArgs } from "./runs.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -42,27 +43,6 @@ function haveMpi4py() {
   return mpirun.status === 0 && py.status === 0;
 }
 const MPI = haveMpi4py();
-function mpirunArgs(n) {
-  const a = ["-n", String(n)];
-  if (process.getuid?.() === 0) a.push("--allow-run-as-root");
-  if (n > cpus().length) a.push("--oversubscribe");
-  return a;
-}
-
-/** Run a command and parse its JSON lines. */
-function jsonLines(cmd, argv, env = {}) {
-  const text = execFileSync(cmd, argv, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, ...env },
-    maxBuffer: 1 << 26,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l));
-}
 const tsmpi = (n, script, extra = [], env, launcher = []) =>
   jsonLines("node", [join(ROOT, "bin/tsmpi.js"), ...launcher, "-n", String(n), script, ...extra], env);
 /** The same benchmark over ZeroMQ ipc instead of shared memory (rows renamed "tsmpi-zmq"). */

@@ -1,0 +1,26 @@
+// What the bench scripts share to run their jobs: the JSON lines a job prints, and mpirun's own
+// arguments for an mpi4py twin.
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Run a command in the repository and parse the JSON lines it prints (other lines are ignored). */
+export function jsonLines(cmd, argv, env = {}) {
+  const text = execFileSync(cmd, argv, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}
+
+/** `mpirun`'s arguments for `n` ranks: as root it must be allowed, past the cores it must oversubscribe. */
+export function mpirunArgs(n) {
+  return ["-n", String(n), ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []), ...(n > cpus().length ? ["--oversubscribe"] : [])];
+}
