@@ -250,7 +250,8 @@ describe("failures abort the whole job", () => {
     ["signal", 128 + 9, /rank %R% was killed by signal SIGKILL/],
   ];
   for (const [mode, status, message] of cases) {
-    for (const np of [1, 2, 3, 4]) {
+    // -n 3 adds nothing -n 2 and 4 do not cover (a first, a middle and a last rank) and cost CI 50 s.
+    for (const np of [1, 2, 4]) {
       it(`a rank that does '${mode}' at -n ${np} ends every rank, in turn for each rank`, async () => {
         for (let rank = 0; rank < np; rank++) {
           const job = await runJob(np, fixture("fail.ts"), [mode, String(rank)], { timeout: 20_000 });
