@@ -66,4 +66,6 @@ export const ENV = {
    * Set by the user (`-x TSMPI_SINGLE_COPY=0`), not the launcher.
    */
   singleCopy: "TSMPI_SINGLE_COPY",
+  /** "zmq": data between hosts over ZeroMQ tcp, not the direct TCP path (the fallback, and the benchmarks' twin; set by the user with `-x TSMPI_NET=zmq`). */
+  net: "TSMPI_NET",
 } as const;

@@ -23,6 +23,7 @@ import { InitError } from "../errors.js";
 import { exchangeAddresses } from "./address-book.js";
 import { ENV } from "./control.js";
 import type { LauncherLink } from "./link.js";
+import { directPath } from "./net.js";
 import { report } from "./report.js";
 import { probes } from "./trace/probes.js";
 
@@ -128,7 +129,8 @@ async function join(link: LauncherLink): Promise<Comm> {
     },
     transport,
   );
-  transport.attachNetwork(zmq);
+  const direct = await directPath(rank, address, keys, runtime, zmq);
+  transport.attachNetwork(zmq, direct);
   runtime.attach(transport, transport);
   self.transport = transport;
   const published: PeerAddress = { ...zmq.address, cores: availableParallelism() };
@@ -149,6 +151,8 @@ async function join(link: LauncherLink): Promise<Comm> {
   });
   const { peers, lookup } = await exchangeAddresses(rank, size, control, published, keys);
   zmq.setPeers(peers, lookup);
+  // Peers of this host are all in the first table: any other goes by the direct path (every pair under --transport tcp).
+  direct?.route((dest) => dest !== rank && (mode === "tcp" || peers[dest]?.node !== node));
   const local = peers.filter((peer) => peer.node === node);
   transport.connectShm(
     peers.map((peer) => (peer.node === node ? peer.shm : undefined)),

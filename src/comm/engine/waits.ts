@@ -83,14 +83,14 @@ export interface Peers {
 }
 
 /**
- * Can a message for this wait come from a peer whose messages arrive `nearby` (through the
- * shared memory a receive polls)? Not when every possible sender is on another host: polling
- * would only hold off the event loop that delivers the message (a 2 ms spin per receive across
- * hosts). Unknown peers (an empty group): yes.
+ * Can a message for this wait come from a peer whose messages arrive where a receive `polls`
+ * (shared memory, a polled direct path's sockets)? Not when every possible sender's arrive
+ * through the event loop only (ZeroMQ): polling would only hold off the event loop that
+ * delivers the message (a 2 ms spin per receive across hosts). Unknown peers (an empty group): yes.
  */
-export function mayArriveNearby(peers: Peers, self: number, transport: { nearby(rank: number): boolean }): boolean {
-  if (peers.source >= 0) return transport.nearby(peers.source);
-  return peers.group.length === 0 || peers.group.some((rank) => rank !== self && transport.nearby(rank));
+export function mayArriveNearby(peers: Peers, self: number, transport: { polls(rank: number): boolean }): boolean {
+  if (peers.source >= 0) return transport.polls(peers.source);
+  return peers.group.length === 0 || peers.group.some((rank) => rank !== self && transport.polls(rank));
 }
 
 /** A wait that depends on no peer in particular. */

@@ -1,21 +1,23 @@
 /**
  * The transport a rank uses, chosen per peer by locality, here and nowhere else: shared memory
- * (shm/, whose home is OnHost) to the ranks of its host where it is available, and the network
- * path (any {@link Transport}: ZeroMQ today, zmq/) to everyone else. The network path also
- * carries the doorbells that wake a rank sleeping on shared memory. Message order per pair
- * holds because a pair always uses one path. A second network transport plugs in as the
- * network path (a Transport of its own, or one that picks between it and ZeroMQ per peer).
+ * (shm/, whose home is OnHost) to the ranks of its host where it is available, a direct path
+ * (a {@link DirectPath}: tcp/, plain TCP sockets) to the peers it reaches (other hosts), and the
+ * network path (any {@link Transport}: ZeroMQ, zmq/) to everyone else. The network path also
+ * carries the doorbells that wake a rank sleeping on shared memory, the direct path's set-up
+ * and the advisory messages (credits). Message order per pair holds because a pair always uses
+ * one path for data.
  *
- * Waiting: a blocked receive polls shared memory (busy while the host has a core per rank;
- * yielding the CPU between polls when ranks outnumber cores) and, after
- * {@link SPIN_MS} without any progress, arms its doorbell and sleeps in the event loop.
+ * Waiting: a blocked receive polls shared memory and the direct path's sockets where it polls
+ * them (busy while the host has a core per rank; yielding the CPU between polls when ranks
+ * outnumber cores) and, after {@link SPIN_MS} without any progress, arms its doorbell and
+ * sleeps in the event loop.
  */
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import type { OnHost } from "./shm/on-host.js";
 import type { ShmTransport } from "./shm/shm-transport.js";
 import type { SegmentAddress } from "./shm/segment.js";
-import type { Delivery, FrameWriter, SameHostPath, Transport } from "./port.js";
+import { SIDE, type Delivery, type DirectPath, type FrameWriter, type SameHostPath, type Transport } from "./port.js";
 import { TransportError } from "../../errors.js";
 
 /**
@@ -33,8 +35,8 @@ const SPIN_MS = 2;
  */
 const TRANSFER_PATIENCE = 10;
 
-/** A doorbell: one byte no data-plane message starts with (0xc1 is never used by msgpack). */
-const DOORBELL = Buffer.from([0xc1]);
+/** A doorbell: the side byte alone. */
+const DOORBELL = Buffer.from([SIDE]);
 
 /**
  * Does a host of `cores` CPUs run too many ranks (`ranks`) for shared memory to pay? Past two
@@ -53,6 +55,8 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
   private spinLimit = SPIN_MS;
   /** The network path (see {@link attachNetwork}). */
   private zmq!: Transport;
+  /** The direct path to peers on other hosts, where the job has one (see {@link attachNetwork}). */
+  private direct: DirectPath | undefined;
   /** Waits on shared state other than the rings (see onWake). */
   private readonly wakeListeners = new Set<() => void>();
 
@@ -61,9 +65,13 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     private readonly yieldCpu: () => void = () => undefined,
   ) {}
 
-  /** Use `network` (ZeroMQ today) for doorbells and for the peers shared memory does not reach. */
-  attachNetwork(network: Transport): void {
+  /**
+   * Use `network` (ZeroMQ) for doorbells, advisory messages and the peers neither shared memory
+   * nor `direct` reaches; `direct` for data to the peers it {@link DirectPath.reaches}.
+   */
+  attachNetwork(network: Transport, direct?: DirectPath): void {
     this.zmq = network;
+    this.direct = direct;
   }
 
   /** Create this rank's shared-memory inbox. @returns its address, for the address table. */
@@ -113,9 +121,9 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     if (this.shm && this.demand > 0) this.woken();
   }
 
-  /** Frames from ZeroMQ: a doorbell means "look at shared memory"; anything else is a message. */
+  /** Frames from ZeroMQ: a doorbell means "look at shared memory", a longer side frame is the direct path's; anything else is a message. */
   deliver(frames: Buffer[]): void {
-    if (frames.length === 1 && frames[0]!.equals(DOORBELL)) return this.woken();
+    if (frames.length === 1 && frames[0]![0] === SIDE) return frames[0]!.byteLength === 1 ? this.woken() : this.direct?.advised(frames[0]!);
     this.sink.deliver(frames);
   }
 
@@ -149,12 +157,14 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
    * writing one; `deliver`: read the rings too, not just write what is queued).
    */
   private spin(done: () => boolean | "moved", deadline = Infinity, transferring = false, deliver = true): void {
-    const shm = this.shm!;
-    shm.disarm();
+    const shm = this.shm;
+    shm?.disarm();
     const limit = this.spinLimit;
+    const direct = deliver && this.direct?.polled ? this.direct : undefined;
     let last = 0;
     for (let idle = 0, polls = 1; ; polls++) {
-      let moved = shm.progress(deliver);
+      let moved = shm?.progress(deliver) ?? false;
+      if (direct !== undefined) moved = direct.pollSockets() || moved;
       const state = done();
       if (state === true) break;
       moved ||= state === "moved";
@@ -164,7 +174,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
       else if ((++idle & 63) === 0) {
         const now = performance.now();
         if (idle === 64) last = now;
-        else if (now - last > (transferring || shm.midMessage || shm.hasQueued ? limit * TRANSFER_PATIENCE : limit)) break;
+        else if (now - last > (transferring || shm?.midMessage || shm?.hasQueued ? limit * TRANSFER_PATIENCE : limit)) break;
       }
       if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();
@@ -173,8 +183,8 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   /** Arm the doorbell, then look once more: a record written just before arming was not rung for. */
   private rearm(): void {
-    this.shm!.arm();
-    this.shm!.progress();
+    this.shm?.arm();
+    this.shm?.progress();
   }
 
   /** Does a message to `dest` leave this process before `send` returns (so it may use the caller's memory)? */
@@ -188,6 +198,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {
     if (this.shm?.reaches(dest)) return this.shm.send(dest, frames, borrowed, flush);
+    if (this.direct?.reaches(dest)) return this.direct.send(dest, frames, flush);
     return this.zmq.send(dest, frames);
   }
 
@@ -200,11 +211,13 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
   private hold(active: boolean): void {
     if (!active) return this.release();
     this.zmq.acquire();
+    this.direct?.acquire();
     if (this.demand++ === 0) this.shm!.arm();
   }
 
   acquire(polling = false): void {
     this.zmq.acquire();
+    this.direct?.acquire();
     // A receive about to poll arms only if it goes to sleep (see await): armed meanwhile, a
     // peer's send would ring for nothing.
     if (this.demand++ === 0 && this.shm && !polling) this.rearm();
@@ -212,11 +225,12 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   release(): void {
     this.zmq.release();
+    this.direct?.release();
     if (--this.demand === 0) this.shm?.disarm();
   }
 
   await(satisfied: () => boolean, limitMs?: number, deliver = true): void {
-    if (this.shm === undefined || satisfied()) return;
+    if ((this.shm === undefined && !this.direct?.polled) || satisfied()) return;
     this.spin(satisfied, limitMs === undefined ? Infinity : performance.now() + limitMs, false, deliver);
     // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
     // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
@@ -227,26 +241,32 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     return this.shm?.hosts(rank) ?? false;
   }
 
+  polls(rank: number): boolean {
+    return this.nearby(rank) || (this.direct !== undefined && this.direct.polled && this.direct.reaches(rank));
+  }
+
   async poll(): Promise<void> {
     this.shm?.progress();
-    await this.zmq.poll();
+    await (this.direct ? Promise.all([this.zmq.poll(), this.direct.poll()]) : this.zmq.poll());
   }
 
   async drain(): Promise<void> {
     while (this.shm?.progress());
-    await this.zmq.drain();
+    await (this.direct ? Promise.all([this.zmq.drain(), this.direct.drain()]) : this.zmq.drain());
   }
 
   get unread(): boolean {
-    return this.zmq.unread || (this.shm?.unread ?? false);
+    return this.zmq.unread || (this.shm?.unread ?? false) || (this.direct?.unread ?? false);
   }
 
   peerGone(rank: number): void {
     this.shm?.peerGone(rank, new TransportError(`rank ${rank} exited before reading a message sent to it`));
     this.zmq.peerGone(rank);
+    this.direct?.peerGone(rank);
   }
 
   close(discard = false): void {
     this.zmq.close(discard);
+    this.direct?.close(discard);
   }
 }

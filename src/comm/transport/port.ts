@@ -12,6 +12,13 @@ import { Buffer } from "node:buffer";
  */
 export const SENT: Promise<void> = Promise.resolve();
 
+/**
+ * The first byte of a one-frame side message on the network path that is not a message for the
+ * engine (0xc1: no msgpack value starts with it): alone, a doorbell; followed by more, the set-up
+ * of a {@link DirectPath} (see host.ts).
+ */
+export const SIDE = 0xc1;
+
 /** Writes a frame in place, in a transport's memory (a message header that is never a frame of its own). */
 export interface FrameWriter {
   /** Its length in bytes. */
@@ -102,6 +109,11 @@ export interface SameHostPath {
    */
   nearby(rank: number): boolean;
   /**
+   * Does a receive from world rank `rank` poll (in `await`) before it sleeps? From nearby peers,
+   * and from peers on a polled {@link DirectPath}; from any other it sleeps in the event loop at once.
+   */
+  polls(rank: number): boolean;
+  /**
    * Ring world rank `rank`'s doorbell: it may sleep waiting on shared memory this rank has just
    * changed (a collective board; see `onWake`).
    */
@@ -111,4 +123,20 @@ export interface SameHostPath {
   /** See Transport.acquire: waits on shared state count as waiters too. */
   acquire(polling?: boolean): void;
   release(): void;
+}
+
+/**
+ * A network path beside ZeroMQ for data to peers on other hosts (the direct TCP path,
+ * tcp/tcp-transport.ts): ZeroMQ still carries its set-up, the advisory messages and the
+ * doorbells. host.ts sends to a peer through it where {@link reaches} says so.
+ */
+export interface DirectPath extends Transport {
+  /** Does data to world rank `rank` go this way? (The same answer on both ends of a pair.) */
+  reaches(rank: number): boolean;
+  /** A side message for this path (its first byte {@link SIDE}, then more) came through ZeroMQ. */
+  advised(frame: Buffer): void;
+  /** Does a blocked receive poll this path's sockets ({@link pollSockets}) before it sleeps? */
+  readonly polled: boolean;
+  /** Read what the sockets hold now, without waiting: @returns whether anything arrived. */
+  pollSockets(): boolean;
 }

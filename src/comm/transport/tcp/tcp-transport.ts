@@ -1,0 +1,334 @@
+/**
+ * The direct TCP path for data between hosts (issue 36): plain node:net sockets, beside ZeroMQ
+ * (which keeps the control plane, doorbells, credits and the fallback). ZeroMQ between two
+ * namespace hosts reached 0.36 GB/s and 640 µs for 8 B where node:net reached the wire's pace
+ * (bench/zmq-tcp-floor.mjs): its I/O thread adds two hand-offs and a copy per message.
+ *
+ * One connection per ordered pair, dialled by the reader (so the kernel can write a large frame
+ * straight into a posted receive's `into` through `onread`, which only a dialling socket
+ * offers) when the writer first sends to it: the writer asks over ZeroMQ (a {@link DIAL}
+ * side message carrying its endpoint; the address book knows how to reach the reader), queues
+ * meanwhile, and holds its exit until the reader has dialled. The reader sends a hello, the
+ * writer answers, and then only the writer speaks. Bytes are framing.ts's messages, inside
+ * seal.ts's AES-256-GCM records unless --insecure.
+ *
+ *   hello   "tsmpi-tcp1", u32 reader rank, u32 writer rank, 32-byte reader nonce
+ *   secure: writer → 32-byte writer nonce; reader → 32-byte proof (see seal.ts); then records
+ */
+import { Buffer } from "node:buffer";
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { SENT, SIDE, type Delivery, type DirectPath, type Transport } from "../port.js";
+import { MessageDecoder, plain } from "./framing.js";
+import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, sealed, type ConnectionKeys } from "./seal.js";
+
+const MAGIC = Buffer.from("tsmpi-tcp1");
+/** A dial request: {@link SIDE}, then this kind byte. */
+const DIAL = 1;
+const HELLO_BYTES = MAGIC.byteLength + 8 + NONCE_BYTES;
+/** A dialler that has not finished its hello by then is dropped (an outsider holding a port). */
+const HANDSHAKE_MS = 10_000;
+
+export interface TcpConfig {
+  rank: number;
+  /** ZeroMQ: carries this path's dial requests and every advisory message (credits). */
+  control: Transport;
+  /** The IP address to listen on (this rank's `--iface`/`--bind` address). */
+  address: string;
+  /** The job's secret; undefined under --insecure. */
+  secret?: string;
+  /** A peer's stream broke its protocol (malformed, forged, replayed): data from it is lost. */
+  fail(rank: number, error: Error): void;
+}
+
+/** Incoming from one peer: its socket, and where the next bytes go. */
+interface Reader {
+  socket: net.Socket;
+  /** Where the next read may write: a frame or record in place, or the scratch buffer. */
+  next(): Uint8Array;
+  /** `n` bytes were read into `buffer` (what `next` gave); false if the stream broke its protocol (it is closed). */
+  read(n: number, buffer: Uint8Array): boolean;
+}
+
+/** Outgoing to one peer: its accepted connection, and what waits for it. */
+interface Writer {
+  socket?: net.Socket;
+  sealer?: Sealer;
+  queue: Array<{ frames: Buffer[]; done?: () => void }>;
+  /** Has the reader been asked to dial? */
+  asked?: boolean;
+}
+
+export class TcpTransport implements DirectPath {
+  private readonly writers: Array<Writer | undefined> = [];
+  private readonly readers = new Map<number, Reader>();
+  /** Non-blocking reads for {@link poll}; set, the kernel never writes into a frame by itself (a read libuv has lined up would be stale once a poll moved on). */
+  private receive: ((fd: number, into: Uint8Array) => number) | undefined;
+  /** Does data to a rank go this way? (see {@link route}) */
+  private remote: (dest: number) => boolean = () => false;
+  private readonly gone = new Set<number>();
+  /** Messages queued for peers that have not dialled in yet (the server holds the rank's exit meanwhile). */
+  private queued = 0;
+  private demand = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly config: TcpConfig,
+    private readonly server: net.Server,
+    /** Where peers dial this rank: `ip:port` or `[ip6]:port`. */
+    readonly endpoint: string,
+    private readonly sink: Delivery,
+  ) {
+    server.on("connection", (socket) => this.accept(socket));
+    server.unref();
+  }
+
+  /** Listen on `config.address`, any port. */
+  static async listen(config: TcpConfig, sink: Delivery): Promise<TcpTransport> {
+    const server = net.createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: config.address, port: 0 }, resolve);
+    });
+    const { port } = server.address() as net.AddressInfo;
+    const host = config.address.includes(":") ? `[${config.address}]` : config.address;
+    return new TcpTransport(config, server, `${host}:${port}`, sink);
+  }
+
+  /** Which ranks data goes to this way (the same answer on both ends of a pair). */
+  route(remote: (dest: number) => boolean): void {
+    this.remote = remote;
+  }
+
+  /** Does data to `dest` go this way? */
+  reaches(dest: number): boolean {
+    return this.remote(dest);
+  }
+
+  /** A dial request (see {@link DIAL}) came through ZeroMQ: dial the rank it names, unless already reading from it. */
+  advised(frame: Buffer): void {
+    if (frame.byteLength < 7 || frame[1] !== DIAL) return;
+    const writer = frame.readUInt32LE(2);
+    if (!this.readers.has(writer) && !this.gone.has(writer) && !this.closed) this.dial(writer, frame.subarray(6).toString());
+  }
+
+  /** Queue one message; resolves at once, or with `flush` once the kernel has it. */
+  send(dest: number, frames: Buffer[], flush = false): Promise<void> {
+    if (this.gone.has(dest)) return SENT;
+    const writer = (this.writers[dest] ??= { queue: [] });
+    if (writer.socket === undefined) {
+      if (this.queued++ === 0) this.server.ref();
+      if (!writer.asked) {
+        writer.asked = true;
+        const frame = Buffer.concat([Buffer.from([SIDE, DIAL, 0, 0, 0, 0]), Buffer.from(this.endpoint)]);
+        frame.writeUInt32LE(this.config.rank, 2);
+        this.config.control.advise(dest, frame);
+      }
+      return flush ? new Promise((done) => writer.queue.push({ frames, done })) : (writer.queue.push({ frames }), SENT);
+    }
+    if (!flush) return (this.write(writer, frames), SENT);
+    return new Promise((done) => this.write(writer, frames, done));
+  }
+
+  /** Write one message on a connected writer; `done` once the kernel has all of it. */
+  private write(writer: Writer, frames: Buffer[], done?: () => void): void {
+    const socket = writer.socket!;
+    const pieces = writer.sealer ? sealed(writer.sealer, frames) : plain(frames);
+    if (pieces.length === 1) socket.write(pieces[0]!, done);
+    else {
+      socket.cork();
+      for (let i = 0; i < pieces.length; i++) socket.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
+      socket.uncork();
+    }
+  }
+
+  /** Someone waits for a message: readers hold the event loop until `release()`. */
+  acquire(): void {
+    if (this.demand++ === 0) for (const reader of this.readers.values()) reader.socket.ref();
+  }
+
+  release(): void {
+    if (--this.demand === 0) for (const reader of this.readers.values()) reader.socket.unref();
+  }
+
+  /** Advisory messages (credits) go through ZeroMQ. */
+  advise(dest: number, frame: Buffer): void {
+    this.config.control.advise(dest, frame);
+  }
+
+  /** The kernel owns what `send` wrote only once written: frames must be the sender's own. */
+  borrows(): boolean {
+    return false;
+  }
+
+  /** Read with `receive` from here on (see {@link pollSockets}); before any peer is dialled. */
+  pollWith(receive: (fd: number, into: Uint8Array) => number): void {
+    this.receive = receive;
+  }
+
+  get polled(): boolean {
+    return this.receive !== undefined;
+  }
+
+  /** Arrivals come through the event loop: let it run once (polling the sockets first where this rank polls). */
+  async poll(): Promise<void> {
+    if (this.receive !== undefined) this.pollSockets();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async drain(): Promise<void> {
+    await this.poll();
+  }
+
+  /** Bytes the kernel holds are not counted: a stream has no messages until it is read. */
+  get unread(): boolean {
+    return false;
+  }
+
+  /** Read whatever the sockets hold now, without waiting (a receive polling before it sleeps): @returns whether anything came. */
+  pollSockets(): boolean {
+    let moved = false;
+    for (const reader of this.readers.values()) {
+      const fd = (reader.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (fd === undefined || fd < 0) continue;
+      const into = reader.next();
+      const n = this.receive!(fd, into);
+      if (n > 0 && reader.read(n, into)) moved = true;
+    }
+    return moved;
+  }
+
+  /** A peer connected to read from this rank: check its hello (and proof), then hand it its queue. */
+  private accept(socket: net.Socket): void {
+    socket.unref();
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_MS).unref();
+    let got = Buffer.alloc(0);
+    let keys: ConnectionKeys | undefined;
+    let reader = -1;
+    socket.on("error", () => undefined);
+    const onData = (data: Buffer): void => {
+      got = Buffer.concat([got, data]);
+      if (reader < 0) {
+        if (got.byteLength < HELLO_BYTES) return;
+        reader = this.hello(got);
+        if (reader < 0) return void socket.destroy();
+        if (this.config.secret === undefined) return this.install(socket, reader, onData, timer);
+        const writerNonce = randomBytes(NONCE_BYTES);
+        keys = connectionKeys(this.config.secret, this.config.rank, reader, got.subarray(HELLO_BYTES - NONCE_BYTES, HELLO_BYTES), writerNonce);
+        socket.write(writerNonce);
+        got = got.subarray(HELLO_BYTES);
+      }
+      if (keys === undefined || got.byteLength < keys.proof.byteLength) return;
+      if (got.byteLength > keys.proof.byteLength || !proofMatches(keys, got)) return void socket.destroy();
+      this.install(socket, reader, onData, timer, new Sealer(keys.cipher));
+    };
+    socket.on("data", onData);
+  }
+
+  /** @returns the reader's rank if `hello` is one addressed to this rank, else -1. */
+  private hello(hello: Buffer): number {
+    if (hello.byteLength !== HELLO_BYTES || !hello.subarray(0, MAGIC.byteLength).equals(MAGIC)) return -1;
+    const reader = hello.readUInt32LE(MAGIC.byteLength);
+    const writer = hello.readUInt32LE(MAGIC.byteLength + 4);
+    return writer === this.config.rank && reader !== writer && !this.writers[reader]?.socket ? reader : -1;
+  }
+
+  private install(socket: net.Socket, reader: number, onData: (data: Buffer) => void, timer: NodeJS.Timeout, sealer?: Sealer): void {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    // The reader never speaks again: anything more is not from it.
+    socket.on("data", () => socket.destroy());
+    const writer = (this.writers[reader] ??= { queue: [] });
+    writer.socket = socket;
+    writer.sealer = sealer;
+    const queue = writer.queue.splice(0);
+    for (const { frames, done } of queue) this.write(writer, frames, done);
+    this.queued -= queue.length;
+    if (queue.length > 0 && this.queued === 0) this.server.unref();
+  }
+
+  /** Dial `writer` at `endpoint` and read its messages from then on. */
+  private dial(writer: number, endpoint: string): void {
+    const at = endpoint.lastIndexOf(":");
+    const host = endpoint.slice(0, at).replace(/^\[|\]$/g, "");
+    const from = `rank ${writer}`;
+    const decoder = new MessageDecoder((frames) => this.sink.deliver(frames), this.sink.place?.bind(this.sink), from);
+    const scratch = Buffer.allocUnsafe(64 * 1024);
+    const nonce = randomBytes(NONCE_BYTES);
+    const secret = this.config.secret;
+    let records: RecordReader | undefined;
+    let pending = Buffer.alloc(0);
+    /** Bytes from the scratch buffer (valid only now). */
+    const take = (bytes: Buffer): void => {
+      if (secret === undefined || records !== undefined) return (records ?? decoder).feed(bytes);
+      pending = Buffer.concat([pending, bytes]);
+      if (pending.byteLength < NONCE_BYTES) return;
+      const keys = connectionKeys(secret, writer, this.config.rank, nonce, pending.subarray(0, NONCE_BYTES));
+      socket.write(keys.proof);
+      records = new RecordReader(new Opener(keys.cipher, from), (plain) => decoder.feed(plain), from);
+      records.feed(pending.subarray(NONCE_BYTES));
+    };
+    const polled = this.receive !== undefined;
+    const reader: Reader = {
+      socket: undefined as unknown as net.Socket,
+      next: () => (secret === undefined ? decoder.direct() : records?.direct()) ?? scratch,
+      read: (n, buffer) => {
+        try {
+          if (buffer === scratch) take(scratch.subarray(0, n));
+          else (records ?? decoder).filled(n);
+        } catch (error) {
+          socket.destroy();
+          this.readers.delete(writer);
+          if (!this.closed && !this.gone.has(writer)) this.config.fail(writer, error as Error);
+          return false;
+        }
+        return true;
+      },
+    };
+    const socket = net.connect({
+      host,
+      port: Number(endpoint.slice(at + 1)),
+      noDelay: true,
+      onread: { buffer: polled ? scratch : () => reader.next(), callback: reader.read },
+    });
+    reader.socket = socket;
+    socket.on("connect", () => {
+      const hello = Buffer.alloc(HELLO_BYTES);
+      MAGIC.copy(hello);
+      hello.writeUInt32LE(this.config.rank, MAGIC.byteLength);
+      hello.writeUInt32LE(writer, MAGIC.byteLength + 4);
+      nonce.copy(hello, MAGIC.byteLength + 8);
+      socket.write(hello);
+    });
+    // A writer that refuses the dial has exited (a live one listens until it has handed over what it queued for us).
+    socket.on("error", () => undefined);
+    if (this.demand === 0) socket.unref();
+    this.readers.set(writer, reader);
+  }
+
+  /** World rank `rank` exited or died: drop what waits for it and its connections. */
+  peerGone(rank: number): void {
+    this.gone.add(rank);
+    const writer = this.writers[rank];
+    if (writer !== undefined && writer.queue.length > 0) {
+      this.queued -= writer.queue.length;
+      writer.queue = [];
+      if (this.queued === 0) this.server.unref();
+    }
+    writer?.socket?.destroy();
+    this.readers.get(rank)?.socket.destroy();
+    this.readers.delete(rank);
+  }
+
+  /** Close everything; written messages still leave unless `discard`. */
+  close(discard = false): void {
+    this.closed = true;
+    this.server.close();
+    for (const writer of this.writers) {
+      if (writer?.socket === undefined) continue;
+      if (discard) writer.socket.destroy();
+      else writer.socket.end();
+    }
+    for (const reader of this.readers.values()) reader.socket.destroy();
+  }
+}
