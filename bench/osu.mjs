@@ -12,7 +12,7 @@ import { join } from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { median } from "./median.mjs";
-import { mpirunArgs } from "./runs.mjs";
+import { kv, mpirunArgs, rows } from "./runs.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RESULTS = join(ROOT, "bench/results");
@@ -51,18 +51,6 @@ const BENCHES = {
 };
 const only = flag("--only", Object.keys(BENCHES).join(",")).split(",");
 
-const kv = (params) => Object.entries(params).map(([k, v]) => `${k}=${v}`);
-
-/** The demo's output: `size value` lines after `#` headers. */
-function rows(text) {
-  const found = new Map();
-  for (const line of text.split("\n")) {
-    const m = /^\s*(\d+)\s+([\d.]+)\s*$/.exec(line);
-    if (m) found.set(Number(m[1]), Number(m[2]));
-  }
-  if (found.size === 0) throw new Error(`no result lines in:\n${text}`);
-  return found;
-}
 const run = (cmd, argv) => execFileSync(cmd, argv, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
 const sides = {
   tsmpi: (demo, n, params) => rows(run(NODE, [join(ROOT, "bin/tsmpi.js"), "-n", String(n), `bench/osu/osu_${demo}.ts`, ...kv(params)])),

@@ -24,3 +24,17 @@ export function jsonLines(cmd, argv, env = {}) {
 export function mpirunArgs(n) {
   return ["-n", String(n), ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []), ...(n > cpus().length ? ["--oversubscribe"] : [])];
 }
+
+/** `name=value` arguments of an OSU demo (bench/osu/run_demo.py and the tsmpi ports). */
+export const kv = (params) => Object.entries(params).map(([k, v]) => `${k}=${v}`);
+
+/** An OSU demo's output: `size value` lines after `#` headers. */
+export function rows(text) {
+  const found = new Map();
+  for (const line of text.split("\n")) {
+    const m = /^\s*(\d+)\s+([\d.]+)\s*$/.exec(line);
+    if (m) found.set(Number(m[1]), Number(m[2]));
+  }
+  if (found.size === 0) throw new Error(`no result lines in:\n${text}`);
+  return found;
+}

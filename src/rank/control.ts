@@ -68,4 +68,6 @@ export const ENV = {
   singleCopy: "TSMPI_SINGLE_COPY",
   /** "zmq": data between hosts over ZeroMQ tcp, not the direct TCP path (the fallback, and the benchmarks' twin; set by the user with `-x TSMPI_NET=zmq`). */
   net: "TSMPI_NET",
+  /** "0": a blocked receive never polls the direct TCP path's sockets (by default it does, adaptively, where the host has a core per rank; see tcp/polling.ts); set by the user. */
+  netPoll: "TSMPI_NET_POLL",
 } as const;

@@ -129,7 +129,9 @@ async function join(link: LauncherLink): Promise<Comm> {
     },
     transport,
   );
-  const direct = await directPath(rank, address, keys, runtime, zmq);
+  // Poll the direct path's sockets only while this host has a core per rank (Open MPI polls too; past that, pollers steal each other's time).
+  const polls = shm && !skip && process.env[ENV.netPoll] !== "0" && !(hostRanks > availableParallelism());
+  const direct = await directPath(rank, address, keys, runtime, zmq, polls ? onHost.receive : undefined);
   transport.attachNetwork(zmq, direct);
   runtime.attach(transport, transport);
   self.transport = transport;

@@ -7,6 +7,7 @@ import type { JobKeys } from "../comm/transport/addresses.js";
 import type { Runtime } from "../comm/engine/runtime.js";
 import type { Transport } from "../comm/transport/port.js";
 import { TcpTransport } from "../comm/transport/tcp/tcp-transport.js";
+import type { Receive } from "../comm/transport/tcp/polling.js";
 import { InitError } from "../errors.js";
 import { ENV } from "./control.js";
 
@@ -21,6 +22,7 @@ export async function directPath(
   keys: JobKeys | undefined,
   runtime: Runtime,
   control: Transport,
+  receive: Receive | undefined,
 ): Promise<TcpTransport | undefined> {
   if (address === undefined || process.env[ENV.net] === "zmq") return undefined;
   try {
@@ -29,6 +31,7 @@ export async function directPath(
         rank,
         address,
         control,
+        receive,
         secret: keys?.secretKey,
         fail: (peer, error) => {
           process.stderr.write(`tsmpi: rank ${rank}: ${error.message}\n`);

@@ -161,10 +161,12 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     shm?.disarm();
     const limit = this.spinLimit;
     const direct = deliver && this.direct?.polled ? this.direct : undefined;
+    let found = false;
     let last = 0;
     for (let idle = 0, polls = 1; ; polls++) {
       let moved = shm?.progress(deliver) ?? false;
-      if (direct !== undefined) moved = direct.pollSockets() || moved;
+      if (direct !== undefined && direct.pollSockets()) moved = found = true;
+      else if (direct !== undefined && !direct.polled) break;
       const state = done();
       if (state === true) break;
       moved ||= state === "moved";
@@ -179,6 +181,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
       if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();
     }
+    direct?.waited(found);
   }
 
   /** Arm the doorbell, then look once more: a record written just before arming was not rung for. */
@@ -204,6 +207,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   advise(dest: number, frame: Buffer): void {
     if (this.shm?.reaches(dest)) void this.shm.send(dest, [frame], false).catch(() => undefined);
+    else if (this.direct?.reaches(dest)) this.direct.advise(dest, frame);
     else this.zmq.advise(dest, frame);
   }
 

@@ -139,4 +139,6 @@ export interface DirectPath extends Transport {
   readonly polled: boolean;
   /** Read what the sockets hold now, without waiting: @returns whether anything arrived. */
   pollSockets(): boolean;
+  /** A blocked receive polled the sockets; `found`: something arrived through them (polling adapts). */
+  waited(found: boolean): void;
 }

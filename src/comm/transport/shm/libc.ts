@@ -62,6 +62,8 @@ export interface Libc {
   addressOf(array: ArrayBufferView): bigint;
   /** Copy `into.byteLength` bytes at `address` in process `pid` into `into` (one copy, process_vm_readv); throws if they cannot all be read. */
   readPeer(pid: number, address: bigint, into: Uint8Array): void;
+  /** Read what socket `fd` holds into `into` without waiting (recv, MSG_DONTWAIT): @returns bytes read, 0 at its end, -1 if nothing is there. */
+  receive(fd: number, into: Uint8Array): number;
 }
 
 const PROT_READ_WRITE = 3;
@@ -76,6 +78,7 @@ const F_SEAL_SHRINK = 2;
 const F_SEAL_GROW = 4;
 const EINVAL = 22;
 const O_RDWR = 2;
+const MSG_DONTWAIT = 0x40;
 const O_CLOEXEC = 0o2000000;
 /** errno of an open through /proc whose process (or descriptor) is gone. */
 export const ENOENT = 2;
@@ -111,6 +114,7 @@ function bind(koffi: typeof import("koffi"), peerReads: boolean): Libc {
   const open = lib.func("int open(const char *path, int flags)");
   const close = lib.func("int close(int fd)");
   const schedYield = lib.func("int sched_yield(void)");
+  const recv = lib.func("intptr_t recv(int fd, void *buf, size_t len, int flags)");
   // memmove(p, p, 0) returns p: the address koffi passes for a typed array.
   const memmove = lib.func("void *memmove(void *dest, const void *src, size_t n)");
   // Anonymous: a named type would be defined twice if libc were loaded twice in one process.
@@ -165,6 +169,7 @@ function bind(koffi: typeof import("koffi"), peerReads: boolean): Libc {
       };
     },
     yieldCpu: () => void schedYield(),
+    receive: (fd, into) => Number(recv(fd, into, into.byteLength, MSG_DONTWAIT)),
     peerReads: peerReads && ptraceScope() === 0,
     addressOf,
     readPeer(pid, address, into) {

@@ -88,6 +88,15 @@ export class OnHost implements PeerMemory {
     if (!("unavailable" in libc)) libc.yieldCpu();
   };
 
+  /**
+   * How the direct path's sockets are read without waiting (recv, MSG_DONTWAIT), so that a
+   * blocked receive can poll them as it polls shared memory; undefined where libc is not available.
+   */
+  get receive(): ((fd: number, into: Uint8Array) => number) | undefined {
+    const libc = this.libc;
+    return "unavailable" in libc ? undefined : libc.receive;
+  }
+
   /** Map one segment on every rank of `request.group` (collective). @throws TransportError on every rank if any cannot. */
   map(request: SegmentRequest): Promise<Mapped> {
     return mapShared(this.libc, request);

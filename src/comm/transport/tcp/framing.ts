@@ -10,6 +10,7 @@
  * (see seal.ts); the decoder sees only plaintext either way.
  */
 import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
 import { TransportError } from "../../../errors.js";
 import { MAX_FRAME_BYTES } from "../../wire/wire.js";
 
@@ -159,4 +160,12 @@ export function plain(frames: Buffer[]): Buffer[] {
   let total = head.byteLength;
   for (const frame of frames) total += frame.byteLength;
   return total <= COALESCE_BYTES ? [Buffer.concat([head, ...frames], total)] : [head, ...frames];
+}
+
+/** Write `pieces` in one system call where the kernel takes them at once; `done` once it has. */
+export function writePieces(socket: Socket, pieces: Buffer[], done?: () => void): void {
+  if (pieces.length === 1) return void socket.write(pieces[0]!, done);
+  socket.cork();
+  for (let i = 0; i < pieces.length; i++) socket.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
+  socket.uncork();
 }

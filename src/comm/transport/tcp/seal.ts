@@ -160,9 +160,8 @@ export class RecordReader {
   }
 }
 
-/** A message as sealed records of at most RECORD_BYTES each. */
-export function sealed(sealer: Sealer, frames: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
+/** A message as sealed records of at most RECORD_BYTES each, handed to `emit` one by one as sealed (so that the first is on the wire while the next is sealed). */
+export function sealed(sealer: Sealer, frames: Buffer[], emit: (record: Buffer[]) => void): void {
   let group: Uint8Array[] = [];
   let room = RECORD_BYTES;
   for (let part of [messageHead(frames) as Uint8Array, ...frames]) {
@@ -172,11 +171,11 @@ export function sealed(sealer: Sealer, frames: Buffer[]): Buffer[] {
       part = part.subarray(n);
       room -= n;
       if (room === 0) {
-        out.push(...sealer.seal(group));
+        const record = sealer.seal(group);
         [group, room] = [[], RECORD_BYTES];
+        emit(record);
       }
     }
   }
-  if (group.length > 0) out.push(...sealer.seal(group));
-  return out;
+  if (group.length > 0) emit(sealer.seal(group));
 }

@@ -1,16 +1,15 @@
 /**
- * The direct TCP path for data between hosts (issue 36): plain node:net sockets, beside ZeroMQ
- * (which keeps the control plane, doorbells, credits and the fallback). ZeroMQ between two
- * namespace hosts reached 0.36 GB/s and 640 µs for 8 B where node:net reached the wire's pace
- * (bench/zmq-tcp-floor.mjs): its I/O thread adds two hand-offs and a copy per message.
+ * The direct TCP path for data between hosts (issue 36): plain node:net sockets beside ZeroMQ,
+ * which keeps the control plane, doorbells, this path's set-up and the fallback. ZeroMQ alone
+ * reached 0.36 GB/s and 640 µs for 8 B between two namespace hosts where node:net reached the
+ * wire's pace (bench/zmq-tcp-floor.mjs): its I/O thread adds two hand-offs and a copy.
  *
  * One connection per ordered pair, dialled by the reader (so the kernel can write a large frame
- * straight into a posted receive's `into` through `onread`, which only a dialling socket
- * offers) when the writer first sends to it: the writer asks over ZeroMQ (a {@link DIAL}
- * side message carrying its endpoint; the address book knows how to reach the reader), queues
- * meanwhile, and holds its exit until the reader has dialled. The reader sends a hello, the
- * writer answers, and then only the writer speaks. Bytes are framing.ts's messages, inside
- * seal.ts's AES-256-GCM records unless --insecure.
+ * straight into a posted receive's `into` through `onread`, which only a dialling socket offers)
+ * when the writer first sends to it: the writer asks over ZeroMQ (a {@link DIAL} side message
+ * with its endpoint), queues meanwhile, and holds its exit until the reader has dialled. The
+ * reader sends a hello, the writer answers, then only the writer speaks (messages and credits).
+ * Bytes are framing.ts's messages, inside seal.ts's AES-256-GCM records unless --insecure.
  *
  *   hello   "tsmpi-tcp1", u32 reader rank, u32 writer rank, 32-byte reader nonce
  *   secure: writer → 32-byte writer nonce; reader → 32-byte proof (see seal.ts); then records
@@ -19,7 +18,8 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { SENT, SIDE, type Delivery, type DirectPath, type Transport } from "../port.js";
-import { MessageDecoder, plain } from "./framing.js";
+import { MessageDecoder, plain, writePieces } from "./framing.js";
+import { SocketPolling, type Receive } from "./polling.js";
 import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, sealed, type ConnectionKeys } from "./seal.js";
 
 const MAGIC = Buffer.from("tsmpi-tcp1");
@@ -37,6 +37,8 @@ export interface TcpConfig {
   address: string;
   /** The job's secret; undefined under --insecure. */
   secret?: string;
+  /** Non-blocking reads, where a blocked receive may poll the sockets (see polling.ts); set, the kernel never writes into a frame by itself (a read libuv has lined up would be stale once a poll moved on). */
+  receive?: Receive;
   /** A peer's stream broke its protocol (malformed, forged, replayed): data from it is lost. */
   fail(rank: number, error: Error): void;
 }
@@ -62,8 +64,8 @@ interface Writer {
 export class TcpTransport implements DirectPath {
   private readonly writers: Array<Writer | undefined> = [];
   private readonly readers = new Map<number, Reader>();
-  /** Non-blocking reads for {@link poll}; set, the kernel never writes into a frame by itself (a read libuv has lined up would be stale once a poll moved on). */
-  private receive: ((fd: number, into: Uint8Array) => number) | undefined;
+  /** The writers' sockets, once connected. */
+  private readonly connected: net.Socket[] = [];
   /** Does data to a rank go this way? (see {@link route}) */
   private remote: (dest: number) => boolean = () => false;
   private readonly gone = new Set<number>();
@@ -78,6 +80,7 @@ export class TcpTransport implements DirectPath {
     /** Where peers dial this rank: `ip:port` or `[ip6]:port`. */
     readonly endpoint: string,
     private readonly sink: Delivery,
+    private readonly polling = new SocketPolling(config.receive),
   ) {
     server.on("connection", (socket) => this.accept(socket));
     server.unref();
@@ -133,13 +136,14 @@ export class TcpTransport implements DirectPath {
   /** Write one message on a connected writer; `done` once the kernel has all of it. */
   private write(writer: Writer, frames: Buffer[], done?: () => void): void {
     const socket = writer.socket!;
-    const pieces = writer.sealer ? sealed(writer.sealer, frames) : plain(frames);
-    if (pieces.length === 1) socket.write(pieces[0]!, done);
-    else {
-      socket.cork();
-      for (let i = 0; i < pieces.length; i++) socket.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
-      socket.uncork();
-    }
+    if (writer.sealer === undefined) return writePieces(socket, plain(frames), done);
+    // Each record goes to the kernel as soon as it is sealed; the last one carries `done`.
+    let previous: Buffer[] | undefined;
+    sealed(writer.sealer, frames, (record) => {
+      if (previous !== undefined) writePieces(socket, previous);
+      previous = record;
+    });
+    writePieces(socket, previous!, done);
   }
 
   /** Someone waits for a message: readers hold the event loop until `release()`. */
@@ -151,9 +155,13 @@ export class TcpTransport implements DirectPath {
     if (--this.demand === 0) for (const reader of this.readers.values()) reader.socket.unref();
   }
 
-  /** Advisory messages (credits) go through ZeroMQ. */
+  /** Advisory messages (credits). */
   advise(dest: number, frame: Buffer): void {
-    this.config.control.advise(dest, frame);
+    const writer = this.writers[dest];
+    // On the connection once it is up (a credit through ZeroMQ's I/O threads took a round trip of
+    // hundreds of µs and stalled streams past the flow window), else through ZeroMQ, without waiting for a dial.
+    if (writer?.socket !== undefined && !this.gone.has(dest)) this.write(writer, [frame]);
+    else this.config.control.advise(dest, frame);
   }
 
   /** The kernel owns what `send` wrote only once written: frames must be the sender's own. */
@@ -161,18 +169,23 @@ export class TcpTransport implements DirectPath {
     return false;
   }
 
-  /** Read with `receive` from here on (see {@link pollSockets}); before any peer is dialled. */
-  pollWith(receive: (fd: number, into: Uint8Array) => number): void {
-    this.receive = receive;
+  /**
+   * Does a blocked receive poll the sockets now (see polling.ts)? Not while a socket holds bytes
+   * the kernel has not taken yet: only the event loop writes them (a sender polling for the
+   * receiver's answer held back its own 4 MiB message).
+   */
+  get polled(): boolean {
+    return this.polling.on && !this.connected.some((socket) => socket.writableLength > 0);
   }
 
-  get polled(): boolean {
-    return this.receive !== undefined;
+  /** A blocked receive polled the sockets; `found`: something came through them. */
+  waited(found: boolean): void {
+    this.polling.waited(found);
   }
 
   /** Arrivals come through the event loop: let it run once (polling the sockets first where this rank polls). */
   async poll(): Promise<void> {
-    if (this.receive !== undefined) this.pollSockets();
+    if (this.polling.receive !== undefined) this.pollSockets();
     await new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -192,7 +205,7 @@ export class TcpTransport implements DirectPath {
       const fd = (reader.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
       if (fd === undefined || fd < 0) continue;
       const into = reader.next();
-      const n = this.receive!(fd, into);
+      const n = this.polling.receive!(fd, into);
       if (n > 0 && reader.read(n, into)) moved = true;
     }
     return moved;
@@ -240,6 +253,7 @@ export class TcpTransport implements DirectPath {
     socket.on("data", () => socket.destroy());
     const writer = (this.writers[reader] ??= { queue: [] });
     writer.socket = socket;
+    this.connected.push(socket);
     writer.sealer = sealer;
     const queue = writer.queue.splice(0);
     for (const { frames, done } of queue) this.write(writer, frames, done);
@@ -268,7 +282,7 @@ export class TcpTransport implements DirectPath {
       records = new RecordReader(new Opener(keys.cipher, from), (plain) => decoder.feed(plain), from);
       records.feed(pending.subarray(NONCE_BYTES));
     };
-    const polled = this.receive !== undefined;
+    const polled = this.polling.receive !== undefined;
     const reader: Reader = {
       socket: undefined as unknown as net.Socket,
       next: () => (secret === undefined ? decoder.direct() : records?.direct()) ?? scratch,
@@ -316,6 +330,7 @@ export class TcpTransport implements DirectPath {
       if (this.queued === 0) this.server.unref();
     }
     writer?.socket?.destroy();
+    if (writer?.socket) this.connected.splice(this.connected.indexOf(writer.socket), 1);
     this.readers.get(rank)?.socket.destroy();
     this.readers.delete(rank);
   }
