@@ -151,7 +151,7 @@ export class Window<T extends TypedArray> {
     this.#array("put", "origin", origin);
     const to = this.#target("put", target, targetIndex, origin.length);
     if (to.part !== undefined) return void to.part.set(origin as never, targetIndex);
-    await this.#epochs.track(target, to.remote!.request("put", Req.Put, 0, 0, origin.length, targetIndex, bytesOf(origin)));
+    await this.#epochs.track(target, to.remote!.request("put", { kind: Req.Put, count: origin.length, index: targetIndex }, bytesOf(origin)));
   }
 
   /**
@@ -166,7 +166,7 @@ export class Window<T extends TypedArray> {
       into.set(from.part.subarray(targetIndex, targetIndex + into.length) as never);
       return into;
     }
-    const body = await this.#epochs.track(target, from.remote!.request("get", Req.Get, 0, 0, into.length, targetIndex));
+    const body = await this.#epochs.track(target, from.remote!.request("get", { kind: Req.Get, count: into.length, index: targetIndex }));
     bytesOf(into).set(body);
     return into;
   }
@@ -182,7 +182,10 @@ export class Window<T extends TypedArray> {
     const code = this.#op("accumulate", op);
     const to = this.#target("accumulate", target, targetIndex, origin.length);
     if (to.part !== undefined) return this.#kernel.accumulate(to.words!, to.at, to.part, targetIndex, origin, code);
-    await this.#epochs.track(target, to.remote!.request("accumulate", Req.Accumulate, code, 0, origin.length, targetIndex, bytesOf(origin)));
+    await this.#epochs.track(
+      target,
+      to.remote!.request("accumulate", { kind: Req.Accumulate, op: code, count: origin.length, index: targetIndex }, bytesOf(origin)),
+    );
   }
 
   /**
@@ -202,7 +205,10 @@ export class Window<T extends TypedArray> {
     const code = this.#op("fetchAndOp", op);
     const to = this.#target("fetchAndOp", target, targetIndex, 1);
     if (to.part !== undefined) return this.#kernel.fetchAndOp(to.words!, to.at, to.part, targetIndex, value, code) as ElementOf<T>;
-    const body = await this.#epochs.track(target, to.remote!.request("fetchAndOp", Req.FetchAndOp, code, 0, 1, targetIndex, this.#one(value)));
+    const body = await this.#epochs.track(
+      target,
+      to.remote!.request("fetchAndOp", { kind: Req.FetchAndOp, op: code, count: 1, index: targetIndex }, this.#one(value)),
+    );
     return this.#element(body);
   }
 
@@ -215,7 +221,7 @@ export class Window<T extends TypedArray> {
     this.#value("compareAndSwap", "compare", compare);
     const to = this.#target("compareAndSwap", target, targetIndex, 1);
     if (to.part !== undefined) return this.#kernel.compareAndSwap(to.words!, to.at, to.part, targetIndex, value, compare) as ElementOf<T>;
-    const request = to.remote!.request("compareAndSwap", Req.CompareAndSwap, 0, 0, 1, targetIndex, this.#one(value), this.#one(compare));
+    const request = to.remote!.request("compareAndSwap", { kind: Req.CompareAndSwap, count: 1, index: targetIndex }, this.#one(value), this.#one(compare));
     return this.#element(await this.#epochs.track(target, request));
   }
 
@@ -261,7 +267,7 @@ export class Window<T extends TypedArray> {
 
   async #acquire(target: number, exclusive: boolean): Promise<void> {
     const to = this.#targets[target]!;
-    if (to.remote !== undefined) return void (await to.remote.request("lock", Req.Lock, 0, exclusive ? 1 : 0, 0, 0));
+    if (to.remote !== undefined) return void (await to.remote.request("lock", { kind: Req.Lock, flag: exclusive ? 1 : 0, count: 0, index: 0 }));
     for (let tries = 0; !this.#kernel.tryLock(to.words!, to.at, exclusive); tries++) {
       await new Promise((resolve) => (tries < 100 ? setImmediate(resolve) : setTimeout(resolve, 1)));
     }
@@ -271,7 +277,7 @@ export class Window<T extends TypedArray> {
     const exclusive = this.#epochs.locks.get(target)!;
     this.#epochs.locks.delete(target);
     const to = this.#targets[target]!;
-    if (to.remote !== undefined) await to.remote.request("unlock", Req.Unlock, 0, exclusive ? 1 : 0, 0, 0);
+    if (to.remote !== undefined) await to.remote.request("unlock", { kind: Req.Unlock, flag: exclusive ? 1 : 0, count: 0, index: 0 });
     else this.#kernel.unlock(to.words!, to.at, exclusive);
   }
 

@@ -21,20 +21,24 @@ export interface Rank extends Reporting {
   err: LineForwarder;
 }
 
+/** Where every rank's output and reports go: one per job, shared by its ranks' records. */
+export interface RankOutputs {
+  /** --tag-output: each line prefixed with `[1,rank]<stream>:`. */
+  tagOutput: boolean;
+  /** Hears that a rank has finished its script. */
+  onExiting: () => void;
+  /** --trace/--stats/--cpu-prof: hears profile reports. */
+  profile?: JobProfile;
+  /** --output-filename: where each rank's output is also, or only, written. */
+  files?: OutputFiles;
+}
+
 /**
- * A rank's record, its output going to the launcher's stdout/stderr (tagged with --tag-output;
- * also, or only, to its --output-filename `files`) and its reports taken out of stderr;
- * `onExiting` hears that it has finished its script.
+ * A rank's record, its output going to the launcher's stdout/stderr (or `outputs.files`) and
+ * its reports taken out of stderr.
  */
-export function makeRank(
-  rank: number,
-  host: PlannedHost,
-  kill: Rank["kill"],
-  tagOutput: boolean,
-  onExiting: () => void,
-  profile?: JobProfile,
-  files?: OutputFiles,
-): Rank {
+export function makeRank(rank: number, host: PlannedHost, kill: Rank["kill"], outputs: RankOutputs): Rank {
+  const { tagOutput, onExiting, profile, files } = outputs;
   const tag = (stream: string) => (tagOutput ? `[1,${rank}]<${stream}>:` : "");
   const progress = new ProgressDisplay();
   const r: Rank = {

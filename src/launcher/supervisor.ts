@@ -12,7 +12,7 @@ import type { LaunchOptions } from "./options.js";
 import { say } from "./output.js";
 import type { OutputFiles } from "./output-files.js";
 import type { JobProfile } from "./profiling.js";
-import { makeRank, type Rank } from "./rank-state.js";
+import { makeRank, type Rank, type RankOutputs } from "./rank-state.js";
 import { KILL_GRACE_MS, terminateRanks } from "./spawn.js";
 
 /** Between telling the ranks that one died and terminating them: time to see a RankFailedError. */
@@ -44,6 +44,8 @@ export class Supervisor {
   private status: number | undefined;
   private firstFailure: { status: number } | undefined;
   private readonly exitedWithoutInit: number[] = [];
+  /** Where every rank's output and reports go (see makeRank). */
+  private readonly outputs: RankOutputs;
 
   /** `arrived`: the ranks that have reached the rendezvous in init(). */
   constructor(
@@ -53,9 +55,10 @@ export class Supervisor {
     /** --trace/--stats/--cpu-prof: hears failures and ranks' profile reports. */
     readonly profile?: JobProfile,
     /** --output-filename: where each rank's output is written. */
-    private readonly files?: OutputFiles,
+    files?: OutputFiles,
   ) {
     this.ranks = new Array<Rank>(np);
+    this.outputs = { tagOutput: options.tagOutput, onExiting: () => this.checkUndeliverable(), profile, files };
     this.finished = new Promise<void>((resolve) => (this.finish = resolve));
   }
 
@@ -65,7 +68,7 @@ export class Supervisor {
 
   /** Record a rank as its host starts it; `kill` signals it wherever it runs. */
   addRank(rank: number, host: PlannedHost, kill: Rank["kill"]): Rank {
-    return (this.ranks[rank] = makeRank(rank, host, kill, this.options.tagOutput, () => this.checkUndeliverable(), this.profile, this.files));
+    return (this.ranks[rank] = makeRank(rank, host, kill, this.outputs));
   }
 
   /** Some rank has been started (so the job has something to wait for). */

@@ -8,8 +8,14 @@ import type { TypedArray } from "../../comm/wire/values.js";
 import { resultArray, sameType } from "../counts.js";
 import type { Channel } from "../collective-protocol.js";
 
+/** An array described on the board by its length and kind code (too large for a slot). */
+export interface Described {
+  length: number;
+  kind: number;
+}
+
 /** A block of a v-collective: on the board (or this rank's own), or described there and sent as a message. */
-export type Block = TypedArray | { length: number; kind: number };
+export type Block = TypedArray | Described;
 
 /**
  * Each member's block for this rank in a v-collective: this rank's `own`, value `index` of the

@@ -19,7 +19,7 @@ import type { TypedArray } from "../../comm/wire/values.js";
 import { checkInto, put } from "../../comm/engine/into.js";
 import { TransportError } from "../../errors.js";
 import { bruck } from "../network/bruck.js";
-import { layout, type Block } from "./blocks.js";
+import { layout, type Block, type Described } from "./blocks.js";
 import { resultArray } from "../counts.js";
 import { CTORS } from "../../comm/wire/arrays.js";
 import type { Channel } from "../collective-protocol.js";
@@ -64,6 +64,13 @@ export function whereabouts(memory: PeerMemory, array: TypedArray): number[] {
   return [process.pid, Number(memory.addressOf(array))];
 }
 
+/** A single-copy call: the board its members describe their arrays on, its channel, and how to read a member's memory. */
+export interface Reads {
+  board: Board;
+  ch: Channel;
+  memory: PeerMemory;
+}
+
 /**
  * alltoallv once every member has described its array on the board as [counts, kind, pid,
  * address] (`blocks`: the length and kind of each member's block for this rank; `own`: this
@@ -71,17 +78,9 @@ export function whereabouts(memory: PeerMemory, array: TypedArray): number[] {
  * member passes the barrier whatever happened (a type mismatch, an `into` that does not fit), so
  * that nobody waits for a member that gave up. @returns the result (`into` when it fits).
  */
-export function alltoallvRead<T extends TypedArray>(
-  board: Board,
-  ch: Channel,
-  memory: PeerMemory,
-  like: T,
-  own: TypedArray,
-  blocks: Block[],
-  redo: () => Promise<T>,
-  into?: T,
-): Promise<T> {
-  return thenAgree(board, ch, redo, () => {
+export function alltoallvRead<T extends TypedArray>(reads: Reads, like: T, own: TypedArray, blocks: Block[], redo: () => Promise<T>, into?: T): Promise<T> {
+  const { board, ch } = reads;
+  return thenAgree(reads, redo, () => {
     const { out, offsets, total } = layout(ch, like, blocks, into);
     put(out, own, offsets[ch.rank]);
     const unit = like.BYTES_PER_ELEMENT;
@@ -91,7 +90,7 @@ export function alltoallvRead<T extends TypedArray>(
       let displacement = 0;
       for (let r = 0; r < ch.rank; r++) displacement += counts[r]!;
       const place = new Uint8Array(out.buffer, out.byteOffset + offsets[s]! * unit, blocks[s]!.length * unit);
-      readFrom(board, ch, memory, s, displacement * unit, place, `rank ${s}'s block`);
+      readFrom(reads, s, displacement * unit, place, `rank ${s}'s block`);
     }
     if (into !== undefined) checkInto(ch, into, like, total);
     return out;
@@ -99,28 +98,20 @@ export function alltoallvRead<T extends TypedArray>(
 }
 
 /**
- * bcast of an array the root described on the board as [length, kind, pid, address]: every
- * other member reads it straight from the root's memory into its result (`into` if it holds
- * it), then all pass a board barrier, after which the root may change its array. One copy per
- * reader, and the root copies nothing: at n = 2, the ring's pipelined copies needed both ranks
- * on a core at once, and a rank descheduled mid-message stalled the other for milliseconds.
+ * bcast of an array (`array`: its length and kind) the root described on the board as [length,
+ * kind, pid, address]: every other member reads it straight from the root's memory into its
+ * result (`into` if it holds it), then all pass a board barrier, after which the root may change
+ * its array. One copy per reader, and the root copies nothing: at n = 2, the ring's pipelined
+ * copies needed both ranks on a core at once, and a rank descheduled mid-message stalled the
+ * other for milliseconds.
  */
-export function bcastRead(
-  board: Board,
-  ch: Channel,
-  memory: PeerMemory,
-  value: unknown,
-  root: number,
-  length: number,
-  kind: number,
-  into: unknown,
-  redo: () => Promise<unknown>,
-): Promise<unknown> {
-  return thenAgree(board, ch, redo, () => {
+export function bcastRead(reads: Reads, value: unknown, root: number, array: Described, into: unknown, redo: () => Promise<unknown>): Promise<unknown> {
+  const { ch } = reads;
+  return thenAgree(reads, redo, () => {
     if (ch.rank === root) return value;
-    const Ctor = CTORS[kind]!;
-    const out = resultArray(into, Ctor, length);
-    readFrom(board, ch, memory, root, 0, new Uint8Array(out.buffer, out.byteOffset, length * Ctor.BYTES_PER_ELEMENT), `the root's (rank ${root}) array`);
+    const Ctor = CTORS[array.kind]!;
+    const out = resultArray(into, Ctor, array.length);
+    readFrom(reads, root, 0, new Uint8Array(out.buffer, out.byteOffset, array.length * Ctor.BYTES_PER_ELEMENT), `the root's (rank ${root}) array`);
     return out;
   });
 }
@@ -130,7 +121,7 @@ export function bcastRead(
  * ([..., pid, address] in its values 2 and 3); throws a TransportError naming `what` if they
  * cannot all be read.
  */
-function readFrom(board: Board, ch: Channel, memory: PeerMemory, member: number, offset: number, place: Uint8Array, what: string): void {
+function readFrom({ board, ch, memory }: Reads, member: number, offset: number, place: Uint8Array, what: string): void {
   try {
     memory.readPeer(board.read(member, 2) as number, BigInt(board.read(member, 3) as number) + BigInt(offset), place);
   } catch (error) {
@@ -145,7 +136,7 @@ function readFrom(board: Board, ch: Channel, memory: PeerMemory, member: number,
  * for the communicator and runs `redo` (another way, which reads nobody's memory); else `work`'s
  * error, if any, is rethrown. @returns what `work` (or `redo`) returned.
  */
-async function thenAgree<R>(board: Board, ch: Channel, redo: () => Promise<R>, work: () => R): Promise<R> {
+async function thenAgree<R>({ board, ch }: Reads, redo: () => Promise<R>, work: () => R): Promise<R> {
   let result: R | undefined;
   let failure: unknown;
   try {

@@ -50,9 +50,10 @@ export function boardBcast<T>(board: Board, ch: Channel, value: T, root: number,
   // An array too large for the slot is described there (length, kind, and where it sits if the
   // members may read each other's memory), then read from the root's memory or through the stage.
   // (`reads`: the board's agreed single copy, asked of large arrays only; a refused read redoes it through the stage.)
-  const staged = async (length: number, kind: number, reads: PeerMemory | undefined): Promise<T> => {
-    const viaStage = () => bcastStaged(board, ch, value, root, length, kind, into);
-    const data = await (reads ? bcastRead(board, ch, reads, value, root, length, kind, into, viaStage) : viaStage());
+  const staged = async (length: number, kind: number, memory: PeerMemory | undefined): Promise<T> => {
+    const array = { length, kind };
+    const viaStage = () => bcastStaged(board, ch, value, root, array, into);
+    const data = await (memory ? bcastRead({ board, ch, memory }, value, root, array, into, viaStage) : viaStage());
     if (data === undefined) return binomialBcast(ch, value, root, into);
     return into !== undefined ? land(ch, into, data as T) : (data as T);
   };
@@ -225,7 +226,7 @@ export function boardAlltoallv<T extends TypedArray>(
     if (atHand(got) && !described) return concat(ch, array, got, into);
     // Read straight from the others' memory only if every member described its array (else some send).
     const sendAll = () => direct(ch, array, got, described, (dest) => mine[dest]!, into);
-    if (reads && allDescribed(board)) return alltoallvRead(board, ch, reads, array, mine[ch.rank]!, got, sendAll, into);
+    if (reads && allDescribed(board)) return alltoallvRead({ board, ch, memory: reads }, array, mine[ch.rank]!, got, sendAll, into);
     return sendAll();
   });
 }

@@ -18,7 +18,7 @@ import { CTORS } from "../../comm/wire/arrays.js";
 import type { TypedArray } from "../../comm/wire/values.js";
 import { TransportError } from "../../errors.js";
 import { evenCounts, resultArray } from "../counts.js";
-import { layout, type Block } from "./blocks.js";
+import { layout, type Block, type Described } from "./blocks.js";
 import { checkInto, put } from "../../comm/engine/into.js";
 import { agreement } from "./on-board.js";
 import { combine, grain, type Op } from "../ops.js";
@@ -68,15 +68,20 @@ const bytesOf = (array: TypedArray): Uint8Array => new Uint8Array(array.buffer, 
 /** Elements per round for `areas` areas of `unit`-byte elements, and `length` elements in all. */
 const perRound = (length: number, areas: number, unit: number): number => Math.max(1, Math.min(length, Math.floor(STAGE_MAX / (areas * unit))));
 
+/** A staged call: the board whose barriers order it, its channel, and the stage's bytes. */
+interface Staging {
+  board: Board;
+  ch: Channel;
+  stage: Uint8Array;
+}
+
 /**
  * Through the stage: this rank's `mine` is copied to element `at` of it; once every rank has
  * done the same, each (from, length, to) of `reads` copies stage elements [from, from + length)
  * to `out` at element `to`. Resolves once every rank has read.
  */
 async function throughStage(
-  board: Board,
-  ch: Channel,
-  stage: Uint8Array,
+  { board, ch, stage }: Staging,
   mine: TypedArray,
   at: number,
   reads: Array<[from: number, length: number, to: number]>,
@@ -144,17 +149,19 @@ async function reduceRound(board: Board, ch: Channel, stage: Uint8Array, part: T
  * on the root, else the array read (the caller lands it in `into`); undefined if no stage can
  * be mapped (on every member alike).
  */
-export async function bcastStaged(board: Board, ch: Channel, value: unknown, root: number, length: number, kind: number, into: unknown): Promise<unknown> {
+export async function bcastStaged(board: Board, ch: Channel, value: unknown, root: number, array: Described, into: unknown): Promise<unknown> {
+  const { length, kind } = array;
   const Ctor = CTORS[kind]!;
   const chunk = perRound(length, 1, Ctor.BYTES_PER_ELEMENT);
   const stage = await stageOf(ch, board, chunk * Ctor.BYTES_PER_ELEMENT);
   if (stage === undefined) return undefined;
   const out = ch.rank === root ? (value as TypedArray) : resultArray(into, Ctor, length);
   const none = new Ctor(0);
+  const staging = { board, ch, stage };
   for (let lo = 0; lo < length; lo += chunk) {
     const count = Math.min(chunk, length - lo);
-    if (ch.rank === root) await throughStage(board, ch, stage, out.subarray(lo, lo + count), 0, [], none);
-    else await throughStage(board, ch, stage, none, 0, [[0, count, 0]], out.subarray(lo, lo + count));
+    if (ch.rank === root) await throughStage(staging, out.subarray(lo, lo + count), 0, [], none);
+    else await throughStage(staging, none, 0, [[0, count, 0]], out.subarray(lo, lo + count));
   }
   return out;
 }
@@ -183,9 +190,7 @@ export async function allgathervStaged<T extends TypedArray>(board: Board, ch: C
     const [start, end] = part(ch.rank);
     const inside = end > start;
     await throughStage(
-      board,
-      ch,
-      stage,
+      { board, ch, stage },
       array.subarray(inside ? start - offsets[ch.rank]! : 0, inside ? end - offsets[ch.rank]! : 0),
       inside ? start - lo : 0,
       reads,

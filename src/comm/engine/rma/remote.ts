@@ -20,6 +20,19 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** A request's header as the progress thread reads it (see progress-thread.ts). */
+export interface RemoteHeader {
+  /** What to do (Req). */
+  kind: number;
+  /** The reduction's code (accumulate, fetchAndOp) @default 0 */
+  op?: number;
+  /** lock/unlock: exclusive (1) or shared (0) @default 0 */
+  flag?: number;
+  /** Elements concerned, from element `index` of the target's part. */
+  count: number;
+  index: number;
+}
+
 export class RemotePart {
   #socket: TLSSocket | undefined;
   #nextId = 1;
@@ -36,7 +49,8 @@ export class RemotePart {
   ) {}
 
   /** Send one request (see progress.ts): resolves with the reply's body, rejects with a TransportError (the reply's message, or a lost connection). */
-  request(call: string, kind: number, op: number, flag: number, count: number, index: number, body?: Uint8Array, more?: Uint8Array): Promise<Uint8Array> {
+  request(call: string, head: RemoteHeader, body?: Uint8Array, more?: Uint8Array): Promise<Uint8Array> {
+    const { kind, op = 0, flag = 0, count, index } = head;
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const socket = (this.#socket ??= this.#connect());
     socket.ref(); // a reply is awaited: the rank must not end meanwhile (unref'd again once none is)

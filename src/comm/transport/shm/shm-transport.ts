@@ -84,26 +84,26 @@ export class ShmTransport {
   /** Peers that have exited or failed, by world rank (see peerGone). */
   private readonly gone: boolean[] = [];
 
+  private readonly rank: number;
+  private readonly sink: Delivery;
+  private readonly wake: InboxOptions["wake"];
+  private readonly onPending: InboxOptions["onPending"];
+  private readonly poll: InboxOptions["poll"];
+
   private constructor(
     private readonly libc: Libc,
-    private readonly rank: number,
     private readonly inbox: Segment,
     /** Where peers find this rank's inbox. */
     readonly address: SegmentAddress,
-    private readonly sink: Delivery,
-    /** Wake a sleeping peer (a doorbell through the control transport). */
-    private readonly wake: (rank: number) => void,
-    /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
-    private readonly onPending: (active: boolean) => void,
-    /** Poll (see HostTransport.spin) until `step` says done (true), or nothing moves ("moved": it made progress) for a while. */
-    private readonly poll: (step: () => boolean | "moved") => void,
-  ) {}
+    options: InboxOptions,
+  ) {
+    ({ rank: this.rank, sink: this.sink, wake: this.wake, onPending: this.onPending, poll: this.poll } = options);
+  }
 
   /** This rank's inbox, made now; peers' inboxes are mapped as they are first used (see {@link connect}). */
   static create(libc: Libc, inbox: InboxOptions): ShmTransport {
-    const { rank, size, cores, sink, wake, onPending, poll } = inbox;
-    const { segment, address } = Segment.create(libc, size, cores);
-    return new ShmTransport(libc, rank, segment, address, sink, wake, onPending, poll);
+    const { segment, address } = Segment.create(libc, inbox.size, inbox.cores);
+    return new ShmTransport(libc, segment, address, inbox);
   }
 
   /**
