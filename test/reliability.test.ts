@@ -145,7 +145,7 @@ describe("reliability", () => {
 
   it("decodes a valid message with one byte changed to its original value, another whole envelope, or a SerializationError (fuzzed)", () => {
     const value = { a: [1, "x", 3n], f: new Float64Array([1, 2]), m: new Map([[1, 2]]) };
-    const valid = encode("w", 1, 2, value).frames;
+    const valid = encode({ context: "w", source: 1, from: 1 }, 2, value).frames;
     const outcomes = { same: 0, other: 0, rejected: 0 };
     fc.assert(
       fc.property(fc.nat(valid[0]!.length - 1), fc.integer({ min: 0, max: 255 }), fc.boolean(), (at, byte, truncate) => {
@@ -196,7 +196,7 @@ describe("reliability", () => {
         }),
         (value) => {
           fc.pre(!hasNegativeZero(value));
-          expect(decode(encode("w", 0, 0, value).frames).value).toStrictEqual(value);
+          expect(decode(encode({ context: "w", source: 0, from: 0 }, 0, value).frames).value).toStrictEqual(value);
         },
       ),
       { numRuns: Number(process.env.TSMPI_FUZZ_RUNS ?? 2000) },

@@ -26,7 +26,7 @@ function listening(pids: number[]): string[] {
 
 /** Everything an outsider can try without the job's keys, against one tcp endpoint. */
 async function attack(endpoint: string): Promise<void> {
-  const forged = encode("w", 1, 7, "evil").frames.map((frame) => Buffer.from(frame));
+  const forged = encode({ context: "w", source: 1, from: 1 }, 7, "evil").frames.map((frame) => Buffer.from(frame));
   // 1. Plain ZeroMQ, no security mechanism.
   // A send waits while the socket has no pipe to the peer, and a refused handshake may leave it
   // none: the outsider gives up after a while, as its message is refused either way.

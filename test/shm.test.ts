@@ -131,9 +131,9 @@ describe("the small-array fast path's records (a raw header written in place)", 
           ring.commit(2, ring.reserve(skew + 1));
           records(ring);
         }
-        expect(writeWhole(framed, encode(context, source, tag, value, undefined, from).frames)).toBe(true);
+        expect(writeWhole(framed, encode({ context, source, from }, tag, value).frames)).toBe(true);
         const head = new RawHead();
-        expect(head.set(context, source, tag, from, kind, data.length)).toBe(true);
+        expect(head.set({ context, source, from }, tag, kind, data.length)).toBe(true);
         expect(writePair(placed, head, data)).toBe(true);
         const [one, two] = [records(framed), records(placed)];
         expect(two).toEqual(one);

@@ -15,6 +15,7 @@ import { engineOf, PointToPoint } from "./p2p.js";
 import { apart } from "../comm/engine/into.js";
 import type { Channel, CommEngine } from "../comm/engine/engine.js";
 import { ArgumentError, callError } from "../errors.js";
+import { seam, traced } from "../comm/engine/seam.js";
 import type { TypedArrayClass, Window } from "./window.js";
 import { allocateWindow, createWindow, type SharedWindow } from "./shared-window.js";
 
@@ -40,11 +41,16 @@ export function backed<C extends Comm>(comm: C): C {
 }
 
 export class Comm extends PointToPoint {
-  /** Run collective `call` on a private channel of this communicator; rejects at once if it was freed. */
-  #run<T>(call: string, body: (ch: Channel) => Promise<T>): Promise<T> {
+  /**
+   * Run collective `call` on a private channel of this communicator; rejects at once if it was
+   * freed. The tracer's seam (see seam.ts): `value` (the first argument) and `root` are recorded.
+   */
+  #run<T>(call: string, body: (ch: Channel) => Promise<T>, value?: unknown, root?: number): Promise<T> {
     const group = engineOf(this);
     const refused = group.refuse(call);
-    return refused === undefined ? body(group.channel(call)) : Promise.reject(refused);
+    if (refused !== undefined) return Promise.reject(refused);
+    const tracer = seam.tracer;
+    return tracer === undefined ? body(group.channel(call)) : tracer.call(call, group.id, () => body(group.channel(call)), value, root);
   }
 
   // ---- collectives (algorithms in src/collectives) ----
@@ -76,7 +82,7 @@ export class Comm extends PointToPoint {
    * @returns the root's value, on every rank
    */
   bcast<T>(value: T, root = 0, options?: IntoOptions<T>): Promise<T> {
-    return this.#run("bcast", (ch) => coll.bcast(ch, value, root, options?.into));
+    return this.#run("bcast", (ch) => coll.bcast(ch, value, root, options?.into), value, root);
   }
   /**
    * Scatter (MPI_Scatter): the root passes one value per rank and rank i gets `values[i]`;
@@ -88,7 +94,7 @@ export class Comm extends PointToPoint {
    * @param root @default 0
    */
   scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
-    return this.#run("scatter", (ch) => coll.scatter(ch, values, root));
+    return this.#run("scatter", (ch) => coll.scatter(ch, values, root), values, root);
   }
   /**
    * Gather (MPI_Gather): one value per rank, collected at `root` in rank order. Binomial tree.
@@ -100,7 +106,7 @@ export class Comm extends PointToPoint {
    * @returns the array at the root, `undefined` elsewhere
    */
   gather<T>(value: T, root = 0): Promise<T[] | undefined> {
-    return this.#run("gather", (ch) => coll.gather(ch, value, root));
+    return this.#run("gather", (ch) => coll.gather(ch, value, root), value, root);
   }
   /**
    * Allgather (MPI_Allgather): every rank gets every rank's value, in rank order. Bruck's algorithm.
@@ -110,7 +116,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   allgather<T>(value: T): Promise<T[]> {
-    return this.#run("allgather", (ch) => coll.allgather(ch, value));
+    return this.#run("allgather", (ch) => coll.allgather(ch, value), value);
   }
   /**
    * Alltoall (MPI_Alltoall): rank i sends `values[j]` to rank j; the result holds what each
@@ -121,7 +127,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   alltoall<T>(values: readonly T[]): Promise<T[]> {
-    return this.#run("alltoall", (ch) => coll.alltoall(ch, values));
+    return this.#run("alltoall", (ch) => coll.alltoall(ch, values), values);
   }
   /**
    * Reduce (MPI_Reduce): combine every rank's value with `op` at `root`. Built-in ops work
@@ -139,7 +145,7 @@ export class Comm extends PointToPoint {
    * @throws ArgumentError (the promise rejects) if `op` is neither, or `root` is not a rank
    */
   reduce<T extends Reducible>(value: T, op?: OpLike<T>, root = 0, options?: ReduceOptions<T>): Promise<T | undefined> {
-    return this.#run("reduce", (ch) => coll.reduce(ch, value, op, root, options?.into, options?.complex));
+    return this.#run("reduce", (ch) => coll.reduce(ch, value, op, root, options?.into, options?.complex), value, root);
   }
   /**
    * Allreduce (MPI_Allreduce): combine every rank's value with `op`; every rank gets the result.
@@ -156,21 +162,21 @@ export class Comm extends PointToPoint {
    * @throws ArgumentError (the promise rejects) if `op` is neither
    */
   allreduce<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T> {
-    return this.#run("allreduce", (ch) => coll.allreduce(ch, value, op, options?.into, options?.complex));
+    return this.#run("allreduce", (ch) => coll.allreduce(ch, value, op, options?.into, options?.complex), value);
   }
   /**
    * Inclusive prefix reduction: rank i gets op(v0, ..., vi) (MPI_Scan). `op`: an {@link Op} or
    * `(a, b) => c`, default SUM. `options.into` gets the result; `{ into: value }` is MPI_IN_PLACE.
    */
   scan<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T> {
-    return this.#run("scan", (ch) => coll.scan(ch, value, op, options?.into, options?.complex));
+    return this.#run("scan", (ch) => coll.scan(ch, value, op, options?.into, options?.complex), value);
   }
   /**
    * Exclusive prefix reduction: rank i gets op(v0, ..., v(i-1)); `undefined` on rank 0, whose
    * `options.into` is left as it is (MPI_Exscan). `{ into: value }` is MPI_IN_PLACE.
    */
   exscan<T extends Reducible>(value: T, op?: OpLike<T>, options?: ReduceOptions<T>): Promise<T | undefined> {
-    return this.#run("exscan", (ch) => coll.exscan(ch, value, op, options?.into, options?.complex));
+    return this.#run("exscan", (ch) => coll.exscan(ch, value, op, options?.into, options?.complex), value);
   }
   /**
    * Reduce element-wise, then give rank i its block (MPI_Reduce_scatter). `counts[i]` is the
@@ -178,14 +184,14 @@ export class Comm extends PointToPoint {
    * when it divides evenly). `options.into` gets the block at its start; `{ into: value }` is MPI_IN_PLACE.
    */
   reduceScatter<T extends TypedArray | readonly unknown[]>(value: T, op?: OpLike<T>, counts?: readonly number[], options?: ReduceOptions<T>): Promise<T> {
-    return this.#run("reduceScatter", (ch) => coll.reduceScatter(ch, value, op, counts, options?.into, options?.complex));
+    return this.#run("reduceScatter", (ch) => coll.reduceScatter(ch, value, op, counts, options?.into, options?.complex), value);
   }
   /**
    * Scatter a typed array in blocks of `counts[i]` elements (MPI_Scatterv). Root passes the whole
    * array; `options.into` gets this rank's block; `options.displs` (root): where each block starts.
    */
   scatterv<T extends TypedArray>(array: T | undefined, counts: readonly number[], root = 0, options?: ScattervOptions<T>): Promise<T> {
-    return this.#run("scatterv", (ch) => coll.scatterv(ch, array, counts, root, options?.into, options?.displs));
+    return this.#run("scatterv", (ch) => coll.scatterv(ch, array, counts, root, options?.into, options?.displs), array, root);
   }
   /**
    * Gather typed-array blocks of any length into one array at root (MPI_Gatherv); `options.into`
@@ -193,20 +199,19 @@ export class Comm extends PointToPoint {
    */
   gatherv<T extends TypedArray>(array: T, root = 0, options?: GathervOptions<T>): Promise<T | undefined> {
     const { into, counts, displs } = options ?? {};
-    return this.#run("gatherv", (ch) => coll.gathervAt(ch, apart(array, into), root, into, counts, displs));
+    return this.#run("gatherv", (ch) => coll.gathervAt(ch, apart(array, into), root, into, counts, displs), array, root);
   }
   /** Every rank gets all blocks in rank order (MPI_Allgatherv), in `options.into` if given, at `options.displs` (with `counts`) if given. */
   allgatherv<T extends TypedArray>(array: T, options?: GathervOptions<T>): Promise<T> {
     const { into, counts, displs } = options ?? {};
-    return this.#run("allgatherv", (ch) => coll.allgathervAt(ch, apart(array, into), into, counts, displs));
+    return this.#run("allgatherv", (ch) => coll.allgathervAt(ch, apart(array, into), into, counts, displs), array);
   }
   /**
    * Rank i sends `counts[j]` elements of `array` (in order, or from `options.displs[j]`) to rank j;
    * gets everyone's blocks in rank order (MPI_Alltoallv), in `options.into` if given, at `options.recvDispls` if given.
    */
   alltoallv<T extends TypedArray>(array: T, counts: readonly number[], options?: AlltoallvOptions<T>): Promise<T> {
-    const { into, displs, recvCounts, recvDispls } = options ?? {};
-    return this.#run("alltoallv", (ch) => coll.alltoallvAt(ch, apart(array, into), counts, into, displs, recvCounts, recvDispls));
+    return this.#run("alltoallv", (ch) => coll.alltoallvAt(ch, apart(array, options?.into), counts, options), array);
   }
   /**
    * Alltoallw (MPI_Alltoallw): per-peer counts, displacements and types. Send `blocks[j]` (a
@@ -221,7 +226,7 @@ export class Comm extends PointToPoint {
    * ```
    */
   alltoallw(blocks: readonly TypedArray[], options?: { into?: readonly TypedArray[] }): Promise<TypedArray[]> {
-    return this.#run("alltoallw", (ch) => coll.alltoallw(ch, blocks, options?.into));
+    return this.#run("alltoallw", (ch) => coll.alltoallw(ch, blocks, options?.into), blocks);
   }
   /**
    * The ranks of this communicator that share this rank's host, ordered by rank
@@ -269,7 +274,7 @@ export class Comm extends PointToPoint {
   async dup(): Promise<Comm> {
     const group = engineOf(this);
     group.ensureOpen("dup");
-    return backed(new Comm(group.child("")));
+    return traced("dup", group.id, async () => backed(new Comm(group.child(""))));
   }
   /**
    * Free the communicator (MPI_Comm_free): once every rank has called it (a barrier), its

@@ -197,7 +197,7 @@ export abstract class TopoComm extends Comm {
     const received = this.inedges.map((source, i) =>
       source === PROC_NULL ? undefined : halo.take(call, halo.id, source, inTags[i]!).then((envelope) => envelope.value as T | CollectiveFailure),
     );
-    const sent = this.outedges.map((dest, i) => (dest === PROC_NULL ? undefined : halo.post(call, halo.id, dest, outTags[i]!, block(i))));
+    const sent = this.outedges.map((dest, i) => (dest === PROC_NULL ? undefined : halo.post(call, dest, outTags[i]!, block(i))));
     return Promise.all([Promise.all(received), Promise.all(sent)]).then(([values]) => {
       if (localError) throw localError;
       const failed = values.find((v): v is CollectiveFailure => v instanceof CollectiveFailure);

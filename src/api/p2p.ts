@@ -12,7 +12,9 @@ import type { CommEngine } from "../comm/engine/engine.js";
 import { target } from "../comm/engine/into.js";
 import type { IntoOptions, IrecvOptions, RecvOptions } from "./options.js";
 import { abortable, type SignalOptions } from "./abort.js";
-import { AbortError, ArgumentError, callError } from "../errors.js";
+import { ArgumentError, callError } from "../errors.js";
+import { seam, traced } from "../comm/engine/seam.js";
+import { incoming } from "./incoming.js";
 
 /**
  * @internal The engine group of a communicator, for the api modules that build new
@@ -69,19 +71,26 @@ export class PointToPoint {
     checkTag(where, tag);
     if (dest === PROC_NULL) return Promise.resolve();
     if (synchronous) return this.#group.ssend(call, dest, tag, value, hurry);
-    return this.#group.post(call, this.#group.id, dest, tag, value);
+    return this.#group.post(call, dest, tag, value);
   }
 
-  #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T, hurry?: Hurry, signal?: SignalOptions["signal"]): Promise<T> {
+  /** {@link #startSend}, its argument errors as a rejection. Not async: an async function that returns a promise adopts it, two ticks more per send. */
+  #trySend(call: string, value: unknown, dest: number, tag: number, synchronous = false): Promise<void> {
+    try {
+      return this.#startSend(call, value, dest, tag, synchronous);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A receive's checks done: at once from PROC_NULL, else the engine's (a signal's `abortable` withdraws it through `hurry`). */
+  #startRecv<T>(source: number, tag: number, status?: Status, call = "recv", into?: T, hurry?: Hurry): Promise<T> {
     if (source === PROC_NULL) {
       if (status) Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
       return Promise.resolve((into ?? undefined) as T);
     }
     // The runtime's promise is the caller's: it resolves with the value, landed in `into`, `status` filled.
-    const where = this.#where(call);
-    // No closure on the common path (a receive without a signal): 8 B round trips count every allocation.
-    if (signal === undefined) return this.#group.receive(call, source, tag, where, status, target(into), hurry) as Promise<T>;
-    return abortable(where, signal, (withdrawal) => this.#group.receive(call, source, tag, where, status, target(into), withdrawal) as Promise<T>, hurry);
+    return this.#group.receive(this.#where(call), source, tag, status, target(into), hurry) as Promise<T>;
   }
 
   #checkRecvArgs(call: string, source: number, tag: number, into?: unknown): void {
@@ -106,12 +115,7 @@ export class PointToPoint {
    * @param tag integer in [0, 2^31 - 1] @default 0
    */
   send(value: unknown, dest: number, tag = 0): Promise<void> {
-    // Not async: an async function that returns a promise adopts it, two ticks more per send.
-    try {
-      return this.#startSend("send", value, dest, tag);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#trySend("send", value, dest, tag);
   }
 
   /**
@@ -124,11 +128,9 @@ export class PointToPoint {
    * ```
    */
   ssend(value: unknown, dest: number, tag = 0): Promise<void> {
-    try {
-      return this.#startSend("ssend", value, dest, tag, true);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const tracer = seam.tracer;
+    if (tracer === undefined) return this.#trySend("ssend", value, dest, tag, true);
+    return tracer.call("ssend", this.#group.id, () => this.#trySend("ssend", value, dest, tag, true), value);
   }
 
   /**
@@ -164,7 +166,9 @@ export class PointToPoint {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#startRecv<T>(source, tag, status, "recv", into, undefined, options instanceof Status ? undefined : options?.signal);
+    const signal = options instanceof Status ? undefined : options?.signal;
+    if (signal === undefined || source === PROC_NULL) return this.#startRecv<T>(source, tag, status, "recv", into);
+    return abortable(this.#where("recv"), signal, (withdrawal) => this.#startRecv<T>(source, tag, status, "recv", into, withdrawal));
   }
 
   /** Nonblocking send (MPI_Isend); argument errors throw at once. @returns a request whose `wait()` resolves when the message is queued. */
@@ -190,7 +194,12 @@ export class PointToPoint {
     this.#checkRecvArgs("irecv", source, tag, options?.into);
     const status = new Status();
     const hurry: Hurry = {};
-    const received = this.#startRecv<T>(source, tag, status, "irecv", options?.into, hurry, options?.signal);
+    const into = options?.into;
+    const signal = options?.signal;
+    const received =
+      signal === undefined || source === PROC_NULL
+        ? this.#startRecv<T>(source, tag, status, "irecv", into, hurry)
+        : abortable(this.#where("irecv"), signal, (withdrawal) => this.#startRecv<T>(source, tag, status, "irecv", into, withdrawal), hurry);
     const request: Request<T> = new Request<T>(
       received.then((value) => {
         request.status = status;
@@ -205,7 +214,9 @@ export class PointToPoint {
   async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: SignalOptions): Promise<Status> {
     this.#checkRecvArgs("probe", source, tag);
     const start = (hurry?: Hurry) => this.#group.runtime.probe(this.#group.id, source, tag, this.#group.peers(source), hurry);
-    return toStatus(await abortable(this.#where("probe"), options?.signal, start));
+    const probe = () => abortable(this.#where("probe"), options?.signal, start);
+    const tracer = seam.tracer;
+    return toStatus(await (tracer === undefined ? probe() : tracer.probe(this.#group.id, probe)));
   }
 
   /**
@@ -222,24 +233,12 @@ export class PointToPoint {
    * }
    * ```
    */
-  async *incoming<T = unknown>(
+  incoming<T = unknown>(
     source: number = ANY_SOURCE,
     tag: number = ANY_TAG,
     options?: SignalOptions,
   ): AsyncGenerator<{ value: T; source: number; tag: number; bytes: number }, void, undefined> {
-    const signal = options?.signal;
-    const aborted = (): boolean => signal?.aborted === true;
-    while (!aborted()) {
-      const status = new Status();
-      let value: T;
-      try {
-        value = await this.recv<T>(source, tag, { status, signal });
-      } catch (error) {
-        if (error instanceof AbortError && aborted()) return;
-        throw error;
-      }
-      yield { value, source: status.source, tag: status.tag, bytes: status.bytes };
-    }
+    return incoming<T>(this, source, tag, options?.signal);
   }
 
   /** @returns the status of a matching arrived message, or `undefined` if none has arrived (MPI_Iprobe). */
@@ -258,7 +257,8 @@ export class PointToPoint {
    */
   async sendrecv<T = unknown>(value: unknown, dest: number, sendTag = 0, source: number = ANY_SOURCE, recvTag: number = ANY_TAG, status?: Status): Promise<T> {
     this.#checkRecvArgs("sendrecv", source, recvTag);
-    const [, received] = await Promise.all([this.#startSend("sendrecv", value, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecv")]);
+    const both = () => Promise.all([this.#startSend("sendrecv", value, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecv")]);
+    const [, received] = await traced("sendrecv", this.#group.id, both, value);
     return received;
   }
 
@@ -289,8 +289,9 @@ export class PointToPoint {
       );
     this.#checkRecvArgs("sendrecvReplace", source, recvTag);
     // The send takes the bytes before it returns (into the transport, or a copy), so the receive may overwrite them.
-    const sent = this.#startSend("sendrecvReplace", buf, dest, sendTag);
-    const [, received] = await Promise.all([sent, this.#startRecv<T>(source, recvTag, status, "sendrecvReplace", buf)]);
+    const both = () =>
+      Promise.all([this.#startSend("sendrecvReplace", buf, dest, sendTag), this.#startRecv<T>(source, recvTag, status, "sendrecvReplace", buf)]);
+    const [, received] = await traced("sendrecvReplace", this.#group.id, both, buf);
     return received;
   }
 
@@ -310,7 +311,7 @@ export class PointToPoint {
     const group = this.#group;
     return new PersistentRequest<void>("sendInit", this.rank, () => {
       group.ensureOpen("start");
-      return dest === PROC_NULL ? SENT : group.post("sendInit", group.id, dest, tag, value);
+      return dest === PROC_NULL ? SENT : group.post("sendInit", dest, tag, value);
     });
   }
 
@@ -332,7 +333,7 @@ export class PointToPoint {
       (hurry) => {
         group.ensureOpen("start");
         if (source === PROC_NULL) return (Object.assign(status, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 }), peerless);
-        return group.receive("recvInit", source, tag, where, status, landing, hurry) as Promise<T>;
+        return group.receive(where, source, tag, status, landing, hurry) as Promise<T>;
       },
       { status },
     );

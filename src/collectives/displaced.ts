@@ -71,19 +71,19 @@ export async function allgathervAt<T extends TypedArray>(ch: Channel, array: T, 
   return unpacked(ch, await allgatherv(ch, array), layout!, into);
 }
 
-/**
- * Alltoallv; `displs`: where each destination's block starts in `array`; `recvCounts`/
- * `recvDispls`: where each source's block goes in the result.
- */
-export async function alltoallvAt<T extends TypedArray>(
-  ch: Channel,
-  array: T,
-  counts: readonly number[],
-  into?: T,
-  displs?: unknown,
-  recvCounts?: unknown,
-  recvDispls?: unknown,
-): Promise<T> {
+/** Where alltoallv's blocks are (the user's options as they came: each checked here). */
+export interface Displaced<T> {
+  into?: T;
+  /** where each destination's block starts in the array */
+  displs?: unknown;
+  /** where each source's block goes in the result */
+  recvCounts?: unknown;
+  recvDispls?: unknown;
+}
+
+/** Alltoallv, with blocks where `options` say (see {@link Displaced}). */
+export async function alltoallvAt<T extends TypedArray>(ch: Channel, array: T, counts: readonly number[], options: Displaced<T> = {}): Promise<T> {
+  const { into, displs, recvCounts, recvDispls } = options;
   const send = displs === undefined ? array : packed(ch, array, counts, displs);
   const failed = send instanceof CollectiveFailure ? send : undefined;
   const data = failed ? array : (send as T);

@@ -13,7 +13,7 @@ import type { Task } from "./queue.js";
 import { Scheduler, type PoolStats } from "./scheduler.js";
 import { TaskNames, type TaskFunction, type TaskTable } from "./tasks.js";
 import { serve } from "./worker.js";
-import { probes } from "../rank/trace/probes.js";
+import { seam } from "../comm/engine/seam.js";
 
 /** Options of {@link CommExecutor.start}; every rank passes the same. */
 export interface ExecutorOptions {
@@ -171,7 +171,7 @@ export class CommExecutor {
       await this.#scheduler.stop();
       this.#progress?.end();
       const { lostRanks, ...counters } = this.#scheduler.stats;
-      probes.pool?.({ ...counters, lostRanks: [...lostRanks] });
+      seam.tracer?.pool({ ...counters, lostRanks: [...lostRanks] });
       await freeQuietly(this.#comm);
     })();
     return options.wait === false ? Promise.resolve() : this.#closing;

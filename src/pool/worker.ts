@@ -8,7 +8,7 @@ import type { Comm } from "../api/communicator.js";
 import { SerializationError } from "../errors.js";
 import { POOL_TAG, type DoneMessage, type RunMessage, type TaskFailure, type ToWorker } from "./protocol.js";
 import type { TaskNames } from "./tasks.js";
-import { probes } from "../rank/trace/probes.js";
+import { seam } from "../comm/engine/seam.js";
 
 /** Serve the manager at `root` until it sends stop. */
 export async function serve(comm: Comm, root: number, tasks: TaskNames): Promise<void> {
@@ -33,7 +33,7 @@ export async function runChunk(message: RunMessage, tasks: TaskNames, rank: numb
   const count = message.fn.length;
   const values = new Array<unknown>(count);
   let failures: TaskFailure[] | undefined;
-  const traced = probes.task; // --trace or --stats: each task is a span
+  const traced = seam.tracer; // --trace or --stats: each task is a span
   for (let i = 0; i < count; i++) {
     const start = traced ? performance.now() : 0;
     try {
@@ -42,11 +42,11 @@ export async function runChunk(message: RunMessage, tasks: TaskNames, rank: numb
       let value = fn(...message.args[i]!);
       if (isThenable(value)) value = await value;
       values[i] = value;
-      traced?.(message.fn[i]!, start);
+      traced?.task(message.fn[i]!, start);
     } catch (error) {
       const failed = failure(i, error);
       (failures ??= []).push(failed);
-      traced?.(message.fn[i]!, start, `${failed[1]}: ${failed[2]}`);
+      traced?.task(message.fn[i]!, start, `${failed[1]}: ${failed[2]}`);
     }
   }
   const done: DoneMessage = { t: "done", chunk: message.chunk, values, ms: performance.now() - started };

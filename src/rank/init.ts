@@ -25,7 +25,7 @@ import { ENV } from "./control.js";
 import type { LauncherLink } from "./link.js";
 import { directPath } from "./net.js";
 import { report } from "./report.js";
-import { probes } from "./trace/probes.js";
+import { seam } from "../comm/engine/seam.js";
 
 interface RankProcess {
   link?: LauncherLink;
@@ -55,7 +55,8 @@ export function attachLauncher(link: LauncherLink): void {
 export function init(): Promise<Comm> {
   const link = self.link;
   if (link === undefined) return (self.world ??= alone(process.env));
-  return (self.world ??= probes.init ? probes.init(() => join(link)) : join(link));
+  const tracer = seam.tracer;
+  return (self.world ??= tracer ? tracer.init(() => join(link)) : join(link));
 }
 
 /**

@@ -7,8 +7,9 @@ import { arrayKind, encode, payloadBytes } from "../wire/codec.js";
 import { ArgumentError, SerializationError, callError } from "../../errors.js";
 import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
-import type { Envelope, TypedArray } from "../wire/codec.js";
-import type { Peers } from "./waits.js";
+import type { Envelope, Sender, TypedArray } from "../wire/codec.js";
+import { newWait, type Peers, type Wait } from "./waits.js";
+import { seam } from "./seam.js";
 import type { Hurry, Status } from "./request.js";
 import type { Site } from "./into.js";
 import type { Locality } from "../transport/locality.js";
@@ -52,7 +53,7 @@ export class Channel {
 
   /** Send to `dest`; resolves once the data has left (see Runtime.send's `handover`). */
   send(dest: number, value: unknown): Promise<void> {
-    return this.group.post(this.call, this.group.collectiveContext, dest, this.tag, value, true);
+    return this.group.post(this.call, dest, this.tag, value, true);
   }
 
   /** The same-host path of the communicator, if every member is on this host and reached through shared memory (a board can serve). */
@@ -102,6 +103,9 @@ export class CommEngine {
   tiers: Tiers | null | Promise<Tiers | null> | undefined;
   /** Freed (Comm.free): every later call on the communicator is refused. */
   freed = false;
+  /** This rank as the sender of point-to-point messages, and of collective ones (see Sender). */
+  readonly sender: Sender;
+  readonly collectiveSender: Sender;
 
   constructor(
     readonly runtime: Runtime,
@@ -115,6 +119,8 @@ export class CommEngine {
     this.rank = members.indexOf(runtime.rank);
     this.size = members.length;
     this.collectiveContext = `${id}!`;
+    this.sender = { context: id, source: this.rank, from: runtime.rank };
+    this.collectiveSender = { context: this.collectiveContext, source: this.rank, from: runtime.rank };
   }
 
   /** Whom a receive from `source` depends on, in world ranks (for RankFailedError); made once per source, not per receive. */
@@ -126,27 +132,39 @@ export class CommEngine {
     return peers;
   }
 
-  private encodeFor(call: string, context: string, dest: number, tag: number, value: unknown): Outgoing {
+  private encodeFor(call: string, sender: Sender, dest: number, tag: number, value: unknown): Outgoing {
     try {
       const borrowed = this.runtime.borrows(this.members[dest]!);
-      const { frames, bytes: wire } = encode(context, this.rank, tag, value, undefined, this.runtime.rank, borrowed);
-      return { frames, wire, context, source: this.rank, tag, bytes: payloadBytes(value, wire), borrowed };
+      const { frames, bytes: wire } = encode(sender, tag, value, undefined, borrowed);
+      return { frames, wire, context: sender.context, source: this.rank, tag, bytes: payloadBytes(value, wire), borrowed };
     } catch (error) {
       throw callError(SerializationError, call, this.rank, `${(error as Error).message}; send plain data, typed arrays, Map/Set/Date or bigint`, error);
     }
   }
 
-  /** Send `value` to group rank `dest` (arguments already checked). */
-  post(call: string, context: string, dest: number, tag: number, value: unknown, collective = false): Promise<void> {
+  /**
+   * Send `value` to group rank `dest` (arguments already checked), on the point-to-point context
+   * or (`collective`) the collective one. Every message a communicator sends goes out here: the
+   * tracer hears of each (see seam.ts).
+   */
+  post(call: string, dest: number, tag: number, value: unknown, collective = false): Promise<void> {
+    const tracer = seam.tracer;
+    const start = tracer === undefined ? 0 : performance.now();
     const worldDest = this.members[dest]!;
+    const sender = collective ? this.collectiveSender : this.sender;
     if (!collective) {
       // A small typed array goes straight into the transport where it can (see Runtime.sendArray).
       const kind = arrayKind(value);
-      const sent = kind >= 0 ? this.runtime.sendArray(worldDest, context, this.rank, tag, value as TypedArray, kind, call) : undefined;
-      if (sent !== undefined) return sent;
+      const sent = kind >= 0 ? this.runtime.sendArray(worldDest, sender, tag, value as TypedArray, kind, call) : undefined;
+      if (sent !== undefined) {
+        tracer?.sent(start, sent, call, worldDest, { context: sender.context, tag, bytes: (value as TypedArray).byteLength });
+        return sent;
+      }
     }
-    const handover = collective ? { peer: dest } : undefined;
-    return this.runtime.send(worldDest, this.encodeFor(call, context, dest, tag, value), call, handover);
+    const message = this.encodeFor(call, sender, dest, tag, value);
+    const sent = this.runtime.send(worldDest, message, call, collective ? { peer: dest } : undefined);
+    tracer?.sent(start, sent, call, worldDest, message);
+    return sent;
   }
 
   /** A synchronous send of `value` to group rank `dest` (arguments checked): resolves once a receive there has matched it (see synchronous.ts). */
@@ -155,18 +173,32 @@ export class CommEngine {
     const worldDest = this.members[dest]!;
     const kind = arrayKind(value);
     const peers = this.peers(dest);
-    const fast = kind >= 0 ? syncs.sendArray(worldDest, this.id, this.rank, tag, value as TypedArray, kind, call, dest, peers, hurry) : undefined;
-    return fast ?? syncs.send(worldDest, this.encodeFor(call, this.id, dest, tag, value), call, dest, peers, hurry);
+    // The wait for its Ack; its source is `dest`, for hang reports.
+    const wait = newWait(call, this.id, dest, tag, undefined, hurry);
+    const fast = kind >= 0 ? syncs.sendArray(worldDest, this.sender, value as TypedArray, kind, wait, peers) : undefined;
+    return fast ?? syncs.send(worldDest, this.encodeFor(call, this.sender, dest, tag, value), wait, peers);
   }
 
-  /** A point-to-point receive from group rank `source` or ANY_SOURCE (arguments checked): resolves with the value (see Runtime.receive). */
-  receive(call: string, source: number, tag: number, site: Site, status?: Status, into?: TypedArray, hurry?: Hurry): Promise<unknown> {
-    return this.runtime.receive(this.id, source, tag, call, this.peers(source, false), into, hurry, site, status);
+  /**
+   * A point-to-point receive (`site.call`) from group rank `source` or ANY_SOURCE (arguments
+   * checked): resolves with the value, landed in `into`, `status` filled (see Runtime.receive).
+   */
+  receive(site: Site, source: number, tag: number, status?: Status, into?: TypedArray, hurry?: Hurry): Promise<unknown> {
+    const wait = newWait(site.call, this.id, source, tag, into, hurry);
+    wait.site = site;
+    wait.status = status;
+    return this.#receive(wait, this.peers(source, false));
   }
 
   /** Receive from group rank `source` or ANY_SOURCE (arguments already checked). */
-  take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray, hurry?: Hurry): Promise<Envelope> {
-    return this.runtime.receive(context, source, tag, call, this.peers(source, collective), into, hurry) as Promise<Envelope>;
+  take(call: string, context: string, source: number, tag: number, collective = false, into?: TypedArray): Promise<Envelope> {
+    return this.#receive(newWait(call, context, source, tag, into), this.peers(source, collective)) as Promise<Envelope>;
+  }
+
+  /** Every receive of the communicator, through the tracer if there is one (see seam.ts). */
+  #receive(wait: Wait, peers: Peers): Promise<unknown> {
+    const tracer = seam.tracer;
+    return tracer === undefined ? this.runtime.receive(wait, peers) : tracer.receive(wait, () => this.runtime.receive(wait, peers));
   }
 
   /** The same-host side of this communicator (its board and stage), if it has several members, all reached through shared memory. */

@@ -6,6 +6,7 @@
  */
 import type { Envelope, TypedArray } from "../wire/codec.js";
 import { ANY_SOURCE, ANY_TAG } from "../wire/validate.js";
+import { seam } from "./seam.js";
 
 export { ANY_SOURCE, ANY_TAG };
 
@@ -105,7 +106,8 @@ export class Matcher {
     if (receive !== undefined) {
       if (receive.into !== undefined) this.intoPosted--;
       receive.token.done = true;
-      return this.receiving.matched(receive.token, envelope);
+      this.receiving.matched(receive.token, envelope);
+      return seam.tracer?.delivered(envelope);
     }
     queues.unexpected.push(envelope);
     const probes = queues.probes;
@@ -148,6 +150,7 @@ export class Matcher {
 
   /** Withdraw the receive or probe posted with `token` and fail it with `error`; false if there is none. */
   cancel(token: Token, error: Error): boolean {
+    seam.tracer?.cancelled(token);
     for (const { receives } of this.contexts.values()) {
       const waiter = takeFirst(receives, (w) => w.token === token);
       if (waiter === undefined) continue;

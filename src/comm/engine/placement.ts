@@ -12,6 +12,14 @@ import { peekArray, peekPayload } from "../wire/peek.js";
 import { FramePool } from "./recycle.js";
 import type { Pulls } from "./rendezvous.js";
 
+/** What an arriving array's header says about it (a raw header, read in place: see RawHeadReader). */
+export interface ArrivingHead {
+  context: string;
+  source: number;
+  tag: number;
+  kind: number;
+}
+
 export class Placement {
   /** Frames of unexpected messages, recycled by receives with `into`. */
   private readonly frames = new FramePool();
@@ -49,12 +57,13 @@ export class Placement {
   }
 
   /**
-   * An array of `length` bytes of `kind` has arrived whole at `at` of `bytes` (transport memory,
-   * valid only now) for (`context`, `source`, `tag`): copy it once, into the `into` of the
+   * An array of `length` bytes of `head.kind` has arrived whole at `at` of `bytes` (transport memory,
+   * valid only now) for `head`'s (context, source, tag): copy it once, into the `into` of the
    * receive it goes to when it fits, else into a recycled frame or a fresh array. @returns the array.
    */
-  arrive(context: string, source: number, tag: number, kind: number, bytes: Uint8Array, at: number, length: number): TypedArray {
-    const into = this.posted(context, source, tag);
+  arrive(head: ArrivingHead, bytes: Uint8Array, at: number, length: number): TypedArray {
+    const { kind } = head;
+    const into = this.posted(head.context, head.source, head.tag);
     const fits = this.fitting(into, kind, length);
     const target = fits ?? this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;

@@ -7,6 +7,7 @@
  */
 import { SENT } from "../transport/port.js";
 import { UNDEFINED } from "../wire/validate.js";
+import { seam } from "./seam.js";
 
 /** What a receive or probe learned about a message (MPI_Status). */
 export class Status {
@@ -148,6 +149,11 @@ export class Request<T = unknown> {
 
   /** Wait for completion (MPI_Wait). @returns the received value, or `undefined` for a send or a cancelled receive. */
   wait(): Promise<T> {
+    const tracer = seam.tracer;
+    return tracer === undefined ? this.#wait() : tracer.wait(() => this.#wait());
+  }
+
+  #wait(): Promise<T> {
     if (this.#outcome.done) this.#inactive = true;
     else {
       this.#waited = true;

@@ -10,16 +10,17 @@ import { SmallArrays } from "./small-arrays.js";
 import { Placement } from "./placement.js";
 import { FlowControl } from "../wire/flow.js";
 import { Matcher, type Receiving, type Token } from "./matching.js";
-import { landValue, type Site } from "./into.js";
+import { landValue } from "./into.js";
 import { ParkedSends, Pulls } from "./rendezvous.js";
 import { SENT, type SameHostPath, type Transport } from "../transport/port.js";
-import type { Hurry, Status } from "./request.js";
+import type { Hurry } from "./request.js";
 import { Fates } from "./fates.js";
 import { ANYONE, newWait, type Peers, type RuntimeState, type Wait, type Waits } from "./waits.js";
-import type { Outgoing } from "../wire/envelope.js";
+import type { Outgoing, Sender } from "../wire/envelope.js";
 import { Posting } from "./posting.js";
 import { SyncSends } from "./synchronous.js";
 import { MessageKind } from "../wire/wire.js";
+import { seam } from "./seam.js";
 export type { Outgoing, RuntimeState };
 export class Runtime implements Receiving {
   readonly matcher = new Matcher(this);
@@ -32,8 +33,6 @@ export class Runtime implements Receiving {
   private readonly pulls = new Pulls();
   private readonly placement = new Placement(this.matcher, this.pulls);
   private transport: Transport | undefined;
-  /** The transport's shared-memory side: writing small arrays in place (see small-arrays.ts). */
-  private near: SameHostPath | undefined;
   /** Which peers have died or exited, and the waits that ends (see fates.ts). */
   readonly fates: Fates;
   private readonly small: SmallArrays;
@@ -44,7 +43,7 @@ export class Runtime implements Receiving {
     readonly size: number,
   ) {
     this.posting = new Posting(rank);
-    this.small = new SmallArrays(rank, this.flow, this.placement);
+    this.small = new SmallArrays(this.flow, this.placement);
     this.waits = this.posting.waits;
     this.parked = new ParkedSends(rank, this.waits);
     this.syncs = new SyncSends(rank, this.posting, this.flow, this.parked, this.small, (frames) => this.arrivals.deliver(frames));
@@ -56,7 +55,7 @@ export class Runtime implements Receiving {
   /** Connect the transport (created after the runtime, since it delivers into it) and its shared-memory side, if any. */
   attach(transport: Transport, near?: SameHostPath): void {
     this.transport = this.posting.transport = this.parked.transport = transport;
-    this.near = this.posting.near = this.parked.near = near;
+    this.small.near = this.posting.near = this.parked.near = near;
   }
 
   /** May a message to world rank `dest` be encoded as views of the sender's memory? (The transport copies it before `send` returns.) */
@@ -92,40 +91,31 @@ export class Runtime implements Receiving {
   }
 
   /**
-   * Send a small typed array eagerly, straight into the transport (see small.ts). @returns SENT,
-   * a rejection if `worldDest` has failed, or undefined if it cannot go that way now: send it
-   * with {@link send}.
+   * Send a small typed array (kind code `kind`) from `sender` eagerly, straight into the
+   * transport (see small-arrays.ts). @returns SENT, a rejection if `worldDest` has failed, or
+   * undefined if it cannot go that way now: send it with {@link send}.
    */
-  sendArray(worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, call = "send"): Promise<void> | undefined {
-    const near = this.near;
-    if (near === undefined || worldDest === this.rank) return undefined;
+  sendArray(worldDest: number, sender: Sender, tag: number, array: TypedArray, kind: number, call = "send"): Promise<void> | undefined {
+    if (this.small.near === undefined || worldDest === this.rank) return undefined;
     const { failed } = this.fates;
     const reason = failed.size > 0 ? failed.get(worldDest) : undefined;
     if (reason !== undefined) return Promise.reject(this.fates.failure(call, worldDest, reason));
-    return this.small.send(near, worldDest, context, source, tag, array, kind) ? SENT : undefined;
+    return this.small.send(worldDest, sender, tag, array, kind) ? SENT : undefined;
   }
 
   /**
-   * Receive the oldest matching message, reading the inbox only while waiting. Resolves with
-   * its envelope (see CommEngine.take); given a `site` (a point-to-point receive), with its value
-   * instead, landed in `into` and `status` filled: the caller's promise is this one (see {@link matched}).
-   * @param into where the transport may write the message's array as it arrives (see {@link place})
-   * @param hurry poll only when this hook is called (irecv: when its request is waited for),
-   *   not as soon as the caller yields
+   * Receive the oldest message matching `wait` (see newWait), reading the inbox only while
+   * waiting. Resolves with its envelope (see CommEngine.take); given a `wait.site` (a
+   * point-to-point receive), with its value instead, landed in `wait.into` and `wait.status`
+   * filled: the caller's promise is this one (see {@link matched}). `wait.into`: where the
+   * transport may write the message's array as it arrives (see Placement.place); `wait.hurry`:
+   * poll only when this hook is called (irecv: when its request is waited for), not as soon as
+   * the caller yields. `peers`: whose death fails it.
    */
-  receive(
-    context: string,
-    source: number,
-    tag: number,
-    call = "recv",
-    peers: Peers = ANYONE,
-    into?: TypedArray,
-    hurry?: Hurry,
-    site?: Site,
-    status?: Status,
-  ): Promise<unknown> {
-    const wait = newWait(call, context, source, tag, into, hurry, site, status);
+  receive(wait: Wait, peers: Peers = ANYONE): Promise<unknown> {
+    const { context, source, tag, into, hurry } = wait;
     const found = this.matcher.receive(context, source, tag, wait, into);
+    seam.tracer?.posted(found, wait);
     if (found !== undefined) {
       if (found.rendezvous !== undefined) return this.pull(wait, found, peers);
       try {

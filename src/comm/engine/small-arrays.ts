@@ -5,7 +5,7 @@
  * receive it goes to when there is one. Byte for byte the message a frame encoding makes (see
  * raw.ts), so that either end may take the usual path instead.
  */
-import type { Envelope } from "../wire/envelope.js";
+import type { Envelope, Sender } from "../wire/envelope.js";
 import type { FlowControl } from "../wire/flow.js";
 import type { Placement } from "./placement.js";
 import { LastBytes } from "../wire/arrays.js";
@@ -22,23 +22,24 @@ export class SmallArrays {
   private readonly inHead = new RawHeadReader();
   /** The bytes of the arrays sent. */
   private readonly arrayBytes = new LastBytes();
+  /** The transport's shared-memory side, if any (see Runtime.attach): the only way these messages go. */
+  near: SameHostPath | undefined;
 
   constructor(
-    /** This rank (world). */
-    private readonly rank: number,
     private readonly flow: FlowControl,
     private readonly placement: Placement,
   ) {}
 
   /**
-   * Write `array` (kind code `kind`) to `worldDest` now, eagerly, if it is small, the flow
+   * Write `array` (kind code `kind`) from `sender` to `worldDest` now, eagerly, if it is small, the flow
    * window has room and so has the transport (`sync`: a synchronous send's id, see synchronous.ts). @returns false if it did not go.
    */
-  send(near: SameHostPath, worldDest: number, context: string, source: number, tag: number, array: TypedArray, kind: number, sync = -1): boolean {
+  send(worldDest: number, sender: Sender, tag: number, array: TypedArray, kind: number, sync = -1): boolean {
+    const near = this.near;
     const byteLength = array.byteLength;
     const head = this.outHead;
     // An empty array is one frame, not two, in the frame encoding: it takes the usual path.
-    if (byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(context, source, tag, this.rank, kind, byteLength, sync)) return false;
+    if (near === undefined || byteLength === 0 || byteLength > SMALL_ARRAY_BYTES || !head.set(sender, tag, kind, byteLength, sync)) return false;
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
     const bytes = this.arrayBytes.of(array);
@@ -55,7 +56,7 @@ export class SmallArrays {
   arrive(bytes: Uint8Array, view: DataView, head: number, headLength: number, at: number, length: number): Envelope | undefined {
     const raw = this.inHead;
     if (!raw.read(bytes, view, head, headLength) || raw.byteLength !== length) return undefined;
-    const value = this.placement.arrive(raw.context, raw.source, raw.tag, raw.kind, bytes, at, length);
+    const value = this.placement.arrive(raw, bytes, at, length);
     return { context: raw.context, source: raw.source, tag: raw.tag, value, bytes: length, from: raw.from, wire: headLength + length, sync: raw.sync };
   }
 }

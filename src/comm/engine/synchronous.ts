@@ -15,7 +15,7 @@
  */
 import { Buffer } from "node:buffer";
 import { encodeFlow } from "../wire/codec.js";
-import type { Envelope, Outgoing } from "../wire/envelope.js";
+import type { Envelope, Outgoing, Sender } from "../wire/envelope.js";
 import type { FlowControl } from "../wire/flow.js";
 import type { Posting } from "./posting.js";
 import type { ParkedSends } from "./rendezvous.js";
@@ -23,7 +23,7 @@ import type { Hurry } from "./request.js";
 import type { SmallArrays } from "./small-arrays.js";
 import type { FrameWriter } from "../transport/port.js";
 import type { TypedArray } from "../wire/values.js";
-import { newWait, type Peers, type Wait } from "./waits.js";
+import type { Peers, Wait } from "./waits.js";
 import { ACK_BYTES, ACK_MARKER, MessageKind } from "../wire/wire.js";
 
 /** A synchronous send waiting for its Ack: the wait (its promise's settlers on it) and its receiver. */
@@ -73,19 +73,21 @@ export class SyncSends {
   /**
    * Send `message` to world rank `dest` and resolve once a receive there has matched it (see
    * the module's comment); rejects with a RankFailedError if `dest` dies or exits first.
-   * @param peer `dest` in the communicator (for hang reports)
+   * @param wait the send's wait for its Ack (see newWait): its call, its source `dest` in the
+   *   communicator (for hang reports) and its tag; `wait.hurry`: poll for the Ack only when this
+   *   hook is called (issend: when its request is waited for)
    * @param peers whose death fails the send (its receiver)
-   * @param hurry poll for the Ack only when this hook is called (issend: when its request is waited for)
    */
-  send(dest: number, message: Outgoing, call: string, peer: number, peers: Peers, hurry?: Hurry): Promise<void> {
+  send(dest: number, message: Outgoing, wait: Wait, peers: Peers): Promise<void> {
+    const { call, hurry } = wait;
     const gone = this.gone.get(dest);
     if (gone !== undefined) return Promise.reject(gone(call));
     const transport = this.posting.transport;
     const self = dest === this.rank || transport === undefined;
-    if (!self && !this.flow.trySpend(dest, message.wire)) return this.parked.announce(dest, message, call, { peer });
+    if (!self && !this.flow.trySpend(dest, message.wire)) return this.parked.announce(dest, message, call, { peer: wait.source });
     const id = ++this.nextId;
     // To itself: only this rank's own receive completes it, so it never polls.
-    const promise = this.await(id, dest, newWait(call, message.context, peer, message.tag), peers, self ? (hurry ?? {}) : hurry);
+    const promise = this.await(id, dest, wait, peers, self ? (hurry ?? {}) : hurry);
     const frames = [encodeFlow([MessageKind.Sync, this.rank, id]), ...message.frames];
     if (self) this.deliverSelf(frames);
     else transport.send(dest, frames, false, message.borrowed).catch((error: Error) => this.settle(id, error));
@@ -94,26 +96,14 @@ export class SyncSends {
 
   /**
    * A synchronous send of a small typed array to world rank `dest` on the fast path (see the
-   * module's comment; arguments as {@link send}, the message unencoded). @returns undefined if
+   * module's comment; arguments as {@link send}: the message is `array`, of kind code `kind`, from `sender`). @returns undefined if
    * it cannot go that way now: encode it and {@link send} it.
    */
-  sendArray(
-    dest: number,
-    context: string,
-    source: number,
-    tag: number,
-    array: TypedArray,
-    kind: number,
-    call: string,
-    peer: number,
-    peers: Peers,
-    hurry?: Hurry,
-  ) {
-    const near = this.posting.near;
-    if (near === undefined || dest === this.rank || this.gone.has(dest)) return undefined;
-    if (!this.small.send(near, dest, context, source, tag, array, kind, this.nextId + 1)) return undefined;
+  sendArray(dest: number, sender: Sender, array: TypedArray, kind: number, wait: Wait, peers: Peers) {
+    if (dest === this.rank || this.gone.has(dest)) return undefined;
+    if (!this.small.send(dest, sender, wait.tag, array, kind, this.nextId + 1)) return undefined;
     // Registered after the write: its Ack can only be taken by a later poll.
-    return this.await(++this.nextId, dest, newWait(call, context, peer, tag), peers, hurry);
+    return this.await(++this.nextId, dest, wait, peers, wait.hurry);
   }
 
   /** Wait for the Ack of synchronous send `id` in `wait`, listed and polled for (see Posting.post). */

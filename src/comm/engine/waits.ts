@@ -42,10 +42,13 @@ export interface Wait {
   peers?: Peers;
   older?: Wait;
   newer?: Wait;
-  /** A receive (see Runtime.receive): where its array may land, when it polls, */
+  /** A receive (see Runtime.receive): where its array may land; a receive's or synchronous send's: when it polls; */
   into?: TypedArray;
   hurry?: Hurry;
-  /** and what it resolves with: the message's value landed in `into` and `status` filled (a site given), else the envelope; */
+  /**
+   * a receive's: what it resolves with: the message's value landed in `into` and `status` filled
+   * (a site given: a point-to-point receive sets both once made), else the envelope;
+   */
   site?: Site;
   status?: Status;
   /** its promise's settlers, called as its message is matched. */
@@ -53,8 +56,12 @@ export interface Wait {
   reject?: (error: Error) => void;
 }
 
-/** A wait that begins now, with every field in place (one object shape for all: optimised code that reads waits stays valid). */
-export function newWait(call: string, context: string, source: number, tag: number, into?: TypedArray, hurry?: Hurry, site?: Site, status?: Status): Wait {
+/**
+ * A wait that begins now, with every field in place (one object shape for all: optimised code
+ * that reads waits stays valid). The request a receive or synchronous send makes, carried
+ * through the engine as one object (see Runtime.receive).
+ */
+export function newWait(call: string, context: string, source: number, tag: number, into?: TypedArray, hurry?: Hurry): Wait {
   return {
     call,
     context,
@@ -67,8 +74,8 @@ export function newWait(call: string, context: string, source: number, tag: numb
     newer: undefined,
     into,
     hurry,
-    site,
-    status,
+    site: undefined,
+    status: undefined,
     resolve: undefined,
     reject: undefined,
   };

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { Packr, addExtension } from "msgpackr";
 import { SerializationError } from "../../errors.js";
 import { arrayFrames, arrayKind, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
-import { payloadBytes, type Envelope } from "./envelope.js";
+import { payloadBytes, type Envelope, type Sender } from "./envelope.js";
 import { decodeRaw, encodeRaw } from "./raw.js";
 import type { TypedArray } from "./values.js";
 import {
@@ -26,7 +26,7 @@ import {
   type FlowHeader,
 } from "./wire.js";
 
-export type { TypedArray, Envelope };
+export type { TypedArray, Envelope, Sender };
 export { arrayKind, copyArray, isTypedArray } from "./arrays.js";
 export { payloadBytes };
 
@@ -87,20 +87,13 @@ const packr = new FramePackr({
 });
 
 /**
- * Encode one message: header tuple + out-of-band arrays (viewed in place with `view`, else copied).
+ * Encode one message from `sender`: header tuple + out-of-band arrays (viewed in place with `view`, else copied).
  * @returns the frames and their total size in bytes (what flow control counts).
  */
-export function encode(
-  context: string,
-  source: number,
-  tag: number,
-  value: unknown,
-  maxFrameBytes = MAX_FRAME_BYTES,
-  from = source,
-  view = false,
-): { frames: Buffer[]; bytes: number } {
+export function encode(sender: Sender, tag: number, value: unknown, maxFrameBytes = MAX_FRAME_BYTES, view = false): { frames: Buffer[]; bytes: number } {
   const kind = arrayKind(value);
-  if (kind >= 0) return encodeRaw(context, source, tag, value as TypedArray, kind, maxFrameBytes, from, view);
+  if (kind >= 0) return encodeRaw(sender, tag, value as TypedArray, kind, maxFrameBytes, view);
+  const { context, source, from } = sender;
   packr.arrays = [];
   packr.frameBytes = maxFrameBytes;
   packr.nextFrame = 1;

@@ -24,6 +24,19 @@ export function payloadBytes(value: unknown, wire: number): number {
   return ArrayBuffer.isView(value) ? value.byteLength : wire;
 }
 
+/**
+ * Who sends on which context: a communicator's rank on its point-to-point or its collective
+ * context. One object per communicator and context, made with it and reused by every message
+ * it sends (encode, the raw header, the small-array path take it instead of three numbers).
+ */
+export interface Sender {
+  readonly context: string;
+  /** Rank within the communicator. */
+  readonly source: number;
+  /** World rank. */
+  readonly from: number;
+}
+
 /** An encoded message on its way out, with what an announcement of it must say. */
 export interface Outgoing {
   frames: Buffer[];

@@ -5,12 +5,13 @@
 import { Buffer } from "node:buffer";
 import { SerializationError } from "../../errors.js";
 import { arrayFrames, CTORS, isCount, readArray, wireBytes } from "./arrays.js";
-import type { Envelope } from "./envelope.js";
+import type { Envelope, Sender } from "./envelope.js";
 import type { TypedArray } from "./values.js";
 import { RAW_HEADER_BYTES, RAW_MARKER, RAW_SYNC_MARKER } from "./wire.js";
 
 /** A message whose value is one typed array: a fixed binary header, no msgpack (see wire.ts). */
-export function encodeRaw(context: string, source: number, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, from: number, view: boolean) {
+export function encodeRaw(sender: Sender, tag: number, array: TypedArray, kind: number, maxFrameBytes: number, view: boolean) {
+  const { context, source, from } = sender;
   const head = Buffer.allocUnsafe(RAW_HEADER_BYTES + context.length * 3);
   const contextBytes = writeContext(head, context);
   head[0] = RAW_MARKER;
@@ -52,14 +53,15 @@ export class RawHead {
   private sync = -1;
 
   /** Describe the next message (`sync`: a synchronous send's id); @returns false if its context is not ASCII (encode it the usual way). */
-  set(context: string, source: number, tag: number, from: number, kind: number, byteLength: number, sync = -1): boolean {
+  set(sender: Sender, tag: number, kind: number, byteLength: number, sync = -1): boolean {
+    const context = sender.context;
     if (context !== this.context) {
       for (let i = 0; i < context.length; i++) if (context.charCodeAt(i) >= 0x80) return false;
       this.context = context;
     }
-    this.source = source;
+    this.source = sender.source;
     this.tag = tag;
-    this.from = from;
+    this.from = sender.from;
     this.kind = kind;
     this.byteLength = byteLength;
     this.sync = sync;

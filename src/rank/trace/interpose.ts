@@ -1,8 +1,9 @@
 /**
- * PMPI-style interposition: when a job runs with --trace or --stats, each rank wraps the
- * communicator's calls, the runtime's send and receive, and `Request.wait` with versions
- * that record spans, before the user's script runs. A job without these options runs the
- * unwrapped methods: it pays nothing, not even a branch.
+ * PMPI-style interposition through one explicit seam (comm/engine/seam.ts): when a job runs
+ * with --trace or --stats, each rank installs a {@link Tracer} before the user's script runs,
+ * and the calls that name the seam hand themselves to it: the communicator's calls, every
+ * message sent and received, probes, `Request.wait`, init and pool tasks. A job without these
+ * options runs them as they are, one check of an undefined field each; no prototype is patched.
  *
  * Two levels are recorded. Calls the user makes (send, recv, isend, irecv, probe, sendrecv,
  * every collective, wait, init) are spans; the messages a collective or sendrecv sends and
@@ -10,46 +11,13 @@
  * flow key, so the merged trace draws an arrow from one to the other.
  */
 import { performance } from "node:perf_hooks";
-import { Comm } from "../../api/communicator.js";
-import { CommEngine } from "../../comm/engine/engine.js";
-import { Matcher, type Token } from "../../comm/engine/matching.js";
-import { Request, type Hurry, type Status } from "../../comm/engine/request.js";
-import type { Site } from "../../comm/engine/into.js";
-import { Runtime, type Outgoing } from "../../comm/engine/runtime.js";
-import type { Peers } from "../../comm/engine/waits.js";
+import type { Envelope } from "../../comm/wire/codec.js";
+import { seam, type SentMessage, type TracedWait, type Tracer } from "../../comm/engine/seam.js";
 import { SENT } from "../../comm/transport/port.js";
-import type { Envelope, TypedArray } from "../../comm/wire/codec.js";
-import { probes } from "./probes.js";
 import type { Recorder, SpanId } from "./recorder.js";
 
-/** Collectives (and sendrecv, sendrecvReplace, ssend) on Comm, with the position of their `root` argument if any. */
-const COMM_CALLS: Record<string, number | undefined> = {
-  sendrecv: undefined,
-  sendrecvReplace: undefined,
-  ssend: undefined,
-  barrier: undefined,
-  bcast: 1,
-  scatter: 1,
-  gather: 1,
-  allgather: undefined,
-  alltoall: undefined,
-  reduce: 2,
-  allreduce: undefined,
-  scan: undefined,
-  exscan: undefined,
-  reduceScatter: undefined,
-  scatterv: 2,
-  gatherv: 1,
-  allgatherv: undefined,
-  alltoallv: undefined,
-  dup: undefined,
-  split: undefined,
-};
-
-/** Which of them are point-to-point calls. */
+/** Calls of Comm that are point-to-point (the rest of Tracer.call's are collectives, dup and split). */
 const POINT_TO_POINT = new Set(["sendrecv", "sendrecvReplace", "ssend"]);
-
-type Method = (this: Comm, ...args: unknown[]) => unknown;
 
 /** Payload bytes of a value when they are known without encoding it (typed arrays). */
 function viewBytes(value: unknown): number | undefined {
@@ -68,111 +36,93 @@ function endWith<T>(recorder: Recorder, span: SpanId, promise: Promise<T>, settl
   return promise;
 }
 
-/** Install the wrappers; called once per rank, before the user's script is imported. */
+/** Install the tracer; called once per rank, before the user's script is imported. */
 export function interpose(recorder: Recorder): void {
-  interposeComm(recorder);
-  interposeRequests(recorder);
-  interposeSends(recorder);
-  interposeReceives(recorder);
-  interposeProbes(recorder);
+  const receives = new Receives(recorder);
   const init = recorder.label("init", "init");
-  probes.init = (join) => endWith(recorder, recorder.begin(init), join());
-  interposePool(recorder);
+  const wait = recorder.label("wait", "wait");
+  const probe = recorder.label("probe", "p2p");
+  const calls = callLabels(recorder);
+  seam.tracer = {
+    call: (call, comm, run, value, root) => {
+      const span = recorder.begin(calls(call));
+      recorder.comm(span, comm);
+      if (root !== undefined) recorder.root(span, root);
+      const bytes = viewBytes(value);
+      if (bytes !== undefined) recorder.bytes(span, bytes);
+      return endWith(recorder, span, run());
+    },
+    // Begun before the call: wait() may poll for the message first.
+    wait: (run) => endWith(recorder, recorder.begin(wait), run()),
+    init: (join) => endWith(recorder, recorder.begin(init), join()),
+    sent: sends(recorder),
+    receive: receiving(recorder, receives),
+    probe: (context, run) => {
+      const span = recorder.begin(probe);
+      recorder.comm(span, context);
+      return endWith(recorder, span, run(), (envelope) => recorder.message(span, envelope.from, envelope.tag, envelope.bytes));
+    },
+    posted: (found, token) => receives.posted(found, token),
+    delivered: (envelope) => receives.delivered(envelope),
+    cancelled: (token) => receives.cancelled(token),
+    ...pool(recorder),
+  };
+}
+
+/** The label of each of Comm's calls, made on first use. */
+function callLabels(recorder: Recorder): (call: string) => number {
+  const labels = new Map<string, number>();
+  return (call) => {
+    let label = labels.get(call);
+    if (label === undefined) labels.set(call, (label = recorder.label(call, POINT_TO_POINT.has(call) ? "p2p" : "collective")));
+    return label;
+  };
 }
 
 /** Pool tasks as spans (named `pool <task>`, one label each) and the pool's numbers for --stats. */
-function interposePool(recorder: Recorder): void {
+function pool(recorder: Recorder): Pick<Tracer, "task" | "pool"> {
   const labels = new Map<string, number>();
   const totals = () => (recorder.pool ??= { ran: 0, seconds: 0 });
-  probes.task = (fn, start, error) => {
-    let label = labels.get(fn);
-    if (label === undefined) labels.set(fn, (label = recorder.label(`pool ${fn}`, "task")));
-    const now = performance.now();
-    recorder.endAt(recorder.beginAt(label, start), now, error);
-    const pool = totals();
-    pool.ran++;
-    pool.seconds += (now - start) / 1000;
-  };
-  probes.pool = (counters) => Object.assign(totals(), counters);
-}
-
-/** Every public call of Comm, as one span (a collective learns its communicator from the channel it opens). */
-function interposeComm(recorder: Recorder): void {
-  // A collective opens its channel synchronously when called: that names its communicator.
-  let starting = -1;
-  const channel = CommEngine.prototype.channel;
-  CommEngine.prototype.channel = function (this: CommEngine, call: string) {
-    if (starting >= 0) recorder.comm(starting, this.id);
-    starting = -1;
-    return channel.call(this, call);
-  };
-  const comm = Comm.prototype as unknown as Record<string, Method>;
-  for (const [name, rootAt] of Object.entries(COMM_CALLS)) {
-    const original = comm[name]!;
-    const label = recorder.label(name, POINT_TO_POINT.has(name) ? "p2p" : "collective");
-    comm[name] = function (this: Comm, ...args: unknown[]) {
-      const span = recorder.begin(label);
-      if (rootAt !== undefined) recorder.root(span, (args[rootAt] as number | undefined) ?? 0);
-      const bytes = viewBytes(args[0]);
-      if (bytes !== undefined) recorder.bytes(span, bytes);
-      starting = span;
-      try {
-        return endWith(recorder, span, original.apply(this, args) as Promise<unknown>);
-      } finally {
-        starting = -1;
-      }
-    };
-  }
-}
-
-/** The user's waits on requests. */
-function interposeRequests(recorder: Recorder): void {
-  const wait = Request.prototype.wait;
-  const label = recorder.label("wait", "wait");
-  Request.prototype.wait = function (this: Request) {
-    // Begun before the call: wait() may poll for the message first.
-    return endWith(recorder, recorder.begin(label), wait.call(this));
+  return {
+    task: (fn, start, error) => {
+      let label = labels.get(fn);
+      if (label === undefined) labels.set(fn, (label = recorder.label(`pool ${fn}`, "task")));
+      const now = performance.now();
+      recorder.endAt(recorder.beginAt(label, start), now, error);
+      const pool = totals();
+      pool.ran++;
+      pool.seconds += (now - start) / 1000;
+    },
+    pool: (counters) => void Object.assign(totals(), counters),
   };
 }
 
-/** Every message sent, user's or a collective's. */
-function interposeSends(recorder: Recorder): void {
-  const runtime = Runtime.prototype;
-  const send = runtime.send;
+/** Every message sent, user's or a collective's: recorded after it left (only the clock is read before), while it travels. */
+function sends(recorder: Recorder): Tracer["sent"] {
   const [user, request, message] = [recorder.label("send", "p2p"), recorder.label("isend", "request"), recorder.label("send", "message")];
-  /** Record a send that began at `start` (only the clock is read before the message leaves; the span is recorded after, while it travels). */
-  const record = (start: number, sent: Promise<void>, call: string, worldDest: number, context: string, tag: number, bytes: number) => {
+  return (start: number, sent: Promise<void>, call: string, dest: number, { context, tag, bytes }: SentMessage) => {
     // Done at once (most sends): no promise reaction needed to end the span.
     const end = sent === SENT ? performance.now() : undefined;
     const label = call === "send" ? user : call === "isend" ? request : message;
     const span = recorder.beginAt(label, start);
     if (label === message) recorder.call(span, call);
-    recorder.messageSent(span, worldDest, context, tag, bytes);
+    recorder.messageSent(span, dest, context, tag, bytes);
     if (end !== undefined) recorder.endAt(span, end);
     else endWith(recorder, span, sent);
   };
-  runtime.send = function (this: Runtime, worldDest: number, outgoing: Outgoing, call = "send", handover?: { peer: number }) {
-    const start = performance.now();
-    const sent = send.call(this, worldDest, outgoing, call, handover);
-    record(start, sent, call, worldDest, outgoing.context, outgoing.tag, outgoing.bytes);
-    return sent;
-  };
-  const sendArray = runtime.sendArray;
-  runtime.sendArray = function (
-    this: Runtime,
-    worldDest: number,
-    context: string,
-    source: number,
-    tag: number,
-    array: TypedArray,
-    kind: number,
-    call = "send",
-  ) {
-    const start = performance.now();
-    const sent = sendArray.call(this, worldDest, context, source, tag, array, kind, call);
-    // Not sent this way: it goes through runtime.send, recorded there.
-    if (sent !== undefined) record(start, sent, call, worldDest, context, tag, array.byteLength);
-    return sent;
+}
+
+/** Every receive, with how long it waited for its message (see {@link Receives}). */
+function receiving(recorder: Recorder, receives: Receives): Tracer["receive"] {
+  const [user, request, message] = [recorder.label("recv", "p2p"), recorder.label("irecv", "request"), recorder.label("recv", "message")];
+  return (wait: TracedWait, run: () => Promise<unknown>) => {
+    const { call } = wait;
+    const label = call === "recv" ? user : call === "irecv" ? request : message;
+    const span = recorder.begin(label);
+    recorder.comm(span, wait.context);
+    if (label === message) recorder.call(span, call);
+    receives.start(span);
+    return receives.returned(span, run());
   };
 }
 
@@ -187,7 +137,7 @@ const SMALL_BYTES = 64 * 1024;
  */
 class Receives {
   /** Receives posted to the matcher and not matched yet: their wait tokens and spans, side by side. */
-  private readonly tokens: Token[] = [];
+  private readonly tokens: TracedWait[] = [];
   private readonly spans: SpanId[] = [];
   /** The runtime's promise of each receive span in progress, by span (known once Runtime.receive returns). */
   private readonly promises: (Promise<unknown> | undefined)[] = [];
@@ -218,7 +168,7 @@ class Receives {
   }
 
   /** The running receive reached the matcher, which returned `found`. */
-  posted(found: Envelope | undefined, token: Token): void {
+  posted(found: Envelope | undefined, token: TracedWait): void {
     const span = this.posting;
     this.posting = -1;
     if (span < 0 || !this.recorder.isOpen(span)) return;
@@ -232,8 +182,8 @@ class Receives {
     for (let i = 0; i < this.tokens.length; i++) if (this.tokens[i]!.done) return this.matched(this.take(i), envelope, performance.now());
   }
 
-  cancelled(token: Token): void {
-    const i = this.tokens.indexOf(token);
+  cancelled(token: object): void {
+    const i = this.tokens.indexOf(token as TracedWait);
     if (i >= 0) this.follow(this.take(i));
   }
 
@@ -275,63 +225,4 @@ class Receives {
   private arrived(span: SpanId, envelope: Envelope): void {
     this.recorder.messageReceived(span, envelope.from, envelope.tag, envelope.bytes);
   }
-}
-
-/** Every receive, with how long it waited for its message (see {@link Receives}). */
-function interposeReceives(recorder: Recorder): void {
-  const receives = new Receives(recorder);
-  const matcher = Matcher.prototype;
-  const receive = matcher.receive;
-  matcher.receive = function (this: Matcher, context: string, source: number, tag: number, token: Token, into?: TypedArray) {
-    const found = receive.call(this, context, source, tag, token, into);
-    receives.posted(found, token);
-    return found;
-  };
-  const deliver = matcher.deliver;
-  matcher.deliver = function (this: Matcher, envelope: Envelope) {
-    deliver.call(this, envelope);
-    receives.delivered(envelope);
-  };
-  const cancel = matcher.cancel;
-  matcher.cancel = function (this: Matcher, token: Token, error: Error) {
-    receives.cancelled(token);
-    return cancel.call(this, token, error);
-  };
-
-  const runtime = Runtime.prototype;
-  const [user, request, message] = [recorder.label("recv", "p2p"), recorder.label("irecv", "request"), recorder.label("recv", "message")];
-  const receiveCall = runtime.receive;
-  runtime.receive = function (
-    this: Runtime,
-    context: string,
-    source: number,
-    tag: number,
-    call = "recv",
-    peers?: Peers,
-    into?: TypedArray,
-    hurry?: Hurry,
-    site?: Site,
-    status?: Status,
-  ) {
-    const label = call === "recv" ? user : call === "irecv" ? request : message;
-    const span = recorder.begin(label);
-    recorder.comm(span, context);
-    if (label === message) recorder.call(span, call);
-    receives.start(span);
-    return receives.returned(span, receiveCall.call(this, context, source, tag, call, peers!, into, hurry, site!, status));
-  };
-}
-
-/** Every probe, with what it found. */
-function interposeProbes(recorder: Recorder): void {
-  const runtime = Runtime.prototype;
-  const probe = runtime.probe;
-  const label = recorder.label("probe", "p2p");
-  runtime.probe = function (this: Runtime, context: string, source: number, tag: number, peers?: Peers) {
-    const span = recorder.begin(label);
-    recorder.comm(span, context);
-    return endWith(recorder, span, probe.call(this, context, source, tag, peers), (envelope) =>
-      recorder.message(span, envelope.from, envelope.tag, envelope.bytes),
-    );
-  };
 }

@@ -2,6 +2,7 @@
  * What the launcher and the ranks share about --trace, --stats and --cpu-prof: the
  * environment that turns them on in a rank, and the report a rank sends back when it exits.
  */
+import type { PoolCounters } from "../../comm/engine/seam.js";
 
 /** Environment variables the launcher sets in every rank when an option is on. */
 export const PROFILE_ENV = {
@@ -85,19 +86,11 @@ export interface RankStats {
   pool?: PoolTotals;
 }
 
-/** A rank's pool numbers: the tasks it ran (a worker), and the pool's counters (its root). */
-export interface PoolTotals {
+/** A rank's pool numbers: the tasks it ran (a worker), and the pool's counters (its root, once the pool shut down). */
+export interface PoolTotals extends PoolCounters {
   /** Tasks this rank ran, and the seconds it spent in them. */
   ran: number;
   seconds: number;
-  /** The root's counters (see CommExecutor.stats), once the pool shut down. */
-  submitted?: number;
-  done?: number;
-  failed?: number;
-  cancelled?: number;
-  rerun?: number;
-  chunks?: number;
-  lostRanks?: number[];
 }
 
 /** A rank's report at exit (one marked line on stderr, see src/comm/report.ts). */
