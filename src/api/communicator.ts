@@ -204,7 +204,7 @@ export class Comm extends PointToPoint {
   /** Every rank gets all blocks in rank order (MPI_Allgatherv), in `options.into` if given, at `options.displs` (with `counts`) if given. */
   allgatherv<T extends TypedArray>(array: T, options?: GathervOptions<T>): Promise<T> {
     const { into, counts, displs } = options ?? {};
-    return this.#run("allgatherv", (ch) => coll.allgathervAt(ch, apart(array, into), into, counts, displs), array);
+    return this.#run("allgatherv", (ch) => coll.allgathervAt(ch, array, into, counts, displs), array);
   }
   /**
    * Rank i sends `counts[j]` elements of `array` (in order, or from `options.displs[j]`) to rank j;

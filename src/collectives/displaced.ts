@@ -6,7 +6,7 @@
  * A layout that does not fit is refused once the collective is over (no rank waits for this one).
  */
 import type { TypedArray } from "../comm/wire/values.js";
-import { checkInto, put, target } from "../comm/engine/into.js";
+import { apart, checkInto, put, target } from "../comm/engine/into.js";
 import { checkRoot } from "../comm/wire/validate.js";
 import { ArgumentError, callError } from "../errors.js";
 import { checkArray, sameType } from "./counts.js";
@@ -55,8 +55,10 @@ export async function gathervAt<T extends TypedArray>(
 }
 
 /** Allgatherv; `counts`/`displs` say where each rank's block goes in the result. */
-export async function allgathervAt<T extends TypedArray>(ch: Channel, array: T, into?: T, counts?: unknown, displs?: unknown): Promise<T> {
-  if (counts === undefined && displs === undefined) return allgatherv(ch, array, into);
+export async function allgathervAt<T extends TypedArray>(ch: Channel, input: T, into?: T, counts?: unknown, displs?: unknown): Promise<T> {
+  // `input` may overlap `into`: allgatherv works around that, the displaced layouts here on a copy.
+  if (counts === undefined && displs === undefined) return allgatherv(ch, input, into);
+  const array = apart(input, into);
   let layout: Layout | undefined;
   const problem = deferred(() => {
     layout = layoutOf(ch, counts, displs);

@@ -3,7 +3,8 @@
  * described, and where each goes in the result.
  */
 import type { Board } from "../../comm/transport/shm/board-memory.js";
-import { CTORS, arrayKind, isTypedArray } from "../../comm/wire/arrays.js";
+import { CTORS, arrayKind, copyArray, isTypedArray } from "../../comm/wire/arrays.js";
+import { overlaps } from "../../comm/engine/into.js";
 import type { TypedArray } from "../../comm/wire/values.js";
 import { resultArray, sameType } from "../counts.js";
 import type { Channel } from "../collective-protocol.js";
@@ -48,4 +49,16 @@ export function layout<T extends TypedArray>(ch: Channel, like: T, blocks: Block
     total += block.length;
   }
   return { out: resultArray<T>(into, like.constructor, total), offsets, total };
+}
+
+/**
+ * This rank's `array` for a v-collective's result `into`: as it is where it does not overlap
+ * `into` or sits exactly at its own place there (block `rank` of `blocks`, as with
+ * MPI_IN_PLACE), else a copy, so that the result can be written around it.
+ */
+export function apartFrom<T extends TypedArray>(array: T, into: TypedArray | undefined, blocks: Block[], rank: number): T {
+  if (!overlaps(array, into)) return array;
+  let at = 0;
+  for (let r = 0; r < rank; r++) at += blocks[r]!.length;
+  return array.byteOffset === into!.byteOffset + at * array.BYTES_PER_ELEMENT ? array : copyArray(array);
 }

@@ -1,5 +1,5 @@
 /**
- * Single-copy alltoallv and bcast between the ranks of one host, as Open MPI's shared-memory
+ * Single-copy alltoallv, allgatherv and bcast between the ranks of one host, as Open MPI's shared-memory
  * transport does with CMA: each member says on the board where its array sits (process,
  * address), and every member reads its blocks straight out of the others' memory into its
  * result with process_vm_readv: one copy per block instead of two (into a ring, then out). A
@@ -16,7 +16,7 @@ import process from "node:process";
 import type { Board } from "../../comm/transport/shm/board-memory.js";
 import type { PeerMemory } from "../../comm/transport/shm/on-host.js";
 import type { TypedArray } from "../../comm/wire/values.js";
-import { checkInto, put } from "../../comm/engine/into.js";
+import { checkInto, overlaps, put } from "../../comm/engine/into.js";
 import { TransportError } from "../../errors.js";
 import { bruck } from "../network/bruck.js";
 import { layout, type Block, type Described } from "./blocks.js";
@@ -95,6 +95,35 @@ export function alltoallvRead<T extends TypedArray>(reads: Reads, like: T, own: 
     if (into !== undefined) checkInto(ch, into, like, total);
     return out;
   });
+}
+
+/**
+ * allgatherv once every member has described its block on the board as [length, kind, pid,
+ * address] (`blocks`: each member's length and kind): each block is read straight into its
+ * place in the result, one copy instead of two through the stage. `array` may sit at its own
+ * place in `into` (MPI_IN_PLACE); one elsewhere in `into` (the others read it meanwhile) has its
+ * result read into a new array, copied to `into` once every member is done.
+ * @returns the result (`into` when it fits).
+ */
+export async function allgathervRead<T extends TypedArray>(reads: Reads, array: T, blocks: Block[], redo: () => Promise<T>, into?: T): Promise<T> {
+  const { ch } = reads;
+  const { out, offsets, total } = layout(ch, array, blocks, into);
+  const clear = !overlaps(array, out) || array.byteOffset === out.byteOffset + offsets[ch.rank]! * array.BYTES_PER_ELEMENT;
+  const result = clear ? out : resultArray<T>(undefined, array.constructor, total);
+  const read = await thenAgree(reads, redo, () => {
+    put(result, array, offsets[ch.rank]);
+    const unit = array.BYTES_PER_ELEMENT;
+    for (let s = 0; s < ch.size; s++) {
+      if (s === ch.rank || blocks[s]!.length === 0) continue;
+      readFrom(reads, s, 0, new Uint8Array(result.buffer, result.byteOffset + offsets[s]! * unit, blocks[s]!.length * unit), `rank ${s}'s block`);
+    }
+    return result;
+  });
+  // Redone another way (a read refused): that way's result, checked there.
+  if (read !== result) return read;
+  if (result !== out) put(out, result);
+  if (into !== undefined) checkInto(ch, into, array, total);
+  return out;
 }
 
 /**

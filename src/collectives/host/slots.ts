@@ -15,9 +15,9 @@ import { pairwiseAlltoall, pairwiseAlltoallv } from "../network/pairwise.js";
 import { checkArray, concat, displacements, holds, sameType } from "../counts.js";
 import { binomialBcast } from "../network/binomial.js";
 import { allgathervStaged, allreduceStaged, bcastStaged } from "./stage.js";
-import { atHand, blocksFor, layout, type Block } from "./blocks.js";
-import { alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
-import { checkInto, land, put } from "../../comm/engine/into.js";
+import { apartFrom, atHand, blocksFor, layout, type Block } from "./blocks.js";
+import { allgathervRead, alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
+import { apart, checkInto, land, put } from "../../comm/engine/into.js";
 import { checkOperand, combine, type Op } from "../ops.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "../collective-protocol.js";
 import { messageAllreduce } from "../network/reductions.js";
@@ -169,17 +169,27 @@ export function boardAllgather<T>(board: Board, ch: Channel, value: T): T[] | Pr
   });
 }
 
-/** Allgatherv on the board: blocks in the slots, or through the stage (or sent straight into place) when larger. */
+/**
+ * Allgatherv on the board: blocks in the slots, or described there and read from the others'
+ * memory (single copy), or through the stage (or sent straight into place) when larger.
+ * `array` may overlap `into` (the caller's, not copied: where it sits at its own place, as with
+ * MPI_IN_PLACE, it is read there; elsewhere, see {@link apartFrom}).
+ */
 export function boardAllgatherv<T extends TypedArray>(board: Board, ch: Channel, array: T, into?: T): T | Promise<T> {
-  // Data too large for the slot is described there (length, kind), then sent straight into place.
+  // Data too large for the slot is described there (length, kind, and where it sits if the members may read each other's memory).
   const data = [array];
   const described = boardable(array) && !board.fits(data);
-  return exchange(board, ch, !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array)] : data, described, (fits) => {
-    if (!fits) return bruckAllgatherv(ch, array, into);
+  const reads = described ? board.reads : undefined;
+  const published = !boardable(array) ? FALLBACK : described ? [array.length, arrayKind(array), ...(reads ? whereabouts(reads, array) : [])] : data;
+  return exchange(board, ch, published, described, (fits) => {
+    if (!fits) return bruckAllgatherv(ch, apart(array, into), into);
     const blocks = blocksFor(board, ch, array, 0, (r) => ({ length: board.read(r, 0) as number, kind: board.read(r, 1) as number }));
-    if (atHand(blocks) && !described) return concat(ch, array, blocks, into);
-    // Some member's data did not fit its slot (every member sees it alike): through the stage.
-    return gatherStaged(board, ch, array, blocks, described, into);
+    const own = (blocks[ch.rank] = apartFrom(array, into, blocks, ch.rank));
+    if (atHand(blocks) && !described) return concat(ch, own, blocks, into);
+    // Some member's data did not fit its slot (every member sees it alike): read from its memory, or through the stage.
+    const staged = () => gatherStaged(board, ch, own, blocks, described, into);
+    if (reads && allDescribed(board)) return allgathervRead({ board, ch, memory: reads }, array, blocks, staged, into);
+    return staged();
   });
 }
 
