@@ -21,7 +21,7 @@ import type { Posting } from "./posting.js";
 import type { ParkedSends } from "./rendezvous.js";
 import type { Hurry } from "./request.js";
 import type { SmallArrays } from "./small-arrays.js";
-import type { FrameWriter } from "../transport/port.js";
+import { SENT, type FrameWriter, type SameHostPath } from "../transport/port.js";
 import type { TypedArray } from "../wire/values.js";
 import type { Peers, Wait } from "./waits.js";
 import { ACK_BYTES, ACK_MARKER, MessageKind } from "../wire/wire.js";
@@ -31,6 +31,13 @@ interface Unacked {
   wait: Wait;
   dest: number;
 }
+
+/**
+ * How long a synchronous send polls for its Ack before it returns a pending promise (see
+ * SyncSends.brief): a few round trips between ranks of a host, so that a receiver not yet at its
+ * receive costs the caller little; a receiver descheduled or computing is waited for as usual.
+ */
+const BRIEF_MS = 0.02;
 
 /** The second, empty frame of a raw Ack. */
 const NO_BYTES = new Uint8Array(0);
@@ -100,10 +107,36 @@ export class SyncSends {
    * it cannot go that way now: encode it and {@link send} it.
    */
   sendArray(dest: number, sender: Sender, array: TypedArray, kind: number, wait: Wait, peers: Peers) {
-    if (dest === this.rank || this.gone.has(dest)) return undefined;
+    const near = this.posting.near;
+    if (near === undefined || dest === this.rank || this.gone.has(dest)) return undefined;
     if (!this.small.send(dest, sender, wait.tag, array, kind, this.nextId + 1)) return undefined;
+    const id = ++this.nextId;
+    // ssend (not issend, which returns at once): its receive is most often posted already, and
+    // its Ack comes within a microsecond or two. Polled for here, briefly, it completes with no
+    // wait listed, no promise of its own and no turn of the event loop (8 B ssend/recv round
+    // trip: see docs/performance.md); else it waits like any other (see {@link await}).
+    if (wait.hurry === undefined && this.brief(near, dest, id)) return SENT;
     // Registered after the write: its Ack can only be taken by a later poll.
-    return this.await(++this.nextId, dest, wait, peers, wait.hurry);
+    return this.await(id, dest, wait, peers, wait.hurry);
+  }
+
+  /** The synchronous send polled for in {@link brief}: its id (0: none), its receiver, and whether its Ack came. */
+  private briefId = 0;
+  private briefDest = -1;
+  private briefAcked = false;
+  private readonly briefDone = (): boolean => this.briefAcked;
+
+  /** Poll for the Ack of synchronous send `id` to `dest` for at most {@link BRIEF_MS}. @returns true if it came. */
+  private brief(near: SameHostPath, dest: number, id: number): boolean {
+    this.briefId = id;
+    this.briefDest = dest;
+    this.briefAcked = false;
+    try {
+      near.await(this.briefDone, BRIEF_MS);
+    } finally {
+      this.briefId = 0;
+    }
+    return this.briefAcked;
   }
 
   /** Wait for the Ack of synchronous send `id` in `wait`, listed and polled for (see Posting.post). */
@@ -134,7 +167,8 @@ export class SyncSends {
 
   /** World rank `from` acknowledges synchronous send `id`: it completes. */
   acked(from: number, id: number): void {
-    if (this.unacked.get(id)?.dest === from) this.settle(id);
+    if (id === this.briefId && from === this.briefDest) this.briefAcked = true;
+    else if (this.unacked.get(id)?.dest === from) this.settle(id);
   }
 
   /** Fail the synchronous send waiting in `wait` (its receiver died: see Runtime.markFailed). @returns false if there is none. */

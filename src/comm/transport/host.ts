@@ -238,7 +238,8 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     this.spin(satisfied, limitMs === undefined ? Infinity : performance.now() + limitMs, false, deliver);
     // Sleeping next (not satisfied, or others still wait once this wait ends): writers must ring.
     // Satisfied, the caller goes on at once: arming now would make the peer's next send ring for nothing.
-    if (!satisfied() || this.demand > 1) this.rearm();
+    // Nobody waits (a synchronous send's brief poll, see engine/synchronous.ts): nobody sleeps either.
+    if (this.demand > 0 && (!satisfied() || this.demand > 1)) this.rearm();
   }
 
   nearby(rank: number): boolean {
