@@ -83,7 +83,7 @@ export class PersistentRequest<T = unknown> extends Request<T> {
       throw callError(ArgumentError, "start", this.#rank, `this ${this.#call} request was started and has not completed; wait for it before starting it again`);
     const hurry = this.#hurry;
     if (hurry !== undefined) {
-      hurry.poll = hurry.test = hurry.withdraw = undefined;
+      hurry.posted = undefined;
       hurry.own!.promise = new Promise<T>(this.#settlers);
     }
     const promise = this.#run(hurry);

@@ -33,15 +33,19 @@ export class Posting {
   post(wait: Wait, peers: Peers, hurry?: Hurry): void {
     const transport = this.transport;
     const near = this.near !== undefined && mayArriveNearby(peers, this.rank, this.near);
-    // A receive about to poll reads the clock only if it ends up waiting (see pollFor): most never do.
+    // A receive that polls (at once, or lazily when its request is waited for or tested) reads
+    // the clock only if it ends up waiting (see pollFor): most never do. A lazy one not polled
+    // yet is not what its rank is blocked in (a hang report shows it at 0 s).
     const lazy = hurry !== undefined && hurry.eager !== true;
-    this.waits.add(wait, peers, !near || lazy);
+    this.waits.add(wait, peers, !near);
     // A receive that polls arms the doorbell only when it goes to sleep (in SameHostPath.await).
     transport?.acquire(near);
     if (!near) return;
     if (lazy) {
-      hurry.poll = () => this.pollFor(wait);
-      hurry.test = () => this.pollFor(wait, 0);
+      hurry.posted = wait;
+      // Made once per request (a persistent one keeps its hurry): they poll for whatever receive is posted for it.
+      hurry.poll ??= () => void (hurry.posted !== undefined && this.pollFor(hurry.posted as Wait));
+      hurry.test ??= () => void (hurry.posted !== undefined && this.pollFor(hurry.posted as Wait, 0));
       return;
     }
     // A resolved promise's reaction, not queueMicrotask (that one makes an async-hooks resource

@@ -41,6 +41,12 @@ export interface Hurry {
    * a receive that waits settles them itself instead of making a promise (see Posting.promise).
    */
   own?: { promise: Promise<unknown>; resolve: (value: unknown) => void; reject: (error: Error) => void };
+  /**
+   * The engine's token of the receive or probe posted for it (set as it is posted; a persistent
+   * request clears it at each start): {@link poll}, {@link test} and {@link withdraw} act on it,
+   * so that they are made once per request, not once per start.
+   */
+  posted?: object;
 }
 
 /** Result of {@link Request.test}: like an iterator result. */

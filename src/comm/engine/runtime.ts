@@ -214,7 +214,10 @@ export class Runtime implements Receiving {
 
   /** A receive or probe is posted and waits (see Posting.post). */
   private posted(wait: Wait, peers: Peers, hurry?: Hurry): void {
-    if (hurry !== undefined) hurry.withdraw = (error) => this.matcher.cancel(wait, error);
+    if (hurry !== undefined) {
+      hurry.posted = wait;
+      hurry.withdraw ??= (error) => hurry.posted !== undefined && this.matcher.cancel(hurry.posted as Wait, error);
+    }
     this.posting.post(wait, peers, hurry);
     this.fates.doomIfFailed(wait, peers);
   }
