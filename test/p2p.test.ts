@@ -18,6 +18,13 @@ describe("point-to-point", () => {
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
+  it.each(["auto", "zmq"])("carries typed arrays of every size around its thresholds intact, however received, over --transport %s", async (transport) => {
+    const job = await runJob(2, fixture("p2p-sizes.ts"), [], { launcherArgs: ["--transport", transport] });
+    expect(job.exitCode, job.stderr).toBe(0);
+    expect(job.stdout).toBe("ok 29 sizes");
+    expect(await leftovers(job)).toEqual({ processes: [], files: [] });
+  });
+
   it.each(["auto", "zmq"])(
     "hands over messages beyond the flow window intact, to a receiver that waits or comes late, over --transport %s",
     async (transport) => {

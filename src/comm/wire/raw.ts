@@ -140,7 +140,8 @@ export function decodeRaw(frames: Buffer[]): Envelope {
   const byteLength = head.readDoubleLE(16);
   if (!isCount(byteLength)) throw new SerializationError("malformed raw message: bad array length");
   if (frames.length === 1 && byteLength > 0) throw new SerializationError("message is missing typed array frames");
-  const value = readArray([head[1]!, byteLength, frames.length - 1, 1], frames);
+  // The fast path's empty array comes as an empty second frame (see small-arrays.ts), the frame encoding's as none.
+  const value = readArray([head[1]!, byteLength, byteLength === 0 ? 0 : frames.length - 1, 1], frames);
   const wire = wireBytes(frames);
   const envelope: Envelope = {
     context: head.toString("utf8", context),
