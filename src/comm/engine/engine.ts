@@ -9,7 +9,7 @@ import { ANY_SOURCE } from "./matching.js";
 import type { Outgoing, Runtime } from "./runtime.js";
 import type { Envelope, Sender, TypedArray } from "../wire/codec.js";
 import { newWait, type Peers, type Wait } from "./waits.js";
-import { seam } from "./seam.js";
+import { seam, type SentMessage } from "./seam.js";
 import type { Hurry, Status } from "./request.js";
 import type { Site } from "./into.js";
 import type { Locality } from "../transport/locality.js";
@@ -103,6 +103,8 @@ export class CommEngine {
   tiers: Tiers | null | Promise<Tiers | null> | undefined;
   /** Freed (Comm.free): every later call on the communicator is refused. */
   freed = false;
+  /** See #arraySent (traced jobs only). */
+  #sentScratch: SentMessage | undefined;
   /** This rank as the sender of point-to-point messages, and of collective ones (see Sender). */
   readonly sender: Sender;
   readonly collectiveSender: Sender;
@@ -157,7 +159,7 @@ export class CommEngine {
       const kind = arrayKind(value);
       const sent = kind >= 0 ? this.runtime.sendArray(worldDest, sender, tag, value as TypedArray, kind, call) : undefined;
       if (sent !== undefined) {
-        tracer?.sent(start, sent, call, worldDest, { context: sender.context, tag, bytes: (value as TypedArray).byteLength });
+        if (tracer !== undefined) tracer.sent(start, sent, call, worldDest, this.#arraySent(tag, (value as TypedArray).byteLength));
         return sent;
       }
     }
@@ -195,10 +197,20 @@ export class CommEngine {
     return this.#receive(newWait(call, context, source, tag, into), this.peers(source, collective)) as Promise<Envelope>;
   }
 
+  /** What the tracer records of a small array sent (one object, refilled: the tracer reads it at once). */
+  #arraySent(tag: number, bytes: number): SentMessage {
+    const sent = (this.#sentScratch ??= { context: this.id, tag, bytes });
+    sent.tag = tag;
+    sent.bytes = bytes;
+    return sent;
+  }
+
   /** Every receive of the communicator, through the tracer if there is one (see seam.ts). */
   #receive(wait: Wait, peers: Peers): Promise<unknown> {
     const tracer = seam.tracer;
-    return tracer === undefined ? this.runtime.receive(wait, peers) : tracer.receive(wait, () => this.runtime.receive(wait, peers));
+    if (tracer === undefined) return this.runtime.receive(wait, peers);
+    const span = tracer.receiving(wait);
+    return tracer.received(span, this.runtime.receive(wait, peers));
   }
 
   /** The same-host side of this communicator (its board and stage), if it has several members, all reached through shared memory. */

@@ -55,8 +55,13 @@ export interface Tracer {
    * name); the clock read `start` before it did; `sent` is its promise (SENT once it has left).
    */
   sent(start: number, sent: Promise<void>, call: string, dest: number, message: SentMessage): void;
-  /** A receive is posted as `wait` says (see Runtime.receive): `run` posts it. */
-  receive(wait: TracedWait, run: () => Promise<unknown>): Promise<unknown>;
+  /**
+   * A receive is about to be posted as `wait` says (see Runtime.receive). @returns the span to
+   * hand {@link received} with the receive's promise (a pair, not a closure: it runs per message).
+   */
+  receiving(wait: TracedWait): number;
+  /** The receive begun as `span` was posted; `promise` is what it resolves with. @returns `promise`. */
+  received(span: number, promise: Promise<unknown>): Promise<unknown>;
   /** A probe on context `context`: `run` waits for its message. */
   probe(context: string, run: () => Promise<Envelope>): Promise<Envelope>;
   /** A receive reached the matcher and found `found` (undefined: it waits, as `wait`; see Runtime.receive). */

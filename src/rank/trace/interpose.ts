@@ -56,7 +56,7 @@ export function interpose(recorder: Recorder): void {
     wait: (run) => endWith(recorder, recorder.begin(wait), run()),
     init: (join) => endWith(recorder, recorder.begin(init), join()),
     sent: sends(recorder),
-    receive: receiving(recorder, receives),
+    ...receiving(recorder, receives),
     probe: (context, run) => {
       const span = recorder.begin(probe);
       recorder.comm(span, context);
@@ -113,16 +113,19 @@ function sends(recorder: Recorder): Tracer["sent"] {
 }
 
 /** Every receive, with how long it waited for its message (see {@link Receives}). */
-function receiving(recorder: Recorder, receives: Receives): Tracer["receive"] {
+function receiving(recorder: Recorder, receives: Receives): Pick<Tracer, "receiving" | "received"> {
   const [user, request, message] = [recorder.label("recv", "p2p"), recorder.label("irecv", "request"), recorder.label("recv", "message")];
-  return (wait: TracedWait, run: () => Promise<unknown>) => {
-    const { call } = wait;
-    const label = call === "recv" ? user : call === "irecv" ? request : message;
-    const span = recorder.begin(label);
-    recorder.comm(span, wait.context);
-    if (label === message) recorder.call(span, call);
-    receives.start(span);
-    return receives.returned(span, run());
+  return {
+    receiving: (wait: TracedWait) => {
+      const { call } = wait;
+      const label = call === "recv" ? user : call === "irecv" ? request : message;
+      const span = recorder.begin(label);
+      recorder.comm(span, wait.context);
+      if (label === message) recorder.call(span, call);
+      receives.start(span);
+      return span;
+    },
+    received: (span, promise) => receives.returned(span, promise),
   };
 }
 
