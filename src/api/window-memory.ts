@@ -6,7 +6,7 @@
  * ranks span hosts (or a host has no shared memory), every rank also starts a progress thread
  * (../comm/engine/rma/progress-thread.ts) that serves its part to the others over tcp, while the rank computes.
  */
-import { randomBytes } from "node:crypto";
+import process from "node:process";
 import type { TypedArray } from "../comm/wire/values.js";
 import type { Locality } from "../comm/transport/locality.js";
 import type { Mapped } from "../comm/transport/shm/on-host.js";
@@ -155,7 +155,8 @@ export async function allocate<T extends TypedArray>(allocation: Allocation<T>):
   let thread: Progress | undefined;
   let addresses: ProgressAddress[] = [];
   if (progress) {
-    const token = randomBytes(32).toString("hex");
+    // node:crypto is loaded only here (see remote.ts): importing it costs every rank's start-up.
+    const token = process.getBuiltinModule("node:crypto").randomBytes(32).toString("hex");
     const address = place.address ?? "127.0.0.1";
     const part: ProgressPart = {
       ...(mapped !== undefined ? { file: mapped.file } : { memory: local.memory as SharedArrayBuffer, control: local.control }),

@@ -11,7 +11,6 @@
  * ({@link ChildAgents}); it exits once its ranks and their agents have all ended.
  */
 import { Buffer } from "node:buffer";
-import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";

@@ -5,7 +5,6 @@
  * offset is within ± (t2 - t0) / 2 of it. Of several rounds, the one with the shortest
  * round trip gives the tightest bound. Runs while the job starts, over the node agent's link.
  */
-import { performance } from "node:perf_hooks";
 import type { ClockOffset } from "./trace-merge.js";
 
 /** Rounds per host. */

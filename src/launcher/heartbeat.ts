@@ -10,7 +10,6 @@
  * for minutes without calling tsmpi never stops its host's heartbeats; an agent that is
  * stopped (SIGSTOP) does. ssh gets keep-alives of its own ({@link sshKeepAlive}).
  */
-import { performance } from "node:perf_hooks";
 import { UsageError } from "../errors.js";
 
 /** --heartbeat: how often each side beats, and how long a silence means the other side is lost. */

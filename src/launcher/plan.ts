@@ -3,7 +3,6 @@
  * talk over tcp (several hosts, or --transport tcp), the launcher's address for it and the
  * job's key pair (unless --insecure).
  */
-import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";

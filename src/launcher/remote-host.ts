@@ -7,7 +7,6 @@
  * timeout) is lost as a whole, and the hosts below it in the tree with it.
  */
 import { Buffer } from "node:buffer";
-import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { join } from "node:path";
 import type { FromAgent, ToAgent } from "./agent-protocol.js";

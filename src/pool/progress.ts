@@ -3,7 +3,6 @@
  * (see rank/report.ts), at most every {@link EVERY_MS} and once at the end; the launcher draws
  * the line (src/launcher/progress.ts).
  */
-import { performance } from "node:perf_hooks";
 import { report } from "../rank/report.js";
 
 /** Least time between two progress reports. */

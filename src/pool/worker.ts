@@ -3,7 +3,6 @@
  * send the results back, until the manager says stop. Also runs chunks on the manager itself
  * when the pool has no other rank (a job of one rank, or `node script.ts`).
  */
-import { performance } from "node:perf_hooks";
 import type { Comm } from "../api/communicator.js";
 import { SerializationError } from "../errors.js";
 import { POOL_TAG, type DoneMessage, type RunMessage, type TaskFailure, type ToWorker } from "./protocol.js";

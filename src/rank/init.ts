@@ -7,7 +7,6 @@
  * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
  * bootstrap attached, the world once joined, and its transport (for abort).
  */
-import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { availableParallelism, hostname } from "node:os";
 import { Comm } from "../api/communicator.js";

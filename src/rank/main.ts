@@ -60,5 +60,10 @@ installProfiling();
 // and writing a full trace on a loaded machine can take longer than that.
 process.off("exit", exiting);
 process.on("exit", exiting);
+// The public API (dist/index.js, next to this bundle's folder), which the script imports, is
+// loaded before source maps are turned on: Node would otherwise read and index its 150 KB
+// source map at the import, ~10 ms of every rank's start (its frames are mapped on failure
+// like the rest of tsmpi's, see stack.ts).
+await import(new URL("../index.js", import.meta.url).href);
 mapScriptsFromHere();
 await import(pathToFileURL(start.entry).href);

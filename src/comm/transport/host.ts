@@ -13,7 +13,6 @@
  * sleeps in the event loop.
  */
 import { Buffer } from "node:buffer";
-import { performance } from "node:perf_hooks";
 import type { OnHost } from "./shm/on-host.js";
 import type { ShmTransport } from "./shm/shm-transport.js";
 import type { SegmentAddress } from "./shm/segment.js";

@@ -5,7 +5,7 @@
  * bundle's inline source map (and tsmpi's own frames to its sources), so Chrome DevTools and
  * speedscope show `.ts` lines.
  */
-import { Session } from "node:inspector";
+import process from "node:process";
 import { findSourceMap, type SourceMap } from "node:module";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,7 +36,8 @@ export interface CpuProfile {
 
 /** Start profiling this process; the returned function stops and returns the profile. */
 export function startCpuProfile(): () => CpuProfile | undefined {
-  const session = new Session();
+  // node:inspector is loaded only under --cpu-prof: it is part of every rank's start-up otherwise.
+  const session = new (process.getBuiltinModule("node:inspector").Session)();
   session.connect();
   session.post("Profiler.enable");
   session.post("Profiler.setSamplingInterval", { interval: SAMPLING_US });

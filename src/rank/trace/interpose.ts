@@ -10,7 +10,6 @@
  * receives are child spans of kind "message". Every message's send and receive carry the same
  * flow key, so the merged trace draws an arrow from one to the other.
  */
-import { performance } from "node:perf_hooks";
 import type { Envelope } from "../../comm/wire/codec.js";
 import { seam, type SentMessage, type TracedWait, type Tracer } from "../../comm/engine/seam.js";
 import { SENT } from "../../comm/transport/port.js";

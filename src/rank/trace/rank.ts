@@ -4,7 +4,6 @@
  * finished, it threw, or the launcher terminated it because another rank failed.
  */
 import { Buffer } from "node:buffer";
-import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";

@@ -8,7 +8,6 @@
  * and a finished span is copied into the store's columns. An object per span, a Set of open
  * spans and a flow object per message made a traced 8 B ping-pong 1.8x slower.
  */
-import { performance } from "node:perf_hooks";
 import { FlowNumbers } from "./flows.js";
 import { FLOW_IN, FLOW_NONE, FLOW_OUT, SpanStore, type Row } from "./store.js";
 import type { CallTotals, PoolTotals, RankStats, Span, SpanArgs, SpanKind } from "./types.js";
