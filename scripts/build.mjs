@@ -4,7 +4,7 @@
 // These bundles and tsc's .d.ts files are what the package ships (package.json `files`); tsc's
 // per-module .js files are for the tests alone.
 import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { build } from "esbuild";
 
 // Chunk names carry a content hash: remove the previous build's, or they pile up in the package.
@@ -24,26 +24,35 @@ const noNativeMsgpackr = {
 // Node's built-in modules and the packages left external (CommonJS all) are loaded with require(),
 // not import: an ES import of a built-in makes Node build an ES facade of all its exports, and of
 // a CommonJS package it runs cjs-module-lexer over its source (and its re-exports'), which cost
-// ~20 ms of CPU in every rank's start (importing tsmpi: 0.18 -> 0.16 s CPU, medians of 21).
-// esbuild turns each into a wrapped require() at the place of its import; named imports become
-// property reads. Built-ins come from process.getBuiltinModule (Node 20.16+), packages from a
-// require made for the bundle's own location, so they resolve as an import from it would.
+// ~20 ms of CPU in every rank's start (importing tsmpi: 0.18 -> 0.16 s CPU, medians of 21). Each
+// becomes a small ES module of the bundle that reads the module's exports by name (the names
+// known at build time; esbuild drops those nobody imports): built-ins from
+// process.getBuiltinModule (Node 20.16+), packages from a require made for the bundle's own
+// location, so they resolve as an import from it would. (esbuild's own CommonJS wrapper would
+// copy every property of each into a fresh object at load: another ~10 ms a rank.)
 const REQUIRED = ["zeromq", "koffi", "esbuild"];
+const require = createRequire(import.meta.url);
 const viaRequire = {
   name: "via-require",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) =>
-      REQUIRED.includes(args.path) || isBuiltin(args.path) ? { path: args.path, namespace: "via-require" } : undefined,
+      REQUIRED.includes(args.path) || isBuiltin(args.path) ? { path: args.path, namespace: "via-require", sideEffects: false } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: "via-require" }, ({ path }) => ({
-      contents: isBuiltin(path)
-        ? `module.exports = process.getBuiltinModule(${JSON.stringify(path)});`
-        : `module.exports = __tsmpiRequire(${JSON.stringify(path)});`,
-      loader: "js",
-    }));
+    b.onLoad({ filter: /.*/, namespace: "via-require" }, ({ path }) => {
+      const load = isBuiltin(path) ? `process.getBuiltinModule(${JSON.stringify(path)})` : `__tsmpiBundleRequire(${JSON.stringify(path)})`;
+      const names = Object.keys(isBuiltin(path) ? process.getBuiltinModule(path) : require(path)).filter(
+        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default",
+      );
+      const exports = names.map((name) => `export const ${name} = m.${name};`).join("\n");
+      return { contents: `const m = ${load};\nexport default m;\n${exports}\n`, loader: "js" };
+    });
   },
 };
-const banner = { js: 'import { createRequire as __tsmpiCreateRequire } from "node:module";\nconst __tsmpiRequire = __tsmpiCreateRequire(import.meta.url);' };
+// Not the names of the banner that script-format.ts puts on a user's script bundle, which may
+// bundle these files again (a script that imports tsmpi's dist/ by path).
+const banner = {
+  js: 'import { createRequire as __tsmpiBundleCreateRequire } from "node:module";\nconst __tsmpiBundleRequire = __tsmpiBundleCreateRequire(import.meta.url);',
+};
 
 const common = { bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", plugins: [noNativeMsgpackr, viaRequire], banner };
 await Promise.all([

@@ -37,6 +37,7 @@ export async function exchangeAddresses(rank: number, size: number, control: str
     if (table.type !== "host-table") throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
     const peers = new Array<PeerAddress>(size);
     table.ranks.forEach((r, i) => (peers[r] = table.peers[i]!));
+    if (table.ranks.length === size) return { peers }; // one host: nothing to look up, the socket closes now
     keep = true;
     return { peers, lookup: lookups(rank, dealer) };
   } finally {

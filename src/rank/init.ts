@@ -30,6 +30,7 @@ interface RankProcess {
   link?: LauncherLink;
   world?: Promise<Comm>;
   transport?: Transport;
+  network?: ZmqTransport;
 }
 
 const self: RankProcess = {};
@@ -133,6 +134,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   const polls = shm && !skip && process.env[ENV.netPoll] !== "0" && !(hostRanks > availableParallelism());
   const direct = await directPath(rank, address, keys, runtime, zmq, polls ? onHost.receive : undefined);
   transport.attachNetwork(zmq, direct);
+  self.network = zmq;
   runtime.attach(transport, transport);
   self.transport = transport;
   const published: PeerAddress = { ...zmq.address, cores: availableParallelism() };
@@ -174,6 +176,14 @@ export function abort(code = 1): never {
   report({ type: "abort", rank, code });
   self.transport?.close(true);
   process.exit(code);
+}
+
+/**
+ * Nothing this rank sent can still be waiting in ZeroMQ's queues (it sent no data over ZeroMQ),
+ * so the process may end without terminating ZeroMQ's context. @internal
+ */
+export function nothingQueued(): boolean {
+  return !(self.network?.holdsData ?? false);
 }
 
 /** Wall-clock time in seconds, high resolution (MPI_Wtime). */

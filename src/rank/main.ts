@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { ENV, type PeerNotice, type StartMessage } from "./control.js";
 import { flushAndExit } from "./flush.js";
-import { attachLauncher } from "./init.js";
+import { attachLauncher, nothingQueued } from "./init.js";
 import { LauncherLink } from "./link.js";
 import { dieWithParent } from "./parent-death.js";
 import { report } from "./report.js";
@@ -54,6 +54,12 @@ process.on("message", (message: PeerNotice) => {
   if (message?.type === "rank-failed" || message?.type === "rank-exited") link.notice(message);
 });
 process.channel?.unref();
+// The script is done and the event loop empty. A rank that sent no data over ZeroMQ ends here,
+// without terminating ZeroMQ's context as the process ends: that joins ZeroMQ's threads, which on
+// a host with many more ranks than cores (all ending at once) can wait over 0.5 s for a core, and
+// then ZeroMQ prints "WARNING: Waiting for queued ZeroMQ messages to be delivered" though none
+// are. A rank whose data may still be queued ends the usual way, which delivers it.
+process.on("beforeExit", (code) => nothingQueued() && process.exit(code));
 installProfiling();
 // Say "exiting" after the trace report is written (its exit hook is now registered first): a
 // rank that has said it is exiting and still runs looks stuck to the launcher after a second,

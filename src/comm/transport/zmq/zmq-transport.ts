@@ -154,6 +154,14 @@ export class ZmqTransport implements Transport {
     return socket;
   }
 
+  /**
+   * Data was handed to ZeroMQ, and may still wait in its queues: then the process must end
+   * through ZeroMQ's context termination, which delivers it first.
+   */
+  get holdsData(): boolean {
+    return this.outboxes.some((socket) => socket !== undefined);
+  }
+
   /** Data goes through a socket that delivers what is queued before the rank exits. */
   private outbox(dest: number): Push {
     return (this.outboxes[dest] ??= this.connect(dest, -1));
