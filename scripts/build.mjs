@@ -30,7 +30,10 @@ const noNativeMsgpackr = {
 // process.getBuiltinModule (Node 20.16+), packages from a require made for the bundle's own
 // location, so they resolve as an import from it would. (esbuild's own CommonJS wrapper would
 // copy every property of each into a fresh object at load: another ~10 ms a rank.)
-const REQUIRED = ["zeromq", "koffi", "esbuild"];
+// zeromq and koffi stay ES imports in the library's bundle: a user's script that imports tsmpi's
+// dist/ files by path is bundled with them, and the launcher's bundler makes such bare imports
+// absolute (a require made at the user's bundle would not find them).
+const REQUIRED = ["esbuild"];
 const require = createRequire(import.meta.url);
 const viaRequire = {
   name: "via-require",

@@ -176,10 +176,11 @@ describe("running a job", () => {
     }
   });
 
-  it("runs 64 ranks on this 2-core machine: barrier, allreduce, clean exit", async () => {
+  it("runs 64 ranks on this 2-core machine: barrier, allreduce, clean exit, nothing on stderr", async () => {
     const job = await runJob(64, fixture("many.ts"), [], { timeout: 120_000 });
     expect(job.exitCode, job.stderr).toBe(0);
     expect(job.stdout.trim()).toBe(`size 64 sum ${(64 * 63) / 2}`);
+    expect(job.stderr, "no stray warning (ZeroMQ's at exit, Node's)").toBe("");
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 
