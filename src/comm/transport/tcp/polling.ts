@@ -8,7 +8,6 @@
  * while, {@link BACKOFF_MS} at first, doubling up to {@link BACKOFF_MAX_MS} while polling keeps
  * missing; one wait that polled something in resets both.
  */
-import { performance } from "node:perf_hooks";
 
 /** Waits in a row that polled in vain before polling stops for a while. */
 const MISSES = 3;
