@@ -34,6 +34,9 @@ const noNativeMsgpackr = {
 // dist/ files by path is bundled with them, and the launcher's bundler makes such bare imports
 // absolute (a require made at the user's bundle would not find them).
 const REQUIRED = ["esbuild"];
+// Built-ins' exports that warn when merely read (Node 24: fs.F_OK … DEP0176, "use fs.constants"):
+// an export per name would read each at load and print the warning in every rank.
+const DEPRECATED_ON_READ = new Set(["F_OK", "R_OK", "W_OK", "X_OK"]);
 const require = createRequire(import.meta.url);
 const viaRequire = {
   name: "via-require",
@@ -44,7 +47,7 @@ const viaRequire = {
     b.onLoad({ filter: /.*/, namespace: "via-require" }, ({ path }) => {
       const load = isBuiltin(path) ? `process.getBuiltinModule(${JSON.stringify(path)})` : `__tsmpiBundleRequire(${JSON.stringify(path)})`;
       const names = Object.keys(isBuiltin(path) ? process.getBuiltinModule(path) : require(path)).filter(
-        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default",
+        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && !(isBuiltin(path) && DEPRECATED_ON_READ.has(name)),
       );
       const exports = names.map((name) => `export const ${name} = m.${name};`).join("\n");
       return { contents: `const m = ${load};\nexport default m;\n${exports}\n`, loader: "js" };
