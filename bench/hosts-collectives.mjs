@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { median } from "./median.mjs";
-import { loadCluster } from "./multihost.mjs";
+import { loadCluster, tsmpiOnCluster } from "./multihost.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PY = "/usr/bin/python3";
@@ -36,24 +36,7 @@ try {
   const on0 = cluster.on(0);
   const run = (argv) => execFileSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
   const tsmpi = (home) => (demo) =>
-    run([
-      ...on0,
-      "node",
-      join(home, "bin/tsmpi.js"),
-      "-q",
-      "--rsh-agent",
-      cluster.rshAgent,
-      "--launch-timeout",
-      "120",
-      "--host",
-      hosts,
-      "--map-by",
-      mapBy,
-      "-n",
-      "4",
-      join(home, `bench/osu/osu_${demo}.ts`),
-      `MAX_MSG_SIZE=${max}`,
-    ]);
+    run([...tsmpiOnCluster(cluster, hosts, home), "--map-by", mapBy, "-n", "4", join(home, `bench/osu/osu_${demo}.ts`), `MAX_MSG_SIZE=${max}`]);
   const mpi4py = (demo) =>
     run([
       ...on0,

@@ -22,6 +22,11 @@ export async function loadCluster() {
   return module;
 }
 
+/** The launcher's command line on namespace host 0 of `cluster`, over `hosts` ("ip:slots,…"): quiet, logging in through the cluster's agent. */
+export function tsmpiOnCluster(cluster, hosts, home = ROOT) {
+  return [...cluster.on(0), "node", join(home, "bin/tsmpi.js"), "-q", "--rsh-agent", cluster.rshAgent, "--launch-timeout", "120", "--host", hosts];
+}
+
 function lines(text) {
   return text
     .split("\n")

@@ -75,7 +75,7 @@ if (only.has("local")) {
 }
 
 if (only.has("hosts")) {
-  const { loadCluster } = await import("./multihost.mjs");
+  const { loadCluster, tsmpiOnCluster } = await import("./multihost.mjs");
   const { makeCluster, waitForSsh, canMakeHosts } = await loadCluster();
   say();
   if (!canMakeHosts()) say("## Across namespace hosts: skipped (needs root, iproute2 and openssh-server)");
@@ -86,19 +86,7 @@ if (only.has("hosts")) {
       const n = hostCount * perHost;
       const hosts = cluster.hosts.map((h) => `${h.ip}:${perHost}`).join(",");
       const on0 = cluster.on(0);
-      const tsmpi = [
-        ...on0,
-        "node",
-        join(ROOT, "bin/tsmpi.js"),
-        "-q",
-        "--rsh-agent",
-        cluster.rshAgent,
-        "--launch-timeout",
-        "120",
-        "--host",
-        hosts,
-        "examples/hello.ts",
-      ];
+      const tsmpi = [...tsmpiOnCluster(cluster, hosts), "examples/hello.ts"];
       const mpirun = [
         ...on0,
         "mpirun",
