@@ -5,6 +5,7 @@
  * default), the recording holds no message in the clear; a changed byte, swapped records or a
  * whole connection replayed to a fresh reader open nothing (the reader reports the writer
  * failed); a reader or writer with another job's secret is refused before any record is sent.
+ * Records sealed through OpenSSL's EVP API (koffi) open through node:crypto and back.
  * (test/security.test.ts attacks a real job's ports, the direct path's included, and captures
  * its traffic; test/tcp-records.test.ts fuzzes the decoders.)
  */
@@ -13,6 +14,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Transport } from "../src/comm/transport/port.js";
 import { TcpTransport } from "../src/comm/transport/tcp/tcp-transport.js";
+import type { CipherChoice } from "../src/comm/transport/tcp/gcm.js";
 import { RECORD_HEAD, TAG_BYTES } from "../src/comm/transport/tcp/seal.js";
 
 const MARKER = "tsmpi-direct-wire-marker";
@@ -56,7 +58,10 @@ function records(stream: Buffer): { records: Buffer[]; rest: Buffer } {
  * answers the reader with those bytes instead of the writer's; `tamper` holds back the writer's
  * records until `hold` have come, then passes what it returns.
  */
-async function pair(secrets: [string | undefined, string | undefined], options: { tamper?: Tamper; hold?: number; replay?: Buffer } = {}): Promise<Pair> {
+async function pair(
+  secrets: [string | undefined, string | undefined],
+  options: { tamper?: Tamper; hold?: number; replay?: Buffer; ciphers?: readonly [CipherChoice, CipherChoice] } = {},
+): Promise<Pair> {
   const delivered: string[] = [];
   const failures: Error[] = [];
   const seen: Buffer[] = [];
@@ -91,7 +96,7 @@ async function pair(secrets: [string | undefined, string | undefined], options: 
   } as unknown as Transport;
   const make = (rank: number, secret: string | undefined) =>
     TcpTransport.listen(
-      { rank, address: "127.0.0.1", control, secret, fail: (_peer, error) => void failures.push(error) },
+      { rank, address: "127.0.0.1", control, secret, cipher: options.ciphers?.[rank], fail: (_peer, error) => void failures.push(error) },
       { deliver: (frames) => void delivered.push(frames.map((frame) => frame.toString()).join("|")) },
     );
   const writer = await make(0, secrets[0]);
@@ -137,6 +142,34 @@ describe("the direct TCP path against a man in the middle", () => {
     send(swapped, 3);
     await until(() => swapped.failures.length === 1, "the reader's failure report");
     expect(swapped.delivered).toEqual([`head 0|${MARKER} 0`]);
+  });
+
+  it("carries a large message sealed through OpenSSL's EVP API and opened through node:crypto (the fallback), and the other way round, never in the clear; a large record changed opens nothing", async () => {
+    const large = Buffer.alloc(600_000, 7);
+    large.write(MARKER, 300_000);
+    for (const ciphers of [
+      ["evp", "node"],
+      ["node", "evp"],
+    ] as const) {
+      const mixed = await pair(["job secret", "job secret"], { ciphers });
+      void mixed.writer.send(1, [Buffer.from("head"), large]);
+      send(mixed, 1);
+      await until(() => mixed.delivered.length === 2, "2 messages");
+      expect(mixed.delivered).toEqual([`head|${large.toString()}`, `head 0|${MARKER} 0`]);
+      expect(mixed.wire().includes(MARKER)).toBe(false);
+    }
+    // Records: the head, then the frame's own (256 KiB, 256 KiB, the rest), opened in the frame's memory: the second is changed.
+    const flipped = await pair(["job secret", "job secret"], {
+      hold: 3,
+      tamper: (records) => {
+        const changed = Buffer.from(records[2]!);
+        changed[1000]! ^= 1;
+        return [records[0]!, records[1]!, changed, ...records.slice(3)];
+      },
+    });
+    void flipped.writer.send(1, [Buffer.from("head"), large]);
+    await until(() => flipped.failures.length === 1, "the reader's failure report");
+    expect(flipped.delivered).toEqual([]);
   });
 
   it("opens nothing from a recorded connection replayed to a fresh reader", async () => {

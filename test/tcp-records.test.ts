@@ -1,12 +1,25 @@
 // The direct TCP path's stream decoders (src/comm/transport/tcp/): messages cut at any byte
 // boundary and read partly straight into place come back whole; arbitrary bytes give whole
-// messages or a TransportError, never a crash or a message beyond the limits; a sealed record
-// forged, replayed, reordered or cut opens nothing (fuzzed with fast-check).
+// messages or a TransportError, never a crash or a message beyond the limits; messages sealed
+// and opened (OpenSSL's EVP API through koffi on one end, node:crypto on the other, both ways)
+// come back whole, large frames opened in their own memory; a sealed record forged, replayed,
+// reordered or cut opens nothing (fuzzed with fast-check).
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DIRECT_BYTES, MAX_FRAMES, MessageDecoder, messageHead } from "../src/comm/transport/tcp/framing.js";
-import { connectionKeys, Opener, RECORD_BYTES, RecordReader, Sealer, proofMatches } from "../src/comm/transport/tcp/seal.js";
+import {
+  connectionKeys,
+  Opener,
+  RECORD_BYTES,
+  RECORD_HEAD,
+  RecordReader,
+  Sealer,
+  TAG_BYTES,
+  proofMatches,
+  sealed,
+  type PlainSink,
+} from "../src/comm/transport/tcp/seal.js";
 import { TransportError } from "../src/errors.js";
 import { MAX_FRAME_BYTES } from "../src/comm/wire/wire.js";
 
@@ -95,20 +108,110 @@ describe("the direct TCP path's message decoder", () => {
   });
 });
 
-describe("the direct TCP path's sealed records", () => {
+/** Plaintext collected record by record (never in place). */
+const collect = (plain: Buffer[]): PlainSink => ({ feed: (p) => void plain.push(Buffer.from(p)), span: () => undefined, filled: () => undefined });
+
+it("seals through OpenSSL's EVP API where koffi loads it, and through node:crypto when asked", () => {
+  const key = Buffer.alloc(32, 5);
+  expect(new Sealer(key).kind).toBe("evp");
+  expect(new Opener(key, "rank 0").kind).toBe("evp");
+  expect(new Sealer(key, "node").kind).toBe("node");
+  expect(new Opener(key, "rank 0", "node").kind).toBe("node");
+});
+
+// Sealed by one implementation and opened by the other: both are exercised, and they agree byte for byte.
+describe.each([
+  ["evp", "node"],
+  ["node", "evp"],
+] as const)("the direct TCP path's sealed records (sealed by %s, opened by %s)", (sealing, opening) => {
   const secret = "job secret of this test, 40 characters!!";
   const nonces = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)] as const;
   const keys = connectionKeys(secret, 0, 1, ...nonces);
   const records = (chunks: Uint8Array[]) => {
-    const sealer = new Sealer(keys.cipher);
-    return chunks.map((chunk) => Buffer.concat(sealer.seal([chunk])));
+    const sealer = new Sealer(keys.cipher, sealing);
+    return chunks.map((chunk) => Buffer.from(sealer.seal([chunk])));
   };
   const open = (stream: Buffer[]) => {
     const plain: Buffer[] = [];
-    const reader = new RecordReader(new Opener(keys.cipher, "rank 0"), (p) => plain.push(Buffer.from(p)), "rank 0");
+    const reader = new RecordReader(new Opener(keys.cipher, "rank 0", opening), collect(plain), "rank 0");
     for (const piece of stream) reader.feed(piece);
     return plain;
   };
+
+  it("carries whole messages, each large frame in records of its own opened right in its memory, cut anywhere (fuzzed)", () => {
+    fc.assert(
+      fc.property(messagesArb, fc.array(fc.nat(), { maxLength: 6 }), (messages, cuts) => {
+        const sealer = new Sealer(keys.cipher, sealing);
+        const stream: Buffer[] = [];
+        for (const frames of messages) {
+          const before = stream.length;
+          const lasts: boolean[] = [];
+          sealed(
+            sealer,
+            frames.map((f) => Buffer.from(f)),
+            (record, last) => {
+              stream.push(Buffer.from(record));
+              sealer.recycle(record);
+              lasts.push(last);
+            },
+          );
+          expect(lasts.indexOf(true)).toBe(lasts.length - 1);
+          // Records: one for the head and the small frames before each large one, then the large frame's own.
+          const large = frames.filter((f) => f.byteLength >= DIRECT_BYTES).length;
+          expect(stream.length - before).toBeGreaterThanOrEqual(1 + large);
+        }
+        const out: Buffer[][] = [];
+        const placed: Uint8Array[] = [];
+        const decoder = new MessageDecoder(
+          (frames) => out.push(frames.map((f) => Buffer.from(f))),
+          (_prior, length) => (placed.push(new Uint8Array(length)), placed.at(-1)),
+        );
+        let inPlace = 0;
+        const span = (n: number) => {
+          const view = decoder.span(n);
+          if (view !== undefined) inPlace++;
+          return view;
+        };
+        const sink: PlainSink = { feed: (p) => decoder.feed(p), span, filled: (n) => decoder.filled(n) };
+        const reader = new RecordReader(new Opener(keys.cipher, "rank 1", opening), sink, "rank 1");
+        const wire = Buffer.concat(stream);
+        let at = 0;
+        for (const cut of [...cuts.map((c) => c % (wire.byteLength + 1)).sort((a, b) => a - b), wire.byteLength]) {
+          for (let direct = reader.direct(); at < cut && direct !== undefined; direct = reader.direct()) {
+            const n = Math.min(direct.byteLength, cut - at);
+            direct.set(wire.subarray(at, at + n));
+            reader.filled(n);
+            at += n;
+          }
+          reader.feed(wire.subarray(at, Math.max(at, cut)));
+          at = Math.max(at, cut);
+        }
+        expect(out.length).toBe(messages.length);
+        expect(inPlace).toBeGreaterThanOrEqual(messages.flat().filter((f) => f.byteLength >= DIRECT_BYTES).length);
+        expect(out.every((frames, m) => frames.length === messages[m]!.length && frames.every((f, i) => f.equals(messages[m]![i]!)))).toBe(true);
+      }),
+      { numRuns: runs / 6 },
+    );
+  });
+
+  it("marks a message's last record, and an 8-byte message is one record", () => {
+    const seen: Array<[number, boolean]> = [];
+    const sealer = new Sealer(keys.cipher, sealing);
+    sealed(sealer, [Buffer.alloc(8, 1)], (record, last) => void seen.push([record.byteLength, last]));
+    expect(seen).toEqual([[RECORD_HEAD + 8 + 8 + TAG_BYTES, true]]);
+    seen.length = 0;
+    sealed(sealer, [Buffer.alloc(8), Buffer.alloc(RECORD_BYTES + 1)], (record, last) => void seen.push([record.byteLength, last]));
+    expect(seen.map(([, last]) => last)).toEqual([false, false, true]);
+  });
+
+  it("seals a steady stream of large records into recycled memory", () => {
+    const sealer = new Sealer(keys.cipher, sealing);
+    const first = sealer.seal([Buffer.alloc(RECORD_BYTES)]);
+    sealer.recycle(first);
+    const second = sealer.seal([Buffer.alloc(100_000)]);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteLength).toBe(RECORD_HEAD + 100_000 + TAG_BYTES);
+  });
 
   it("gives each connection and each direction keys of its own, and checks the reader's proof", () => {
     const other = [

@@ -70,4 +70,6 @@ export const ENV = {
   net: "TSMPI_NET",
   /** "0": a blocked receive never polls the direct TCP path's sockets (by default it does, adaptively, where the host has a core per rank; see tcp/polling.ts); set by the user. */
   netPoll: "TSMPI_NET_POLL",
+  /** "node": the direct TCP path seals through node:crypto, not OpenSSL's EVP API through koffi (the fallback where koffi cannot load it; see tcp/gcm.ts); set by the user. */
+  netCipher: "TSMPI_NET_CIPHER",
 } as const;

@@ -33,6 +33,7 @@ export async function directPath(
         control,
         receive,
         secret: keys?.secretKey,
+        cipher: process.env[ENV.netCipher] === "node" ? "node" : "evp",
         fail: (peer, error) => {
           process.stderr.write(`tsmpi: rank ${rank}: ${error.message}\n`);
           void runtime.markFailed(peer, error.message);

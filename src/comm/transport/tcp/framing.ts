@@ -69,7 +69,14 @@ export class MessageDecoder {
     return frame.subarray(this.frameFill);
   }
 
-  /** `n` bytes were written at the start of the view {@link direct} returned. */
+  /** The memory of the next `n` bytes if they all fall in the frame being filled (then say {@link filled}), else undefined. */
+  span(n: number): Uint8Array | undefined {
+    const frame = this.frame;
+    if (frame === undefined || frame.byteLength - this.frameFill < n) return undefined;
+    return frame.subarray(this.frameFill, this.frameFill + n);
+  }
+
+  /** `n` bytes were written at the start of the view {@link direct} or {@link span} returned. */
   filled(n: number): void {
     this.frameFill += n;
     if (this.frameFill === this.frame!.byteLength) this.nextFrame();

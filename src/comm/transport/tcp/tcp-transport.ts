@@ -20,7 +20,8 @@ import net from "node:net";
 import { SENT, SIDE, type Delivery, type DirectPath, type Transport } from "../port.js";
 import { MessageDecoder, plain, writePieces } from "./framing.js";
 import { SocketPolling, type Receive } from "./polling.js";
-import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, sealed, type ConnectionKeys } from "./seal.js";
+import type { CipherChoice } from "./gcm.js";
+import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, writeSealed, type ConnectionKeys } from "./seal.js";
 
 const MAGIC = Buffer.from("tsmpi-tcp1");
 /** A dial request: {@link SIDE}, then this kind byte. */
@@ -37,6 +38,8 @@ export interface TcpConfig {
   address: string;
   /** The job's secret; undefined under --insecure. */
   secret?: string;
+  /** Which AES-256-GCM implementation (gcm.ts; default "evp" where it loads). */
+  cipher?: CipherChoice;
   /** Non-blocking reads, where a blocked receive may poll the sockets (see polling.ts); set, the kernel never writes into a frame by itself (a read libuv has lined up would be stale once a poll moved on). */
   receive?: Receive;
   /** A peer's stream broke its protocol (malformed, forged, replayed): data from it is lost. */
@@ -136,14 +139,9 @@ export class TcpTransport implements DirectPath {
   /** Write one message on a connected writer; `done` once the kernel has all of it. */
   private write(writer: Writer, frames: Buffer[], done?: () => void): void {
     const socket = writer.socket!;
-    if (writer.sealer === undefined) return writePieces(socket, plain(frames), done);
-    // Each record goes to the kernel as soon as it is sealed; the last one carries `done`.
-    let previous: Buffer[] | undefined;
-    sealed(writer.sealer, frames, (record) => {
-      if (previous !== undefined) writePieces(socket, previous);
-      previous = record;
-    });
-    writePieces(socket, previous!, done);
+    const sealer = writer.sealer;
+    if (sealer === undefined) return writePieces(socket, plain(frames), done);
+    writeSealed(socket, sealer, frames, done);
   }
 
   /** Someone waits for a message: readers hold the event loop until `release()`. */
@@ -233,7 +231,7 @@ export class TcpTransport implements DirectPath {
       }
       if (keys === undefined || got.byteLength < keys.proof.byteLength) return;
       if (got.byteLength > keys.proof.byteLength || !proofMatches(keys, got)) return void socket.destroy();
-      this.install(socket, reader, onData, timer, new Sealer(keys.cipher));
+      this.install(socket, reader, onData, timer, new Sealer(keys.cipher, this.config.cipher));
     };
     socket.on("data", onData);
   }
@@ -279,7 +277,7 @@ export class TcpTransport implements DirectPath {
       if (pending.byteLength < NONCE_BYTES) return;
       const keys = connectionKeys(secret, writer, this.config.rank, nonce, pending.subarray(0, NONCE_BYTES));
       socket.write(keys.proof);
-      records = new RecordReader(new Opener(keys.cipher, from), (plain) => decoder.feed(plain), from);
+      records = new RecordReader(new Opener(keys.cipher, from, this.config.cipher), decoder, from);
       records.feed(pending.subarray(NONCE_BYTES));
     };
     const polled = this.polling.receive !== undefined;
