@@ -6,6 +6,7 @@
 import { ANY_SOURCE, ANY_TAG, checkPeer, checkTag, describe, PROC_NULL, type Where } from "../comm/wire/validate.js";
 import { Request, Status, type Hurry } from "../comm/engine/request.js";
 import { PersistentRequest } from "../comm/engine/persistent.js";
+import { ReceiveRequest } from "../comm/engine/receive-request.js";
 import { SENT } from "../comm/transport/port.js";
 import type { TypedArray } from "../comm/wire/values.js";
 import type { CommEngine } from "../comm/engine/engine.js";
@@ -193,11 +194,15 @@ export class PointToPoint {
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, options?: IrecvOptions<T>): Request<T> {
     this.#checkRecvArgs("irecv", source, tag, options?.into);
     const status = new Status();
-    const hurry: Hurry = {};
     const into = options?.into;
     const signal = options?.signal;
+    if (signal === undefined && source !== PROC_NULL) {
+      const request = new ReceiveRequest<T>(status);
+      return request.started(this.#startRecv<T>(source, tag, status, "irecv", into, request.hurry));
+    }
+    const hurry: Hurry = {};
     const received =
-      signal === undefined || source === PROC_NULL
+      signal === undefined
         ? this.#startRecv<T>(source, tag, status, "irecv", into, hurry)
         : abortable(this.#where("irecv"), signal, (withdrawal) => this.#startRecv<T>(source, tag, status, "irecv", into, withdrawal), hurry);
     const request: Request<T> = new Request<T>(

@@ -7,6 +7,7 @@
 import type { Envelope, TypedArray } from "../wire/codec.js";
 import { ANY_SOURCE, ANY_TAG } from "../wire/validate.js";
 import { seam } from "./seam.js";
+import { Queue } from "./queue.js";
 
 export { ANY_SOURCE, ANY_TAG };
 
@@ -47,39 +48,35 @@ function fits(want: { source: number; tag: number }, source: number, tag: number
   return (want.source === ANY_SOURCE || want.source === source) && (want.tag === ANY_TAG || want.tag === tag);
 }
 
-/** Remove and return `list[index]` (the oldest, index 0, in the common case: no array made for it). */
-function removeAt<T>(list: T[], index: number): T | undefined {
-  if (index < 0) return undefined;
-  return index === 0 ? list.shift() : list.splice(index, 1)[0];
-}
-
 /** Remove and return the oldest waiter whose pattern a message from `source` with `tag` fits. */
-function takeWaiter<W extends { source: number; tag: number }>(list: W[], source: number, tag: number): W | undefined {
+function takeWaiter<W extends { source: number; tag: number }>(list: Queue<W>, source: number, tag: number): W | undefined {
   let index = 0;
-  while (index < list.length && !fits(list[index]!, source, tag)) index++;
-  return removeAt(list, index < list.length ? index : -1);
+  while (index < list.length && !fits(list.at(index), source, tag)) index++;
+  return list.removeAt(index < list.length ? index : -1);
 }
 
 /** Remove and return the oldest message that fits the pattern (`source`, `tag`). */
-function takeMessage(list: Envelope[], source: number, tag: number): Envelope | undefined {
+function takeMessage(list: Queue<Envelope>, source: number, tag: number): Envelope | undefined {
   const pattern = { source, tag };
   let index = 0;
-  while (index < list.length && !fits(pattern, list[index]!.source, list[index]!.tag)) index++;
-  return removeAt(list, index < list.length ? index : -1);
+  while (index < list.length && !fits(pattern, list.at(index).source, list.at(index).tag)) index++;
+  return list.removeAt(index < list.length ? index : -1);
 }
 
 /** Remove and return the first item of `list` accepted by `accept`. */
-function takeFirst<T>(list: T[], accept: (item: T) => boolean): T | undefined {
-  return removeAt(list, list.findIndex(accept));
+function takeFirst<T>(list: Queue<T>, accept: (item: T) => boolean): T | undefined {
+  return list.removeAt(list.findIndex(accept));
 }
 
 /** The queues of one communicator context: arrived messages, posted receives, posted probes. */
 interface Queues {
   context: string;
-  unexpected: Envelope[];
-  receives: Waiter[];
-  probes: ProbeWaiter[];
+  unexpected: Queue<Envelope>;
+  receives: Queue<Waiter>;
+  probes: Queue<ProbeWaiter>;
 }
+
+const queuesOf = (context: string): Queues => ({ context, unexpected: new Queue(), receives: new Queue(), probes: new Queue() });
 
 export class Matcher {
   private readonly contexts = new Map<string, Queues>();
@@ -87,7 +84,7 @@ export class Matcher {
    * The queues looked up last: a rank mostly talks on one context at a time, and a lookup by
    * string in the map cost more than the rest of matching a small message.
    */
-  private last: Queues = { context: "", unexpected: [], receives: [], probes: [] };
+  private last: Queues = queuesOf("");
 
   constructor(private readonly receiving: Receiving) {}
 
@@ -95,7 +92,7 @@ export class Matcher {
   private of(context: string): Queues {
     if (context === this.last.context) return this.last;
     let queues = this.contexts.get(context);
-    if (queues === undefined) this.contexts.set(context, (queues = { context, unexpected: [], receives: [], probes: [] }));
+    if (queues === undefined) this.contexts.set(context, (queues = queuesOf(context)));
     return (this.last = queues);
   }
 
@@ -142,7 +139,7 @@ export class Matcher {
   destination(context: string, source: number, tag: number): TypedArray | undefined {
     const list = this.of(context).receives;
     for (let i = 0; i < list.length; i++) {
-      const receive = list[i]!;
+      const receive = list.at(i);
       if (fits(receive, source, tag)) return receive.source !== ANY_SOURCE ? receive.into : undefined;
     }
     return undefined;
@@ -169,7 +166,9 @@ export class Matcher {
 
   /** The oldest matching arrived message, left in place (MPI_Iprobe). */
   peek(context: string, source: number, tag: number): Envelope | undefined {
-    return this.of(context).unexpected.find((e) => fits({ source, tag }, e.source, e.tag));
+    const unexpected = this.of(context).unexpected;
+    const index = unexpected.findIndex((e) => fits({ source, tag }, e.source, e.tag));
+    return index < 0 ? undefined : unexpected.at(index);
   }
 
   /** How many arrived messages wait unmatched, and their bytes (for hang reports). */
