@@ -196,10 +196,9 @@ export class PointToPoint {
     const status = new Status();
     const into = options?.into;
     const signal = options?.signal;
-    if (signal === undefined && source !== PROC_NULL) {
-      const request = new ReceiveRequest<T>(status);
-      return request.started(this.#startRecv<T>(source, tag, status, "irecv", into, request.hurry));
-    }
+    // Most: a request the engine settles itself (see receive-request.ts).
+    const own = signal === undefined && source !== PROC_NULL ? new ReceiveRequest<T>(status) : undefined;
+    if (own) return own.started(this.#startRecv<T>(source, tag, status, "irecv", into, own.hurry));
     const hurry: Hurry = {};
     const received =
       signal === undefined
