@@ -62,3 +62,20 @@ export function apartFrom<T extends TypedArray>(array: T, into: TypedArray | und
   for (let r = 0; r < rank; r++) at += blocks[r]!.length;
   return array.byteOffset === into!.byteOffset + at * array.BYTES_PER_ELEMENT ? array : copyArray(array);
 }
+
+/**
+ * The largest block in bytes that the members described on the board (value 0: a length, or
+ * an alltoallv's counts; value 1: the kind), the same on every member: it decides between
+ * single copy and the stage alike everywhere.
+ */
+export function largestDescribed(board: Board): number {
+  let most = 0;
+  for (let r = 0; r < board.size; r++) {
+    if (!board.described(r)) continue;
+    const lengths = board.read(r, 0) as number | Int32Array;
+    const unit = CTORS[board.read(r, 1) as number]?.BYTES_PER_ELEMENT ?? 1;
+    if (typeof lengths === "number") most = Math.max(most, lengths * unit);
+    else for (const length of lengths) most = Math.max(most, length * unit);
+  }
+  return most;
+}

@@ -5,7 +5,7 @@
  * not typed arrays or numbers) fall back, on every rank alike, to the message algorithms.
  */
 import { AHEAD, FALLBACK, type Board } from "../../comm/transport/shm/board-memory.js";
-import { arrayKind, isTypedArray } from "../../comm/wire/arrays.js";
+import { CTORS, arrayKind, isTypedArray } from "../../comm/wire/arrays.js";
 import type { TypedArray } from "../../comm/wire/values.js";
 import type { PeerMemory } from "../../comm/transport/shm/on-host.js";
 import { describe } from "../../comm/wire/validate.js";
@@ -14,9 +14,9 @@ import { bruck, bruckAllgatherv } from "../network/bruck.js";
 import { pairwiseAlltoall, pairwiseAlltoallv } from "../network/pairwise.js";
 import { checkArray, concat, displacements, holds, sameType } from "../counts.js";
 import { binomialBcast } from "../network/binomial.js";
-import { allgathervStaged, allreduceStaged, bcastStaged } from "./stage.js";
-import { apartFrom, atHand, blocksFor, layout, type Block } from "./blocks.js";
-import { allgathervRead, alltoallvRead, bcastRead, whereabouts } from "./single-copy.js";
+import { allgathervStaged, allreduceStaged, alltoallvStaged, bcastStaged } from "./stage.js";
+import { apartFrom, atHand, blocksFor, largestDescribed, layout, type Block } from "./blocks.js";
+import { allgathervRead, alltoallvRead, bcastRead, readsFor, whereabouts } from "./single-copy.js";
 import { apart, checkInto, land, put } from "../../comm/engine/into.js";
 import { checkOperand, combine, type Op } from "../ops.js";
 import { collectiveGuard, settle, type Channel, type CollectiveFailure } from "../collective-protocol.js";
@@ -64,7 +64,7 @@ export function boardBcast<T>(board: Board, ch: Channel, value: T, root: number,
       // Without single copy, at n = 2 one ring moves the array with the copies in and out
       // overlapping: faster than the stage's two in turn.
       const whole = !boardable(value) || board.fits([value]);
-      const reads = whole ? undefined : board.reads;
+      const reads = whole ? undefined : readsFor(board, (value as TypedArray).byteLength);
       if (whole || (ch.size === 2 && !reads)) return finish(board.publish(boardable(value) ? [value] : FALLBACK));
       const { length } = value as TypedArray,
         kind = arrayKind(value);
@@ -75,7 +75,9 @@ export function boardBcast<T>(board: Board, ch: Channel, value: T, root: number,
   board.publish();
   return after(board.from(root), () => {
     if (!board.described(root)) return finish(!board.fellBack(root));
-    return staged(board.read(root, 0) as number, board.read(root, 1) as number, board.reads);
+    const length = board.read(root, 0) as number,
+      kind = board.read(root, 1) as number;
+    return staged(length, kind, readsFor(board, length * CTORS[kind]!.BYTES_PER_ELEMENT));
   });
 }
 
@@ -188,7 +190,8 @@ export function boardAllgatherv<T extends TypedArray>(board: Board, ch: Channel,
     if (atHand(blocks) && !described) return concat(ch, own, blocks, into);
     // Some member's data did not fit its slot (every member sees it alike): read from its memory, or through the stage.
     const staged = () => gatherStaged(board, ch, own, blocks, described, into);
-    if (reads && allDescribed(board)) return allgathervRead({ board, ch, memory: reads }, array, blocks, staged, into);
+    const memory = reads && allDescribed(board) ? readsFor(board, largestDescribed(board)) : undefined;
+    if (memory) return allgathervRead({ board, ch, memory }, array, blocks, staged, into);
     return staged();
   });
 }
@@ -234,10 +237,12 @@ export function boardAlltoallv<T extends TypedArray>(
       kind: board.read(s, 1) as number,
     }));
     if (atHand(got) && !described) return concat(ch, array, got, into);
-    // Read straight from the others' memory only if every member described its array (else some send).
+    // Through the stage or straight from the others' memory only if every member described its array (else some send).
     const sendAll = () => direct(ch, array, got, described, (dest) => mine[dest]!, into);
-    if (reads && allDescribed(board)) return alltoallvRead({ board, ch, memory: reads }, array, mine[ch.rank]!, got, sendAll, into);
-    return sendAll();
+    if (!allDescribed(board)) return sendAll();
+    const memory = reads && readsFor(board, largestDescribed(board));
+    if (memory) return alltoallvRead({ board, ch, memory }, array, mine[ch.rank]!, got, sendAll, into);
+    return alltoallvStaged(board, ch, array, got, into).then((out) => out ?? sendAll());
   });
 }
 

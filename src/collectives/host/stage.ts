@@ -200,3 +200,78 @@ export async function allgathervStaged<T extends TypedArray>(board: Board, ch: C
   if (into !== undefined) checkInto(ch, into, array, total);
   return out;
 }
+
+/**
+ * alltoallv through the stage, once every member described its array on the board ([counts,
+ * kind, …]): each member copies its whole array into its own area, and every member copies its
+ * block out of each other's area straight into place (`blocks`: each member's block for this
+ * rank, this rank's own at hand). Both barriers are passed whatever happened here (a type
+ * mismatch, an `into` that does not fit), so that nobody waits for a member that gave up.
+ * @returns the result (`into` when it fits), or undefined if the areas need more than STAGE_MAX
+ * or no stage can be mapped (on every member alike).
+ */
+export async function alltoallvStaged<T extends TypedArray>(board: Board, ch: Channel, array: T, blocks: Block[], into?: T): Promise<T | undefined> {
+  // Read off the board now: its barriers below move on to other slots.
+  const counts: Int32Array[] = [];
+  const areas: number[] = [];
+  let bytes = 0;
+  for (let s = 0; s < ch.size; s++) {
+    areas.push(bytes);
+    counts.push(board.read(s, 0) as Int32Array);
+    let sent = 0;
+    for (const count of counts[s]!) sent += count;
+    bytes += Math.ceil((sent * CTORS[board.read(s, 1) as number]!.BYTES_PER_ELEMENT) / 64) * 64;
+  }
+  const stage = bytes <= STAGE_MAX ? await stageOf(ch, board, bytes) : undefined;
+  if (stage === undefined) return undefined;
+  let failure: unknown;
+  let placed: ReturnType<typeof layout<T>> | undefined;
+  try {
+    placed = layout(ch, array, blocks, into);
+  } catch (error) {
+    failure = error;
+  }
+  copyIn(stage, areas[ch.rank]!, counts[ch.rank]!, array, ch.rank);
+  await board.barrier(ch.call);
+  if (placed !== undefined) copyOut(ch.rank, stage, areas, counts, placed, blocks);
+  await board.barrier(ch.call);
+  if (failure !== undefined) throw failure;
+  if (into !== undefined) checkInto(ch, into, array, placed!.total);
+  return placed!.out;
+}
+
+/** {@link alltoallvStaged}'s reads: member s's block for `rank` sits in s's area after s's blocks for lower ranks. */
+function copyOut(
+  rank: number,
+  stage: Uint8Array,
+  areas: number[],
+  counts: Int32Array[],
+  { out, offsets }: { out: TypedArray; offsets: number[] },
+  blocks: Block[],
+): void {
+  const unit = out.BYTES_PER_ELEMENT;
+  const target = bytesOf(out);
+  for (let s = 0; s < blocks.length; s++) {
+    const block = blocks[s]!;
+    if (s === rank) {
+      put(out, block as TypedArray, offsets[s]);
+      continue;
+    }
+    let displacement = 0;
+    for (let r = 0; r < rank; r++) displacement += counts[s]![r]!;
+    const from = areas[s]! + displacement * unit;
+    target.set(stage.subarray(from, from + block.length * unit), offsets[s]! * unit);
+  }
+}
+
+/** This member's blocks for the others into its area (each at its displacement; its own stays out). */
+function copyIn(stage: Uint8Array, area: number, counts: Int32Array, array: TypedArray, rank: number): void {
+  const unit = array.BYTES_PER_ELEMENT;
+  const bytes = bytesOf(array);
+  let at = 0;
+  for (let r = 0; r < counts.length; r++) {
+    const length = counts[r]! * unit;
+    if (r !== rank) stage.set(bytes.subarray(at, at + length), area + at);
+    at += length;
+  }
+}
