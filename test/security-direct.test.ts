@@ -116,11 +116,17 @@ const send = (p: Pair, n: number) => {
 describe("the direct TCP path against a man in the middle", () => {
   it("by default, delivers every message and the wire holds none in the clear; with --insecure it does (the control)", async () => {
     const secure = await pair(["job secret", "job secret"]);
+    // Encrypted, frames may view the caller's memory (sealed before send returns, or copied while the reader has not dialled yet).
+    expect(secure.writer.borrows()).toBe(true);
+    const borrowed = Buffer.from("borrowed");
+    void secure.writer.send(1, [borrowed], false, true);
+    borrowed.fill(0);
     send(secure, 3);
-    await until(() => secure.delivered.length === 3, "3 messages");
-    expect(secure.delivered).toEqual([0, 1, 2].map((i) => `head ${i}|${MARKER} ${i}`));
+    await until(() => secure.delivered.length === 4, "4 messages");
+    expect(secure.delivered).toEqual(["borrowed", ...[0, 1, 2].map((i) => `head ${i}|${MARKER} ${i}`)]);
     expect(secure.wire().includes(MARKER)).toBe(false);
     const insecure = await pair([undefined, undefined]);
+    expect(insecure.writer.borrows()).toBe(false);
     send(insecure, 1);
     await until(() => insecure.delivered.length === 1, "1 message");
     expect(insecure.wire().includes(MARKER)).toBe(true);

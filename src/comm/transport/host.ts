@@ -191,7 +191,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   /** Does a message to `dest` leave this process before `send` returns (so it may use the caller's memory)? */
   borrows(dest: number): boolean {
-    return this.shm?.reaches(dest) ?? false;
+    return this.shm?.reaches(dest) === true || (this.direct?.reaches(dest) === true && this.direct.borrows(dest));
   }
 
   sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean {
@@ -200,7 +200,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
 
   send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {
     if (this.shm?.reaches(dest)) return this.shm.send(dest, frames, borrowed, flush);
-    if (this.direct?.reaches(dest)) return this.direct.send(dest, frames, flush);
+    if (this.direct?.reaches(dest)) return this.direct.send(dest, frames, flush, borrowed);
     return this.zmq.send(dest, frames);
   }
 

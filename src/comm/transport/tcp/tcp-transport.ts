@@ -118,11 +118,12 @@ export class TcpTransport implements DirectPath {
     if (!this.readers.has(writer) && !this.gone.has(writer) && !this.closed) this.dial(writer, frame.subarray(6).toString());
   }
 
-  /** Queue one message; resolves at once, or with `flush` once the kernel has it. */
-  send(dest: number, frames: Buffer[], flush = false): Promise<void> {
+  /** Queue one message (`borrowed`: its frames view the caller's memory, see {@link borrows}); resolves at once, or with `flush` once the kernel has it. */
+  send(dest: number, frames: Buffer[], flush = false, borrowed = false): Promise<void> {
     if (this.gone.has(dest)) return SENT;
     const writer = (this.writers[dest] ??= { queue: [] });
     if (writer.socket === undefined) {
+      if (borrowed) frames = frames.map((frame) => Buffer.from(frame));
       if (this.queued++ === 0) this.server.ref();
       if (!writer.asked) {
         writer.asked = true;
@@ -162,9 +163,9 @@ export class TcpTransport implements DirectPath {
     else this.config.control.advise(dest, frame);
   }
 
-  /** The kernel owns what `send` wrote only once written: frames must be the sender's own. */
+  /** Encrypted, `send` seals a message into records of its own before it returns (or copies what it queues), so frames may view the caller's memory; in the clear the kernel owns what it wrote only once written. */
   borrows(): boolean {
-    return false;
+    return this.config.secret !== undefined;
   }
 
   /**
