@@ -16,7 +16,8 @@ const peer = 1 - comm.rank;
 
 const kindsAt = process.argv.indexOf("--kinds");
 const median = process.argv.includes("--median");
-const kinds = kindsAt > 0 ? process.argv[kindsAt + 1]!.split(",") : ["Float64Array", "object"];
+// "value": the Float64Array received without `into` (the value API: a fresh array per receive).
+const kinds = kindsAt > 0 ? process.argv[kindsAt + 1]!.split(",") : ["Float64Array", "value", "object"];
 
 /**
  * `n` round trips of `payload` (rank 0 sends first; rank 1 echoes what it received); with
@@ -42,7 +43,7 @@ async function roundTrips(n: number, payload: unknown, options: { into?: ArrayBu
 /** Round trips per call of {@link roundTrips}. */
 const CHUNK = 100;
 
-for (const kind of ["Float64Array", "object"] as const) {
+for (const kind of ["Float64Array", "value", "object"] as const) {
   if (!kinds.includes(kind)) continue;
   for (const size of sizes.length ? sizes : DEFAULT_SIZES) {
     if (kind === "object" && size > 4 << 20) continue;
@@ -50,8 +51,8 @@ for (const kind of ["Float64Array", "object"] as const) {
     // A payload holds data written here, as the twin's buffer does once it has received (a typed
     // array never written may be the kernel's zero page, which copies read at several times memory speed).
     const payload = kind === "object" ? objectPayload(size) : size >= 8 ? new Float64Array(size / 8).fill(1.5) : new Uint8Array(size).fill(7);
-    // Typed arrays are received into a preallocated array, as mpi4py's Recv(buf) does.
-    const options = ArrayBuffer.isView(payload) ? { into: payload.slice() } : {};
+    // Typed arrays are received into a preallocated array, as mpi4py's Recv(buf) does (but for "value").
+    const options = ArrayBuffer.isView(payload) && kind !== "value" ? { into: payload.slice() } : {};
     const iters = iterations(size);
     const chunk = Math.min(CHUNK, iters);
     const trips = median ? new Float64Array(iters) : undefined;

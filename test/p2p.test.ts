@@ -21,7 +21,7 @@ describe("point-to-point", () => {
   it.each(["auto", "zmq"])("carries typed arrays of every size around its thresholds intact, however received, over --transport %s", async (transport) => {
     const job = await runJob(2, fixture("p2p-sizes.ts"), [], { launcherArgs: ["--transport", transport] });
     expect(job.exitCode, job.stderr).toBe(0);
-    expect(job.stdout).toBe("ok 29 sizes");
+    expect(job.stdout).toBe("ok 32 sizes, 66 kinds");
     expect(await leftovers(job)).toEqual({ processes: [], files: [] });
   });
 

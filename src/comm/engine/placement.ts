@@ -10,6 +10,7 @@ import { CTORS, LastBytes } from "../wire/arrays.js";
 import type { Matcher } from "./matching.js";
 import { peekArray, peekPayload } from "../wire/peek.js";
 import { FramePool } from "./recycle.js";
+import { ON_HEAP_BYTES, OnHeapArrays } from "./on-heap.js";
 import type { Pulls } from "./rendezvous.js";
 
 /** What an arriving array's header says about it (a raw header, read in place: see RawHeadReader). */
@@ -25,6 +26,8 @@ export class Placement {
   private readonly frames = new FramePool();
   /** The bytes of the `into` arrays messages land in. */
   private readonly intoBytes = new LastBytes();
+  /** Small arrays received as values (see on-heap.ts). */
+  private readonly small = new OnHeapArrays();
 
   constructor(
     private readonly matcher: Matcher,
@@ -65,6 +68,7 @@ export class Placement {
     const { kind } = head;
     const into = this.posted(head.context, head.source, head.tag);
     const fits = this.fitting(into, kind, length);
+    if (fits === undefined && length <= ON_HEAP_BYTES && kind !== 0) return this.small.received(kind, bytes, at, length);
     const target = fits ?? this.frames.take(length) ?? new Uint8Array(length);
     if (length <= 64) for (let i = 0; i < length; i++) target[i] = bytes[at + i]!;
     else target.set(bytes.subarray(at, at + length));
@@ -84,9 +88,9 @@ export class Placement {
     const value = envelope.value;
     if (!isTypedArray(value) || arrayKind(value) !== arrayKind(into) || value.byteLength > into.byteLength || value.buffer === into.buffer) return envelope;
     if (!borrowed) return envelope;
-    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    new Uint8Array(into.buffer, into.byteOffset, value.byteLength).set(bytes);
-    this.frames.give(bytes);
+    // Same kind: a copy of the bytes. A small value's own `.buffer` is not asked for (see on-heap.ts).
+    (into as Uint8Array).set(value as Uint8Array);
+    if (value.byteLength > ON_HEAP_BYTES) this.frames.give(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     // The envelope is this receive's own: no copy of it (an object spread per receive), and
     // `into` itself when the message fills it.
     envelope.value = value.length === into.length ? into : into.subarray(0, value.length);

@@ -10,6 +10,7 @@ import type { FlowControl } from "../wire/flow.js";
 import type { Placement } from "./placement.js";
 import { LastBytes } from "../wire/arrays.js";
 import { RawHead, RawHeadReader } from "../wire/raw.js";
+import { ON_HEAP_BYTES, OnHeapArrays } from "./on-heap.js";
 import type { SameHostPath } from "../transport/port.js";
 import type { TypedArray } from "../wire/values.js";
 
@@ -26,8 +27,10 @@ export class SmallArrays {
   /** The header of the array being sent, and of the one arriving: one object each, refilled. */
   private readonly outHead = new RawHead();
   private readonly inHead = new RawHeadReader();
-  /** The bytes of the arrays sent. */
+  /** The bytes of the arrays sent; the small array sent last, and the copies of small arrays (see {@link bytesOf}). */
   private readonly arrayBytes = new LastBytes();
+  private lastSmall: TypedArray | undefined;
+  private readonly onHeap = new OnHeapArrays();
   /** The transport's shared-memory side, if any (see Runtime.attach): the only way these messages go. */
   near: SameHostPath | undefined;
 
@@ -48,10 +51,20 @@ export class SmallArrays {
     if (near === undefined || byteLength > SMALL_ARRAY_BYTES || !head.set(sender, tag, kind, byteLength, sync)) return false;
     const wire = head.length + byteLength;
     if (!this.flow.trySpend(worldDest, wire)) return false;
-    const bytes = this.arrayBytes.of(array);
-    if (near.sendPair(worldDest, head, bytes)) return true;
+    if (near.sendPair(worldDest, head, this.bytesOf(array, kind, byteLength))) return true;
     this.flow.credit(worldDest, wire);
     return false;
+  }
+
+  /**
+   * The bytes of `array`, for the transport to copy now: a view of it kept while it is sent
+   * again and again (see LastBytes), or a copy of a small one sent once (a value received and
+   * echoed), which keeps V8 from moving it off its heap (see on-heap.ts).
+   */
+  private bytesOf(array: TypedArray, kind: number, byteLength: number): Uint8Array {
+    if (byteLength > ON_HEAP_BYTES || array === this.lastSmall) return this.arrayBytes.of(array);
+    this.lastSmall = array;
+    return this.onHeap.sent(array, kind);
   }
 
   /**
