@@ -1,6 +1,6 @@
 /**
  * The record layer of the direct TCP path when encrypted (the default): AES-256-GCM through
- * OpenSSL (node:crypto), with keys of each connection derived from the job's secret.
+ * OpenSSL (gcm.ts), with keys of each connection derived from the job's secret.
  *
  * Keys: HKDF-SHA256 over the job's secret (every member holds it, nobody else), salted with both
  * ends' fresh 32-byte nonces and bound to the direction (`writer>reader`): every connection and
