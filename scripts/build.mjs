@@ -49,7 +49,10 @@ const viaRequire = {
       const names = Object.keys(isBuiltin(path) ? process.getBuiltinModule(path) : require(path)).filter(
         (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && !(isBuiltin(path) && DEPRECATED_ON_READ.has(name)),
       );
-      const exports = names.map((name) => `export const ${name} = m.${name};`).join("\n");
+      // Each read is marked pure, so esbuild drops the names nobody imports: a plain `m.name` may run
+      // a getter, and was kept for every name (process.stdin, process.allowedNodeEnvironmentFlags,
+      // crypto.webcrypto ... were built in every process at load).
+      const exports = names.map((name) => `export const ${name} = /* @__PURE__ */ (() => m.${name})();`).join("\n");
       return { contents: `const m = ${load};\nexport default m;\n${exports}\n`, loader: "js" };
     });
   },
@@ -78,8 +81,20 @@ await Promise.all([
     external: ["zeromq", "koffi"],
   }),
   // The launcher, and the node agent it starts on remote hosts: no source maps, as neither
-  // process runs with --enable-source-maps.
-  build({ ...common, entryPoints: ["src/launcher/cli.ts"], outfile: "dist/launcher/cli.js", external: ["zeromq", "esbuild", "koffi"] }),
+  // process runs with --enable-source-maps. The launcher is CommonJS, which Node 20 can run
+  // from V8's code cache (src/launcher/code-cache.ts), loaded by the small boot.js: its
+  // `import.meta.url` is the bundle's own, its dynamic imports of zeromq and esbuild requires.
+  build({
+    ...common,
+    format: "cjs",
+    entryPoints: ["src/launcher/cli.ts"],
+    outfile: "dist/launcher/cli.cjs",
+    external: ["zeromq", "esbuild", "koffi"],
+    supported: { "dynamic-import": false },
+    define: { "import.meta.url": "__tsmpiBundleUrl" },
+    banner: { js: '"use strict";\nconst __tsmpiBundleUrl = require("node:url").pathToFileURL(__filename).href;\nconst __tsmpiBundleRequire = require;' },
+  }),
+  build({ ...common, entryPoints: ["src/launcher/boot.ts"], outfile: "dist/launcher/boot.js" }),
   build({ ...common, entryPoints: ["src/launcher/agent.ts"], outfile: "dist/launcher/agent.js", external: ["zeromq", "esbuild", "koffi"] }),
 ]);
 
@@ -89,7 +104,8 @@ await Promise.all([
 for (const file of [
   "dist/index.js",
   "dist/rank/main.js",
-  "dist/launcher/cli.js",
+  "dist/launcher/cli.cjs",
+  "dist/launcher/boot.js",
   "dist/launcher/agent.js",
   ...readdirSync("dist/chunks")
     .filter((f) => f.endsWith(".js"))

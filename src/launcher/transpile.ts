@@ -14,13 +14,12 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { isBuiltin } from "node:module";
 import type { Plugin } from "esbuild";
 import { UsageError } from "../errors.js";
+import { cacheDir } from "./cache-dir.js";
 import { bundleSettings, commonjsPaths } from "./script-format.js";
 
 /** What a cached bundle was made from. */
@@ -29,22 +28,6 @@ interface CacheRecord {
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
   /** Files that bare imports resolved to (they must still exist). */
   externals: string[];
-}
-
-/** The private cache directory, or undefined if caching is off or the directory is not safe. */
-function cacheDir(): string | undefined {
-  const configured = process.env.TSMPI_CACHE_DIR;
-  if (configured === "") return undefined;
-  const dir = configured ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "tsmpi");
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = statSync(dir);
-    // Bundles are executed: a directory another user can write to must not be trusted.
-    if (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
-    return dir;
-  } catch {
-    return undefined;
-  }
 }
 
 function unchanged(record: CacheRecord): boolean {
@@ -85,7 +68,8 @@ export async function prepareScript(script: string, jobDir: string, version = ""
   const settings = bundleSettings(script);
   // The settings are part of the key: a bundle made another way is not reused.
   const made = `${script}\0${version}\0${process.version}\0${JSON.stringify(settings)}`;
-  const key = createHash("sha256").update(made).digest("hex").slice(0, 32);
+  // node:crypto is loaded here, after the ranks are spawned, not as the launcher starts.
+  const key = process.getBuiltinModule("node:crypto").createHash("sha256").update(made).digest("hex").slice(0, 32);
   if (cache) {
     try {
       const record = JSON.parse(readFileSync(join(cache, `${key}.json`), "utf8")) as CacheRecord;

@@ -1,0 +1,25 @@
+/**
+ * tsmpi's private cache directory (like Python's __pycache__), for what a launcher or node agent
+ * would otherwise redo at every job: bundles of scripts (transpile.ts), the `setpriv` probe
+ * (death-signal.ts). `TSMPI_CACHE_DIR` moves it; `TSMPI_CACHE_DIR=` (empty) turns it off.
+ */
+import process from "node:process";
+import { mkdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The private cache directory, or undefined if caching is off or the directory is not safe. */
+export function cacheDir(): string | undefined {
+  const configured = process.env.TSMPI_CACHE_DIR;
+  if (configured === "") return undefined;
+  const dir = configured ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "tsmpi");
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
+    // What is in it is executed or decides what is: a directory another user can write to must not be trusted.
+    if (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
