@@ -30,10 +30,13 @@ const noNativeMsgpackr = {
 // process.getBuiltinModule (Node 20.16+), packages from a require made for the bundle's own
 // location, so they resolve as an import from it would. (esbuild's own CommonJS wrapper would
 // copy every property of each into a fresh object at load: another ~10 ms a rank.)
-// zeromq and koffi stay ES imports in the library's bundle: a user's script that imports tsmpi's
-// dist/ files by path is bundled with them, and the launcher's bundler makes such bare imports
-// absolute (a require made at the user's bundle would not find them).
-const REQUIRED = ["esbuild"];
+// zeromq too (its ES import was ~15-20 ms of cjs-module-lexer in every rank, even on one host,
+// where it carries the rendezvous). A user's script that imports tsmpi's dist/ files by path is
+// bundled with them: there the launcher's bundler gives each bundled file that uses `__filename`
+// its own path (script-format.ts), so the require is made at tsmpi's file, not the user's (whose
+// folder may have no zeromq); `import.meta.url` is the user script's there. koffi is required
+// where used (comm/transport/shm/libc.ts).
+const REQUIRED = ["esbuild", "zeromq"];
 // Built-ins' exports that warn when merely read (Node 24: fs.F_OK … DEP0176, "use fs.constants"):
 // an export per name would read each at load and print the warning in every rank.
 const DEPRECATED_ON_READ = new Set(["F_OK", "R_OK", "W_OK", "X_OK"]);
@@ -60,7 +63,7 @@ const viaRequire = {
 // Not the names of the banner that script-format.ts puts on a user's script bundle, which may
 // bundle these files again (a script that imports tsmpi's dist/ by path).
 const banner = {
-  js: 'import { createRequire as __tsmpiBundleCreateRequire } from "node:module";\nconst __tsmpiBundleRequire = __tsmpiBundleCreateRequire(import.meta.url);',
+  js: 'import { createRequire as __tsmpiBundleCreateRequire } from "node:module";\nconst __tsmpiBundleRequire = __tsmpiBundleCreateRequire(typeof __filename === "string" ? __filename : import.meta.url);',
 };
 
 const common = { bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", plugins: [noNativeMsgpackr, viaRequire], banner };

@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,7 +82,7 @@ function sourceMapFlags(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
- * Spawn one rank; it boots, then waits for its {@link StartMessage} on the IPC channel. It dies
+ * Spawn one rank; it boots, then waits for its {@link StartMessage} on its start channel. It dies
  * with this process, even while it computes (see {@link deathSignalPrefix}).
  */
 export function spawnRank(spec: RankSpec): ChildProcess {
@@ -111,17 +112,22 @@ export function spawnRank(spec: RankSpec): ChildProcess {
     spec.script,
     ...spec.args,
   ];
-  return spawn(command!, args, {
-    stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "ipc"],
+  const child = spawn(command!, args, {
+    // fd 3: the start channel (rank/start-channel.ts), JSON lines from here to the rank.
+    stdio: [spec.rank === 0 ? "pipe" : "ignore", "pipe", "pipe", "pipe"],
     detached: true, // own process group, so the whole tree of a rank can be killed
     cwd: spec.cwd,
     env,
   });
+  child.stdio[3]?.on("error", () => undefined); // written to after the rank died: its end is gone
+  return child;
 }
 
-/** Send a message over a rank's IPC channel: what to run, or that a peer died. */
+/** Send a message over a rank's start channel: what to run, or that a peer died. */
 export function tellRank(child: ChildProcess, message: StartMessage | PeerNotice): void {
-  if (child.connected) child.send(message, () => undefined);
+  const channel = child.stdio[3] as Writable | null;
+  if (channel === null || !channel.writable) return;
+  channel.write(`${JSON.stringify(message)}\n`);
 }
 
 /** Signal a rank: its whole process group (`group`), or the rank process alone. */

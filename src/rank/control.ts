@@ -1,7 +1,8 @@
 /**
  * The control protocol between a rank and its launcher (or node agent):
  * - environment variables the launcher sets in every rank ({@link ENV});
- * - over the rank's IPC channel: the {@link StartMessage}, then {@link PeerNotice}s;
+ * - over the rank's start channel (JSON lines on fd 3, see start-channel.ts): the
+ *   {@link StartMessage}, then {@link PeerNotice}s;
  * - over the launcher's rendezvous socket (msgpack, DEALER/ROUTER): {@link ControlMessage}.
  */
 import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
@@ -20,7 +21,7 @@ export type ControlMessage =
   /** The job cannot start (under `--direct`: a rank exited without calling init()). */
   | { type: "refused"; reason: string };
 
-/** Launcher (or node agent) -> rank, over the IPC channel, once the script is bundled. */
+/** Launcher (or node agent) -> rank, over the start channel, once the script is bundled. */
 export interface StartMessage {
   type: "start";
   /** Path of the bundled script. */
@@ -31,7 +32,7 @@ export interface StartMessage {
   keys?: JobKeys;
 }
 
-/** Launcher -> rank notice over the IPC channel: a peer died, or finished (then `reason` is undefined). */
+/** Launcher -> rank notice over the start channel: a peer died, or finished (then `reason` is undefined). */
 export interface PeerNotice {
   type: "rank-failed" | "rank-exited";
   rank: number;

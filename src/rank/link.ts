@@ -1,5 +1,5 @@
 /**
- * A rank's link to its launcher (or node agent): the start message it got over the IPC
+ * A rank's link to its launcher (or node agent): the start message it got over the start
  * channel, and the two things the launcher may ask or tell later (a peer's fate; a hang
  * report). The rank bootstrap creates it and hands it to the library; the world communicator
  * listens on it once it exists.

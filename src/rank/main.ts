@@ -7,12 +7,13 @@
 import process from "node:process";
 import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { ENV, type PeerNotice, type StartMessage } from "./control.js";
+import { ENV } from "./control.js";
 import { flushAndExit } from "./flush.js";
 import { attachLauncher, nothingQueued } from "./init.js";
 import { LauncherLink } from "./link.js";
 import { dieWithParent } from "./parent-death.js";
 import { report } from "./report.js";
+import { readStartChannel } from "./start-channel.js";
 import { mapScriptsFromHere, mapStack } from "./stack.js";
 import { installProfiling } from "./trace/rank.js";
 
@@ -30,30 +31,30 @@ function die(origin: "exception" | "rejection", reason: unknown): void {
 
 process.on("uncaughtException", (error) => die("exception", error));
 process.on("unhandledRejection", (reason) => die("rejection", reason));
-// The launcher (or node agent) closed the channel: it cannot clean up any more, so the ranks
-// remove the job directory on their way out (whichever comes first; the others find it gone).
-// When it died, the kernel's SIGKILL (dieWithParent) usually comes first: then the next launcher
-// on this host removes the directory (see ../launcher/stale-jobs.ts).
-process.on("disconnect", () => {
-  const jobDir = process.env[ENV.jobDir];
-  if (jobDir) rmSync(jobDir, { recursive: true, force: true });
-  process.exit(129);
-});
+const channel = readStartChannel(
+  // The launcher (or node agent) closed the channel: it cannot clean up any more, so the ranks
+  // remove the job directory on their way out (whichever comes first; the others find it gone).
+  // When it died, the kernel's SIGKILL (dieWithParent) usually comes first: then the next launcher
+  // on this host removes the directory (see ../launcher/stale-jobs.ts).
+  () => {
+    const jobDir = process.env[ENV.jobDir];
+    if (jobDir) rmSync(jobDir, { recursive: true, force: true });
+    process.exit(129);
+  },
+);
 // Past this point Node resets signal handlers: tell the launcher to stop sending SIGUSR2.
 const exiting = (code: number) => report({ type: "exiting", rank, code });
 process.on("exit", exiting);
 
-const start = await new Promise<StartMessage>((resolve) => process.once("message", (message: StartMessage) => resolve(message)));
+const start = await channel.start;
 const link = new LauncherLink(start, () => report({ type: "state", rank, waiting: [], unexpected: 0, unexpectedBytes: 0, delivered: 0, initialized: false }));
 attachLauncher(link);
 // Hang reports: the launcher sends SIGUSR2 and reads what this rank is waiting in.
 process.on("SIGUSR2", () => link.reportState());
-// From here the IPC channel carries only notices of dead peers and the launcher's own death:
-// it must not keep the rank alive.
-process.on("message", (message: PeerNotice) => {
-  if (message?.type === "rank-failed" || message?.type === "rank-exited") link.notice(message);
-});
-process.channel?.unref();
+// From here the channel carries only notices of dead peers and the launcher's own death: it
+// must not keep the rank alive.
+channel.onNotice((notice) => link.notice(notice));
+channel.unref();
 // The script is done and the event loop empty. A rank that sent no data over ZeroMQ ends here,
 // without terminating ZeroMQ's context as the process ends: that joins ZeroMQ's threads, which on
 // a host with many more ranks than cores (all ending at once) can wait over 0.5 s for a core, and

@@ -1,7 +1,7 @@
 /**
  * A rank dies with the process that started it (the launcher, a node agent, or a `--direct`
  * task), even while it computes: a rank in a tight loop never returns to its event loop, so it
- * would never see its IPC channel close and would run on, an orphan, until its loop ends.
+ * would never see its start channel close and would run on, an orphan, until its loop ends.
  *
  * On Linux the kernel does it: with `PR_SET_PDEATHSIG` set to SIGKILL, the rank is killed the
  * moment its parent ends, whatever it is doing. The launcher sets it where it can
@@ -88,6 +88,6 @@ export function startWatchdog(parent: number): void {
   try {
     new Worker(code, { eval: true, workerData: parent, stdout: true, stderr: true }).unref();
   } catch {
-    // no threads either: the rank still exits when its IPC channel closes, if it gets to see it
+    // no threads either: the rank still exits when its start channel closes, if it gets to see it
   }
 }

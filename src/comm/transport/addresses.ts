@@ -30,7 +30,7 @@ export function tcpAnyPort(address: string): string {
 /**
  * The job's CURVE key pair (z85): every member of the job holds it, nobody else does.
  * Each tcp inbox is a CURVE server with it, and its ZAP handler admits only clients that
- * present the job's public key. Travels over the launcher's IPC channel and inside ssh, never
+ * present the job's public key. Travels over the rank's start channel (a pipe from its starter) and inside ssh, never
  * in the environment or on a command line.
  */
 export interface JobKeys {
