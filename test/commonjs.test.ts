@@ -19,7 +19,11 @@ describe("CommonJS in scripts", () => {
       expect(job.exitCode, `${run}: ${job.stderr}`).toBe(0);
       expect(lines(job.stdout), run).toEqual([0, 1, 2].map((r) => `rank ${r}/3: twice 12 from lib/helper.cjs, function (commonjs.cts)`));
     }
-    expect(readdirSync(cache).sort()).toEqual([expect.stringMatching(/^[0-9a-f]{32}\.cjs$/), expect.stringMatching(/^[0-9a-f]{32}\.json$/)]);
+    expect(
+      readdirSync(cache)
+        .filter((file) => !file.startsWith("launcher-"))
+        .sort(),
+    ).toEqual([expect.stringMatching(/^[0-9a-f]{32}\.cjs$/), expect.stringMatching(/^[0-9a-f]{32}\.json$/)]);
   });
 
   it("lets a .ts script require() a Node built-in and a local CommonJS file, which keeps its own __dirname and __filename", async () => {

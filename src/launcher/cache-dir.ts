@@ -1,7 +1,8 @@
 /**
  * tsmpi's private cache directory (like Python's __pycache__), for what a launcher or node agent
  * would otherwise redo at every job: bundles of scripts (transpile.ts), the `setpriv` probe
- * (death-signal.ts). `TSMPI_CACHE_DIR` moves it; `TSMPI_CACHE_DIR=` (empty) turns it off.
+ * (death-signal.ts), the launcher's compiled code (code-cache.ts); the launcher's own files are
+ * named `launcher-*`. `TSMPI_CACHE_DIR` moves it; `TSMPI_CACHE_DIR=` (empty) turns it off.
  */
 import process from "node:process";
 import { mkdirSync, statSync } from "node:fs";

@@ -33,7 +33,7 @@ export function loadCommonJs<T>(file: string): CachedModule<T> {
   if (dir === undefined) return { exports: require(file) as T, save: () => undefined };
   const { size, mtimeMs, ino } = statSync(file);
   const identity = Buffer.from(JSON.stringify({ file, size, mtimeMs, ino, node: process.version, arch: process.arch }));
-  const cacheFile = join(dir, `${basename(file)}-${fnv1a(file)}.v8cache`);
+  const cacheFile = join(dir, `launcher-${basename(file)}-${fnv1a(file)}.v8cache`);
   const cachedData = readCache(cacheFile, identity);
   // The wrapper Node's CommonJS loader puts around a file.
   const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, "utf8")}\n})`;

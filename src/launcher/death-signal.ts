@@ -40,7 +40,7 @@ function knowsPdeathsig(setpriv: string): boolean {
   const dir = cacheDir();
   const { size, mtimeMs, ino } = statSync(setpriv);
   const identity = JSON.stringify({ setpriv, size, mtimeMs, ino });
-  const record = dir && join(dir, "setpriv.json");
+  const record = dir && join(dir, "launcher-setpriv.json");
   try {
     const kept = JSON.parse(readFileSync(record!, "utf8")) as { identity: string; knows: boolean };
     if (kept.identity === identity) return kept.knows;
