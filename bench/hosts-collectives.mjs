@@ -6,6 +6,8 @@
 // all interleaved in the same run, median of --repeat runs. Needs root, iproute2 and
 // openssh-server (the cluster of test/netns.ts).
 //   node bench/hosts-collectives.mjs [--only bcast,allreduce] [--repeat 3] [--max BYTES] [--before DIR] [--map-by node]
+//     [--params "skip=10 loop=100 skip_large=5 loop_large=20"]   (the demos' parameters, alike on every side)
+//     [--tsmpi "--deadlock-report 5"]   (more launcher options for tsmpi's runs)
 import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,8 @@ const only = flag("--only", "bcast,allreduce").split(",");
 const max = flag("--max", String(4 << 20));
 const before = flag("--before", undefined);
 const mapBy = flag("--map-by", "slot");
+const params = flag("--params", "").split(" ").filter(Boolean);
+const extra = flag("--tsmpi", "").split(" ").filter(Boolean);
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(1))
@@ -36,7 +40,17 @@ try {
   const on0 = cluster.on(0);
   const run = (argv) => execFileSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
   const tsmpi = (home) => (demo) =>
-    run([...tsmpiOnCluster(cluster, hosts, home), "--map-by", mapBy, "-n", "4", join(home, `bench/osu/osu_${demo}.ts`), `MAX_MSG_SIZE=${max}`]);
+    run([
+      ...tsmpiOnCluster(cluster, hosts, home),
+      "--map-by",
+      mapBy,
+      ...extra,
+      "-n",
+      "4",
+      join(home, `bench/osu/osu_${demo}.ts`),
+      `MAX_MSG_SIZE=${max}`,
+      ...params,
+    ]);
   const mpi4py = (demo) =>
     run([
       ...on0,
@@ -45,12 +59,12 @@ try {
       ...["--mca", "plm_rsh_agent", cluster.rshAgent],
       ...["--mca", "btl_tcp_if_include", "eth0", "--mca", "oob_tcp_if_include", "eth0", "--mca", "btl", "tcp,self"],
       ...["--mca", "mpi_yield_when_idle", "1", "--bind-to", "none", "--map-by", mapBy === "node" ? "node" : "slot", "--host", hosts, "-n", "4"],
-      ...[PY, "bench/osu/run_demo.py", `osu_${demo}`, `MAX_MSG_SIZE=${max}`],
+      ...[PY, "bench/osu/run_demo.py", `osu_${demo}`, `MAX_MSG_SIZE=${max}`, ...params],
     ]);
   const sides = { tsmpi: tsmpi(ROOT), ...(before ? { before: tsmpi(before) } : {}), mpi4py };
   say(`# Collectives across 2 namespace hosts × 2 ranks (--map-by ${mapBy}), median of ${repeat} interleaved runs`);
   say();
-  say(`${new Date().toISOString()}; load average at the start: ${load()}`);
+  say(`${new Date().toISOString()}; load average at the start: ${load()}${params.length ? `; ${params.join(" ")}` : ""}`);
   for (const demo of only) {
     const samples = Object.fromEntries(Object.keys(sides).map((s) => [s, new Map()]));
     for (let r = 0; r < repeat; r++)

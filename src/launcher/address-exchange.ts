@@ -78,16 +78,20 @@ export class AddressExchange {
   }
 }
 
-/** Per rank, the message with its host's ranks' addresses (packed once per host). */
+/** Per rank, the message with its host's ranks' addresses and the count of ranks on its machine (packed once per host). */
 function hostTables(identities: Buffer[], peers: PeerAddress[]): Array<[Buffer, Buffer]> {
   const hosts = new Map<number, number[]>();
+  const machines = new Map<string | undefined, number>();
   peers.forEach((peer, rank) => {
     const ranks = hosts.get(peer.node);
     if (ranks) ranks.push(rank);
     else hosts.set(peer.node, [rank]);
+    machines.set(peer.machine, (machines.get(peer.machine) ?? 0) + 1);
   });
   return [...hosts.values()].flatMap((ranks) => {
-    const table = pack({ type: "host-table", ranks, peers: ranks.map((r) => peers[r]!) } satisfies ControlMessage);
+    const first = peers[ranks[0]!]!;
+    const machineRanks = first.machine === undefined ? ranks.length : machines.get(first.machine)!;
+    const table = pack({ type: "host-table", ranks, peers: ranks.map((r) => peers[r]!), machineRanks } satisfies ControlMessage);
     return ranks.map((r): [Buffer, Buffer] => [identities[r]!, table]);
   });
 }

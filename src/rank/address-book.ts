@@ -19,6 +19,8 @@ export interface AddressBook {
   peers: PeerAddress[];
   /** The address of a rank not in {@link peers}; undefined when the table is whole. */
   lookup?: (rank: number) => Promise<PeerAddress>;
+  /** Ranks of the job on this rank's machine, its host's and those of other hosts on the same kernel (see PeerAddress.machine). */
+  machineRanks: number;
 }
 
 /** Say hello to the launcher's address exchange; @returns the addresses it sends back. */
@@ -33,16 +35,22 @@ export async function exchangeAddresses(rank: number, size: number, control: str
     const [reply] = await dealer.receive();
     const table = unpack(reply!) as ControlMessage;
     if (table.type === "refused") throw new InitError(`init on rank ${rank}: ${table.reason}`);
-    if (table.type === "table" && table.peers.length === size) return { peers: table.peers };
+    if (table.type === "table" && table.peers.length === size) return { peers: table.peers, machineRanks: onMachine(table.peers, address) };
     if (table.type !== "host-table") throw new InitError(`init on rank ${rank}: the launcher sent an unexpected reply`);
     const peers = new Array<PeerAddress>(size);
     table.ranks.forEach((r, i) => (peers[r] = table.peers[i]!));
-    if (table.ranks.length === size) return { peers }; // one host: nothing to look up, the socket closes now
+    const machineRanks = table.machineRanks ?? table.ranks.length;
+    if (table.ranks.length === size) return { peers, machineRanks }; // one host: nothing to look up, the socket closes now
     keep = true;
-    return { peers, lookup: lookups(rank, dealer) };
+    return { peers, machineRanks, lookup: lookups(rank, dealer) };
   } finally {
     if (!keep) dealer.close();
   }
+}
+
+/** Ranks of `peers` on the machine of `address`. */
+function onMachine(peers: PeerAddress[], address: PeerAddress): number {
+  return peers.filter((peer) => (address.machine === undefined ? peer.node === address.node : peer.machine === address.machine)).length;
 }
 
 /**

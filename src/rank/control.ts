@@ -15,7 +15,8 @@ import type { JobKeys, PeerAddress } from "../comm/transport/addresses.js";
 export type ControlMessage =
   | { type: "hello"; rank: number; address: PeerAddress; pid: number; host: string }
   | { type: "table"; peers: PeerAddress[] }
-  | { type: "host-table"; ranks: number[]; peers: PeerAddress[] }
+  /** `machineRanks`: ranks of the job on the machine of this host (see PeerAddress.machine). */
+  | { type: "host-table"; ranks: number[]; peers: PeerAddress[]; machineRanks?: number }
   | { type: "lookup"; ranks: number[] }
   | { type: "addresses"; ranks: number[]; peers: PeerAddress[] }
   /** The job cannot start (under `--direct`: a rank exited without calling init()). */

@@ -7,6 +7,7 @@
  * MPI_Init is per process, and so is the state here: the link to the launcher that the rank
  * bootstrap attached, the world once joined, and its transport (for abort).
  */
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { availableParallelism, hostname } from "node:os";
 import { Comm } from "../api/communicator.js";
@@ -103,6 +104,15 @@ function envInt(name: string): number {
   return value;
 }
 
+/** This machine's kernel (its boot id, the same in every network namespace and container on it), else its host name. */
+function machineId(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return hostname();
+  }
+}
+
 async function join(link: LauncherLink): Promise<Comm> {
   const rank = envInt(ENV.rank),
     size = envInt(ENV.size);
@@ -137,7 +147,7 @@ async function join(link: LauncherLink): Promise<Comm> {
   self.network = zmq;
   runtime.attach(transport, transport);
   self.transport = transport;
-  const published: PeerAddress = { ...zmq.address, cores: availableParallelism() };
+  const published: PeerAddress = { ...zmq.address, cores: availableParallelism(), machine: machineId() };
   let unavailable = shm ? onHost.unavailable : undefined;
   if (shm && unavailable === undefined) {
     try {
@@ -153,7 +163,7 @@ async function join(link: LauncherLink): Promise<Comm> {
     notice: (notice) => (notice.type === "rank-failed" ? void runtime.markFailed(notice.rank, notice.reason ?? "failed") : runtime.markExited(notice.rank)),
     reportState: () => report({ type: "state", rank, ...runtime.state(), initialized: true }),
   });
-  const { peers, lookup } = await exchangeAddresses(rank, size, control, published, keys);
+  const { peers, lookup, machineRanks } = await exchangeAddresses(rank, size, control, published, keys);
   zmq.setPeers(peers, lookup);
   // Peers of this host are all in the first table: any other goes by the direct path (every pair under --transport tcp).
   direct?.route((dest) => dest !== rank && (mode === "tcp" || peers[dest]?.node !== node));
@@ -165,6 +175,8 @@ async function join(link: LauncherLink): Promise<Comm> {
     (peer, reason) => process.stderr.write(`tsmpi: rank ${rank} reaches rank ${peer} through ZeroMQ ipc: its shared memory could not be mapped (${reason})\n`),
     mode === "shm",
   );
+  // After connectShm: it sets the polling policy from this host's ranks alone.
+  transport.shareMachine(machineRanks, published.cores!);
   return world(runtime, { node, address, onHost });
 }
 /**

@@ -17,6 +17,8 @@ export interface PeerAddress {
   shm?: SegmentAddress;
   /** CPUs the rank may run on: its host's ranks decide alike from the table whether shared memory pays (see HostTransport.connectShm). */
   cores?: number;
+  /** The machine the rank runs on (its kernel's boot id): hosts that share one also share its cores (see HostTransport.shareMachine). */
+  machine?: string;
 }
 
 /**
