@@ -2,7 +2,7 @@
 // under Debian's `mpirun`, interleaved in the same run, whole-job wall time, medians.
 //
 //   node bench/startup.mjs [--sizes 4,16,64,128,256] [--hosts 16 --per-host 16] [--repeat 3]
-//                          [--only local,hosts] [--out bench/results/startup.md]
+//                          [--only local,hosts] [--parts startup,allreduce] [--out bench/results/startup.md]
 //
 // "local": every size on this host. "hosts": HOSTS network-namespace hosts (test/netns.ts: needs
 // root, iproute2, openssh-server) × PER-HOST ranks, the launcher and mpirun on host 1, ssh to the
@@ -27,6 +27,8 @@ const only = new Set(flag("only", "local,hosts").split(","));
 const hostCount = Number(flag("hosts", "16"));
 const perHost = Number(flag("per-host", "16"));
 const outFile = flag("out", join(ROOT, "bench/results/startup.md"));
+// Over the hosts: the start-up twins, the 256-rank allreduce (CURVE and --insecure), or both (each is minutes on 2 cores).
+const parts = new Set(flag("parts", "startup,allreduce").split(","));
 const load = () => loadavg()[0].toFixed(1);
 const out = [];
 const say = (line = "") => (out.push(line), console.log(line));
@@ -99,11 +101,13 @@ if (only.has("hosts")) {
       say();
       say(`load average at the start: ${load()}`);
       say();
-      header.forEach((l) => say(l));
-      say(row(`${n} (${hostCount} × ${perHost})`, interleave([tsmpi, mpirun])));
-      say();
+      if (parts.has("startup")) {
+        header.forEach((l) => say(l));
+        say(row(`${n} (${hostCount} × ${perHost})`, interleave([tsmpi, mpirun])));
+        say();
+      }
       // A 256-rank allreduce over the hosts, under CURVE and --insecure: it completes and leaves nothing behind.
-      for (const mode of [[], ["--insecure"]]) {
+      for (const mode of parts.has("allreduce") ? [[], ["--insecure"]] : []) {
         const argv = [...tsmpi.slice(0, -1), ...mode, "test/fixtures/tree.ts"];
         const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", timeout: 600_000, maxBuffer: 1 << 26 });
         const ok = (r.stdout ?? "").split("\n").filter((l) => / allreduce ok$/.test(l)).length;
