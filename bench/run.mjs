@@ -92,18 +92,19 @@ if (only.has("p2p")) {
   say(`## Point-to-point ping-pong (2 ranks, half round trip)`);
   say();
   say(
-    `Floor: two plain Node processes echoing over a Unix socket. tsmpi (shared memory, the default) sends a Float64Array (raw frame) and a plain JS array of doubles ("object"); "zmq" is the same Float64Array over \`--transport zmq\`. mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`,
+    `Floor: two plain Node processes echoing over a Unix socket. tsmpi (shared memory, the default) sends a Float64Array (raw frame), received into a preallocated array or as a value ("value": \`recv\` without \`into\`, a fresh array each time), and a plain JS array of doubles ("object"); "zmq" is the same Float64Array over \`--transport zmq\`. mpi4py: \`Send\`/\`Recv\` of a NumPy buffer, \`send\`/\`recv\` of the same array (pickled) and of a list of floats.`,
   );
   say();
   say(
-    `| bytes | floor µs | tsmpi Float64Array µs | tsmpi zmq µs | tsmpi object µs | mpi4py Send µs | tsmpi / mpi4py Send | mpi4py send(ndarray) µs | mpi4py send(list) µs |`,
+    `| bytes | floor µs | tsmpi Float64Array µs | tsmpi value µs | tsmpi zmq µs | tsmpi object µs | mpi4py Send µs | tsmpi / mpi4py Send | value / mpi4py Send | mpi4py send(ndarray) µs | mpi4py send(list) µs |`,
   );
-  say(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  say(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of allSizes) {
     const f64 = get("tsmpi", "Float64Array", s),
+      value = get("tsmpi", "value", s),
       send = get("mpi4py", "buffer", s);
     say(
-      `| ${s} | ${fmt(get("node-unix", "bytes", s))} | ${fmt(f64, 2)} | ${fmt(get("tsmpi-zmq", "Float64Array", s))} | ${fmt(get("tsmpi", "object", s))} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
+      `| ${s} | ${fmt(get("node-unix", "bytes", s))} | ${fmt(f64, 2)} | ${fmt(value, 2)} | ${fmt(get("tsmpi-zmq", "Float64Array", s))} | ${fmt(get("tsmpi", "object", s))} | ${fmt(send, 2)} | ${ratio(f64, send)} | ${ratio(value, send)} | ${fmt(get("mpi4py", "pickle", s))} | ${fmt(get("mpi4py", "object", s))} |`,
     );
   }
   const bare = get("zmq-bare", "bytes", 8),
