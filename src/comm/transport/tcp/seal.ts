@@ -58,6 +58,8 @@ function nonceOf(n: number, into: Buffer): Buffer {
 const FULL_RECORD = RECORD_HEAD + RECORD_BYTES + TAG_BYTES;
 /** Records larger than this are sealed into recycled buffers ({@link Sealer.recycle}); smaller ones come from Node's pool. */
 const POOLED_BYTES = 4096;
+/** Records of several parts up to this size are gathered before they are sealed. */
+const GATHER_BYTES = 16 * 1024;
 /** Recycled record buffers kept per connection, at most (2 MiB). */
 const POOL_MAX = 8;
 
@@ -84,14 +86,14 @@ export class Sealer {
     const total = RECORD_HEAD + length + TAG_BYTES;
     const record = total > POOLED_BYTES ? Buffer.from(this.free.pop() ?? Buffer.allocUnsafeSlow(FULL_RECORD).buffer, 0, total) : Buffer.allocUnsafe(total);
     record.writeUInt32LE(length, 0);
-    const head = record.subarray(0, RECORD_HEAD);
-    this.cipher.seal(
-      nonceOf(this.sequence++, this.nonce),
-      head,
-      parts,
-      record.subarray(RECORD_HEAD, RECORD_HEAD + length),
-      record.subarray(RECORD_HEAD + length),
-    );
+    const body = record.subarray(RECORD_HEAD, RECORD_HEAD + length);
+    if (parts.length > 1 && length <= GATHER_BYTES) {
+      // Small parts are gathered first and sealed in place: one call into OpenSSL instead of one per part.
+      let at = 0;
+      for (const part of parts) body.set(part, (at += part.byteLength) - part.byteLength);
+      parts = [body];
+    }
+    this.cipher.seal(nonceOf(this.sequence++, this.nonce), record.subarray(0, RECORD_HEAD), parts, body, record.subarray(RECORD_HEAD + length));
     return record;
   }
 
