@@ -2,7 +2,8 @@
  * Real hosts for multi-host tests and benchmarks: Linux network namespaces joined by veth
  * pairs to a bridge (in a namespace of its own), each running Debian's openssh-server with
  * a host key and a client key made here. Needs root, iproute2 and openssh-server.
- * `teardown()` removes namespaces, daemons and keys, and is safe to call twice.
+ * `teardown()` removes namespaces, daemons and keys, and is safe to call twice; it also runs
+ * when the process exits or is interrupted (SIGINT, SIGTERM, SIGHUP) before calling it.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -98,6 +99,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
       })
       .filter((line) => line !== "");
   const teardown = () => {
+    forgetGuards();
     // Whatever still runs in a host (an sshd session whose connection was cut) goes with it.
     const inHosts = hosts.flatMap((_, k) => {
       try {
@@ -133,6 +135,19 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  // A bench or test process that exits or is interrupted (Ctrl-C, `timeout`) before its own
+  // teardown still removes its namespaces, daemons and keys: nothing is left behind.
+  const onSignal = (signal: NodeJS.Signals) => {
+    teardown();
+    process.kill(process.pid, signal); // the signal's own outcome, now that no handler is left
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const forgetGuards = () => {
+    process.off("exit", teardown);
+    for (const signal of signals) process.off(signal, onSignal);
+  };
+  process.once("exit", teardown);
+  for (const signal of signals) process.once(signal, onSignal);
   try {
     run("ip", ["netns", "add", sw]);
     run("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
