@@ -2,19 +2,25 @@
  * A first-in, first-out list for the matcher's queues: taking the oldest item, by far the
  * common case, moves a start index instead of every item (`Array.prototype.shift` copies the
  * rest: with 64 receives posted, as osu_bw posts them, it was 5-6 % of the receiver's time).
- * Items taken from the middle (a receive that matches a later message first) are spliced out.
+ * Items taken from the middle (a receive that matches a later message first) are moved over.
+ * The array's length never shrinks: a queue that empties after every message (a ping-pong) would
+ * otherwise drop its backing store each time and allocate a new one at the next push.
  */
 export class Queue<T> {
-  private items: T[] = [];
+  private readonly items: Array<T | undefined> = [];
   /** Index in {@link items} of the oldest item. */
   private head = 0;
+  /** Index in {@link items} one past the newest item. */
+  private tail = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   push(item: T): void {
-    this.items.push(item);
+    if (this.tail < this.items.length) this.items[this.tail] = item;
+    else this.items.push(item);
+    this.tail++;
   }
 
   /** The `index`-th oldest item. */
@@ -26,13 +32,20 @@ export class Queue<T> {
   removeAt(index: number): T | undefined {
     if (index < 0) return undefined;
     const items = this.items;
-    if (index > 0) return items.splice(this.head + index, 1)[0];
-    const item = items[this.head]!;
-    items[this.head] = undefined as T;
-    if (++this.head === items.length) items.length = this.head = 0;
-    // Drop the taken slots once they are the larger part (a queue that never empties stays small).
-    else if (this.head >= 64 && this.head * 2 >= items.length) {
-      this.items = items.slice(this.head);
+    const at = this.head + index;
+    const item = items[at]!;
+    if (index > 0) {
+      items.copyWithin(at, at + 1, this.tail);
+      items[--this.tail] = undefined;
+      return item;
+    }
+    items[this.head++] = undefined;
+    if (this.head === this.tail) this.head = this.tail = 0;
+    // Move the items down once the taken slots are the larger part (a queue that never empties).
+    else if (this.head >= 64 && this.head * 2 >= this.tail) {
+      items.copyWithin(0, this.head, this.tail);
+      items.fill(undefined, this.tail - this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
     return item;
@@ -40,11 +53,11 @@ export class Queue<T> {
 
   /** The index of the oldest item `accept` takes, or -1. */
   findIndex(accept: (item: T) => boolean): number {
-    for (let i = this.head; i < this.items.length; i++) if (accept(this.items[i]!)) return i - this.head;
+    for (let i = this.head; i < this.tail; i++) if (accept(this.items[i]!)) return i - this.head;
     return -1;
   }
 
   *[Symbol.iterator](): Generator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+    for (let i = this.head; i < this.tail; i++) yield this.items[i]!;
   }
 }
