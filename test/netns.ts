@@ -108,9 +108,7 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
         return []; // namespace gone
       }
     });
-    // SIGTERM first: a login caught in its shell's start-up files (root's .bashrc may run `pyenv
-    // rehash`, which holds a lock file while it works) cleans up on the way out; killed outright,
-    // it leaves the lock behind and every later login on the machine waits 60 s for it.
+    // SIGTERM first, so that whatever runs in a host may clean up on the way out.
     const victims = [...pids.splice(0), ...inHosts];
     const signal = (pid: number, name: NodeJS.Signals | 0) => {
       try {
@@ -192,6 +190,10 @@ export function makeCluster(count: number, subnet = 200 + (process.pid % 50), op
           `PidFile ${join(dir, `sshd-h${i}.pid`)}`,
           "MaxStartups 100",
           "MaxSessions 100",
+          // A login's bash reads root's ~/.bashrc when SHLVL < 2 (Debian's SSH_SOURCE_BASHRC):
+          // there, `pyenv init` rehashes (0.9 s a login) under a lock file that a login killed by a
+          // test leaves behind, and every later login then waits 60 s. The tests' logins skip it.
+          "SetEnv SHLVL=1",
           "",
         ].join("\n"),
       );
