@@ -28,7 +28,7 @@ if (comm.rank === 0) console.log(\`size \${comm.size}: total \${total}, last \${
 const IMPORTS = `import { init, SUM, type Comm } from "tsmpi";\n\n`;
 /** Top-level await: for ESM files (and any file under bundler resolution). */
 const TOP_LEVEL = `${IMPORTS}${BODY}\n`;
-/** A CommonJS file under NodeNext cannot await at the top level: the README's two-line wrapper. */
+/** A CommonJS file under NodeNext cannot await at the top level: docs/consumers.md's two-line wrapper. */
 const WRAPPED = `${IMPORTS}void (async () => {\n${BODY.replace(/^/gm, "  ")}\n})();\n`;
 const EXPECTED = "size 3: total 6, last rank 2, sums 3 3";
 /** npm without its update check (a registry round trip on every npx). */
@@ -83,7 +83,7 @@ function project(typescript: string, type: (typeof PACKAGE_TYPES)[number], app: 
  * tsconfig.json (5.9 and 7 both write module nodenext, target esnext, `"types": []`,
  * verbatimModuleSyntax, skipLibCheck), without @types/node, and with it as that file's comment
  * says (`npm install -D @types/node`, `"types": ["node"]`; here also skipLibCheck off, so that
- * tsmpi's declarations are checked next to Node's). The apps are the README's: app.ts in an ES
+ * tsmpi's declarations are checked next to Node's). The apps are docs/consumers.md's: app.ts in an ES
  * module package; in a CommonJS one, where these settings make app.ts a CommonJS file that can
  * neither `import` (TS1295) nor `await` at the top level (TS1309), app.mts, or CommonJS
  * (`import tsmpi = require("tsmpi")`) as app.cts or app.ts. Each project links the
@@ -91,12 +91,12 @@ function project(typescript: string, type: (typeof PACKAGE_TYPES)[number], app: 
  * installed once, in a directory above the projects that use it.
  */
 describe("a project made with npm init -y and npx tsc --init", () => {
-  /** The README's app; with @types/node it also prints its arguments (`process`: Node's types). */
+  /** docs/consumers.md's app; with @types/node it also prints its arguments (`process`: Node's types). */
   const app = (nodeTypes: boolean, indent = "", comm = "await init()") =>
     `${indent}const comm = ${comm};
 ${indent}const total = await comm.allreduce(comm.rank + 1, (a, b) => a + b);
 ${indent}if (comm.rank === 0) console.log(\`\${comm.size} ranks, total \${total}${nodeTypes ? `, args \${process.argv.slice(2).join(" ")}` : ""}\`);\n`;
-  const README_APP = (nodeTypes: boolean) => `import { init } from "tsmpi";\n\n${app(nodeTypes)}`;
+  const DOCS_APP = (nodeTypes: boolean) => `import { init } from "tsmpi";\n\n${app(nodeTypes)}`;
   const COMMONJS_APP = (nodeTypes: boolean) => `import tsmpi = require("tsmpi");\n\nvoid (async () => {\n${app(nodeTypes, "  ", "await tsmpi.init()")}})();\n`;
   const expected = (nodeTypes: boolean) => `3 ranks, total 6${nodeTypes ? ", args hello" : ""}`;
   const VARIANTS = [
@@ -156,7 +156,7 @@ ${indent}if (comm.rank === 0) console.log(\`\${comm.size} ranks, total \${total}
   describe.each(TYPESCRIPTS)("by TypeScript %s", (typescript) => {
     describe.each(VARIANTS)("$name", ({ nodeTypes }) => {
       it('type-checks and runs the README\'s app as app.ts in a "type": "module" package', async () => {
-        const dir = await withApps(typescript, nodeTypes, "module", { "app.ts": README_APP(nodeTypes) });
+        const dir = await withApps(typescript, nodeTypes, "module", { "app.ts": DOCS_APP(nodeTypes) });
         const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
         expect(checked.stdout).toBe(""); // tsc prints its errors on stdout
         expect(checked.exitCode).toBe(0);
@@ -165,8 +165,8 @@ ${indent}if (comm.rank === 0) console.log(\`\${comm.size} ranks, total \${total}
 
       // CommonJS as app.cts (bundled as CommonJS) here, as app.ts (an ES module bundle that requires) there.
       const commonjs = nodeTypes ? "app.ts" : "app.cts";
-      it(`type-checks and runs, in a CommonJS package, the README's app as app.mts and its CommonJS app as ${commonjs}`, async () => {
-        const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.mts": README_APP(nodeTypes), [commonjs]: COMMONJS_APP(nodeTypes) });
+      it(`type-checks and runs, in a CommonJS package, docs/consumers.md's app as app.mts and its CommonJS app as ${commonjs}`, async () => {
+        const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.mts": DOCS_APP(nodeTypes), [commonjs]: COMMONJS_APP(nodeTypes) });
         const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
         expect(checked.stdout).toBe("");
         expect(checked.exitCode).toBe(0);
@@ -174,11 +174,11 @@ ${indent}if (comm.rank === 0) console.log(\`\${comm.size} ranks, total \${total}
         await runs(dir, commonjs, nodeTypes);
       }, 180_000);
 
-      // What the README says to write instead, and why: independent of Node's types, so once.
+      // What docs/consumers.md says to write instead, and why: independent of Node's types, so once.
       it.runIf(!nodeTypes)(
-        "rejects the README's app as app.ts in a CommonJS package: import is TS1295, top-level await TS1309",
+        "rejects docs/consumers.md's app as app.ts in a CommonJS package: import is TS1295, top-level await TS1309",
         async () => {
-          const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.ts": README_APP(nodeTypes) });
+          const dir = await withApps(typescript, nodeTypes, "commonjs", { "app.ts": DOCS_APP(nodeTypes) });
           const checked = await inProject(dir, "npx", ["tsc", "--noEmit"]);
           expect(checked.exitCode).not.toBe(0);
           expect(
