@@ -20,7 +20,6 @@
  * order; a Lock that cannot be taken yet holds back the ones behind it.
  */
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
 import { rmaKernel, type RmaKernel } from "./kernel.js";
 import type { SharedFile } from "../../transport/shm/on-host.js";
 
@@ -66,6 +65,8 @@ export async function startProgress(part: ProgressPart): Promise<Progress> {
   const koffi = part.file === undefined ? undefined : createRequire(import.meta.url).resolve("koffi");
   const pieces = `{ makeKernel: ${rmaKernel}, mapPart: ${mapPart}, partRequests: ${partRequests}, serveConnection: ${serveConnection} }`;
   const code = `(${progressThread})(${pieces}, require);`;
+  // Loaded here, not at import: see ../../../rank/parent-death.ts.
+  const { Worker } = process.getBuiltinModule("node:worker_threads");
   const worker = new Worker(code, { eval: true, workerData: { ...part, koffi, tls: PSK_TLS } });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once("message", (m: { port?: number; error?: string }) => (m.port !== undefined ? resolve(m.port) : reject(new Error(m.error))));

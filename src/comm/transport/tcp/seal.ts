@@ -13,7 +13,6 @@
  * record replayed, dropped or reordered fails to open, and none is ever sealed twice under one key.
  */
 import { Buffer } from "node:buffer";
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import { TransportError } from "../../../errors.js";
 import { DIRECT_BYTES, messageHead } from "./framing.js";
@@ -34,9 +33,14 @@ export interface ConnectionKeys {
   readonly proof: Buffer;
 }
 
+/** A fresh nonce for a connection's handshake (node:crypto is loaded at first use, as in {@link connectionKeys}). */
+export const randomNonce = (): Buffer => process.getBuiltinModule("node:crypto").randomBytes(NONCE_BYTES);
+
 /** Derive the keys of the connection from `writer` to `reader` with these nonces. */
 export function connectionKeys(secret: string, writer: number, reader: number, readerNonce: Uint8Array, writerNonce: Uint8Array): ConnectionKeys {
   const salt = Buffer.concat([readerNonce, writerNonce]);
+  // node:crypto is loaded when a connection is made, not at import (~7 ms of every rank's start, most of which never make one).
+  const { createHmac, hkdfSync } = process.getBuiltinModule("node:crypto");
   const keys = Buffer.from(hkdfSync("sha256", secret, salt, `tsmpi tcp ${writer}>${reader}`, 64));
   const cipher = keys.subarray(0, 32);
   return { cipher, proof: createHmac("sha256", keys.subarray(32)).update("reader holds the job secret").digest() };
@@ -44,7 +48,7 @@ export function connectionKeys(secret: string, writer: number, reader: number, r
 
 /** Does `proof` equal the expected one (in constant time)? */
 export function proofMatches(keys: ConnectionKeys, proof: Uint8Array): boolean {
-  return proof.byteLength === keys.proof.byteLength && timingSafeEqual(proof, keys.proof);
+  return proof.byteLength === keys.proof.byteLength && process.getBuiltinModule("node:crypto").timingSafeEqual(proof, keys.proof);
 }
 
 /** Writes the 12-byte GCM nonce of record number `n` (bytes 4-11, little-endian) into `into`. */

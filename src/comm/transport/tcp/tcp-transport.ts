@@ -15,13 +15,12 @@
  *   secure: writer → 32-byte writer nonce; reader → 32-byte proof (see seal.ts); then records
  */
 import { Buffer } from "node:buffer";
-import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { SENT, SIDE, type Delivery, type DirectPath, type Transport } from "../port.js";
 import { MessageDecoder, plain, writePieces } from "./framing.js";
 import { SocketPolling, type Receive } from "./polling.js";
 import type { CipherChoice } from "./gcm.js";
-import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, writeSealed, type ConnectionKeys } from "./seal.js";
+import { connectionKeys, NONCE_BYTES, Opener, RecordReader, Sealer, proofMatches, randomNonce, writeSealed, type ConnectionKeys } from "./seal.js";
 
 const MAGIC = Buffer.from("tsmpi-tcp1");
 /** A dial request: {@link SIDE}, then this kind byte. */
@@ -225,7 +224,7 @@ export class TcpTransport implements DirectPath {
         reader = this.hello(got);
         if (reader < 0) return void socket.destroy();
         if (this.config.secret === undefined) return this.install(socket, reader, onData, timer);
-        const writerNonce = randomBytes(NONCE_BYTES);
+        const writerNonce = randomNonce();
         keys = connectionKeys(this.config.secret, this.config.rank, reader, got.subarray(HELLO_BYTES - NONCE_BYTES, HELLO_BYTES), writerNonce);
         socket.write(writerNonce);
         got = got.subarray(HELLO_BYTES);
@@ -267,7 +266,7 @@ export class TcpTransport implements DirectPath {
     const from = `rank ${writer}`;
     const decoder = new MessageDecoder((frames) => this.sink.deliver(frames), this.sink.place?.bind(this.sink), from);
     const scratch = Buffer.allocUnsafe(64 * 1024);
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomNonce();
     const secret = this.config.secret;
     let records: RecordReader | undefined;
     let pending = Buffer.alloc(0);
