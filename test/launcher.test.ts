@@ -126,6 +126,16 @@ describe("running a job", () => {
     );
     writeFileSync(bundle, readFileSync(bundle, "utf8").replace('"first"', '"from the cache"'));
     expect(await run()).toBe("from the cache");
+    // A record made from something else under the same file name (names are a short hash): not reused.
+    const record = join(
+      cache,
+      cached.find((f) => f.endsWith(".json"))!,
+    );
+    const made = JSON.parse(readFileSync(record, "utf8")) as { made: string };
+    writeFileSync(record, JSON.stringify({ ...made, made: `${made.made}\0another` }), { mode: 0o600 });
+    expect(await run()).toBe("first");
+    writeFileSync(bundle, readFileSync(bundle, "utf8").replace('"first"', '"from the cache"'));
+    expect(await run()).toBe("from the cache");
     // An imported file changes: rebuilt.
     setValue("second", 50);
     expect(await run()).toBe("second");

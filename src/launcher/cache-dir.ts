@@ -24,3 +24,20 @@ export function cacheDir(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A short name for a cache file made from `text` (two 32-bit FNV-1a hashes, 16 hex digits).
+ * Not cryptographic: node:crypto would cost the launcher's start-up ~40 ms on 2 cores, and the
+ * directory is this user's alone; whoever names a file by it also keeps `text` in it, or what
+ * it names, and checks it, so two texts with one name only cost a rebuild.
+ */
+export function cacheName(text: string): string {
+  let a = 0x811c9dc5,
+    b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x050c5d1f) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}

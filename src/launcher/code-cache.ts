@@ -17,7 +17,7 @@ import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
-import { cacheDir } from "./cache-dir.js";
+import { cacheDir, cacheName } from "./cache-dir.js";
 
 /** A loaded CommonJS bundle. */
 export interface CachedModule<T> {
@@ -33,7 +33,7 @@ export function loadCommonJs<T>(file: string): CachedModule<T> {
   if (dir === undefined) return { exports: require(file) as T, save: () => undefined };
   const { size, mtimeMs, ino } = statSync(file);
   const identity = Buffer.from(JSON.stringify({ file, size, mtimeMs, ino, node: process.version, arch: process.arch }));
-  const cacheFile = join(dir, `launcher-${basename(file)}-${fnv1a(file)}.v8cache`);
+  const cacheFile = join(dir, `launcher-${basename(file)}-${cacheName(file)}.v8cache`);
   const cachedData = readCache(cacheFile, identity);
   // The wrapper Node's CommonJS loader puts around a file.
   const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, "utf8")}\n})`;
@@ -66,11 +66,4 @@ function writeCache(cacheFile: string, identity: Buffer, code: Buffer): void {
   } catch {
     // a cache that cannot be written is no cache
   }
-}
-
-/** FNV-1a of a path, for the cache file's name (node:crypto would cost the start-up ~8 ms). */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
 }

@@ -19,12 +19,13 @@ import { dirname, join, resolve } from "node:path";
 import { isBuiltin } from "node:module";
 import type { Plugin } from "esbuild";
 import { UsageError } from "../errors.js";
-import { cacheDir } from "./cache-dir.js";
+import { cacheDir, cacheName } from "./cache-dir.js";
 import { bundleSettings, commonjsPaths } from "./script-format.js";
 
 /** What a cached bundle was made from. */
 interface CacheRecord {
-  key: string;
+  /** What the bundle's file is named after (its name is a hash of it, see cacheName). */
+  made: string;
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
   /** Files that bare imports resolved to (they must still exist). */
   externals: string[];
@@ -68,12 +69,11 @@ export async function prepareScript(script: string, jobDir: string, version = ""
   const settings = bundleSettings(script);
   // The settings are part of the key: a bundle made another way is not reused.
   const made = `${script}\0${version}\0${process.version}\0${JSON.stringify(settings)}`;
-  // node:crypto is loaded here, after the ranks are spawned, not as the launcher starts.
-  const key = process.getBuiltinModule("node:crypto").createHash("sha256").update(made).digest("hex").slice(0, 32);
+  const key = cacheName(made);
   if (cache) {
     try {
       const record = JSON.parse(readFileSync(join(cache, `${key}.json`), "utf8")) as CacheRecord;
-      if (record.key === key && unchanged(record)) return join(cache, `${key}.${settings.extension}`);
+      if (record.made === made && unchanged(record)) return join(cache, `${key}.${settings.extension}`);
     } catch {
       // no usable record: build
     }
@@ -111,7 +111,7 @@ export async function prepareScript(script: string, jobDir: string, version = ""
   if (cache) {
     try {
       // Written under temporary names and renamed: a concurrent job never reads half a file.
-      const record: CacheRecord = { key, inputs: inputs.map((path) => ({ path, ...pick(statSync(path)) })), externals: [...externals] };
+      const record: CacheRecord = { made, inputs: inputs.map((path) => ({ path, ...pick(statSync(path)) })), externals: [...externals] };
       // A file changed while it was being bundled may not be in the bundle as it is now: no cache.
       if (record.inputs.some((input) => input.mtimeMs >= started - 1000)) return outfile;
       const temp = `${process.pid}-${Date.now()}`;
