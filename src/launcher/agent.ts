@@ -64,7 +64,6 @@ async function start(message: Launch): Promise<void> {
   if (message.heartbeat) heartbeat = new Heartbeat(message.heartbeat, () => send({ type: "heartbeat" }), abandon);
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
-  send({ type: "ready", address, host: hostname() });
   const { ranks: placed, size, node, jobId, script, args, env, transport, cwd, bindTo, reportBindings } = message;
   ranks = startLocalRanks(
     { ranks: placed, size, node, jobId, jobDir: jobDir.path, script, args, env, address, transport, cwd, bindTo, reportBindings },
@@ -78,6 +77,10 @@ async function start(message: Launch): Promise<void> {
       },
     },
   );
+  // Ready once the ranks are spawned: the launcher watches this host's heartbeats from here, and
+  // spawning blocks this process (fork and exec, ~15 ms of CPU a rank): 16 namespace hosts x 16
+  // ranks booting on 2 cores (load ~190) kept an agent in its spawn loop past the 5 s timeout.
+  send({ type: "ready", address, host: hostname() });
 }
 
 async function handle(message: ToAgent): Promise<void> {
