@@ -7,7 +7,14 @@
  * otherwise drop its backing store each time and allocate a new one at the next push.
  */
 export class Queue<T> {
-  private readonly items: Array<T | undefined> = [];
+  /**
+   * Born holding an object (`undefined`), so every queue's array has the elements kind it keeps
+   * (`[]` starts as an array of small integers and changes kind at its first push): code
+   * optimised on the queues of one communicator then stays valid on a new communicator's
+   * (`--trace-deopt`: "wrong map" in push, and recompiles of the receive path inlining it, at
+   * the first messages of a communicator created after the message path was optimised).
+   */
+  private readonly items: Array<T | undefined> = [undefined];
   /** Index in {@link items} of the oldest item. */
   private head = 0;
   /** Index in {@link items} one past the newest item. */

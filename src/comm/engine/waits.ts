@@ -67,7 +67,10 @@ export function newWait(call: string, context: string, source: number, tag: numb
     context,
     source,
     tag,
-    since: 0,
+    // -0, not 0: a number V8 stores as a double from the start, as Date.now() will be (a field that
+    // starts as a small integer changes representation at the first stamp, and code optimised on
+    // waits deoptimises: "wrong map" in Posting's pollDone and HostTransport.spin, --trace-deopt).
+    since: -0,
     done: false,
     peers: undefined,
     older: undefined,
