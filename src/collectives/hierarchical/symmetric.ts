@@ -12,9 +12,9 @@ import { concat } from "../counts.js";
 import { binomialBcast, binomialGather } from "../network/binomial.js";
 import { bruck } from "../network/bruck.js";
 import { disseminationBarrier } from "../network/dissemination.js";
-import { accumulator, allreduceAcc, intoResult, operand, reduceAcc } from "../network/reductions.js";
+import { accumulator, allreduceAcc, intoResult, operand, reduceAcc, splitAllreduce, splits } from "../network/reductions.js";
 import type { Op } from "../ops.js";
-import { hostLane, inRankOrder, representatives, type Tiers } from "./tiers.js";
+import { columnLane, hostLane, inRankOrder, representatives, type Tiers } from "./tiers.js";
 
 /** Every rank of each host at its leader, the leaders in a dissemination barrier, then each leader lets its host go. */
 export async function hierarchicalBarrier(ch: Lane, t: Tiers): Promise<void> {
@@ -25,14 +25,27 @@ export async function hierarchicalBarrier(ch: Lane, t: Tiers): Promise<void> {
   await binomialBcast(local, null, 0);
 }
 
-/** Allreduce (op resolved): reduced on each host (in rank order) to its leader, over the leaders, then handed back. */
+/**
+ * Allreduce (op resolved). Where every host holds as many ranks, each rank works with the rank
+ * of its index on every other host (its column): small data, an allreduce on each host, then
+ * one in each column (two rounds, all ranks busy, no result handed back); large typed arrays
+ * with a commutative op, a reduce-scatter on each host, each block's allreduce in its column,
+ * an allgather on each host (each byte crosses the network once per host, every rank sends).
+ * Otherwise: reduced on each host (in rank order) to its leader, over the leaders, handed back.
+ */
 export async function hierarchicalAllreduce<T>(ch: Lane, t: Tiers, value: T, op: Op, into?: T): Promise<T> {
   const local = hostLane(ch, t);
-  const { leaders } = representatives(ch, t);
   const acc = (into === undefined ? undefined : accumulator(ch, op, value, into)) ?? operand(ch, op, value);
-  const partial = await reduceAcc(local, op, acc, 0);
-  const reduced = leaders ? await allreduceAcc(leaders, op, partial) : undefined;
-  const result = settle(ch, await binomialBcast(local, reduced, 0));
+  const column = columnLane(ch, t);
+  let reduced: unknown;
+  if (column !== undefined && splits(op, acc, local.size)) reduced = await splitAllreduce(local, column, op, acc);
+  else if (column !== undefined) reduced = await allreduceAcc(column, op, await allreduceAcc(local, op, acc));
+  else {
+    const { leaders } = representatives(ch, t);
+    const partial = await reduceAcc(local, op, acc, 0);
+    reduced = await binomialBcast(local, leaders ? await allreduceAcc(leaders, op, partial) : undefined, 0);
+  }
+  const result = settle(ch, reduced);
   return into === undefined ? (result as T) : intoResult(ch, value, into, result);
 }
 

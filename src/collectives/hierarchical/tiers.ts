@@ -57,6 +57,20 @@ export function hostLane(ch: Lane, t: Tiers): Lane {
 }
 
 /**
+ * The ranks of this rank's index on every host, in host order, as a lane: undefined unless
+ * every host holds as many ranks (then the columns pair every rank with one on each other host).
+ */
+export function columnLane(ch: Lane, t: Tiers): Lane | undefined {
+  const count = t.hosts[0]!.length;
+  if (t.hosts.some((ranks) => ranks.length !== count)) return undefined;
+  const index = t.indexOf[ch.rank]!;
+  return lane(
+    ch,
+    t.hosts.map((ranks) => ranks[index]!),
+  );
+}
+
+/**
  * One rank per host: the root on its host (rooted calls), each other host's leader (its lowest
  * rank). @returns the representatives and this rank's lane over them (undefined if it is none).
  */

@@ -214,6 +214,30 @@ export async function allreduceAcc(ch: Lane, op: Op, acc: unknown): Promise<unkn
   return problem === undefined ? acc : new CollectiveFailure(problem);
 }
 
+/**
+ * Allreduce over two lanes (hierarchical/): `ch`'s ring reduce-scatter leaves each rank one
+ * block reduced over `ch`, `across` (one rank per group, each with the same block) reduces it
+ * further, and `ch`'s ring allgather hands the blocks round, so each element crosses `across`
+ * once per group. Where {@link splits} says so, else undefined (the caller picks another way).
+ */
+export async function splitAllreduce(ch: Lane, across: Lane, op: Op, acc: unknown): Promise<unknown> {
+  if (!useRing(op, acc, ch.size)) return undefined;
+  const counts = evenCounts(acc.length, ch.size, grain(op));
+  const offsets = displacements(ch, counts, acc.length);
+  let problem = await ringReduceScatter(ch, op, acc, counts, offsets);
+  const mine = acc.subarray(offsets[ch.rank]!, offsets[ch.rank]! + counts[ch.rank]!);
+  const reduced = await allreduceAcc(across, op, mine);
+  if (reduced instanceof CollectiveFailure) problem ??= reduced.reason;
+  else if (reduced !== mine) problem ??= writeBack(ch, op, mine, reduced);
+  await ringAllgather(ch, acc, counts, offsets);
+  return problem === undefined ? acc : new CollectiveFailure(problem);
+}
+
+/** Does {@link splitAllreduce} serve `acc` on a lane of `size` ranks? */
+export function splits(op: Op, acc: unknown, size: number): boolean {
+  return useRing(op, acc, size);
+}
+
 /** Hillis-Steele style prefix by recursive doubling; `inclusive` decides whether our own value counts. */
 async function prefix(ch: Lane, opLike: unknown, value: unknown, inclusive: boolean, complex?: boolean): Promise<unknown> {
   const { rank, size } = ch;
