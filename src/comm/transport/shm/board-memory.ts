@@ -80,10 +80,11 @@ export class Board {
   /** The last collective started and not yet over: the next one starts after it (see run). */
   private active: Promise<unknown> | undefined;
   /**
-   * The communicator's stage for data too large for the slots, once one was needed, and how
-   * many staged calls in a row needed much less of it (see collectives/stage.ts).
+   * The communicator's stage for data too large for the slots, once one was needed, how many
+   * staged calls in a row needed much less of it, and how many turns have used it (its two
+   * halves take turns; see collectives/host/stage.ts).
    */
-  stage: { bytes: Uint8Array; release(): void; small: number } | undefined;
+  stage: { bytes: Uint8Array; release(): void; small: number; turns: number } | undefined;
   /**
    * libc, where every member may read every other's memory (single copy): agreed by all the
    * members when the board was set up, and dropped by all alike if a read fails later (see
