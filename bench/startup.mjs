@@ -2,7 +2,7 @@
 // under Debian's `mpirun`, interleaved in the same run, whole-job wall time, medians.
 //
 //   node bench/startup.mjs [--sizes 4,16,64,128,256] [--hosts 16 --per-host 16] [--repeat 3]
-//                          [--only local,hosts] [--parts startup,allreduce] [--out bench/results/startup.md]
+//                          [--only local,hosts] [--parts startup,allreduce] [--modes curve,insecure] [--out bench/results/startup.md]
 //
 // "local": every size on this host. "hosts": HOSTS network-namespace hosts (test/netns.ts: needs
 // root, iproute2, openssh-server) × PER-HOST ranks, the launcher and mpirun on host 1, ssh to the
@@ -88,7 +88,8 @@ if (only.has("hosts")) {
       const n = hostCount * perHost;
       const hosts = cluster.hosts.map((h) => `${h.ip}:${perHost}`).join(",");
       const on0 = cluster.on(0);
-      const tsmpi = [...tsmpiOnCluster(cluster, hosts), "examples/hello.ts"];
+      // --tsmpi "ARGS": more launcher options for the hosts' runs (e.g. --tsmpi "--heartbeat 2s,30s").
+      const tsmpi = [...tsmpiOnCluster(cluster, hosts), ...flag("tsmpi", "").split(" ").filter(Boolean), "examples/hello.ts"];
       const mpirun = [
         ...on0,
         "mpirun",
@@ -107,10 +108,12 @@ if (only.has("hosts")) {
         say();
       }
       // A 256-rank allreduce over the hosts, under CURVE and --insecure: it completes and leaves nothing behind.
-      for (const mode of parts.has("allreduce") ? [[], ["--insecure"]] : []) {
+      const modes = flag("modes", "curve,insecure").split(",");
+      for (const mode of parts.has("allreduce") ? [[], ["--insecure"]].filter((m) => modes.includes(m.length ? "insecure" : "curve")) : []) {
         const argv = [...tsmpi.slice(0, -1), ...mode, "test/fixtures/tree.ts"];
         const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", timeout: 600_000, maxBuffer: 1 << 26 });
         const ok = (r.stdout ?? "").split("\n").filter((l) => / allreduce ok$/.test(l)).length;
+        if (r.status !== 0) console.error(`allreduce ${mode.join(" ") || "under CURVE"} failed (${r.status ?? r.signal}): ${(r.stderr ?? "").slice(-1500)}`);
         await new Promise((resolve) => setTimeout(resolve, 3000));
         const left = cluster.hosts.flatMap((_, i) => cluster.processes(i)).filter((l) => /node /.test(l));
         say(

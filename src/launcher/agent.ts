@@ -23,7 +23,7 @@ import type { FromAgent, ToAgent } from "./agent-protocol.js";
 import { makeJobDir, type JobDir } from "./job-dir.js";
 import { startLocalRanks, type LocalRanks } from "./local-ranks.js";
 import { pickAddress } from "./network.js";
-import { Heartbeat } from "./heartbeat.js";
+import { Heartbeat, formatHeartbeat } from "./heartbeat.js";
 import { KILL_GRACE_MS } from "./spawn.js";
 
 type Launch = Extract<ToAgent, { type: "launch" }>;
@@ -61,7 +61,6 @@ async function start(message: Launch): Promise<void> {
   keys = message.keys;
   // The hosts below first: their logins are the longest part of the launch.
   children = new ChildAgents(message.children ?? [], send, message.heartbeat, endWhenDone);
-  if (message.heartbeat) heartbeat = new Heartbeat(message.heartbeat, () => send({ type: "heartbeat" }), abandon);
   jobDir = makeJobDir(message.env.TMPDIR ?? tmpdir()); // -x TMPDIR=... moves it
   const { address } = await pickAddress(message.network, message.network.towards);
   const { ranks: placed, size, node, jobId, script, args, env, transport, cwd, bindTo, reportBindings } = message;
@@ -80,7 +79,22 @@ async function start(message: Launch): Promise<void> {
   // Ready once the ranks are spawned: the launcher watches this host's heartbeats from here, and
   // spawning blocks this process (fork and exec, ~15 ms of CPU a rank): 16 namespace hosts x 16
   // ranks booting on 2 cores (load ~190) kept an agent in its spawn loop past the 5 s timeout.
+  // The launcher beats towards this host from its ready on, so this side's watch starts here too.
   send({ type: "ready", address, host: hostname() });
+  const setting = message.heartbeat;
+  if (setting)
+    heartbeat = new Heartbeat(
+      setting,
+      () => send({ type: "heartbeat" }),
+      (silentMs) => {
+        // Said upwards, in case only the way down is cut: the job's error then names the cause.
+        send({
+          type: "note",
+          line: `tsmpi: node agent on ${hostname()}: nothing heard from the launcher for ${(silentMs / 1000).toFixed(1)} s (--heartbeat ${formatHeartbeat(setting)}); ending its ranks`,
+        });
+        abandon();
+      },
+    );
 }
 
 async function handle(message: ToAgent): Promise<void> {
