@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { fixture, leftovers, runJob } from "./helpers.js";
 
 /** Checks the fixture passes. */
-const CHECKS = 8;
+const CHECKS = 9;
 
 const JOBS: Array<[number, string, string[]]> = [
   [1, "shm", []],

@@ -78,6 +78,11 @@ export class Arrivals implements Delivery {
     return true;
   }
 
+  /** A synchronous send's acknowledgement read from shared memory (see synchronous.ts). */
+  acked(from: number, id: number): void {
+    this.to.syncs.acked(from, id);
+  }
+
   /** Where an arriving array may be written (see placement.ts). */
   place(prior: Buffer[], length: number): Uint8Array | undefined {
     return this.to.placement.place(prior, length);

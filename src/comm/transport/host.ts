@@ -210,6 +210,14 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     return this.shm?.reaches(dest) === true || (this.direct?.reaches(dest) === true && this.direct.borrows(dest));
   }
 
+  acknowledge(dest: number, id: number): boolean {
+    return this.shm?.reaches(dest) === true && this.shm.acknowledge(dest, id);
+  }
+
+  expectAck(from: number, id: number): void {
+    this.shm?.expectAck(from, id);
+  }
+
   sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean {
     return this.shm?.reaches(dest) === true && this.shm.sendPair(dest, head, array);
   }

@@ -45,6 +45,8 @@ export interface Delivery {
    * undefined to let the transport allocate it. Optional.
    */
   place?(prior: Buffer[], length: number): Uint8Array | undefined;
+  /** World rank `from` acknowledged this rank's synchronous send `id` in shared memory (see SameHostPath.acknowledge). Optional. */
+  acked?(from: number, id: number): void;
   /** Nothing arrived for a while though someone waits (called by transports that notice). */
   idle?(): void;
 }
@@ -95,6 +97,13 @@ export interface SameHostPath {
    * Transport.send). Used only where Transport.borrows says so.
    */
   sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean;
+  /**
+   * Acknowledge world rank `dest`'s synchronous send `id` in a word of shared memory that
+   * `dest` watches ({@link expectAck}), not as a message. @returns false if it cannot be.
+   */
+  acknowledge(dest: number, id: number): boolean;
+  /** Have Delivery.acked hear when world rank `from` acknowledges this rank's synchronous send `id` that way (0: expect none). */
+  expectAck(from: number, id: number): void;
   /**
    * A receive is blocked until `satisfied()` turns true: the transport may spend a short
    * while polling for it before the caller yields to the event loop.

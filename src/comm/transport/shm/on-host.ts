@@ -10,7 +10,8 @@ import { loadLibc, type Libc, type PeerMemory, type SharedFile } from "./libc.js
 import { mapShared, type Agreement, type Mapped } from "./shared.js";
 import { Board, type BoardHooks } from "./board-memory.js";
 import type { SameHostPath } from "../port.js";
-import { ShmTransport, type InboxOptions } from "./shm-transport.js";
+import type { InboxOptions } from "./inbox-options.js";
+import { ShmTransport } from "./shm-transport.js";
 
 export type { Agreement, Mapped, PeerMemory, SharedFile };
 

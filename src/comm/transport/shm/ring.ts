@@ -19,6 +19,8 @@
  */
 
 /** Control words, each on its own cache line (Int32Array indices). */
+/** The last synchronous send of the reader's that the writer acknowledged here (see ShmTransport.acknowledge). */
+const ACKED = 0;
 const TAIL = 16;
 /** The writer has more to write and waits for room: the reader wakes it after consuming. */
 const WRITER_WAITING = 32;
@@ -167,6 +169,15 @@ export class Ring {
     this.cleared = (head + at) >>> 0;
   }
 
+  /**
+   * Acknowledge the reader's synchronous send `id` in the control block: a plain store, which
+   * the writer does not wait for (a sequentially consistent one waits for the line the reader
+   * polls, and made an 8 B ssend slower than an Ack record; see ShmTransport.acknowledge).
+   */
+  acknowledge(id: number): void {
+    this.control[ACKED] = id | 0;
+  }
+
   /** Say that the writer waits for room (then check for room again: the reader may have just made some). */
   set writerWaiting(waiting: boolean) {
     Atomics.store(this.control, WRITER_WAITING, waiting ? 1 : 0);
@@ -181,6 +192,11 @@ export class Ring {
    */
   touch(): void {
     for (let word = 0; word < this.words.length; word += 1024) Atomics.load(this.words, word);
+  }
+
+  /** The reader's synchronous send the writer acknowledged last (see {@link acknowledge}). */
+  get acknowledged(): number {
+    return Atomics.load(this.control, ACKED) >>> 0;
   }
 
   /** Something to read. */

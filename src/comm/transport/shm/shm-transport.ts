@@ -9,6 +9,8 @@
 import { Buffer } from "node:buffer";
 import { TransportError } from "../../../errors.js";
 import { SENT, type Delivery, type FrameWriter } from "../port.js";
+import { AckWriter, takeAck } from "./acks.js";
+import type { InboxOptions } from "./inbox-options.js";
 import { ENOENT, type Libc } from "./libc.js";
 import { RecordKind, type Ring } from "./ring.js";
 import { Segment, type SegmentAddress } from "./segment.js";
@@ -33,6 +35,8 @@ interface Source {
    * polls our rings again, and that must not hand out the record being delivered a second time.
    */
   reading: boolean;
+  /** Our synchronous send it may acknowledge in its ring's control block (see acks.ts); 0: none. */
+  ack: number;
 }
 
 /** A peer on the host whose inbox we mapped, so that we write to it. */
@@ -52,27 +56,12 @@ const NO_SOURCES: readonly Source[] = [];
 /** When a rank maps its inboxes' pages (see {@link ShmTransport.connect}): after its start, so that a page a message first reaches costs no fault later. */
 const TOUCH_AFTER_MS = 100;
 
-/** What a rank's shared-memory inbox is made with (see ShmTransport.create). */
-export interface InboxOptions {
-  /** This rank and the job's size (world). */
-  rank: number;
-  size: number;
-  /** CPUs this rank may run on (how long its ring waits before it sleeps). */
-  cores: number;
-  /** Where arriving messages go. */
-  sink: Delivery;
-  /** Wake a sleeping peer (a doorbell through the control transport). */
-  wake: (rank: number) => void;
-  /** Queued outgoing data appeared (true) or is all written (false): the host transport keeps reading meanwhile. */
-  onPending: (active: boolean) => void;
-  /** Poll (see HostTransport.spin) until `step` says done (true), or nothing moves ("moved": it made progress) for a while. */
-  poll: (step: () => boolean | "moved") => void;
-}
-
 export class ShmTransport {
   private readonly peers: Array<Peer | undefined> = [];
   /** Every peer on the host: we read its ring even if we could not map its inbox (it may have sent and exited). */
   private readonly sources: Source[] = [];
+  private readonly sourceOf: Array<Source | undefined> = [];
+
   private readonly writers: Peer[] = [];
   /** Inboxes of peers not mapped yet (see connect). */
   private readonly addresses: Array<SegmentAddress | undefined> = [];
@@ -89,6 +78,7 @@ export class ShmTransport {
   private readonly wake: InboxOptions["wake"];
   private readonly onPending: InboxOptions["onPending"];
   private readonly poll: InboxOptions["poll"];
+  private readonly acks = new AckWriter((rank) => this.wake(rank));
 
   private constructor(
     private readonly libc: Libc,
@@ -121,9 +111,11 @@ export class ShmTransport {
         reader: new InStream(this.sink.place && ((prior, length) => this.sink.place!(prior, length))),
         take: () => undefined,
         reading: false,
+        ack: 0,
       };
       source.take = (kind, at, length) => this.record(source, kind, at, length);
       this.sources.push(source);
+      this.sourceOf[rank] = source;
       this.addresses[rank] = address;
       this.local[rank] = true;
     });
@@ -196,6 +188,18 @@ export class ShmTransport {
     return written;
   }
 
+  /** Acknowledge `dest`'s synchronous send `id` in our ring to it (see acks.ts). @returns false if `dest` is not reached this way. */
+  acknowledge(dest: number, id: number): boolean {
+    const peer = this.peers[dest] ?? this.open(dest);
+    return peer !== undefined && this.acks.acknowledge(peer, id);
+  }
+
+  /** Hand `from`'s acknowledgement of our synchronous send `id` to the sink once its ring's control block holds it (see acks.ts); 0: expect none. */
+  expectAck(from: number, id: number): void {
+    const source = this.sourceOf[from];
+    if (source !== undefined) source.ack = id;
+  }
+
   /** Write a two-frame message whole into `dest`'s ring now, if nothing is queued before it and it fits (see Transport.sendPair). */
   sendPair(dest: number, head: FrameWriter, array: Uint8Array): boolean {
     const peer = this.peers[dest];
@@ -265,6 +269,7 @@ export class ShmTransport {
     const sources = deliver ? this.sources : NO_SOURCES;
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i]!;
+      if (source.ack !== 0 && takeAck(source, this.sink)) moved = ++this.delivered > 0;
       if (source.reading || !source.in.readable) continue;
       moved = true;
       this.readFrom(source);
