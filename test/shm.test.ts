@@ -9,8 +9,8 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readlinkSyn
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadLibc, type Libc } from "../src/comm/transport/shm/libc.js";
-import { Ring } from "../src/comm/transport/shm/ring.js";
-import { InStream, OutStream, pairAt, writePair, writeWhole } from "../src/comm/transport/shm/stream.js";
+import { CHUNK_BYTES, Ring } from "../src/comm/transport/shm/ring.js";
+import { FIRST_RECORD_BYTES, InStream, OutStream, pairAt, writePair, writeWhole } from "../src/comm/transport/shm/stream.js";
 import { encode } from "../src/comm/wire/codec.js";
 import { RawHead, RawHeadReader } from "../src/comm/wire/raw.js";
 import { ARRAY_KINDS } from "../src/comm/wire/wire.js";
@@ -64,6 +64,34 @@ describe("shared-memory ring and streams", () => {
     const [got] = through(64 << 10, [[Buffer.from("head"), big]]);
     expect(got![0]!.toString()).toBe("head");
     expect(got![1]!.equals(big)).toBe(true);
+  });
+
+  it("streams a message in records of 16 KiB, then twice as large each, up to 128 KiB, at the edge of each (-1, 0, +1 byte)", () => {
+    // Record payload bytes: 8 (START's stream length) + 12 (frame table of two frames) + 4 ("head") + the array.
+    const edges = [FIRST_RECORD_BYTES, 3 * FIRST_RECORD_BYTES, 7 * FIRST_RECORD_BYTES, 15 * FIRST_RECORD_BYTES, 23 * FIRST_RECORD_BYTES];
+    for (const edge of edges)
+      for (const total of [edge - 1, edge, edge + 1]) {
+        const array = Buffer.alloc(total - 24);
+        for (let i = 0; i < array.length; i += 97) array[i] = (i / 97) & 0xff;
+        const ring = newRing(1 << 20);
+        const out = new OutStream([Buffer.from("head"), array]);
+        expect(out.pump(ring)).toBe(true);
+        const lengths: number[] = [];
+        const reader = new InStream();
+        let got: Buffer[] | undefined;
+        ring.read((kind, at, length) => {
+          lengths.push(length);
+          got = reader.take(kind, ring.bytes.subarray(at, at + length)) ?? got;
+        });
+        const expected: number[] = [];
+        for (let left = total, record = FIRST_RECORD_BYTES; left > 0; record = Math.min(2 * record, CHUNK_BYTES)) {
+          expected.push(Math.min(left, record));
+          left -= record;
+        }
+        expect(lengths, `${total} bytes`).toEqual(expected);
+        expect(got![0]!.toString()).toBe("head");
+        expect(got![1]!.equals(array)).toBe(true);
+      }
   });
 
   it("never takes bytes an old record left for a new record's seal", () => {
@@ -193,6 +221,22 @@ describe("Atomics on memory two processes map (what the ring protocol relies on)
   it.runIf(shared)("count 4 000 000 concurrent Atomics.add from two processes exactly", async () => {
     const view = await inProcesses(2, 4096, "for (let i = 0; i < 2_000_000; i++) Atomics.add(view, 0, 1);");
     expect(view[0]).toBe(4_000_000);
+  });
+
+  it.runIf(shared?.futexWait)("wake a futex wait from another process, never losing a wake-up (2 000 hand-overs, each wait up to 20 s)", async () => {
+    // Word 0: whose turn it is; each process waits while it is the other's, then hands over and wakes.
+    const view = await inProcesses(
+      2,
+      4096,
+      `const word = view.subarray(0, 1);
+       for (let i = 0; i < 1000; i++) {
+         while (Atomics.load(view, 0) !== me) libc.futexWait(word, 1 - me, 20e6);
+         Atomics.add(view, 16, 1);
+         Atomics.store(view, 0, 1 - me);
+         libc.futexWake(word);
+       }`,
+    );
+    expect(view[16]).toBe(2000);
   });
 
   it.runIf(shared)("order store-then-load across processes (Peterson's lock keeps a plain counter exact)", async () => {

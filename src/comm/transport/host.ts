@@ -34,6 +34,13 @@ const SPIN_MS = 2;
  */
 const TRANSFER_PATIENCE = 10;
 
+/**
+ * How long a blocked receive polls without progress before it naps (a futex wait its peers'
+ * next record ends) for the rest of {@link SPIN_MS}: a peer that shares its core (something
+ * else runs on the host) then runs at once, instead of after the scheduler preempts the poller.
+ */
+const NAP_AFTER_MS = 0.1;
+
 /** A doorbell: the side byte alone. */
 const DOORBELL = Buffer.from([SIDE]);
 
@@ -178,6 +185,8 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
     const direct = deliver && this.pollsDirect && this.direct?.polled ? this.direct : undefined;
     let found = false;
     let last = 0;
+    // Only a wait that nothing but the rings can end naps (writers wake it; see ShmTransport.nap).
+    let naps = deliver && !transferring && direct === undefined && shm !== undefined;
     for (let idle = 0, polls = 1; ; polls++) {
       let moved = shm?.progress(deliver) ?? false;
       if (direct !== undefined && direct.pollSockets()) moved = found = true;
@@ -192,6 +201,7 @@ export class HostTransport implements Transport, SameHostPath, Delivery {
         const now = performance.now();
         if (idle === 64) last = now;
         else if (now - last > (transferring || shm?.midMessage || shm?.hasQueued ? limit * TRANSFER_PATIENCE : limit)) break;
+        else if (naps && now - last > NAP_AFTER_MS && !shm!.midMessage && !shm!.hasQueued) naps = shm!.nap(1000 * (limit - (now - last)));
       }
       if ((polls & 63) === 0 && deadline !== Infinity && performance.now() > deadline) break;
       if (this.oversubscribed && !moved) this.yieldCpu();

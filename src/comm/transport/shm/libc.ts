@@ -54,6 +54,14 @@ export interface Libc {
   /** Give the CPU to another runnable process (pollers on an oversubscribed host). */
   yieldCpu(): void;
   /**
+   * Sleep while `word[0]` (shared memory) holds `expected`, for at most `timeoutUs`, or until a
+   * {@link futexWake} on it from any process (FUTEX_WAIT; a spurious return is harmless).
+   * Undefined where the architecture's futex call number is not known here.
+   */
+  futexWait?(word: Int32Array, expected: number, timeoutUs: number): void;
+  /** Wake the processes sleeping in {@link futexWait} on `word[0]`. */
+  futexWake?(word: Int32Array): void;
+  /**
    * May this process read a peer's memory (process_vm_readv: same user, and no Yama ptrace
    * restriction)? The same answer on every rank of a host: it depends only on the host.
    */
@@ -80,6 +88,10 @@ const EINVAL = 22;
 const O_RDWR = 2;
 const MSG_DONTWAIT = 0x40;
 const O_CLOEXEC = 0o2000000;
+/** The futex system call's number (x86-64, arm64) and its operations (shared, not FUTEX_PRIVATE: the word is in memory several processes map). */
+const SYS_FUTEX: Partial<Record<string, number>> = { x64: 202, arm64: 98 };
+const FUTEX_WAIT = 0;
+const FUTEX_WAKE = 1;
 /** errno of an open through /proc whose process (or descriptor) is gone. */
 export const ENOENT = 2;
 
@@ -169,6 +181,7 @@ function bind(koffi: typeof import("koffi"), peerReads: boolean): Libc {
       };
     },
     yieldCpu: () => void schedYield(),
+    ...futexCalls(lib),
     receive: (fd, into) => Number(recv(fd, into, into.byteLength, MSG_DONTWAIT)),
     peerReads: peerReads && ptraceScope() === 0,
     addressOf,
@@ -177,6 +190,23 @@ function bind(koffi: typeof import("koffi"), peerReads: boolean): Libc {
       const read = check("process_vm_readv", Number(processVmReadv(pid, local, 1, [{ base: address, length: into.byteLength }], 1, 0)));
       if (read !== into.byteLength) throw new Error(`process_vm_readv read ${read} of ${into.byteLength} bytes from process ${pid}`);
     },
+  };
+}
+
+/** futexWait and futexWake through syscall(2), where this architecture's call number is known. */
+function futexCalls(lib: ReturnType<typeof import("koffi").load>): Pick<Libc, "futexWait" | "futexWake"> {
+  const number = SYS_FUTEX[process.arch];
+  if (number === undefined) return {};
+  const futex = lib.func("long syscall(long number, void *word, int op, int value, void *timeout, void *word2, int value3)");
+  // struct timespec { tv_sec, tv_nsec } (64-bit each), off the V8 heap: it must not move during the call.
+  const timespec = new BigInt64Array(new ArrayBuffer(128), 0, 2);
+  return {
+    futexWait(word, expected, timeoutUs) {
+      timespec[0] = BigInt(Math.floor(timeoutUs / 1e6));
+      timespec[1] = BigInt(Math.floor(timeoutUs % 1e6) * 1000);
+      futex(number, word, FUTEX_WAIT, expected, timespec, null, 0);
+    },
+    futexWake: (word) => void futex(number, word, FUTEX_WAKE, 0x7fff_ffff, null, null, 0),
   };
 }
 

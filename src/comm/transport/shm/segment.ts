@@ -12,6 +12,8 @@ import { Ring } from "./ring.js";
 
 /** Header words (Int32Array indices). */
 const ARMED = 0;
+/** The owner naps in a futex wait on this word (see {@link Segment.nap}); on ARMED's line, so that a writer's check of both costs one cache miss. */
+const NAPPING = 1;
 const MAGIC = 16;
 /** The header takes one page, and each ring starts on a page: a peer maps just the parts it uses. */
 const PAGE = 4096;
@@ -40,12 +42,16 @@ export function ringBytes(size: number, cores: number): number {
 
 export class Segment {
   private readonly header: Int32Array;
+  /** The NAPPING word alone, for the futex calls. */
+  private readonly napWord: Int32Array;
 
   /**
    * @param header the header page
    * @param rings where the ring of sender `first` starts, at `offset`, followed by the next ones
    */
   private constructor(
+    /** Its futex calls (see {@link nap}). */
+    private readonly libc: Pick<Libc, "futexWait" | "futexWake">,
     header: ArrayBuffer,
     private readonly rings: ArrayBuffer,
     private readonly offset: number,
@@ -53,6 +59,7 @@ export class Segment {
     private readonly first = 0,
   ) {
     this.header = new Int32Array(header, 0, HEADER_BYTES / 4);
+    this.napWord = new Int32Array(header, 4 * NAPPING, 1);
   }
 
   /** Bytes from one ring's start to the next's. */
@@ -65,7 +72,7 @@ export class Segment {
     const ring = ringBytes(size, cores);
     const file = libc.createShared("tsmpi-inbox", HEADER_BYTES + size * Segment.stride(ring));
     const whole = libc.map(file.fd, file.bytes);
-    const segment = new Segment(whole, whole, HEADER_BYTES, ring);
+    const segment = new Segment(libc, whole, whole, HEADER_BYTES, ring);
     Atomics.store(segment.header, MAGIC, MAGIC_VALUE);
     return { segment, address: { ...file, ring } };
   }
@@ -79,7 +86,7 @@ export class Segment {
       if (end > address.bytes) throw new Error(`the inbox of process ${address.pid} has ${address.bytes} bytes, too few for rank ${sender}'s ring`);
       const header = libc.map(fd, HEADER_BYTES);
       // Populated: its pages are allocated and mapped now, not one fault per page as messages first reach them.
-      const segment = new Segment(header, libc.map(fd, stride, HEADER_BYTES + sender * stride, true), 0, address.ring, sender);
+      const segment = new Segment(libc, header, libc.map(fd, stride, HEADER_BYTES + sender * stride, true), 0, address.ring, sender);
       if (Atomics.load(segment.header, MAGIC) !== MAGIC_VALUE) throw new Error(`/proc/${address.pid}/fd/${address.fd} is not a tsmpi inbox`);
       return segment;
     } finally {
@@ -102,8 +109,27 @@ export class Segment {
     if (Atomics.load(this.header, ARMED) !== 0) Atomics.store(this.header, ARMED, 0);
   }
 
-  /** A writer has just published a record: @returns true if the owner sleeps and this writer must wake it (once). */
+  /**
+   * The owner sleeps in a futex wait for up to `us` µs, unless `quiet()` turns false once it has
+   * said so (a writer that published just before could not see the flag); writers wake it (see
+   * {@link claimWake}). @returns false where this platform has no futex call known here.
+   */
+  nap(us: number, quiet: () => boolean): boolean {
+    const futexWait = this.libc.futexWait;
+    if (futexWait === undefined) return false;
+    Atomics.store(this.header, NAPPING, 1);
+    if (quiet()) futexWait(this.napWord, 1, us);
+    Atomics.store(this.header, NAPPING, 0);
+    return true;
+  }
+
+  /**
+   * A writer has just published a record: wake the owner now if it naps (see {@link nap}).
+   * @returns true if it sleeps in its event loop and this writer must ring its doorbell (once).
+   */
   claimWake(): boolean {
-    return Atomics.load(this.header, ARMED) === 1 && Atomics.compareExchange(this.header, ARMED, 1, 0) === 1;
+    const header = this.header;
+    if (Atomics.load(header, NAPPING) === 1 && Atomics.compareExchange(header, NAPPING, 1, 0) === 1) this.libc.futexWake?.(this.napWord);
+    return Atomics.load(header, ARMED) === 1 && Atomics.compareExchange(header, ARMED, 1, 0) === 1;
   }
 }

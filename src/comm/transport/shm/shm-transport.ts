@@ -222,6 +222,7 @@ export class ShmTransport {
       this.poll(() => {
         const before = stream.remaining;
         whole = stream.pump(peer.out);
+        if (stream.remaining !== before && peer.inbox.claimWake()) this.wake(peer.rank);
         return whole || (stream.remaining !== before && "moved");
       });
     } finally {
@@ -331,6 +332,11 @@ export class ShmTransport {
 
   arm(): void {
     this.inbox.arm();
+  }
+
+  /** Sleep up to `us` µs or until a peer writes here (see Segment.nap). @returns false where this platform cannot. */
+  nap(us: number): boolean {
+    return this.inbox.nap(us, () => !this.unread);
   }
 
   disarm(): void {
