@@ -330,18 +330,10 @@ export class ShmTransport {
     return this.sources.some((source) => source.in.readable);
   }
 
-  arm(): void {
-    this.inbox.arm();
-  }
-
+  readonly arm = (): void => this.inbox.arm();
+  readonly disarm = (): void => this.inbox.disarm();
   /** Sleep up to `us` µs or until a peer writes here (see Segment.nap). @returns false where this platform cannot. */
-  nap(us: number): boolean {
-    return this.inbox.nap(us, () => !this.unread);
-  }
-
-  disarm(): void {
-    this.inbox.disarm();
-  }
+  readonly nap = (us: number): boolean => this.inbox.nap(us, () => !this.unread);
 
   /** `rank` is gone: what is queued for it will never be read, nor what is sent to it from now on. */
   peerGone(rank: number, error: Error): void {
