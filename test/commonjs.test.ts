@@ -23,7 +23,7 @@ describe("CommonJS in scripts", () => {
       readdirSync(cache)
         .filter((file) => !file.startsWith("launcher-"))
         .sort(),
-    ).toEqual([expect.stringMatching(/^[0-9a-f]{32}\.cjs$/), expect.stringMatching(/^[0-9a-f]{32}\.json$/)]);
+    ).toEqual([expect.stringMatching(/^[0-9a-f]{16}\.cjs$/), expect.stringMatching(/^[0-9a-f]{16}\.json$/)]);
   });
 
   it("lets a .ts script require() a Node built-in and a local CommonJS file, which keeps its own __dirname and __filename", async () => {
