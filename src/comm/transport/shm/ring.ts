@@ -18,9 +18,10 @@
  * head counter and a tail read per record, 0.18 with seals.)
  */
 
-/** Control words, each on its own cache line (Int32Array indices). */
+// Control words, each on its own cache line (Int32Array indices).
 /** The last synchronous send of the reader's that the writer acknowledged here (see ShmTransport.acknowledge). */
 const ACKED = 0;
+/** The reader's published tail. */
 const TAIL = 16;
 /** The writer has more to write and waits for room: the reader wakes it after consuming. */
 const WRITER_WAITING = 32;
